@@ -1,0 +1,26 @@
+//===- InitAll.cpp - Registration of Coil dialects and passes ---*- C++ -*-===//
+//
+// Registers exactly the dialects and passes Coil uses.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/InitAll.h"
+
+#include "dialects/Coil/IR/CoilDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+void mlir::coil::registerAllDialects(DialectRegistry &registry) {
+  registry.insert<coil::CoilDialect, arith::ArithDialect, func::FuncDialect,
+                  tensor::TensorDialect>();
+}
+
+void mlir::coil::registerAllPasses() {
+  mlir::registerCanonicalizerPass();
+  mlir::registerCSEPass();
+  mlir::registerInlinerPass();
+  mlir::registerSymbolDCEPass();
+}

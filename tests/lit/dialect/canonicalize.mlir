@@ -1,0 +1,69 @@
+// RUN: coil-opt %s --split-input-file --canonicalize | FileCheck %s
+
+// Folders of the coil ops.
+
+// CHECK-LABEL: func.func @slice_full_range_folds
+// CHECK-SAME: (%[[X:.+]]: tensor<?x8xf32>)
+// CHECK-NOT: coil.slice
+// CHECK: return %[[X]]
+func.func @slice_full_range_folds(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %y = coil.slice %x {dim = 1 : i64, offset = 0 : i64, size = 8 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @slice_partial_range_kept
+// CHECK: coil.slice
+func.func @slice_partial_range_kept(%x: tensor<?x8xf32>) -> tensor<?x7xf32> {
+  %y = coil.slice %x {dim = 1 : i64, offset = 1 : i64, size = 7 : i64} : tensor<?x8xf32> -> tensor<?x7xf32>
+  return %y : tensor<?x7xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @reshape_chain_folds
+// CHECK-SAME: (%[[X:.+]]: tensor<4x1x3xf32>)
+// CHECK: %[[R:.+]] = coil.reshape %[[X]] : tensor<4x1x3xf32> -> tensor<12xf32>
+// CHECK-NOT: coil.reshape
+// CHECK: return %[[R]]
+func.func @reshape_chain_folds(%x: tensor<4x1x3xf32>) -> tensor<12xf32> {
+  %a = coil.reshape %x : tensor<4x1x3xf32> -> tensor<4x3xf32>
+  %b = coil.reshape %a : tensor<4x3xf32> -> tensor<12xf32>
+  return %b : tensor<12xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @reshape_round_trip_folds
+// CHECK-SAME: (%[[X:.+]]: tensor<4x3xf32>)
+// CHECK-NOT: coil.reshape
+// CHECK: return %[[X]]
+func.func @reshape_round_trip_folds(%x: tensor<4x3xf32>) -> tensor<4x3xf32> {
+  %a = coil.reshape %x : tensor<4x3xf32> -> tensor<12xf32>
+  %b = coil.reshape %a : tensor<12xf32> -> tensor<4x3xf32>
+  return %b : tensor<4x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @double_negation_folds
+// CHECK-SAME: (%[[X:.+]]: tensor<4xf32>)
+// CHECK-NOT: coil.neg
+// CHECK: return %[[X]]
+func.func @double_negation_folds(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %a = coil.neg %x : tensor<4xf32>
+  %b = coil.neg %a : tensor<4xf32>
+  return %b : tensor<4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @unused_weights_are_dead
+// CHECK-NOT: coil.weight
+// CHECK-NOT: coil.exp
+func.func @unused_weights_are_dead() {
+  %w = coil.weight "w" : tensor<4xf32>
+  %e = coil.exp %w : tensor<4xf32>
+  return
+}
