@@ -14,7 +14,7 @@ BUILD="${COIL_BUILD_DIR:-$ROOT/build}"
 
 PACKAGES=(
   llvm-19-dev libmlir-19-dev mlir-19-tools clang-19 lld
-  libgtest-dev libfmt-dev ninja-build cmake ccache python3
+  libgtest-dev libfmt-dev nlohmann-json3-dev ninja-build cmake ccache python3
 )
 
 missing=()

@@ -1,0 +1,337 @@
+//===- ModelBuilder.cpp - coil IR and weight lists from a config -*- C++ -*-===//
+//
+// The Mamba (v1) and Llama forward passes as coil IR, following the reference
+// implementations (state-spaces `mamba_ssm` / Hugging Face `modeling_mamba`,
+// and Hugging Face `modeling_llama`) op for op, and the parameter lists with
+// their published initialisations.
+//
+//===----------------------------------------------------------------------===//
+
+#include "models/ModelBuilder.h"
+
+#include "models/GraphBuilder.h"
+
+#include "dialects/Coil/IR/CoilDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include <cmath>
+#include <string>
+
+using namespace mlir;
+using namespace mlir::coil;
+using namespace mlir::coil::models;
+
+namespace {
+
+constexpr int64_t kDyn = ShapedType::kDynamic;
+
+std::string layerPrefix(const ModelConfig &config, int64_t layer) {
+  return (config.family == ModelConfig::Family::Mamba ? "backbone.layers."
+                                                      : "model.layers.") +
+         std::to_string(layer) + ".";
+}
+
+//===----------------------------------------------------------------------===//
+// Parameter lists
+//===----------------------------------------------------------------------===//
+
+WeightInit normal(double std) { return {WeightInit::Kind::Normal, std, 0}; }
+WeightInit uniform(double bound) {
+  return {WeightInit::Kind::Uniform, bound, 0};
+}
+WeightInit constant(double value) {
+  return {WeightInit::Kind::Constant, value, 0};
+}
+/// PyTorch's default Linear/Conv init (kaiming_uniform with a = sqrt(5)).
+WeightInit torchDefault(int64_t fanIn) {
+  return uniform(1.0 / std::sqrt(static_cast<double>(fanIn)));
+}
+
+std::string mambaEmbeddingName(const MambaConfig &m) {
+  return m.layout == MambaConfig::Layout::HuggingFace
+             ? "backbone.embeddings.weight"
+             : "backbone.embedding.weight";
+}
+
+/// Mamba: `mamba_ssm`'s `_init_weights` and `Mamba.__init__` (embedding
+/// N(0, 0.02), out_proj rescaled by 1/sqrt(n_layer), dt bias the inverse
+/// softplus of a log-uniform dt in [1e-3, 0.1], A_log = log(1..N), D = 1).
+std::vector<WeightSpec> mambaWeights(const ModelConfig &config) {
+  const MambaConfig &m = config.mamba;
+  std::vector<WeightSpec> specs;
+  specs.push_back({mambaEmbeddingName(m), {m.vocabSize, m.dModel}, normal(0.02)});
+  double outScale = 1.0 / std::sqrt(static_cast<double>(m.numLayers));
+  for (int64_t i = 0; i < m.numLayers; ++i) {
+    std::string p = layerPrefix(config, i);
+    std::string x = p + "mixer.";
+    specs.push_back({p + "norm.weight", {m.dModel}, constant(1.0)});
+    specs.push_back(
+        {x + "in_proj.weight", {2 * m.dInner, m.dModel}, torchDefault(m.dModel)});
+    if (m.linearBias)
+      specs.push_back({x + "in_proj.bias", {2 * m.dInner}, constant(0.0)});
+    specs.push_back(
+        {x + "conv1d.weight", {m.dInner, 1, m.dConv}, torchDefault(m.dConv)});
+    if (m.convBias)
+      specs.push_back({x + "conv1d.bias", {m.dInner}, torchDefault(m.dConv)});
+    specs.push_back({x + "x_proj.weight",
+                     {m.dtRank + 2 * m.dState, m.dInner},
+                     torchDefault(m.dInner)});
+    specs.push_back(
+        {x + "dt_proj.weight",
+         {m.dInner, m.dtRank},
+         uniform(1.0 / std::sqrt(static_cast<double>(m.dtRank)))});
+    specs.push_back({x + "dt_proj.bias",
+                     {m.dInner},
+                     {WeightInit::Kind::DtBias, 1e-3, 0.1}});
+    specs.push_back(
+        {x + "A_log", {m.dInner, m.dState}, {WeightInit::Kind::ALogRange, 0, 0}});
+    specs.push_back({x + "D", {m.dInner}, constant(1.0)});
+    WeightInit out = torchDefault(m.dInner);
+    out.a *= outScale;
+    specs.push_back({x + "out_proj.weight", {m.dModel, m.dInner}, out});
+    if (m.linearBias)
+      specs.push_back({x + "out_proj.bias", {m.dModel}, constant(0.0)});
+  }
+  specs.push_back({"backbone.norm_f.weight", {m.dModel}, constant(1.0)});
+  if (!m.tieEmbeddings)
+    specs.push_back({"lm_head.weight", {m.vocabSize, m.dModel}, normal(0.02)});
+  return specs;
+}
+
+/// Llama: `LlamaPreTrainedModel._init_weights` (N(0, 0.02) for every linear
+/// and the embedding, norms at 1).
+std::vector<WeightSpec> llamaWeights(const ModelConfig &config) {
+  const LlamaConfig &l = config.llama;
+  std::vector<WeightSpec> specs;
+  specs.push_back(
+      {"model.embed_tokens.weight", {l.vocabSize, l.hiddenSize}, normal(0.02)});
+  int64_t qWidth = l.numHeads * l.headDim, kvWidth = l.numKvHeads * l.headDim;
+  for (int64_t i = 0; i < l.numLayers; ++i) {
+    std::string p = layerPrefix(config, i);
+    specs.push_back({p + "input_layernorm.weight", {l.hiddenSize}, constant(1)});
+    specs.push_back(
+        {p + "self_attn.q_proj.weight", {qWidth, l.hiddenSize}, normal(0.02)});
+    specs.push_back(
+        {p + "self_attn.k_proj.weight", {kvWidth, l.hiddenSize}, normal(0.02)});
+    specs.push_back(
+        {p + "self_attn.v_proj.weight", {kvWidth, l.hiddenSize}, normal(0.02)});
+    specs.push_back(
+        {p + "self_attn.o_proj.weight", {l.hiddenSize, qWidth}, normal(0.02)});
+    specs.push_back(
+        {p + "post_attention_layernorm.weight", {l.hiddenSize}, constant(1)});
+    specs.push_back({p + "mlp.gate_proj.weight",
+                     {l.intermediateSize, l.hiddenSize},
+                     normal(0.02)});
+    specs.push_back({p + "mlp.up_proj.weight",
+                     {l.intermediateSize, l.hiddenSize},
+                     normal(0.02)});
+    specs.push_back({p + "mlp.down_proj.weight",
+                     {l.hiddenSize, l.intermediateSize},
+                     normal(0.02)});
+  }
+  specs.push_back({"model.norm.weight", {l.hiddenSize}, constant(1)});
+  if (!l.tieEmbeddings)
+    specs.push_back(
+        {"lm_head.weight", {l.vocabSize, l.hiddenSize}, normal(0.02)});
+  return specs;
+}
+
+//===----------------------------------------------------------------------===//
+// Forward passes
+//===----------------------------------------------------------------------===//
+
+/// One state argument of the entry points.
+struct StateArg {
+  std::string name;
+  RankedTensorType type;
+};
+
+SmallVector<StateArg> stateArgs(GraphBuilder &g, const ModelConfig &config) {
+  SmallVector<StateArg> args;
+  for (int64_t i = 0; i < config.numLayers(); ++i) {
+    std::string layer = std::to_string(i);
+    if (config.family == ModelConfig::Family::Mamba) {
+      const MambaConfig &m = config.mamba;
+      args.push_back({"conv." + layer, g.tensor({kDyn, m.dInner, m.dConv - 1})});
+      args.push_back({"ssm." + layer, g.tensor({kDyn, m.dInner, m.dState})});
+    } else {
+      const LlamaConfig &l = config.llama;
+      auto cache = g.tensor({kDyn, l.numKvHeads, kDyn, l.headDim});
+      args.push_back({"k_cache." + layer, cache});
+      args.push_back({"v_cache." + layer, cache});
+    }
+  }
+  return args;
+}
+
+/// h += out_proj(scan(silu(conv(x)), dt, A, B, C, D, z)) on rms_norm(h).
+Value mambaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
+                 Value h, Value convState, Value ssmState,
+                 SmallVectorImpl<Value> &newStates) {
+  const MambaConfig &m = config.mamba;
+  std::string p = layerPrefix(config, layer), x = p + "mixer.";
+  OpBuilder &b = g.builder();
+  Location loc = g.location();
+
+  Value n = g.rmsNorm(h, g.weight(p + "norm.weight", {m.dModel}), m.normEpsilon);
+  Value inBias =
+      m.linearBias ? g.weight(x + "in_proj.bias", {2 * m.dInner}) : Value();
+  Value xz =
+      g.linear(n, g.weight(x + "in_proj.weight", {2 * m.dInner, m.dModel}),
+               inBias);
+  SmallVector<Value> xzParts = g.split(xz, {m.dInner, m.dInner});
+
+  Value convW = g.reshape(
+      g.weight(x + "conv1d.weight", {m.dInner, 1, m.dConv}), {m.dInner, m.dConv});
+  Value convB = m.convBias ? g.weight(x + "conv1d.bias", {m.dInner}) : Value();
+  auto conv = b.create<Conv1dCausalOp>(loc, xzParts[0].getType(),
+                                       convState.getType(), xzParts[0], convW,
+                                       convB, convState);
+  Value u = g.silu(conv.getResult());
+
+  Value xDbl = g.linear(
+      u, g.weight(x + "x_proj.weight", {m.dtRank + 2 * m.dState, m.dInner}));
+  SmallVector<Value> parts = g.split(xDbl, {m.dtRank, m.dState, m.dState});
+  Value dt = g.linear(parts[0],
+                      g.weight(x + "dt_proj.weight", {m.dInner, m.dtRank}),
+                      g.weight(x + "dt_proj.bias", {m.dInner}));
+  Value a = g.neg(g.exp(g.weight(x + "A_log", {m.dInner, m.dState})));
+  Value d = g.weight(x + "D", {m.dInner});
+  auto scan = b.create<ScanOp>(loc, u.getType(), ssmState.getType(), u, dt, a,
+                               parts[1], parts[2], d, /*z=*/xzParts[1],
+                               ssmState, /*delta_softplus=*/true);
+
+  Value outBias =
+      m.linearBias ? g.weight(x + "out_proj.bias", {m.dModel}) : Value();
+  Value out = g.linear(scan.getResult(),
+                       g.weight(x + "out_proj.weight", {m.dModel, m.dInner}),
+                       outBias);
+  newStates.push_back(conv.getStateOut());
+  newStates.push_back(scan.getStateOut());
+  return g.add(h, out);
+}
+
+/// h += o_proj(attention(rope(q), rope(k), v)) on rms_norm(h), then
+/// h += down(silu(gate(n)) * up(n)) on rms_norm(h).
+Value llamaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
+                 Value h, Value positions, Value kCache, Value vCache,
+                 SmallVectorImpl<Value> &newStates) {
+  const LlamaConfig &l = config.llama;
+  std::string p = layerPrefix(config, layer), a = p + "self_attn.";
+  int64_t qWidth = l.numHeads * l.headDim, kvWidth = l.numKvHeads * l.headDim;
+
+  Value n = g.rmsNorm(h, g.weight(p + "input_layernorm.weight", {l.hiddenSize}),
+                      l.normEpsilon);
+  Value q = g.linear(n, g.weight(a + "q_proj.weight", {qWidth, l.hiddenSize}));
+  Value k = g.linear(n, g.weight(a + "k_proj.weight", {kvWidth, l.hiddenSize}));
+  Value v = g.linear(n, g.weight(a + "v_proj.weight", {kvWidth, l.hiddenSize}));
+  q = g.rope(q, positions, l.numHeads, l.ropeTheta);
+  k = g.rope(k, positions, l.numKvHeads, l.ropeTheta);
+  auto attn = g.builder().create<AttentionOp>(
+      g.location(), TypeRange{q.getType(), kCache.getType(), vCache.getType()},
+      q, k, v, kCache, vCache, positions, l.numHeads, l.numKvHeads,
+      /*scale=*/nullptr);
+  Value o = g.linear(attn.getResult(),
+                     g.weight(a + "o_proj.weight", {l.hiddenSize, qWidth}));
+  h = g.add(h, o);
+
+  Value n2 = g.rmsNorm(
+      h, g.weight(p + "post_attention_layernorm.weight", {l.hiddenSize}),
+      l.normEpsilon);
+  Value gate = g.linear(n2, g.weight(p + "mlp.gate_proj.weight",
+                                     {l.intermediateSize, l.hiddenSize}));
+  Value up = g.linear(n2, g.weight(p + "mlp.up_proj.weight",
+                                   {l.intermediateSize, l.hiddenSize}));
+  Value down = g.linear(g.mul(g.silu(gate), up),
+                        g.weight(p + "mlp.down_proj.weight",
+                                 {l.hiddenSize, l.intermediateSize}));
+  newStates.push_back(attn.getKCacheOut());
+  newStates.push_back(attn.getVCacheOut());
+  return g.add(h, down);
+}
+
+/// Builds one entry point with sequence extent `seq` (dynamic for prefill).
+void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
+                     StringRef name, int64_t seq) {
+  Location loc = builder.getUnknownLoc();
+  GraphBuilder g(builder, loc);
+  auto ids = RankedTensorType::get({kDyn, seq}, builder.getI32Type());
+  SmallVector<StateArg> states = stateArgs(g, config);
+
+  SmallVector<Type> argTypes{ids, ids}, resultTypes;
+  for (const StateArg &s : states)
+    argTypes.push_back(s.type);
+  resultTypes.push_back(g.tensor({kDyn, seq, config.vocabSize()}));
+  for (const StateArg &s : states)
+    resultTypes.push_back(s.type);
+
+  auto fn = builder.create<func::FuncOp>(
+      loc, name, builder.getFunctionType(argTypes, resultTypes));
+  fn.setArgAttr(0, "coil.input", builder.getStringAttr("tokens"));
+  fn.setArgAttr(1, "coil.input", builder.getStringAttr("positions"));
+  for (auto [i, s] : llvm::enumerate(states))
+    fn.setArgAttr(i + 2, kStateAttr, builder.getStringAttr(s.name));
+
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(fn.addEntryBlock());
+  Value tokens = fn.getArgument(0), positions = fn.getArgument(1);
+  SmallVector<Value> newStates;
+  Value logits;
+  if (config.family == ModelConfig::Family::Mamba) {
+    const MambaConfig &m = config.mamba;
+    Value table = g.weight(mambaEmbeddingName(m), {m.vocabSize, m.dModel});
+    Value h = g.embed(table, tokens);
+    for (int64_t i = 0; i < m.numLayers; ++i)
+      h = mambaLayer(g, config, i, h, fn.getArgument(2 + 2 * i),
+                     fn.getArgument(3 + 2 * i), newStates);
+    h = g.rmsNorm(h, g.weight("backbone.norm_f.weight", {m.dModel}),
+                  m.normEpsilon);
+    Value head = m.tieEmbeddings
+                     ? table
+                     : g.weight("lm_head.weight", {m.vocabSize, m.dModel});
+    logits = g.linear(h, head);
+  } else {
+    const LlamaConfig &l = config.llama;
+    Value table =
+        g.weight("model.embed_tokens.weight", {l.vocabSize, l.hiddenSize});
+    Value h = g.embed(table, tokens);
+    for (int64_t i = 0; i < l.numLayers; ++i)
+      h = llamaLayer(g, config, i, h, positions, fn.getArgument(2 + 2 * i),
+                     fn.getArgument(3 + 2 * i), newStates);
+    h = g.rmsNorm(h, g.weight("model.norm.weight", {l.hiddenSize}),
+                  l.normEpsilon);
+    Value head = l.tieEmbeddings
+                     ? table
+                     : g.weight("lm_head.weight", {l.vocabSize, l.hiddenSize});
+    logits = g.linear(h, head);
+  }
+  SmallVector<Value> results{logits};
+  results.append(newStates.begin(), newStates.end());
+  builder.create<func::ReturnOp>(loc, results);
+}
+
+} // namespace
+
+std::vector<WeightSpec>
+mlir::coil::models::weightSpecs(const ModelConfig &config) {
+  return config.family == ModelConfig::Family::Mamba ? mambaWeights(config)
+                                                     : llamaWeights(config);
+}
+
+OwningOpRef<ModuleOp> mlir::coil::models::buildModel(MLIRContext &context,
+                                                     const ModelConfig &config) {
+  context.loadDialect<CoilDialect, func::FuncDialect>();
+  OpBuilder builder(&context);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(builder.getUnknownLoc());
+  module->getOperation()->setAttr("coil.family",
+                                  builder.getStringAttr(config.familyName()));
+  module->getOperation()->setAttr("coil.vocab_size",
+                                  builder.getI64IntegerAttr(config.vocabSize()));
+  if (config.family == ModelConfig::Family::Llama)
+    module->getOperation()->setAttr(
+        "coil.max_context", builder.getI64IntegerAttr(config.llama.maxPositions));
+  builder.setInsertionPointToEnd(module->getBody());
+  buildEntryPoint(builder, config, kPrefillFunction, kDyn);
+  buildEntryPoint(builder, config, kDecodeFunction, 1);
+  return module;
+}

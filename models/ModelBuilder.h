@@ -1,0 +1,70 @@
+//===- ModelBuilder.h - coil IR and weight lists from a config --*- C++ -*-===//
+//
+// Builds a whole model (embedding -> layers -> final norm -> LM head) as coil
+// IR from a ModelConfig, and lists the parameters it reads with their shapes
+// and published initialisations.
+//
+// The module holds two entry points with one calling convention:
+//
+//   func.func @prefill(%tokens: tensor<?x?xi32>, %positions: tensor<?x?xi32>,
+//                      %state_0, ..., %state_n)
+//       -> (tensor<?x?xVxf32> logits, %state_0', ..., %state_n')
+//   func.func @decode  -- the same with sequence length 1
+//
+// `positions[b, t]` is the absolute position of token `t` of sequence `b`.
+// State arguments carry `coil.state = "<kind>.<layer>"` (conv / ssm for Mamba,
+// k_cache / v_cache for Llama); result `i + 1` is the updated argument `i + 2`.
+// State dimension 0 is the batch; any other dynamic dimension is the context
+// capacity (the KV cache length), chosen by whoever allocates the state.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef COIL_MODELS_MODELBUILDER_H
+#define COIL_MODELS_MODELBUILDER_H
+
+#include "models/ModelConfig.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::coil::models {
+
+/// How the published reference code initialises a parameter.
+struct WeightInit {
+  enum class Kind {
+    Normal,    ///< N(0, a^2)
+    Uniform,   ///< U(-a, a)
+    Constant,  ///< every element a
+    ALogRange, ///< row r of [C, N]: log(1), log(2), ..., log(N) (Mamba A_log)
+    DtBias,    ///< inverse softplus of dt, log-uniform in [a, b] (Mamba)
+  };
+  Kind kind = Kind::Constant;
+  double a = 0.0;
+  double b = 0.0;
+};
+
+/// One parameter of a model: its safetensors name, shape and initialisation.
+struct WeightSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  WeightInit init;
+};
+
+/// The parameters `buildModel` reads, in a stable order.
+std::vector<WeightSpec> weightSpecs(const ModelConfig &config);
+
+/// Builds the model's module (see the file comment for its conventions).
+OwningOpRef<ModuleOp> buildModel(MLIRContext &context,
+                                 const ModelConfig &config);
+
+/// Names of the entry points.
+inline constexpr const char *kPrefillFunction = "prefill";
+inline constexpr const char *kDecodeFunction = "decode";
+/// Attribute naming a state argument.
+inline constexpr const char *kStateAttr = "coil.state";
+
+} // namespace mlir::coil::models
+
+#endif // COIL_MODELS_MODELBUILDER_H

@@ -1,0 +1,371 @@
+//===- ModelConfig.cpp - Model hyper-parameters from config.json -*- C++ -*-===//
+//
+// Reads Hugging Face `config.json` files with LLVM's JSON parser. Every error
+// names the file and the key and says what was expected.
+//
+//===----------------------------------------------------------------------===//
+
+#include "models/ModelConfig.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <cmath>
+#include <optional>
+
+using namespace llvm;
+using namespace mlir::coil::models;
+
+StringRef ModelConfig::familyName() const {
+  return family == Family::Mamba ? "mamba" : "llama";
+}
+
+int64_t ModelConfig::vocabSize() const {
+  return family == Family::Mamba ? mamba.vocabSize : llama.vocabSize;
+}
+
+int64_t ModelConfig::numLayers() const {
+  return family == Family::Mamba ? mamba.numLayers : llama.numLayers;
+}
+
+namespace {
+
+/// Typed access to the keys of one JSON object. The first problem is kept and
+/// reported by `takeError`; later reads return defaults.
+class KeyReader {
+public:
+  KeyReader(const json::Object &object, StringRef fileName, StringRef prefix)
+      : object(object), fileName(fileName), prefix(prefix) {}
+
+  bool has(StringRef key) const {
+    const json::Value *v = object.get(key);
+    return v && v->kind() != json::Value::Null;
+  }
+
+  /// A required integer >= `min`.
+  int64_t requiredInt(StringRef key, int64_t min = 1) {
+    if (!has(key)) {
+      fail(formatv("missing required key '{0}'", qualified(key)));
+      return min;
+    }
+    return optionalInt(key, min, min);
+  }
+
+  /// An optional integer >= `min` (`fallback` when absent or null).
+  int64_t optionalInt(StringRef key, int64_t fallback, int64_t min = 1) {
+    if (!has(key))
+      return fallback;
+    std::optional<int64_t> v = object.get(key)->getAsInteger();
+    if (!v || *v < min) {
+      fail(formatv("key '{0}' must be an integer >= {1}", qualified(key), min));
+      return fallback;
+    }
+    return *v;
+  }
+
+  /// An optional finite number > 0.
+  double optionalPositive(StringRef key, double fallback) {
+    if (!has(key))
+      return fallback;
+    std::optional<double> v = object.get(key)->getAsNumber();
+    if (!v || !std::isfinite(*v) || *v <= 0.0) {
+      fail(formatv("key '{0}' must be a positive number", qualified(key)));
+      return fallback;
+    }
+    return *v;
+  }
+
+  bool optionalBool(StringRef key, bool fallback) {
+    if (!has(key))
+      return fallback;
+    std::optional<bool> v = object.get(key)->getAsBoolean();
+    if (!v) {
+      fail(formatv("key '{0}' must be true or false", qualified(key)));
+      return fallback;
+    }
+    return *v;
+  }
+
+  std::optional<std::string> optionalString(StringRef key) {
+    if (!has(key))
+      return std::nullopt;
+    std::optional<StringRef> v = object.get(key)->getAsString();
+    if (!v) {
+      fail(formatv("key '{0}' must be a string", qualified(key)));
+      return std::nullopt;
+    }
+    return v->str();
+  }
+
+  /// Refuses a key whose value would change the math unless it equals what
+  /// Coil implements; `supported` is printed in the message.
+  void requireString(StringRef key, StringRef expected) {
+    std::optional<std::string> v = optionalString(key);
+    if (v && *v != expected)
+      fail(formatv("key '{0}' is \"{1}\"; only \"{2}\" is supported",
+                   qualified(key), *v, expected));
+  }
+
+  /// Refuses a key that must be absent or null (e.g. rope_scaling).
+  void requireNull(StringRef key, StringRef why) {
+    if (has(key))
+      fail(formatv("key '{0}' is set; {1}", qualified(key), why));
+  }
+
+  /// Refuses a boolean key that must be false.
+  void requireFalse(StringRef key, StringRef why) {
+    if (optionalBool(key, false))
+      fail(formatv("key '{0}' is true; {1}", qualified(key), why));
+  }
+
+  void fail(const Twine &message) {
+    if (!error)
+      error = createStringError(inconvertibleErrorCode(),
+                                fileName + ": " + message);
+  }
+
+  Error takeError() { return error ? std::move(error) : Error::success(); }
+
+private:
+  std::string qualified(StringRef key) const {
+    return prefix.empty() ? key.str() : (prefix + "." + key).str();
+  }
+
+  const json::Object &object;
+  StringRef fileName;
+  StringRef prefix;
+  Error error = Error::success();
+};
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// `time_step_rank`: an integer or "auto" (= ceil(d_model / 16)).
+int64_t readDtRank(const json::Object &object, StringRef key, int64_t dModel,
+                   KeyReader &reader) {
+  const json::Value *v = object.get(key);
+  if (!v || v->kind() == json::Value::Null)
+    return ceilDiv(dModel, 16);
+  if (std::optional<StringRef> s = v->getAsString()) {
+    if (*s == "auto")
+      return ceilDiv(dModel, 16);
+    reader.fail(formatv("key '{0}' must be an integer or \"auto\"", key));
+    return 1;
+  }
+  return reader.optionalInt(key, ceilDiv(dModel, 16));
+}
+
+Expected<ModelConfig> parseHuggingFaceMamba(const json::Object &root,
+                                            StringRef fileName) {
+  KeyReader r(root, fileName, "");
+  ModelConfig config;
+  config.family = ModelConfig::Family::Mamba;
+  MambaConfig &m = config.mamba;
+  m.layout = MambaConfig::Layout::HuggingFace;
+  m.dModel = r.requiredInt("hidden_size");
+  m.numLayers = r.requiredInt("num_hidden_layers");
+  m.vocabSize = r.requiredInt("vocab_size");
+  m.dState = r.optionalInt("state_size", 16);
+  m.expand = r.optionalInt("expand", 2);
+  m.dInner = r.optionalInt("intermediate_size", m.expand * m.dModel);
+  m.dConv = r.optionalInt("conv_kernel", 4, 2);
+  m.dtRank = readDtRank(root, "time_step_rank", m.dModel, r);
+  m.normEpsilon = r.optionalPositive("layer_norm_epsilon", 1e-5);
+  m.linearBias = r.optionalBool("use_bias", false);
+  m.convBias = r.optionalBool("use_conv_bias", true);
+  m.tieEmbeddings = r.optionalBool("tie_word_embeddings", true);
+  r.requireString("hidden_act", "silu");
+  if (Error e = r.takeError())
+    return std::move(e);
+  return config;
+}
+
+Expected<ModelConfig> parseStateSpacesMamba(const json::Object &root,
+                                            StringRef fileName) {
+  KeyReader r(root, fileName, "");
+  ModelConfig config;
+  config.family = ModelConfig::Family::Mamba;
+  MambaConfig &m = config.mamba;
+  m.layout = MambaConfig::Layout::StateSpaces;
+  m.dModel = r.requiredInt("d_model");
+  m.numLayers = r.requiredInt("n_layer");
+  int64_t vocab = r.requiredInt("vocab_size");
+  int64_t multiple = r.optionalInt("pad_vocab_size_multiple", 8);
+  m.vocabSize = ceilDiv(vocab, multiple) * multiple;
+  m.tieEmbeddings = true;
+  if (r.has("tie_embeddings") && !r.optionalBool("tie_embeddings", true))
+    r.fail("key 'tie_embeddings' is false; the state-spaces layout has no "
+           "separate lm_head tensor");
+  if (r.has("rms_norm") && !r.optionalBool("rms_norm", true))
+    r.fail("key 'rms_norm' is false; only RMSNorm Mamba models are supported");
+  m.normEpsilon = r.optionalPositive("norm_epsilon", 1e-5);
+
+  json::Object empty;
+  const json::Object *ssm = root.getObject("ssm_cfg");
+  if (r.has("ssm_cfg") && !ssm)
+    r.fail("key 'ssm_cfg' must be an object");
+  KeyReader s(ssm ? *ssm : empty, fileName, "ssm_cfg");
+  if (ssm) {
+    std::optional<std::string> layer = s.optionalString("layer");
+    if (layer && *layer != "Mamba1")
+      s.fail(formatv("key 'ssm_cfg.layer' is \"{0}\"; only Mamba1 is "
+                     "supported",
+                     *layer));
+  }
+  m.dState = s.optionalInt("d_state", 16);
+  m.dConv = s.optionalInt("d_conv", 4, 2);
+  m.expand = s.optionalInt("expand", 2);
+  m.dInner = m.expand * m.dModel;
+  m.dtRank = readDtRank(ssm ? *ssm : empty, "dt_rank", m.dModel, s);
+  m.convBias = s.optionalBool("conv_bias", true);
+  m.linearBias = s.optionalBool("bias", false);
+  if (Error e = s.takeError())
+    return std::move(e);
+  if (Error e = r.takeError())
+    return std::move(e);
+  return config;
+}
+
+Expected<ModelConfig> parseLlama(const json::Object &root,
+                                 StringRef fileName) {
+  KeyReader r(root, fileName, "");
+  ModelConfig config;
+  config.family = ModelConfig::Family::Llama;
+  LlamaConfig &l = config.llama;
+  l.hiddenSize = r.requiredInt("hidden_size");
+  l.intermediateSize = r.requiredInt("intermediate_size");
+  l.numHeads = r.requiredInt("num_attention_heads");
+  l.numKvHeads = r.optionalInt("num_key_value_heads", l.numHeads);
+  l.numLayers = r.requiredInt("num_hidden_layers");
+  l.vocabSize = r.requiredInt("vocab_size");
+  l.maxPositions = r.optionalInt("max_position_embeddings", 2048);
+  l.normEpsilon = r.optionalPositive("rms_norm_eps", 1e-6);
+  l.ropeTheta = r.optionalPositive("rope_theta", 10000.0);
+  l.tieEmbeddings = r.optionalBool("tie_word_embeddings", false);
+  l.headDim = r.optionalInt("head_dim", l.hiddenSize / l.numHeads);
+  r.requireString("hidden_act", "silu");
+  r.requireNull("rope_scaling", "scaled rotary embeddings are not supported");
+  r.requireFalse("attention_bias", "biased attention projections are not "
+                                   "supported");
+  r.requireFalse("mlp_bias", "biased MLP projections are not supported");
+  if (r.has("partial_rotary_factor") &&
+      r.optionalPositive("partial_rotary_factor", 1.0) != 1.0)
+    r.fail("key 'partial_rotary_factor' is not 1; partial rotary embeddings "
+           "are not supported");
+  if (l.numHeads % l.numKvHeads != 0)
+    r.fail(formatv("num_attention_heads {0} is not a multiple of "
+                   "num_key_value_heads {1}",
+                   l.numHeads, l.numKvHeads));
+  if (!r.has("head_dim") && l.hiddenSize % l.numHeads != 0)
+    r.fail(formatv("hidden_size {0} is not a multiple of "
+                   "num_attention_heads {1}",
+                   l.hiddenSize, l.numHeads));
+  if (l.headDim % 2 != 0)
+    r.fail(formatv("head dimension {0} must be even for rotary embeddings",
+                   l.headDim));
+  if (Error e = r.takeError())
+    return std::move(e);
+  return config;
+}
+
+} // namespace
+
+Expected<ModelConfig> mlir::coil::models::parseModelConfig(StringRef text,
+                                                           StringRef fileName) {
+  Expected<json::Value> parsed = json::parse(text);
+  if (!parsed)
+    return createStringError(inconvertibleErrorCode(),
+                             fileName + ": invalid JSON: " +
+                                 toString(parsed.takeError()));
+  const json::Object *root = parsed->getAsObject();
+  if (!root)
+    return createStringError(inconvertibleErrorCode(),
+                             fileName + ": expected a JSON object");
+
+  std::optional<StringRef> modelType = root->getString("model_type");
+  if (modelType && *modelType == "mamba")
+    return parseHuggingFaceMamba(*root, fileName);
+  if (modelType && *modelType == "llama")
+    return parseLlama(*root, fileName);
+  if (modelType)
+    return createStringError(
+        inconvertibleErrorCode(),
+        fileName + ": unsupported model_type \"" + *modelType +
+            "\" (supported: \"mamba\", \"llama\", or a state-spaces Mamba "
+            "config with d_model and n_layer)");
+  if (root->get("d_model") && root->get("n_layer"))
+    return parseStateSpacesMamba(*root, fileName);
+  return createStringError(
+      inconvertibleErrorCode(),
+      fileName + ": cannot tell the model family: no 'model_type' key and "
+                 "not a state-spaces Mamba config (d_model, n_layer)");
+}
+
+Expected<ModelConfig> mlir::coil::models::loadModelConfig(StringRef path) {
+  SmallString<256> file(path);
+  if (sys::fs::is_directory(path))
+    sys::path::append(file, "config.json");
+  ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
+      MemoryBuffer::getFile(file, /*IsText=*/true);
+  if (!buffer)
+    return createStringError(buffer.getError(), Twine("cannot read ") + file +
+                                                    ": " +
+                                                    buffer.getError().message());
+  return parseModelConfig((*buffer)->getBuffer(), file);
+}
+
+std::string mlir::coil::models::toConfigJson(const ModelConfig &config) {
+  json::Object o;
+  if (config.family == ModelConfig::Family::Llama) {
+    const LlamaConfig &l = config.llama;
+    o["model_type"] = "llama";
+    o["architectures"] = json::Array{"LlamaForCausalLM"};
+    o["hidden_size"] = l.hiddenSize;
+    o["intermediate_size"] = l.intermediateSize;
+    o["num_attention_heads"] = l.numHeads;
+    o["num_key_value_heads"] = l.numKvHeads;
+    o["head_dim"] = l.headDim;
+    o["num_hidden_layers"] = l.numLayers;
+    o["vocab_size"] = l.vocabSize;
+    o["max_position_embeddings"] = l.maxPositions;
+    o["rms_norm_eps"] = l.normEpsilon;
+    o["rope_theta"] = l.ropeTheta;
+    o["tie_word_embeddings"] = l.tieEmbeddings;
+    o["hidden_act"] = "silu";
+  } else if (config.mamba.layout == MambaConfig::Layout::StateSpaces) {
+    const MambaConfig &m = config.mamba;
+    o["d_model"] = m.dModel;
+    o["n_layer"] = m.numLayers;
+    o["vocab_size"] = m.vocabSize;
+    o["pad_vocab_size_multiple"] = 1;
+    o["norm_epsilon"] = m.normEpsilon;
+    o["ssm_cfg"] = json::Object{{"d_state", m.dState},   {"d_conv", m.dConv},
+                                {"expand", m.expand},     {"dt_rank", m.dtRank},
+                                {"conv_bias", m.convBias}, {"bias", m.linearBias}};
+    o["tie_embeddings"] = true;
+  } else {
+    const MambaConfig &m = config.mamba;
+    o["model_type"] = "mamba";
+    o["architectures"] = json::Array{"MambaForCausalLM"};
+    o["hidden_size"] = m.dModel;
+    o["num_hidden_layers"] = m.numLayers;
+    o["vocab_size"] = m.vocabSize;
+    o["state_size"] = m.dState;
+    o["expand"] = m.expand;
+    o["intermediate_size"] = m.dInner;
+    o["conv_kernel"] = m.dConv;
+    o["time_step_rank"] = m.dtRank;
+    o["layer_norm_epsilon"] = m.normEpsilon;
+    o["use_bias"] = m.linearBias;
+    o["use_conv_bias"] = m.convBias;
+    o["tie_word_embeddings"] = m.tieEmbeddings;
+    o["hidden_act"] = "silu";
+  }
+  std::string text;
+  raw_string_ostream os(text);
+  os << formatv("{0:2}", json::Value(std::move(o))) << "\n";
+  return text;
+}
