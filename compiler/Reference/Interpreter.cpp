@@ -153,6 +153,9 @@ private:
   Error execAttention(AttentionOp op);
   Error execKernel(KernelOp op);
   Error execCall(func::CallOp op);
+  /// Runs `body` in a new frame with its arguments bound to `inputs`, and
+  /// binds its terminator's operands to `outputs`.
+  Error runBody(Block &body, ValueRange inputs, ResultRange outputs);
 
   Interpreter &interp;
   llvm::DenseMap<Value, TensorPtr> values;
@@ -548,17 +551,21 @@ Error Interpreter::Frame::execAttention(AttentionOp op) {
   return set(op, op.getVCacheOut(), std::move(vc));
 }
 
-Error Interpreter::Frame::execKernel(KernelOp op) {
+Error Interpreter::Frame::runBody(Block &body, ValueRange inputs,
+                                  ResultRange outputs) {
   Frame inner(interp);
-  Block &body = op.getBody().front();
-  for (auto [arg, input] : llvm::zip(body.getArguments(), op.getInputs()))
+  for (auto [arg, input] : llvm::zip(body.getArguments(), inputs))
     inner.bind(arg, getPtr(input));
   Expected<std::vector<TensorPtr>> results = inner.runBlock(body);
   if (!results)
     return results.takeError();
-  for (auto [r, t] : llvm::zip(op.getResults(), *results))
+  for (auto [r, t] : llvm::zip(outputs, *results))
     bind(r, t);
   return Error::success();
+}
+
+Error Interpreter::Frame::execKernel(KernelOp op) {
+  return runBody(op.getBody().front(), op.getInputs(), op.getResults());
 }
 
 Error Interpreter::Frame::execCall(func::CallOp op) {
@@ -566,16 +573,7 @@ Error Interpreter::Frame::execCall(func::CallOp op) {
       op, op.getCalleeAttr());
   if (!callee || callee.isExternal())
     return opError(op, "callee '" + op.getCallee() + "' has no body");
-  Frame inner(interp);
-  Block &body = callee.getBody().front();
-  for (auto [arg, input] : llvm::zip(body.getArguments(), op.getOperands()))
-    inner.bind(arg, getPtr(input));
-  Expected<std::vector<TensorPtr>> results = inner.runBlock(body);
-  if (!results)
-    return results.takeError();
-  for (auto [r, t] : llvm::zip(op.getResults(), *results))
-    bind(r, t);
-  return Error::success();
+  return runBody(callee.getBody().front(), op.getOperands(), op.getResults());
 }
 
 //===----------------------------------------------------------------------===//

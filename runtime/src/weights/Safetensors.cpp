@@ -283,9 +283,10 @@ std::string describeSyntaxError(const char *first, const char *last) {
   return "not valid JSON (" + recorder.message + ")";
 }
 
-/// Reads a whole regular file into `text`.
-Status readTextFile(const std::string &path, std::string &text) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+/// Opens `path` read-only and checks it is a regular file; on success `fd`
+/// is open (the caller closes it) and `size` is the file's size.
+Status openRegularFile(const std::string &path, int &fd, off_t &size) {
+  fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return Status::error(path + ": cannot open: " + errnoText(errno));
   struct stat st;
@@ -298,6 +299,16 @@ Status readTextFile(const std::string &path, std::string &text) {
     ::close(fd);
     return Status::error(path + ": not a regular file");
   }
+  size = st.st_size;
+  return Status::ok();
+}
+
+/// Reads a whole regular file into `text`.
+Status readTextFile(const std::string &path, std::string &text) {
+  int fd;
+  off_t fileSize;
+  if (Status s = openRegularFile(path, fd, fileSize); !s)
+    return s;
   text.clear();
   char buffer[65536];
   while (true) {
@@ -355,25 +366,16 @@ private:
 Status WeightFileSet::Loader::mapFile(const std::string &path,
                                       const unsigned char *&base,
                                       size_t &size) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return Status::error(path + ": cannot open: " + errnoText(errno));
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
+  int fd;
+  off_t fileSize;
+  if (Status s = openRegularFile(path, fd, fileSize); !s)
+    return s;
+  if (fileSize < 8) {
     ::close(fd);
-    return Status::error(path + ": cannot stat: " + errnoText(err));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return Status::error(path + ": not a regular file");
-  }
-  if (st.st_size < 8) {
-    ::close(fd);
-    return Status::error(path + ": file is " + std::to_string(st.st_size) +
+    return Status::error(path + ": file is " + std::to_string(fileSize) +
                          " bytes, shorter than the 8-byte header length");
   }
-  size = static_cast<size_t>(st.st_size);
+  size = static_cast<size_t>(fileSize);
   int flags = MAP_PRIVATE;
 #ifdef MAP_POPULATE
   flags |= MAP_POPULATE;
