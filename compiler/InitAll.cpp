@@ -6,6 +6,8 @@
 
 #include "compiler/InitAll.h"
 
+#include "compiler/Pipelines/Pipelines.h"
+#include "compiler/Transforms/Passes.h"
 #include "dialects/Coil/IR/CoilDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -23,4 +25,6 @@ void mlir::coil::registerAllPasses() {
   mlir::registerCSEPass();
   mlir::registerInlinerPass();
   mlir::registerSymbolDCEPass();
+  registerCoilTransformsPasses();
+  registerPipelines();
 }

@@ -12,6 +12,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
 
 #include <cmath>
@@ -448,6 +449,63 @@ LogicalResult ScanOp::verify() {
       failed(c.sameShape(getStateOut(), "state_out", state, "state")))
     return failure();
   return success();
+}
+
+namespace {
+
+/// scan(softplus(x)) -> scan(x) {delta_softplus}.
+struct FoldSoftplusIntoScan : public OpRewritePattern<ScanOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ScanOp scan,
+                                PatternRewriter &rewriter) const override {
+    auto softplus = scan.getDelta().getDefiningOp<SoftplusOp>();
+    if (scan.getDeltaSoftplus() || !softplus)
+      return failure();
+    rewriter.modifyOpInPlace(scan, [&] {
+      scan.getDeltaMutable().assign(softplus.getInput());
+      scan.setDeltaSoftplus(true);
+    });
+    return success();
+  }
+};
+
+/// mul(scan(...), silu(z)) -> scan(...) gate(z), when the mul is the only
+/// user of the scan's output.
+struct FoldGateIntoScan : public OpRewritePattern<ScanOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ScanOp scan,
+                                PatternRewriter &rewriter) const override {
+    Value y = scan.getResult();
+    if (scan.getZ() || !y.hasOneUse())
+      return failure();
+    auto mul = dyn_cast<MulOp>(*y.user_begin());
+    if (!mul)
+      return failure();
+    Value other = mul.getLhs() == y ? mul.getRhs() : mul.getLhs();
+    auto silu = other.getDefiningOp<SiluOp>();
+    if (!silu || silu.getInput().getType() != y.getType())
+      return failure();
+    // The gate must be available at the scan.
+    Value z = silu.getInput();
+    if (Operation *def = z.getDefiningOp())
+      if (def->getBlock() != scan->getBlock() || !def->isBeforeInBlock(scan))
+        return failure();
+    auto fused = rewriter.create<ScanOp>(
+        scan.getLoc(), scan.getResultTypes(), scan.getU(), scan.getDelta(),
+        scan.getA(), scan.getB(), scan.getC(), scan.getD(), z,
+        scan.getStateIn(), scan.getDeltaSoftplusAttr());
+    rewriter.replaceOp(mul, fused.getResult());
+    rewriter.replaceAllUsesWith(scan.getStateOut(), fused.getStateOut());
+    rewriter.eraseOp(scan);
+    return success();
+  }
+};
+
+} // namespace
+
+void ScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                         MLIRContext *context) {
+  results.add<FoldSoftplusIntoScan, FoldGateIntoScan>(context);
 }
 
 //===----------------------------------------------------------------------===//

@@ -392,6 +392,10 @@ def Coil_ScanOp : Coil_Op<"scan", [Pure]> {
     the reference Mamba implementation (zero-order hold for `A`, Euler for
     `B`). `T = 1` is a decode step.
 
+    Canonicalization folds an explicit `coil.softplus` producing `delta` into
+    `delta_softplus`, and a single `coil.mul` of the result by `silu(z)` into
+    the gate, so the fused form is reached from either spelling.
+
     ```mlir
     %y, %h = coil.scan %u, %dt, %A, %B, %C, %D gate(%z) state(%h0) {delta_softplus}
         : (tensor<?x?x1536xf32>, tensor<?x?x1536xf32>, tensor<1536x16xf32>,
@@ -412,6 +416,7 @@ def Coil_ScanOp : Coil_Op<"scan", [Pure]> {
     `state` `(` $state_in `)` attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Coil_AttentionOp : Coil_Op<"attention", [Pure]> {

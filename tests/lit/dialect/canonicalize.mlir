@@ -67,3 +67,36 @@ func.func @unused_weights_are_dead() {
   %e = coil.exp %w : tensor<4xf32>
   return
 }
+
+// -----
+
+// An explicit softplus of delta folds into the scan.
+// CHECK-LABEL: func.func @softplus_folds_into_scan
+// CHECK-SAME: (%[[U:[^:]+]]: tensor<?x?x4xf32>, %[[DT:[^:]+]]: tensor<?x?x4xf32>
+// CHECK-NOT: coil.softplus
+// CHECK: coil.scan %[[U]], %[[DT]], {{.*}} {delta_softplus}
+func.func @softplus_folds_into_scan(%u: tensor<?x?x4xf32>, %dt: tensor<?x?x4xf32>, %a: tensor<4x2xf32>,
+    %b: tensor<?x?x2xf32>, %d: tensor<4xf32>, %h: tensor<?x4x2xf32>) -> (tensor<?x?x4xf32>, tensor<?x4x2xf32>) {
+  %sp = coil.softplus %dt : tensor<?x?x4xf32>
+  %y, %ho = coil.scan %u, %sp, %a, %b, %b, %d state(%h)
+      : (tensor<?x?x4xf32>, tensor<?x?x4xf32>, tensor<4x2xf32>, tensor<?x?x2xf32>, tensor<?x?x2xf32>, tensor<4xf32>, tensor<?x4x2xf32>) -> (tensor<?x?x4xf32>, tensor<?x4x2xf32>)
+  return %y, %ho : tensor<?x?x4xf32>, tensor<?x4x2xf32>
+}
+
+// -----
+
+// y * silu(z) after the scan folds into its gate.
+// CHECK-LABEL: func.func @gate_folds_into_scan
+// CHECK-SAME: %[[Z:[^:]+]]: tensor<?x?x4xf32>) ->
+// CHECK-NOT: coil.mul
+// CHECK: %[[Y:.+]], %[[S:.+]] = coil.scan {{.*}} gate(%[[Z]])
+// CHECK-NOT: coil.mul
+// CHECK: return %[[Y]], %[[S]]
+func.func @gate_folds_into_scan(%u: tensor<?x?x4xf32>, %a: tensor<4x2xf32>, %b: tensor<?x?x2xf32>,
+    %d: tensor<4xf32>, %h: tensor<?x4x2xf32>, %z: tensor<?x?x4xf32>) -> (tensor<?x?x4xf32>, tensor<?x4x2xf32>) {
+  %y, %ho = coil.scan %u, %u, %a, %b, %b, %d state(%h)
+      : (tensor<?x?x4xf32>, tensor<?x?x4xf32>, tensor<4x2xf32>, tensor<?x?x2xf32>, tensor<?x?x2xf32>, tensor<4xf32>, tensor<?x4x2xf32>) -> (tensor<?x?x4xf32>, tensor<?x4x2xf32>)
+  %g = coil.silu %z : tensor<?x?x4xf32>
+  %m = coil.mul %y, %g : tensor<?x?x4xf32>
+  return %m, %ho : tensor<?x?x4xf32>, tensor<?x4x2xf32>
+}

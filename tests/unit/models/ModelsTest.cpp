@@ -9,13 +9,16 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/InitAll.h"
+#include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Reference/ReferenceSession.h"
 #include "models/ModelBuilder.h"
 #include "models/RandomWeights.h"
 
 #include "dialects/Coil/IR/CoilOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <gtest/gtest.h>
@@ -300,6 +303,38 @@ TEST_F(ModelsTest, MambaLayoutsGiveTheSameLogits) {
   llvm::Expected<Tensor> lb = b->prefill({{4, 8, 15, 16, 23}});
   ASSERT_TRUE(la && lb);
   EXPECT_EQ(la->data, lb->data);
+}
+
+/// Fusion and outlining do not change the numbers: the interpreter runs the
+/// kernel functions through func.call and gets bit-identical logits.
+void checkKernelsPipelinePreservesLogits(const char *json, ModelsTest *self) {
+  ModelConfig config = parse(json);
+  OwningOpRef<ModuleOp> plain = buildModel(self->context, config);
+  OwningOpRef<ModuleOp> fused = buildModel(self->context, config);
+  PassManager pm(&self->context);
+  buildKernelsPipeline(pm);
+  ASSERT_TRUE(succeeded(pm.run(*fused)));
+  int kernels = 0;
+  fused->walk([&](func::FuncOp fn) { kernels += fn->hasAttr("coil.kernel"); });
+  EXPECT_GT(kernels, 4);
+  auto a = self->session(*plain, randomProvider(config, 5), 2, 8);
+  auto b = self->session(*fused, randomProvider(config, 5), 2, 8);
+  ASSERT_TRUE(a && b);
+  std::vector<std::vector<int64_t>> prompts{{1, 2, 3}, {4, 5, 6}};
+  llvm::Expected<Tensor> la = a->prefill(prompts), lb = b->prefill(prompts);
+  ASSERT_TRUE(la && lb);
+  EXPECT_EQ(la->data, lb->data);
+  llvm::Expected<Tensor> da = a->decode({7, 8}), db = b->decode({7, 8});
+  ASSERT_TRUE(da && db);
+  EXPECT_EQ(da->data, db->data);
+}
+
+TEST_F(ModelsTest, MambaKernelsPipelinePreservesLogits) {
+  checkKernelsPipelinePreservesLogits(kMambaHF, this);
+}
+
+TEST_F(ModelsTest, LlamaKernelsPipelinePreservesLogits) {
+  checkKernelsPipelinePreservesLogits(kLlama, this);
 }
 
 TEST_F(ModelsTest, SessionRejectsBadTokensAndOverflow) {

@@ -1,0 +1,71 @@
+//===- Passes.td - Coil graph-level passes -----------------*- tablegen -*-===//
+//
+// Passes on coil IR: forming fused kernels and outlining them into
+// de-duplicated functions. Keep them alphabetical.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef COIL_COMPILER_TRANSFORMS_PASSES_TD
+#define COIL_COMPILER_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def CoilFuseKernelsPass : Pass<"coil-fuse-kernels", "::mlir::func::FuncOp"> {
+  let summary = "Group coil ops into coil.kernel regions";
+  let description = [{
+    Partitions every coil op of a function (except `coil.weight`, which
+    becomes a kernel input) into `coil.kernel` regions, the unit of code
+    generation and profiling. Groups are formed around anchor ops:
+
+    * a norm together with the linear layers that read it (rms_norm + q, k, v
+      projections; rms_norm + gate/up projections);
+    * a linear layer with its epilogue: activation, elementwise product with
+      a value already computed (SwiGLU), residual add, and a split of its
+      result;
+    * rope on q and k together with the attention that reads them (the
+      softmax is inside `coil.attention`);
+    * the causal conv with its SiLU;
+    * the selective scan (softplus of Δ, D skip and silu(z) gating are part
+      of `coil.scan`; canonicalization folds explicit ones into it);
+    * weight-only producers (reshape, exp, neg of parameters) go into the
+      kernel that consumes them.
+
+    Every other op forms a kernel of its own. A group only takes an operand
+    from outside if it is defined before the group's first op, so groups are
+    always convex and the kernel is placed at the group's first op. Kernels
+    are named after the ops they fused, e.g. `rms_norm_linear`.
+
+    ```mlir
+    %n = coil.rms_norm %h, %w : ...
+    %q = coil.linear %n, %wq : ...
+    ```
+    becomes
+    ```mlir
+    %q = coil.kernel "rms_norm_linear"(%h, %w, %wq) : ... {
+    ^bb0(%a: ..., %b: ..., %c: ...):
+      %n = coil.rms_norm %a, %b : ...
+      %q = coil.linear %n, %c : ...
+      coil.yield %q : ...
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::coil::CoilDialect"];
+}
+
+def CoilOutlineKernelsPass : Pass<"coil-outline-kernels", "::mlir::ModuleOp"> {
+  let summary = "Outline coil.kernel regions into de-duplicated functions";
+  let description = [{
+    Moves the body of every `coil.kernel` into a private function and
+    replaces the kernel with a `func.call`. Kernels with the same name,
+    input and result types and an equivalent body (the same op chain on the
+    same static shapes) share one function, called with each layer's own
+    weights, so code size and compile time do not grow with depth: the 24
+    layers of mamba-130m produce the functions of one layer.
+
+    Outlined functions carry the unit attribute `coil.kernel` and the number
+    of call sites in `coil.calls`.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+#endif // COIL_COMPILER_TRANSFORMS_PASSES_TD
