@@ -6,18 +6,26 @@
 
 #include "compiler/InitAll.h"
 
+#include "compiler/Conversion/Passes.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Transforms/Passes.h"
 #include "dialects/Coil/IR/CoilDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 void mlir::coil::registerAllDialects(DialectRegistry &registry) {
   registry.insert<coil::CoilDialect, arith::ArithDialect, func::FuncDialect,
-                  tensor::TensorDialect>();
+                  LLVM::LLVMDialect,
+                  math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
+                  tensor::TensorDialect, vector::VectorDialect>();
 }
 
 void mlir::coil::registerAllPasses() {
@@ -26,5 +34,6 @@ void mlir::coil::registerAllPasses() {
   mlir::registerInlinerPass();
   mlir::registerSymbolDCEPass();
   registerCoilTransformsPasses();
+  registerCoilConversionPasses();
   registerPipelines();
 }

@@ -6,8 +6,11 @@
 
 #include "compiler/Pipelines/Pipelines.h"
 
+#include "compiler/Conversion/Passes.h"
 #include "compiler/Transforms/Passes.h"
+#include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -22,10 +25,51 @@ void mlir::coil::buildKernelsPipeline(OpPassManager &pm) {
   pm.addPass(createSymbolDCEPass());
 }
 
+void mlir::coil::buildLoopsPipeline(OpPassManager &pm) {
+  pm.addPass(createCoilExtractSchedulePass());
+  pm.addPass(createConvertCoilToLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::coil::buildLLVMPipeline(OpPassManager &pm) {
+  pm.addPass(createConvertSCFToCFPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  // Intrinsics first (floor, fma, sqrt, exp... become instructions); what
+  // LLVM has no intrinsic for (erf, tanh) goes to libm.
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCoilEmitRuntimeABIPass());
+}
+
+void mlir::coil::buildCompilePipeline(OpPassManager &pm) {
+  buildKernelsPipeline(pm);
+  buildLoopsPipeline(pm);
+  buildLLVMPipeline(pm);
+}
+
 void mlir::coil::registerPipelines() {
   PassPipelineRegistration<>(
       "coil-kernels-pipeline",
       "Fuse coil ops into kernels and outline them into de-duplicated "
       "functions",
       [](OpPassManager &pm) { buildKernelsPipeline(pm); });
+  PassPipelineRegistration<>(
+      "coil-loops-pipeline",
+      "Extract the runtime schedule and lower kernels to loops on memrefs",
+      [](OpPassManager &pm) { buildLoopsPipeline(pm); });
+  PassPipelineRegistration<>(
+      "coil-llvm-pipeline",
+      "Lower loops on memrefs to the LLVM dialect with the runtime ABI",
+      [](OpPassManager &pm) { buildLLVMPipeline(pm); });
+  PassPipelineRegistration<>(
+      "coil-compile-pipeline", "coil IR to the LLVM dialect, all stages",
+      [](OpPassManager &pm) { buildCompilePipeline(pm); });
 }

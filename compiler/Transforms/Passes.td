@@ -10,6 +10,28 @@
 
 include "mlir/Pass/PassBase.td"
 
+def CoilExtractSchedulePass
+    : Pass<"coil-extract-schedule", "::mlir::ModuleOp"> {
+  let summary = "Turn the entry points into the runtime's schedule metadata";
+  let description = [{
+    After --coil-outline-kernels, the entry points (`@prefill`, `@decode`)
+    only read weights and call kernels. This pass records them as the JSON
+    metadata of the compiled-model ABI (docs/abi.md): the weights, the state
+    buffers, the kernel table, and per entry point its buffers and the
+    ordered kernel calls. It stores the text in the module attribute
+    `coil.metadata` and erases the entry points; the runtime executes the
+    schedule and the kernels are compiled on their own.
+
+    Buffers: `tokens` and `positions`, one per state (updated in place: a
+    kernel returning a state must also read it), one per weight, `logits`,
+    and temporaries. Temporaries are reused once their last reader has run
+    (same shape and type only), so scratch memory is about one layer's worth,
+    not the whole model's. Dynamic extents are named by position: dimension
+    0 is the batch `B`, dimension 1 of activations the sequence `T`, any
+    other dynamic dimension the context capacity `S`.
+  }];
+}
+
 def CoilFuseKernelsPass : Pass<"coil-fuse-kernels", "::mlir::func::FuncOp"> {
   let summary = "Group coil ops into coil.kernel regions";
   let description = [{

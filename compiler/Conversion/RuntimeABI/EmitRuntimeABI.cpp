@@ -1,0 +1,81 @@
+//===- EmitRuntimeABI.cpp - Runtime entry symbols and metadata --*- C++ -*-===//
+//
+// Implements --coil-emit-runtime-abi (see Passes.td and docs/abi.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Conversion/Passes.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::coil {
+#define GEN_PASS_DEF_COILEMITRUNTIMEABIPASS
+#include "compiler/Conversion/Passes.h.inc"
+} // namespace mlir::coil
+
+using namespace mlir;
+
+namespace {
+
+constexpr llvm::StringLiteral kCInterfacePrefix = "_mlir_ciface_";
+
+struct CoilEmitRuntimeABIPass
+    : public coil::impl::CoilEmitRuntimeABIPassBase<CoilEmitRuntimeABIPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(ctx);
+    auto ptr = LLVM::LLVMPointerType::get(ctx);
+    auto voidType = LLVM::LLVMVoidType::get(ctx);
+
+    SmallVector<LLVM::LLVMFuncOp> interfaces;
+    for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
+      if (fn.getName().starts_with(kCInterfacePrefix) && !fn.isExternal())
+        interfaces.push_back(fn);
+
+    for (LLVM::LLVMFuncOp fn : interfaces) {
+      StringRef name = fn.getName().drop_front(kCInterfacePrefix.size());
+      Location loc = fn.getLoc();
+      b.setInsertionPointToEnd(module.getBody());
+      auto wrapper = b.create<LLVM::LLVMFuncOp>(
+          loc, ("coil_kernel_" + name).str(),
+          LLVM::LLVMFunctionType::get(voidType, {ptr}));
+      Block *entry = wrapper.addEntryBlock(b);
+      b.setInsertionPointToStart(entry);
+      SmallVector<Value> args;
+      for (auto [i, type] :
+           llvm::enumerate(fn.getFunctionType().getParams())) {
+        if (!isa<LLVM::LLVMPointerType>(type)) {
+          fn.emitError("kernel interface argument ")
+              << i << " is not a descriptor pointer";
+          return signalPassFailure();
+        }
+        Value slot = b.create<LLVM::GEPOp>(
+            loc, ptr, ptr, entry->getArgument(0),
+            ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
+        args.push_back(b.create<LLVM::LoadOp>(loc, ptr, slot));
+      }
+      b.create<LLVM::CallOp>(loc, fn, args);
+      b.create<LLVM::ReturnOp>(loc, ValueRange{});
+    }
+
+    auto metadata = module->getAttrOfType<StringAttr>("coil.metadata");
+    if (!metadata) {
+      module.emitError("no coil.metadata attribute: run "
+                       "--coil-extract-schedule before lowering");
+      return signalPassFailure();
+    }
+    std::string text = metadata.getValue().str();
+    text.push_back('\0');
+    b.setInsertionPointToStart(module.getBody());
+    auto arrayType =
+        LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8), text.size());
+    b.create<LLVM::GlobalOp>(module.getLoc(), arrayType, /*isConstant=*/true,
+                             LLVM::Linkage::External, "coil_model_metadata",
+                             b.getStringAttr(text));
+    module->removeAttr("coil.metadata");
+  }
+};
+
+} // namespace

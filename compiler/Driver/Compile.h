@@ -1,0 +1,41 @@
+//===- Compile.h - coil IR -> compiled artifact ------------------*- C++ -*-===//
+//
+// The whole compiler behind one call, shared by coilc and coil-run: run the
+// pass pipelines to a chosen stage and, for the back-end stages, translate
+// and write the artifact.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef COIL_COMPILER_DRIVER_COMPILE_H
+#define COIL_COMPILER_DRIVER_COMPILE_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <functional>
+#include <string>
+
+namespace mlir {
+class ModuleOp;
+class PassManager;
+namespace coil {
+
+/// Where compilation stops (coilc --emit=...).
+enum class Stage { Coil, Kernels, Tiled, LLVM, Assembly, Object, SharedLibrary };
+
+/// Compiles `module` (in place) up to `stage` and writes the result to
+/// `outputPath` ("-" for stdout; only for textual stages). `configure` may
+/// adjust the pass manager first (IR printing, timing). Output files are
+/// written atomically.
+llvm::Error compileModel(ModuleOp module, Stage stage,
+                         llvm::StringRef outputPath,
+                         const std::function<void(PassManager &)> &configure =
+                             nullptr);
+
+/// Identifies the compiler build, for caches keyed on it.
+std::string compilerVersion();
+
+} // namespace coil
+} // namespace mlir
+
+#endif // COIL_COMPILER_DRIVER_COMPILE_H

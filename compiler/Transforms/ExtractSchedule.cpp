@@ -1,0 +1,309 @@
+//===- ExtractSchedule.cpp - Entry points -> schedule metadata --*- C++ -*-===//
+//
+// Implements --coil-extract-schedule (see Passes.td and docs/abi.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Transforms/Passes.h"
+
+#include "dialects/Coil/IR/CoilOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/JSON.h"
+
+namespace mlir::coil {
+#define GEN_PASS_DEF_COILEXTRACTSCHEDULEPASS
+#include "compiler/Transforms/Passes.h.inc"
+} // namespace mlir::coil
+
+using namespace mlir;
+using namespace mlir::coil;
+namespace json = llvm::json;
+
+namespace {
+
+FailureOr<std::string> dtypeName(Operation *where, Type t) {
+  if (t.isF32())
+    return std::string("f32");
+  if (t.isF16())
+    return std::string("f16");
+  if (t.isBF16())
+    return std::string("bf16");
+  if (t.isInteger(32))
+    return std::string("i32");
+  where->emitError() << "element type " << t
+                     << " cannot cross the runtime boundary";
+  return failure();
+}
+
+/// The shape of `t` with dynamic extents named B, T or S.
+FailureOr<json::Array> symbolicShape(Operation *where, RankedTensorType t,
+                                     bool isState) {
+  json::Array shape;
+  for (int64_t i = 0; i < t.getRank(); ++i) {
+    if (!t.isDynamicDim(i)) {
+      shape.push_back(t.getDimSize(i));
+      continue;
+    }
+    if (i == 0)
+      shape.push_back("B");
+    else if (isState)
+      shape.push_back("S");
+    else if (i == 1 && t.getRank() <= 3)
+      shape.push_back("T");
+    else if (t.getRank() == 4 && i == 2)
+      shape.push_back("S");
+    else {
+      where->emitError() << "cannot name dynamic dimension " << i << " of "
+                         << t << " (expected B, T or S)";
+      return failure();
+    }
+  }
+  return shape;
+}
+
+/// Builds the metadata of a whole module.
+class ScheduleBuilder {
+public:
+  explicit ScheduleBuilder(ModuleOp module) : module(module) {}
+
+  LogicalResult addKernels() {
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (fn->hasAttr("coil.kernel")) {
+        kernelIndex[fn.getName()] = kernels.size();
+        auto calls = fn->getAttrOfType<IntegerAttr>("coil.calls");
+        kernels.push_back(json::Object{
+            {"name", fn.getName()},
+            {"symbol", ("coil_kernel_" + fn.getName()).str()},
+            {"calls", calls ? calls.getInt() : 0}});
+      }
+    return success();
+  }
+
+  /// Records entry point `fn`; states are shared between entry points.
+  LogicalResult addEntry(func::FuncOp fn) {
+    if (!fn.getBody().hasOneBlock())
+      return fn.emitError("entry point must have one block");
+    Block &body = fn.front();
+    FunctionType type = fn.getFunctionType();
+    if (type.getNumInputs() < 2 ||
+        type.getNumResults() != type.getNumInputs() - 1)
+      return fn.emitError("entry point does not follow the model calling "
+                          "convention (tokens, positions, states...) -> "
+                          "(logits, states...)");
+    json::Array buffers;
+    llvm::DenseMap<Value, int64_t> bufferOf;
+    // Free temporaries by their (dtype, shape) text, for reuse.
+    std::map<std::string, SmallVector<int64_t>> freeTemps;
+    llvm::DenseMap<int64_t, std::string> tempKey;
+
+    auto ids = cast<RankedTensorType>(type.getInput(0));
+    json::Value seq = ids.isDynamicDim(1) ? json::Value("T")
+                                          : json::Value(ids.getDimSize(1));
+    buffers.push_back(json::Object{{"kind", "tokens"},
+                                   {"dtype", "i32"},
+                                   {"shape", json::Array{"B", seq}}});
+    buffers.push_back(json::Object{{"kind", "positions"},
+                                   {"dtype", "i32"},
+                                   {"shape", json::Array{"B", seq}}});
+    bufferOf[body.getArgument(0)] = 0;
+    bufferOf[body.getArgument(1)] = 1;
+
+    // States, by name, shared across entry points.
+    SmallVector<int64_t> stateBuffer;
+    for (unsigned i = 2; i < type.getNumInputs(); ++i) {
+      auto name = fn.getArgAttrOfType<StringAttr>(i, "coil.state");
+      if (!name)
+        return fn.emitError() << "argument " << i
+                              << " has no coil.state name";
+      auto stateType = cast<RankedTensorType>(type.getInput(i));
+      FailureOr<std::string> dtype =
+          dtypeName(fn, stateType.getElementType());
+      FailureOr<json::Array> shape = symbolicShape(fn, stateType, true);
+      if (failed(dtype) || failed(shape))
+        return failure();
+      int64_t index;
+      auto it = stateIndex.find(name.getValue());
+      if (it == stateIndex.end()) {
+        index = states.size();
+        stateIndex[name.getValue()] = index;
+        states.push_back(json::Object{
+            {"name", name.getValue()}, {"dtype", *dtype}, {"shape", std::move(*shape)}});
+      } else {
+        index = it->second;
+      }
+      bufferOf[body.getArgument(i)] = buffers.size();
+      stateBuffer.push_back(buffers.size());
+      buffers.push_back(json::Object{{"kind", "state"}, {"index", index}});
+    }
+
+    // Which entry result each value is.
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    llvm::DenseMap<Value, unsigned> resultIndex;
+    for (auto [i, v] : llvm::enumerate(ret.getOperands()))
+      if (!resultIndex.count(v))
+        resultIndex[v] = i;
+
+    // Last reader of each value, for temporary reuse.
+    llvm::DenseMap<Value, Operation *> lastUse;
+    for (Operation &op : body)
+      for (Value v : op.getOperands())
+        lastUse[v] = &op;
+
+    json::Array steps;
+    for (Operation &op : body) {
+      if (auto weight = dyn_cast<WeightOp>(op)) {
+        FailureOr<int64_t> index = addWeight(weight);
+        if (failed(index))
+          return failure();
+        bufferOf[weight.getResult()] = buffers.size();
+        buffers.push_back(json::Object{{"kind", "weight"}, {"index", *index}});
+        continue;
+      }
+      if (isa<func::ReturnOp>(op))
+        continue;
+      auto call = dyn_cast<func::CallOp>(op);
+      auto kernel = call ? kernelIndex.find(call.getCallee())
+                         : kernelIndex.end();
+      if (!call || kernel == kernelIndex.end())
+        return op.emitError("entry points may only read weights and call "
+                            "kernels here; run --coil-kernels-pipeline "
+                            "first");
+      json::Array args;
+      for (Value v : call.getOperands())
+        args.push_back(bufferOf.lookup(v));
+      for (Value r : call.getResults()) {
+        auto rt = cast<RankedTensorType>(r.getType());
+        auto res = resultIndex.find(r);
+        int64_t id;
+        if (res != resultIndex.end() && res->second == 0) {
+          FailureOr<json::Array> shape = symbolicShape(call, rt, false);
+          if (failed(shape))
+            return failure();
+          id = buffers.size();
+          buffers.push_back(json::Object{
+              {"kind", "logits"}, {"dtype", "f32"}, {"shape", std::move(*shape)}});
+        } else if (res != resultIndex.end()) {
+          // The new value of state argument res + 1, written in place.
+          id = stateBuffer[res->second - 1];
+          Value stateArg = body.getArgument(res->second + 1);
+          if (!llvm::is_contained(call.getOperands(), stateArg))
+            return call.emitError()
+                   << "returns state '"
+                   << fn.getArgAttrOfType<StringAttr>(res->second + 1,
+                                                      "coil.state")
+                          .getValue()
+                   << "' without reading it: states are updated in place";
+        } else {
+          FailureOr<std::string> dtype = dtypeName(call, rt.getElementType());
+          FailureOr<json::Array> shape = symbolicShape(call, rt, false);
+          if (failed(dtype) || failed(shape))
+            return failure();
+          json::Value shapeValue(std::move(*shape));
+          std::string key;
+          llvm::raw_string_ostream os(key);
+          os << *dtype << shapeValue;
+          auto &pool = freeTemps[key];
+          if (!pool.empty()) {
+            id = pool.pop_back_val();
+          } else {
+            id = buffers.size();
+            buffers.push_back(json::Object{{"kind", "temp"},
+                                           {"dtype", *dtype},
+                                           {"shape", std::move(shapeValue)}});
+          }
+          tempKey[id] = key;
+        }
+        bufferOf[r] = id;
+        args.push_back(id);
+      }
+      steps.push_back(
+          json::Object{{"kernel", kernel->second}, {"args", std::move(args)}});
+      // Temporaries whose last reader was this call can be reused.
+      for (Value v : call.getOperands())
+        if (lastUse.lookup(v) == call.getOperation()) {
+          int64_t id = bufferOf.lookup(v);
+          auto key = tempKey.find(id);
+          if (key != tempKey.end() && !resultIndex.count(v) &&
+              !llvm::is_contained(freeTemps[key->second], id))
+            freeTemps[key->second].push_back(id);
+        }
+    }
+    entries[fn.getName()] = json::Object{{"buffers", std::move(buffers)},
+                                         {"steps", std::move(steps)}};
+    return success();
+  }
+
+  std::string finish() {
+    json::Object root{{"format", "coil-model"},
+                      {"version", 1},
+                      {"weights", std::move(weights)},
+                      {"states", std::move(states)},
+                      {"kernels", std::move(kernels)},
+                      {"entries", std::move(entries)}};
+    if (auto family = module->getAttrOfType<StringAttr>("coil.family"))
+      root["family"] = family.getValue();
+    if (auto vocab = module->getAttrOfType<IntegerAttr>("coil.vocab_size"))
+      root["vocab_size"] = vocab.getInt();
+    auto maxContext = module->getAttrOfType<IntegerAttr>("coil.max_context");
+    root["max_context"] =
+        maxContext ? json::Value(maxContext.getInt()) : json::Value(nullptr);
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << json::Value(std::move(root));
+    return text;
+  }
+
+private:
+  FailureOr<int64_t> addWeight(WeightOp op) {
+    auto it = weightIndex.find(op.getName());
+    if (it != weightIndex.end())
+      return it->second;
+    FailureOr<std::string> dtype =
+        dtypeName(op, op.getType().getElementType());
+    if (failed(dtype))
+      return failure();
+    json::Array shape;
+    for (int64_t d : op.getType().getShape())
+      shape.push_back(d);
+    int64_t index = weights.size();
+    weightIndex[op.getName()] = index;
+    weights.push_back(json::Object{
+        {"name", op.getName()}, {"dtype", *dtype}, {"shape", std::move(shape)}});
+    return index;
+  }
+
+  ModuleOp module;
+  json::Array weights, states, kernels;
+  json::Object entries;
+  llvm::StringMap<int64_t> weightIndex, stateIndex, kernelIndex;
+};
+
+struct CoilExtractSchedulePass
+    : public coil::impl::CoilExtractSchedulePassBase<CoilExtractSchedulePass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    ScheduleBuilder builder(module);
+    if (failed(builder.addKernels()))
+      return signalPassFailure();
+    SmallVector<func::FuncOp> entries;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (!fn->hasAttr("coil.kernel") && !fn.isExternal())
+        entries.push_back(fn);
+    if (entries.empty()) {
+      module.emitError("no entry point to schedule");
+      return signalPassFailure();
+    }
+    for (func::FuncOp fn : entries)
+      if (failed(builder.addEntry(fn)))
+        return signalPassFailure();
+    module->setAttr("coil.metadata",
+                    StringAttr::get(module.getContext(), builder.finish()));
+    for (func::FuncOp fn : entries)
+      fn.erase();
+  }
+};
+
+} // namespace

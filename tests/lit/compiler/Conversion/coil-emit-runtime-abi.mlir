@@ -1,0 +1,25 @@
+// RUN: coil-opt %s --split-input-file --coil-emit-runtime-abi --verify-diagnostics | FileCheck %s
+
+// CHECK: llvm.mlir.global external constant @coil_model_metadata("{\22version\22:1}\00")
+// CHECK-LABEL: llvm.func @coil_kernel_k(
+// CHECK-SAME: %[[ARGS:.+]]: !llvm.ptr)
+// CHECK: %[[P0:.+]] = llvm.getelementptr %[[ARGS]][0] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
+// CHECK: %[[D0:.+]] = llvm.load %[[P0]] : !llvm.ptr -> !llvm.ptr
+// CHECK: %[[P1:.+]] = llvm.getelementptr %[[ARGS]][1] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
+// CHECK: %[[D1:.+]] = llvm.load %[[P1]] : !llvm.ptr -> !llvm.ptr
+// CHECK: llvm.call @_mlir_ciface_k(%[[D0]], %[[D1]])
+// CHECK: llvm.return
+module attributes {coil.metadata = "{\22version\22:1}"} {
+  llvm.func @_mlir_ciface_k(%a: !llvm.ptr, %b: !llvm.ptr) {
+    llvm.return
+  }
+}
+
+// -----
+
+// expected-error @+1 {{no coil.metadata attribute}}
+module {
+  llvm.func @_mlir_ciface_k(%a: !llvm.ptr) {
+    llvm.return
+  }
+}

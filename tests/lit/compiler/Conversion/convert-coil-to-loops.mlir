@@ -1,0 +1,82 @@
+// RUN: coil-opt %s --split-input-file --convert-coil-to-loops --verify-diagnostics | FileCheck %s
+
+// A kernel becomes a destination-passing function on memrefs with the C
+// interface; its linear layer is a 4-row register tile over 64-feature
+// blocks, its residual add a flat loop.
+
+// CHECK-LABEL: func.func @linear_add
+// CHECK-SAME: (%[[X:.+]]: memref<?x?x8xf32>, %[[W:.+]]: memref<70x8xf32>, %[[R:.+]]: memref<?x?x70xf32>, %[[OUT:.+]]: memref<?x?x70xf32>)
+// CHECK-SAME: attributes {{{.*}}llvm.emit_c_interface}
+// CHECK-NOT: coil.
+// CHECK: memref.alloc
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c64
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c4
+// CHECK: scf.for {{.*}} iter_args({{.*}}, {{.*}}, {{.*}}, {{.*}}) -> (f32, f32, f32, f32)
+// CHECK: arith.mulf {{.*}} fastmath<reassoc,contract>
+// CHECK: arith.addf {{.*}} fastmath<reassoc,contract>
+// CHECK: %[[FLAT:.+]] = memref.collapse_shape %[[OUT]]
+// CHECK: memref.store {{.*}}, %[[FLAT]]
+// CHECK: memref.dealloc
+// CHECK: return
+func.func private @linear_add(%x: tensor<?x?x8xf32>, %w: tensor<70x8xf32>, %r: tensor<?x?x70xf32>) -> tensor<?x?x70xf32> attributes {coil.kernel} {
+  %y = coil.linear %x, %w : (tensor<?x?x8xf32>, tensor<70x8xf32>) -> tensor<?x?x70xf32>
+  %s = coil.add %r, %y : tensor<?x?x70xf32>
+  return %s : tensor<?x?x70xf32>
+}
+
+// -----
+
+// The scan keeps its 16-element state in a vector carried across time; the
+// new state is stored once at the end.
+// CHECK-LABEL: func.func @scan
+// CHECK: %[[H0:.+]] = vector.load %{{.+}}[%{{.+}}, %{{.+}}, %{{.+}}] : memref<?x32x16xf32>, vector<16xf32>
+// CHECK: %[[H:.+]] = scf.for {{.*}} iter_args(%{{.+}} = %[[H0]]) -> (vector<16xf32>)
+// CHECK: vector.reduction <add>
+// CHECK: scf.yield %{{.+}} : vector<16xf32>
+// CHECK: vector.store %[[H]], %{{.+}} : memref<?x32x16xf32>, vector<16xf32>
+func.func private @scan(%u: tensor<?x?x32xf32>, %dt: tensor<?x?x32xf32>, %a: tensor<32x16xf32>, %b: tensor<?x?x16xf32>,
+    %c: tensor<?x?x16xf32>, %d: tensor<32xf32>, %z: tensor<?x?x32xf32>, %h: tensor<?x32x16xf32>)
+    -> (tensor<?x?x32xf32>, tensor<?x32x16xf32>) attributes {coil.kernel} {
+  %y, %ho = coil.scan %u, %dt, %a, %b, %c, %d gate(%z) state(%h) {delta_softplus}
+      : (tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<32x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>,
+         tensor<32xf32>, tensor<?x?x32xf32>, tensor<?x32x16xf32>) -> (tensor<?x?x32xf32>, tensor<?x32x16xf32>)
+  return %y, %ho : tensor<?x?x32xf32>, tensor<?x32x16xf32>
+}
+
+// -----
+
+// Attention: the running max, sum and output row of the online softmax are
+// loop-carried; no buffer grows with the sequence length.
+// CHECK-LABEL: func.func @attention
+// CHECK-NOT: memref.alloc
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, vector<8xf32>)
+// CHECK: arith.maximumf
+// CHECK: vector.store {{.*}} vector<8xf32>
+func.func private @attention(%q: tensor<?x?x16xf32>, %k: tensor<?x?x8xf32>, %v: tensor<?x?x8xf32>,
+    %kc: tensor<?x1x?x8xf32>, %vc: tensor<?x1x?x8xf32>, %p: tensor<?x?xi32>)
+    -> (tensor<?x?x16xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?x8xf32>) attributes {coil.kernel} {
+  %o, %kc2, %vc2 = coil.attention %q, %k, %v, %kc, %vc, %p {num_heads = 2 : i64, num_kv_heads = 1 : i64}
+      : (tensor<?x?x16xf32>, tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?x8xf32>, tensor<?x?xi32>)
+      -> (tensor<?x?x16xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?x8xf32>)
+  return %o, %kc2, %vc2 : tensor<?x?x16xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?x8xf32>
+}
+
+// -----
+
+func.func private @bf16_kernel(%x: tensor<4xbf16>) -> tensor<4xbf16> attributes {coil.kernel} {
+  // expected-error @+1 {{cannot be lowered to loops: element type 'bf16' (only f32 data is supported)}}
+  %y = coil.exp %x : tensor<4xbf16>
+  return %y : tensor<4xbf16>
+}
+
+// -----
+
+func.func private @k(%x: tensor<4xf32>) -> tensor<4xf32> attributes {coil.kernel} {
+  %y = coil.exp %x : tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+func.func @entry(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{calls kernel @k, whose signature convert-coil-to-loops changes}}
+  %y = call @k(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}

@@ -1,0 +1,90 @@
+//===- coilc.cpp - The Coil compiler driver ---------------------*- C++ -*-===//
+//
+// coilc MODEL -o model.so: compiles a model (.mlir, or a checkpoint
+// directory / config.json) to a shared library the runtime loads.
+// --emit=coil|kernels|tiled|llvm|asm|obj|so stops at any stage; the standard
+// MLIR pass-manager flags work (--mlir-print-ir-after-all, --mlir-timing).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Driver/Compile.h"
+#include "compiler/InitAll.h"
+#include "models/ModelBuilder.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::coil;
+namespace cl = llvm::cl;
+
+static cl::opt<std::string>
+    inputPath(cl::Positional, cl::Required,
+              cl::desc("<model.mlir | checkpoint dir | config.json>"));
+static cl::opt<std::string> outputPath("o", cl::desc("Output file"),
+                                       cl::value_desc("file"), cl::init("-"));
+static cl::opt<Stage> emit(
+    "emit", cl::desc("Stop after this stage"), cl::init(Stage::SharedLibrary),
+    cl::values(
+        clEnumValN(Stage::Coil, "coil", "verified coil IR"),
+        clEnumValN(Stage::Kernels, "kernels",
+                   "fused kernels outlined into functions"),
+        clEnumValN(Stage::Tiled, "tiled",
+                   "schedule metadata and kernels as loops on memrefs"),
+        clEnumValN(Stage::LLVM, "llvm", "optimised LLVM IR"),
+        clEnumValN(Stage::Assembly, "asm", "host assembly"),
+        clEnumValN(Stage::Object, "obj", "an object file"),
+        clEnumValN(Stage::SharedLibrary, "so",
+                   "a shared library for the runtime")));
+
+static int fail(const llvm::Twine &message) {
+  llvm::errs() << "coilc: error: " << message << "\n";
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  cl::ParseCommandLineOptions(argc, argv, "coilc: the Coil compiler\n");
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  OwningOpRef<ModuleOp> module;
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context, llvm::errs());
+  if (llvm::StringRef(inputPath).ends_with(".mlir")) {
+    module = parseSourceFile<ModuleOp>(inputPath, sourceMgr, &context);
+    if (!module)
+      return fail("cannot load " + inputPath);
+  } else {
+    llvm::Expected<models::ModelConfig> config =
+        models::loadModelConfig(inputPath);
+    if (!config)
+      return fail(llvm::toString(config.takeError()));
+    module = models::buildModel(context, *config);
+  }
+  if (failed(verify(*module)))
+    return fail(inputPath + " does not verify");
+
+  if (outputPath == "-" && emit >= Stage::Object)
+    return fail("--emit=obj and --emit=so need -o FILE");
+  if (llvm::Error e =
+          compileModel(*module, emit, outputPath, [](PassManager &pm) {
+            if (failed(applyPassManagerCLOptions(pm)))
+              llvm::errs() << "coilc: warning: bad pass manager options\n";
+          }))
+    return fail(llvm::toString(std::move(e)));
+  return 0;
+}
