@@ -3,7 +3,7 @@
 #
 # The main job on built-in defaults: the example Mamba and Transformer blocks
 # are parsed, verified and printed through every stage of the pipeline that
-# exists, with the IR after each pass.
+# exists (fusion into kernels and outlining), with the IR after each pass.
 #
 #===----------------------------------------------------------------------===#
 set -euo pipefail
@@ -16,5 +16,5 @@ BUILD="${COIL_BUILD_DIR:-$ROOT/build}"
 for model in mamba_block llama_block; do
   echo "==== models/examples/$model.mlir"
   "$BUILD/bin/coil-opt" "$ROOT/models/examples/$model.mlir" \
-    --canonicalize --cse --mlir-print-ir-after-all -o /dev/null 2>&1
+    --coil-kernels-pipeline --mlir-print-ir-after-all -o /dev/null 2>&1
 done

@@ -19,6 +19,11 @@ config.substitutions.append(("%coil_src_root", config.coil_src_root))
 config.substitutions.append(("%coil_obj_root", config.coil_obj_root))
 config.substitutions.append(("%python", config.python_executable))
 
+# Models compiled by coil-run are cached inside the build tree, not in ~.
+coil_cache_dir = os.path.join(config.coil_obj_root, "tests", "lit", "coil-cache")
+config.environment["COIL_CACHE_DIR"] = coil_cache_dir
+config.substitutions.append(("%coil_cache_dir", coil_cache_dir))
+
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 

@@ -2,24 +2,32 @@
 //
 // Runs a model on a prompt and greedily generates tokens. MODEL is a
 // checkpoint directory (config.json + model.safetensors or a sharded index)
-// or a `.mlir` file with --weights. Every weight the model reads is checked
+// or a `.mlir` file with --weights. The default backend compiles the model
+// to native code (cached) and runs it on the embeddable runtime; --backend
+// reference runs the reference interpreter. Every weight the model reads is checked
 // against the file (name, shape, dtype) and every tensor of the file must be
 // used. --dump-logits writes one float32 row per position the model was fed
 // (prompt rows, then decode rows) as a NumPy array, atomically.
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Driver/Compile.h"
 #include "compiler/InitAll.h"
+#include "compiler/Target/SharedLibrary.h"
 #include "compiler/Reference/ReferenceSession.h"
 #include "models/ModelBuilder.h"
 #include "runtime/src/weights/Safetensors.h"
+
+#include "coil/coil.h"
 
 #include "dialects/Coil/IR/CoilOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/xxhash.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -29,6 +37,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 using namespace mlir;
 using namespace mlir::coil;
@@ -58,10 +67,13 @@ static cl::opt<int64_t> batch("batch",
                               cl::desc("Run B copies of the prompt as one "
                                        "batch"),
                               cl::init(1));
-enum class Backend { Reference };
-static cl::opt<Backend> backend(
-    "backend", cl::desc("Execution backend"), cl::init(Backend::Reference),
-    cl::values(clEnumValN(Backend::Reference, "reference",
+enum class Backend_ { Cpu, Reference };
+static cl::opt<Backend_> backendKind(
+    "backend", cl::desc("Execution backend"), cl::init(Backend_::Cpu),
+    cl::values(clEnumValN(Backend_::Cpu, "cpu",
+                          "native code compiled by coilc (cached), run by the "
+                          "embeddable runtime"),
+               clEnumValN(Backend_::Reference, "reference",
                           "the reference interpreter (double accumulation)")));
 
 namespace {
@@ -113,47 +125,60 @@ llvm::Expected<OwningOpRef<ModuleOp>> loadModule(MLIRContext &context) {
   return models::buildModel(context, *config);
 }
 
-/// Serves the parameters from the weight files. Wider float types in the
-/// file than in the IR are refused; narrower ones (f16/bf16 stored, f32
-/// declared) are widened exactly.
+std::string shapeText(const std::vector<int64_t> &s) {
+  std::string t = "[";
+  for (size_t i = 0; i < s.size(); ++i)
+    t += (i ? ", " : "") + std::to_string(s[i]);
+  return t + "]";
+}
+
+llvm::Error makeMissingError(llvm::StringRef name) {
+  return error("weight '" + name + "' is missing from " + weightsPath);
+}
+
+/// The stored tensor must have the declared shape, and a dtype that equals
+/// the declared element type or widens exactly to f32.
+llvm::Error checkTensor(const weights::TensorInfo &info, llvm::StringRef name,
+                        RankedTensorType type) {
+  std::vector<int64_t> expected(type.getShape().begin(),
+                                type.getShape().end());
+  if (info.shape != expected)
+    return error(llvm::formatv("weight '{0}' in {1} has shape {2}, the "
+                               "model expects {3}",
+                               name, info.file, shapeText(info.shape),
+                               shapeText(expected)));
+  Type element = type.getElementType();
+  bool fits = element.isF32() ||
+              (element.isF16() && info.dtype == weights::DType::F16) ||
+              (element.isBF16() && info.dtype == weights::DType::BF16);
+  if (!fits) {
+    std::string declared;
+    llvm::raw_string_ostream os(declared);
+    os << element;
+    return error(llvm::formatv("weight '{0}' in {1} is {2}, the model "
+                               "declares {3}",
+                               name, info.file, weights::dtypeName(info.dtype),
+                               declared));
+  }
+  return llvm::Error::success();
+}
+
+/// Serves the parameters from the weight files to the interpreter, widened
+/// to double.
 reference::WeightProvider makeProvider(const weights::WeightFileSet &files,
                                        llvm::StringSet<> &used) {
   return [&files, &used](llvm::StringRef name, RankedTensorType type)
              -> llvm::Expected<reference::Tensor> {
     const weights::TensorInfo *info = files.find(name.str());
     if (!info)
-      return error("weight '" + name + "' is missing from " + weightsPath);
+      return makeMissingError(name);
     used.insert(name);
-    std::vector<int64_t> expected(type.getShape().begin(),
-                                  type.getShape().end());
-    auto shapeText = [](const std::vector<int64_t> &s) {
-      std::string t = "[";
-      for (size_t i = 0; i < s.size(); ++i)
-        t += (i ? ", " : "") + std::to_string(s[i]);
-      return t + "]";
-    };
-    if (info->shape != expected)
-      return error(llvm::formatv("weight '{0}' in {1} has shape {2}, the "
-                                 "model expects {3}",
-                                 name, info->file, shapeText(info->shape),
-                                 shapeText(expected)));
-    Type element = type.getElementType();
-    bool fits = element.isF32() ||
-                (element.isF16() && info->dtype == weights::DType::F16) ||
-                (element.isBF16() && info->dtype == weights::DType::BF16);
-    if (!fits) {
-      std::string declared;
-      llvm::raw_string_ostream os(declared);
-      os << element;
-      return error(llvm::formatv("weight '{0}' in {1} is {2}, the model "
-                                 "declares {3}",
-                                 name, info->file,
-                                 weights::dtypeName(info->dtype), declared));
-    }
+    if (llvm::Error e = checkTensor(*info, name, type))
+      return std::move(e);
     std::vector<float> values(info->numElements());
     weights::convertToF32(info->dtype, info->data, values.data(),
                           values.size());
-    return reference::Tensor(expected,
+    return reference::Tensor(info->shape,
                              std::vector<double>(values.begin(), values.end()));
   };
 }
@@ -177,17 +202,203 @@ llvm::Error writeNpy(llvm::StringRef path, const std::vector<float> &data,
   });
 }
 
-int64_t argmax(const reference::Tensor &logits, int64_t b, int64_t t) {
-  int64_t seq = logits.shape[1], vocab = logits.shape[2];
-  auto begin = logits.data.begin() + (b * seq + t) * vocab;
-  return std::max_element(begin, begin + vocab) - begin;
+/// Logits of one call, [batch, tokens, vocab] row-major.
+struct Logits {
+  int64_t batch = 0, tokens = 0, vocab = 0;
+  std::vector<float> data;
+
+  const float *row(int64_t b, int64_t t) const {
+    return data.data() + (b * tokens + t) * vocab;
+  }
+  int64_t argmax(int64_t b, int64_t t) const {
+    const float *r = row(b, t);
+    return std::max_element(r, r + vocab) - r;
+  }
+};
+
+/// Runs prefill and decode on one of the execution backends.
+class Backend {
+public:
+  virtual ~Backend() = default;
+  virtual llvm::Expected<Logits>
+  prefill(const std::vector<std::vector<int64_t>> &tokens) = 0;
+  virtual llvm::Expected<Logits> decode(const std::vector<int64_t> &tokens) = 0;
+};
+
+/// The reference interpreter.
+class ReferenceBackend : public Backend {
+public:
+  static llvm::Expected<std::unique_ptr<Backend>>
+  create(ModuleOp module, const weights::WeightFileSet &files, int64_t batch,
+         int64_t capacity) {
+    auto backend = std::make_unique<ReferenceBackend>();
+    llvm::Expected<std::unique_ptr<reference::ReferenceSession>> session =
+        reference::ReferenceSession::create(
+            module, makeProvider(files, backend->used), batch, capacity);
+    if (!session)
+      return session.takeError();
+    backend->session = std::move(*session);
+    return std::unique_ptr<Backend>(std::move(backend));
+  }
+
+  llvm::Expected<Logits>
+  prefill(const std::vector<std::vector<int64_t>> &tokens) override {
+    return convert(session->prefill(tokens));
+  }
+  llvm::Expected<Logits> decode(const std::vector<int64_t> &tokens) override {
+    return convert(session->decode(tokens));
+  }
+
+private:
+  static llvm::Expected<Logits> convert(llvm::Expected<reference::Tensor> t) {
+    if (!t)
+      return t.takeError();
+    Logits l{t->shape[0], t->shape[1], t->shape[2],
+             std::vector<float>(t->data.begin(), t->data.end())};
+    return l;
+  }
+
+  llvm::StringSet<> used;
+  std::unique_ptr<reference::ReferenceSession> session;
+};
+
+llvm::Error statusError(coil_status_t *status) {
+  std::string message = coil_status_message(status);
+  coil_status_free(status);
+  return error(message);
 }
 
-void appendRow(std::vector<float> &out, const reference::Tensor &logits,
-               int64_t b, int64_t t) {
-  int64_t seq = logits.shape[1], vocab = logits.shape[2];
-  auto begin = logits.data.begin() + (b * seq + t) * vocab;
-  out.insert(out.end(), begin, begin + vocab);
+/// Where compiled models are cached: $COIL_CACHE_DIR, else
+/// $XDG_CACHE_HOME/coil, else ~/.cache/coil.
+std::string cacheDirectory() {
+  if (const char *dir = std::getenv("COIL_CACHE_DIR"))
+    return dir;
+  llvm::SmallString<256> path;
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME")) {
+    path = xdg;
+  } else {
+    llvm::sys::path::home_directory(path);
+    llvm::sys::path::append(path, ".cache");
+  }
+  llvm::sys::path::append(path, "coil");
+  return std::string(path);
+}
+
+/// Native code through the embeddable runtime; the model is compiled on
+/// first use and cached under a key of its IR, the compiler and the host.
+class CpuBackend : public Backend {
+public:
+  ~CpuBackend() override {
+    if (session)
+      coil_session_release(session);
+    if (model)
+      coil_model_release(model);
+    if (files)
+      coil_weights_release(files);
+  }
+
+  static llvm::Expected<std::unique_ptr<Backend>>
+  create(ModuleOp module, int64_t batch, int64_t capacity) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module.print(os);
+    os << compilerVersion() << hostTargetDescription();
+    std::string key = llvm::utohexstr(llvm::xxh3_64bits(text), true, 16);
+    std::string dir = cacheDirectory();
+    if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+      return error("cannot create the cache directory " + dir + ": " +
+                   ec.message());
+    std::string so = dir + "/model-" + key + ".so";
+    if (!llvm::sys::fs::exists(so)) {
+      OwningOpRef<ModuleOp> copy(module.clone());
+      if (llvm::Error e = compileModel(*copy, Stage::SharedLibrary, so))
+        return e;
+    }
+    auto backend = std::make_unique<CpuBackend>();
+    if (coil_status_t *s = coil_model_load(so.c_str(), &backend->model))
+      return statusError(s);
+    if (coil_status_t *s = coil_weights_open(weightsPath.c_str(),
+                                             &backend->files))
+      return statusError(s);
+    if (coil_status_t *s =
+            coil_model_bind_weights(backend->model, backend->files))
+      return statusError(s);
+    coil_session_options_t options;
+    coil_session_options_initialize(&options);
+    options.max_batch = batch;
+    options.max_context = capacity;
+    if (coil_status_t *s =
+            coil_session_create(backend->model, &options, &backend->session))
+      return statusError(s);
+    return std::unique_ptr<Backend>(std::move(backend));
+  }
+
+  llvm::Expected<Logits>
+  prefill(const std::vector<std::vector<int64_t>> &tokens) override {
+    std::vector<int32_t> flat;
+    for (const std::vector<int64_t> &row : tokens)
+      flat.insert(flat.end(), row.begin(), row.end());
+    int64_t b = tokens.size(), t = tokens.empty() ? 0 : tokens[0].size();
+    if (coil_status_t *s = coil_session_prefill(session, flat.data(), b, t))
+      return statusError(s);
+    return logits();
+  }
+
+  llvm::Expected<Logits> decode(const std::vector<int64_t> &tokens) override {
+    std::vector<int32_t> flat(tokens.begin(), tokens.end());
+    if (coil_status_t *s =
+            coil_session_decode(session, flat.data(), flat.size()))
+      return statusError(s);
+    return logits();
+  }
+
+private:
+  llvm::Expected<Logits> logits() {
+    const float *data = nullptr;
+    Logits l;
+    if (coil_status_t *s = coil_session_logits(session, &data, &l.batch,
+                                               &l.tokens, &l.vocab))
+      return statusError(s);
+    l.data.assign(data, data + l.batch * l.tokens * l.vocab);
+    return l;
+  }
+
+  coil_model_t *model = nullptr;
+  coil_weights_t *files = nullptr;
+  coil_session_t *session = nullptr;
+};
+
+/// Checks every coil.weight against the files (present, same shape, a dtype
+/// that widens exactly to the declared one) and that every tensor of the
+/// files is used, before any backend starts.
+llvm::Error checkWeights(ModuleOp module, const weights::WeightFileSet &files) {
+  llvm::StringSet<> used;
+  reference::WeightProvider provider = makeProvider(files, used);
+  llvm::Error error = llvm::Error::success();
+  llvm::StringSet<> seen;
+  module.walk([&](WeightOp op) {
+    if (error || !seen.insert(op.getName()).second)
+      return;
+    const weights::TensorInfo *info = files.find(op.getName().str());
+    if (!info) {
+      error = makeMissingError(op.getName());
+      return;
+    }
+    used.insert(op.getName());
+    if (llvm::Error e = checkTensor(*info, op.getName(), op.getType()))
+      error = std::move(e);
+  });
+  if (error)
+    return error;
+  std::vector<std::string> extra;
+  for (const weights::TensorInfo &t : files.tensors())
+    if (!used.contains(t.name))
+      extra.push_back(t.name);
+  if (!extra.empty())
+    return ::error(llvm::formatv("{0} holds {1} tensor(s) the model does not "
+                                 "use, e.g. '{2}'",
+                                 weightsPath, extra.size(), extra.front()));
+  return llvm::Error::success();
 }
 
 llvm::Error run() {
@@ -212,7 +423,7 @@ llvm::Error run() {
   if (weights::Status s = weights::WeightFileSet::open(weightsPath, files); !s)
     return error(s.message());
 
-  // Check the prompt before any work.
+  // Check the prompt, the context and the weights before any work.
   auto vocabAttr = (**module)->getAttrOfType<IntegerAttr>("coil.vocab_size");
   auto prefill = (**module).lookupSymbol<func::FuncOp>("prefill");
   int64_t vocab = vocabAttr ? vocabAttr.getInt() : 0;
@@ -223,7 +434,6 @@ llvm::Error run() {
       return error(llvm::formatv("--tokens: token id {0} is out of range "
                                  "[0, {1})",
                                  id, vocab));
-
   int64_t capacity = static_cast<int64_t>(prompt->size()) +
                      std::max<int64_t>(generate, 1);
   if (auto max = (**module)->getAttrOfType<IntegerAttr>("coil.max_context"))
@@ -231,40 +441,34 @@ llvm::Error run() {
       return error(llvm::formatv("prompt + generated tokens ({0}) exceed the "
                                  "model's max context {1}",
                                  capacity, max.getInt()));
+  if (llvm::Error e = checkWeights(**module, *files))
+    return e;
 
-  llvm::StringSet<> used;
-  llvm::Expected<std::unique_ptr<reference::ReferenceSession>> session =
-      reference::ReferenceSession::create(**module, makeProvider(*files, used),
-                                          batch, capacity);
-  if (!session)
-    return session.takeError();
-  std::vector<std::string> extra;
-  for (const weights::TensorInfo &t : files->tensors())
-    if (!used.contains(t.name))
-      extra.push_back(t.name);
-  if (!extra.empty())
-    return error(llvm::formatv("{0} holds {1} tensor(s) the model does not "
-                               "use, e.g. '{2}'",
-                               weightsPath, extra.size(), extra.front()));
+  llvm::Expected<std::unique_ptr<Backend>> backend =
+      backendKind == Backend_::Reference
+          ? ReferenceBackend::create(**module, *files, batch, capacity)
+          : CpuBackend::create(**module, batch, capacity);
+  if (!backend)
+    return backend.takeError();
 
   std::vector<float> rows;
   std::vector<int64_t> generated;
-  llvm::Expected<reference::Tensor> logits = (*session)->prefill(
+  llvm::Expected<Logits> logits = (*backend)->prefill(
       std::vector<std::vector<int64_t>>(batch, *prompt));
   if (!logits)
     return logits.takeError();
   int64_t promptLength = static_cast<int64_t>(prompt->size());
-  for (int64_t t = 0; t < promptLength; ++t)
-    appendRow(rows, *logits, 0, t);
+  rows.insert(rows.end(), logits->row(0, 0),
+              logits->row(0, 0) + promptLength * logits->vocab);
   if (generate > 0)
-    generated.push_back(argmax(*logits, 0, promptLength - 1));
+    generated.push_back(logits->argmax(0, promptLength - 1));
   while (static_cast<int64_t>(generated.size()) < generate) {
     std::vector<int64_t> next(batch, generated.back());
-    llvm::Expected<reference::Tensor> step = (*session)->decode(next);
+    llvm::Expected<Logits> step = (*backend)->decode(next);
     if (!step)
       return step.takeError();
-    appendRow(rows, *step, 0, 0);
-    generated.push_back(argmax(*step, 0, 0));
+    rows.insert(rows.end(), step->row(0, 0), step->row(0, 0) + step->vocab);
+    generated.push_back(step->argmax(0, 0));
   }
 
   for (size_t i = 0; i < generated.size(); ++i)
@@ -273,8 +477,7 @@ llvm::Error run() {
     llvm::outs() << "\n";
   if (!dumpLogits.empty()) {
     int64_t numRows = promptLength + std::max<int64_t>(generate - 1, 0);
-    if (llvm::Error e = writeNpy(dumpLogits, rows, numRows,
-                                 (*session)->vocabSize()))
+    if (llvm::Error e = writeNpy(dumpLogits, rows, numRows, logits->vocab))
       return error("cannot write " + dumpLogits + ": " +
                    llvm::toString(std::move(e)));
   }

@@ -3,6 +3,9 @@
   npy.py shape FILE          prints `shape R C`
   npy.py same FILE1 FILE2    exits 1 unless both hold identical values
   npy.py prefix FILE1 FILE2  exits 1 unless FILE1's rows start FILE2
+  npy.py close FILE1 FILE2 R exits 1 unless both have one shape and every
+                             value differs by at most R x the largest
+                             magnitude of its row
 """
 import ast
 import struct
@@ -35,6 +38,19 @@ def main():
         return 0 if (s1, v1) == (s2, v2) else 1
     if mode == "prefix":
         return 0 if s1[1] == s2[1] and v1 == v2[:len(v1)] else 1
+    if mode == "close":
+        if s1 != s2:
+            print("shapes differ: %s vs %s" % (s1, s2))
+            return 1
+        rel, cols = float(sys.argv[4]), s1[1]
+        for r in range(s1[0]):
+            a, b = v1[r * cols:(r + 1) * cols], v2[r * cols:(r + 1) * cols]
+            tol = rel * max(abs(x) for x in b) + 1e-7
+            worst = max(abs(x - y) for x, y in zip(a, b))
+            if worst > tol:
+                print("row %d differs by %g > %g" % (r, worst, tol))
+                return 1
+        return 0
     return 2
 
 

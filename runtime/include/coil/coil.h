@@ -1,0 +1,273 @@
+//===- coil.h - The Coil runtime C API ---------------------------*- C -*-===//
+//
+// The embeddable runtime for models compiled by coilc (docs/abi.md): load a
+// compiled model (`model.so`), bind its weights from safetensors files, and
+// run prefill and decode on sessions that own every buffer. Pure C99 to its
+// callers; no MLIR or LLVM dependency.
+//
+// Conventions shared by every function:
+//
+// - A function that can fail returns a `coil_status_t *`: NULL means success;
+//   anything else is an error owned by the caller, who frees it with
+//   coil_status_free. Out-parameters come last, are named `out_*`, and are
+//   written only on success.
+// - A NULL handle or a NULL pointer argument is COIL_INVALID_ARGUMENT; no
+//   input makes the runtime abort.
+// - Handles are created by one function (`*_load`, `*_open`, `*_create`) and
+//   released by the matching `*_release`, which accepts NULL.
+// - Thread safety: a model with its weights bound, and a weights handle, are
+//   immutable and may be shared by any number of threads and sessions. A
+//   session is thread-compatible: it may move between threads but must be
+//   used by one thread at a time. Different sessions run concurrently.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef COIL_COIL_H_
+#define COIL_COIL_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define COIL_API __attribute__((visibility("default")))
+#else
+#define COIL_API
+#endif
+
+/// The version of this API; it changes when a declaration here changes.
+#define COIL_API_VERSION 1
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//===----------------------------------------------------------------------===//
+// Status
+//===----------------------------------------------------------------------===//
+
+/// What went wrong.
+typedef enum coil_status_code_t {
+  /// Success; only reported for a NULL status.
+  COIL_OK = 0,
+  /// A NULL pointer, or a value that can never be valid (a batch of 0).
+  COIL_INVALID_ARGUMENT,
+  /// A file that does not exist.
+  COIL_NOT_FOUND,
+  /// A file that exists but cannot be read.
+  COIL_IO_ERROR,
+  /// A file that is not a valid compiled Coil model.
+  COIL_BAD_MODEL,
+  /// Weights that are malformed or do not match the model.
+  COIL_BAD_WEIGHTS,
+  /// A value beyond a limit: a batch above max_batch, a sequence longer than
+  /// max_context, a token id outside the vocabulary.
+  COIL_OUT_OF_RANGE,
+  /// An allocation failed.
+  COIL_OUT_OF_MEMORY,
+  /// The call is not allowed in the current state (a session before weights
+  /// are bound, logits before any prefill or decode).
+  COIL_FAILED_PRECONDITION,
+  /// A bug in the runtime.
+  COIL_INTERNAL
+} coil_status_code_t;
+
+/// The outcome of a call that failed: a code and a message for people.
+/// Owned by the caller; free it with coil_status_free.
+typedef struct coil_status_t coil_status_t;
+
+/// The code of `status`; COIL_OK for NULL. Thread-safe.
+COIL_API coil_status_code_t coil_status_code(const coil_status_t *status);
+
+/// The message of `status`; "ok" for NULL. The string is owned by `status`
+/// and valid until it is freed. Thread-safe.
+COIL_API const char *coil_status_message(const coil_status_t *status);
+
+/// Frees `status`; NULL is allowed.
+COIL_API void coil_status_free(coil_status_t *status);
+
+//===----------------------------------------------------------------------===//
+// Models
+//===----------------------------------------------------------------------===//
+
+/// A compiled model (a `model.so` built by coilc) with its metadata, and its
+/// weights once bound. Immutable once weights are bound: safe to share
+/// between threads and sessions. Sessions keep their model alive, so it may
+/// be released before them.
+typedef struct coil_model_t coil_model_t;
+
+/// Loads the compiled model at `path` (a path without a slash is relative to
+/// the working directory; the library search path is never used). The file
+/// is checked to be a complete shared library, loaded with
+/// dlopen(RTLD_NOW | RTLD_LOCAL), and its metadata is validated completely:
+/// every kernel symbol resolves, every index is in range, every shape is
+/// well formed and every dtype is known. Errors: COIL_NOT_FOUND (no such
+/// file), COIL_IO_ERROR (unreadable), COIL_BAD_MODEL (anything else). On
+/// success `*out_model` owns one reference; release it with
+/// coil_model_release. Thread-safe.
+COIL_API coil_status_t *coil_model_load(const char *path,
+                                        coil_model_t **out_model);
+
+/// Releases the caller's reference to `model`; NULL is allowed. The library
+/// is unloaded when no session uses it any more.
+COIL_API void coil_model_release(coil_model_t *model);
+
+/// The model family from the metadata ("mamba", "llama", ...), owned by
+/// `model`; NULL for a NULL model. Thread-safe.
+COIL_API const char *coil_model_family(const coil_model_t *model);
+
+/// The vocabulary size; -1 for a NULL model. Thread-safe.
+COIL_API int64_t coil_model_vocab_size(const coil_model_t *model);
+
+/// The longest sequence the model supports, or 0 when it is unbounded; -1 for
+/// a NULL model. Thread-safe.
+COIL_API int64_t coil_model_max_context(const coil_model_t *model);
+
+/// The number of kernels; -1 for a NULL model. Thread-safe.
+COIL_API int64_t coil_model_num_kernels(const coil_model_t *model);
+
+/// The name of kernel `index`, owned by `model`; NULL for a NULL model or an
+/// index outside [0, coil_model_num_kernels). Thread-safe.
+COIL_API const char *coil_model_kernel_name(const coil_model_t *model,
+                                            int64_t index);
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+/// A set of safetensors files mapped read-only. Immutable: safe to share
+/// between threads. A model it is bound to keeps it alive.
+typedef struct coil_weights_t coil_weights_t;
+
+/// Opens and validates the weights at `path`: a `.safetensors` file, a
+/// sharded `model.safetensors.index.json`, or a directory holding either.
+/// Errors: COIL_NOT_FOUND (no such path), COIL_BAD_WEIGHTS (malformed or
+/// unreadable files; the message names the file and the tensor). On success
+/// `*out_weights` owns one reference; release it with coil_weights_release.
+/// Thread-safe.
+COIL_API coil_status_t *coil_weights_open(const char *path,
+                                          coil_weights_t **out_weights);
+
+/// Releases the caller's reference to `weights`; NULL is allowed. The files
+/// stay mapped while a model uses them.
+COIL_API void coil_weights_release(coil_weights_t *weights);
+
+/// Binds `weights` to `model`, once. Every weight of the model's metadata
+/// must be in the files with the same shape, and either the same dtype or
+/// F16/BF16 in the file where the model wants f32 (widened exactly into a
+/// copy the model owns); every tensor of the files must be used (the error
+/// names one that is not). The model takes a reference to `weights`.
+/// Errors: COIL_BAD_WEIGHTS (a mismatch), COIL_FAILED_PRECONDITION (weights
+/// already bound), COIL_OUT_OF_MEMORY. Not thread-safe: bind before the
+/// model is shared.
+COIL_API coil_status_t *coil_model_bind_weights(coil_model_t *model,
+                                                coil_weights_t *weights);
+
+//===----------------------------------------------------------------------===//
+// Sessions
+//===----------------------------------------------------------------------===//
+
+/// Options for coil_session_create. Initialize with
+/// coil_session_options_initialize, then change fields.
+typedef struct coil_session_options_t {
+  /// sizeof(coil_session_options_t) as the caller was compiled; set by
+  /// coil_session_options_initialize.
+  uint32_t struct_size;
+  /// The most sequences one call may run (sequences 0..max_batch-1).
+  int64_t max_batch;
+  /// The most tokens one sequence may hold. Every buffer is sized for it.
+  int64_t max_context;
+} coil_session_options_t;
+
+/// Sets `options` to the defaults: max_batch 1, max_context 2048. NULL is
+/// allowed (nothing happens).
+COIL_API void coil_session_options_initialize(coil_session_options_t *options);
+
+/// The state of up to max_batch sequences and every buffer needed to run
+/// them. Thread-compatible: use from one thread at a time.
+typedef struct coil_session_t coil_session_t;
+
+/// Creates a session on `model`, which must have weights bound. `options`
+/// may be NULL for the defaults. Every buffer is allocated and touched now
+/// (states zeroed; scratch sized for max_batch sequences of max_context
+/// tokens), so prefill and decode never allocate. The session keeps `model`
+/// alive. Errors: COIL_FAILED_PRECONDITION (no weights bound),
+/// COIL_INVALID_ARGUMENT (a field below 1 or a struct_size too small),
+/// COIL_OUT_OF_RANGE (max_context above the model's bound),
+/// COIL_OUT_OF_MEMORY. Thread-safe with respect to `model`.
+COIL_API coil_status_t *
+coil_session_create(coil_model_t *model, const coil_session_options_t *options,
+                    coil_session_t **out_session);
+
+/// Releases `session` and its buffers; NULL is allowed.
+COIL_API void coil_session_release(coil_session_t *session);
+
+/// Runs the entry "prefill" on `num_tokens` new tokens for each of the
+/// sequences 0..batch-1. `tokens` is `batch x num_tokens`, row-major, and is
+/// not kept. Token t of sequence b gets position length(b) + t; afterwards
+/// each sequence is `num_tokens` longer. Everything is checked before
+/// anything runs, so on error the session is unchanged: COIL_INVALID_ARGUMENT
+/// (NULL, batch < 1, num_tokens < 1), COIL_OUT_OF_RANGE (batch > max_batch,
+/// a sequence that would exceed max_context, a token id outside
+/// [0, vocab_size)).
+COIL_API coil_status_t *coil_session_prefill(coil_session_t *session,
+                                             const int32_t *tokens,
+                                             int64_t batch, int64_t num_tokens);
+
+/// Runs the entry "decode" on one new token for each of the sequences
+/// 0..batch-1 (`tokens` has `batch` ids). Checks and errors as for
+/// coil_session_prefill with num_tokens 1.
+COIL_API coil_status_t *coil_session_decode(coil_session_t *session,
+                                            const int32_t *tokens,
+                                            int64_t batch);
+
+/// The logits of the last successful prefill or decode, f32
+/// `[batch, tokens, vocab]` row-major, owned by `session` and valid until
+/// its next prefill, decode, reset or release. Errors:
+/// COIL_FAILED_PRECONDITION (no call since creation or reset).
+COIL_API coil_status_t *coil_session_logits(const coil_session_t *session,
+                                            const float **out_logits,
+                                            int64_t *out_batch,
+                                            int64_t *out_tokens,
+                                            int64_t *out_vocab);
+
+/// The number of tokens fed to `sequence` so far; -1 for a NULL session or a
+/// sequence outside [0, max_batch).
+COIL_API int64_t coil_session_length(const coil_session_t *session,
+                                     int64_t sequence);
+
+/// Empties every sequence: lengths 0, states zeroed, no logits. NULL is
+/// allowed.
+COIL_API void coil_session_reset(coil_session_t *session);
+
+/// The size in bytes of one sequence's saved state (the same for every
+/// sequence of the session); 0 for a NULL session.
+COIL_API size_t coil_session_sequence_state_size(const coil_session_t *session);
+
+/// Writes the state of `sequence` to `buffer`, which holds `size` bytes, at
+/// least coil_session_sequence_state_size. The blob is a 40-byte header
+/// (magic "COILSEQ", version, length, total size, a fingerprint of the state
+/// layout) followed by that sequence's slice of every state in metadata
+/// order; it is restored only into a session of the same model with the same
+/// state layout (the same max_context when a state depends on it), on a host
+/// of the same byte order. Errors: COIL_INVALID_ARGUMENT (NULL, `size` too
+/// small), COIL_OUT_OF_RANGE (sequence outside [0, max_batch)).
+COIL_API coil_status_t *
+coil_session_save_sequence(const coil_session_t *session, int64_t sequence,
+                           void *buffer, size_t size);
+
+/// Replaces the state and length of `sequence` with a blob written by
+/// coil_session_save_sequence. The header and size are checked before
+/// anything changes: COIL_INVALID_ARGUMENT (NULL, wrong size, bad magic or
+/// version, a different state layout, a length above max_context),
+/// COIL_OUT_OF_RANGE (sequence outside [0, max_batch)). The logits of the
+/// last call are unaffected.
+COIL_API coil_status_t *coil_session_restore_sequence(coil_session_t *session,
+                                                      int64_t sequence,
+                                                      const void *buffer,
+                                                      size_t size);
+
+#ifdef __cplusplus
+} // extern "C"
+#endif
+
+#endif // COIL_COIL_H_

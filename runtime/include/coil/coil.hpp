@@ -1,0 +1,253 @@
+//===- coil.hpp - Header-only C++ wrapper of the C API ----------*- C++ -*-===//
+//
+// RAII handles over coil/coil.h for C++17 callers: move-only Model, Weights
+// and Session objects that release their handle when they die, and errors
+// thrown as coil::Error carrying the C status code. The ownership and thread
+// safety rules are those of the C API: a Model with weights bound and a
+// Weights object may be shared between threads; a Session is used by one
+// thread at a time. Sessions and bound models keep what they use alive, so
+// handles may be destroyed in any order.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef COIL_COIL_HPP_
+#define COIL_COIL_HPP_
+
+#include "coil/coil.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace coil {
+
+/// A failed runtime call: the C status code and its message.
+class Error : public std::runtime_error {
+public:
+  /// An error with `code` and `message`.
+  Error(coil_status_code_t code, const std::string &message)
+      : std::runtime_error(message), statusCode(code) {}
+
+  /// What went wrong.
+  coil_status_code_t code() const noexcept { return statusCode; }
+
+private:
+  coil_status_code_t statusCode;
+};
+
+namespace detail {
+
+/// Throws Error for a non-NULL `status`, which it frees.
+inline void check(coil_status_t *status) {
+  if (!status)
+    return;
+  coil_status_code_t code = coil_status_code(status);
+  std::string message = coil_status_message(status);
+  coil_status_free(status);
+  throw Error(code, message);
+}
+
+/// A move-only owner of a C handle released by `Release`.
+template <typename T, void (*Release)(T *)> class Handle {
+public:
+  Handle() = default;
+  explicit Handle(T *handle) : ptr(handle) {}
+  Handle(Handle &&other) noexcept : ptr(std::exchange(other.ptr, nullptr)) {}
+  Handle &operator=(Handle &&other) noexcept {
+    if (this != &other) {
+      Release(ptr);
+      ptr = std::exchange(other.ptr, nullptr);
+    }
+    return *this;
+  }
+  Handle(const Handle &) = delete;
+  Handle &operator=(const Handle &) = delete;
+  ~Handle() { Release(ptr); }
+
+  T *get() const noexcept { return ptr; }
+
+private:
+  T *ptr = nullptr;
+};
+
+} // namespace detail
+
+/// Weight files opened read-only (see coil_weights_open).
+class Weights {
+public:
+  /// Opens a `.safetensors` file, a `model.safetensors.index.json` or a
+  /// directory holding either. Throws Error.
+  static Weights open(const std::string &path) {
+    coil_weights_t *weights = nullptr;
+    detail::check(coil_weights_open(path.c_str(), &weights));
+    return Weights(weights);
+  }
+
+  /// The C handle, owned by this object.
+  coil_weights_t *get() const noexcept { return handle.get(); }
+
+private:
+  explicit Weights(coil_weights_t *weights) : handle(weights) {}
+
+  detail::Handle<coil_weights_t, coil_weights_release> handle;
+};
+
+/// A compiled model (see coil_model_load).
+class Model {
+public:
+  /// Loads the compiled model at `path`. Throws Error.
+  static Model load(const std::string &path) {
+    coil_model_t *model = nullptr;
+    detail::check(coil_model_load(path.c_str(), &model));
+    return Model(model);
+  }
+
+  /// Binds `weights`, once; the model keeps them alive. Throws Error.
+  void bindWeights(const Weights &weights) {
+    detail::check(coil_model_bind_weights(get(), weights.get()));
+  }
+
+  /// The model family ("mamba", "llama", ...).
+  std::string family() const {
+    const char *name = coil_model_family(get());
+    return name ? name : "";
+  }
+
+  /// The vocabulary size.
+  int64_t vocabSize() const { return coil_model_vocab_size(get()); }
+
+  /// The longest supported sequence; 0 when unbounded.
+  int64_t maxContext() const { return coil_model_max_context(get()); }
+
+  /// The number of kernels.
+  int64_t numKernels() const { return coil_model_num_kernels(get()); }
+
+  /// The name of kernel `index`; throws Error when out of range.
+  std::string kernelName(int64_t index) const {
+    const char *name = coil_model_kernel_name(get(), index);
+    if (!name)
+      throw Error(COIL_OUT_OF_RANGE,
+                  "kernel index " + std::to_string(index) + " out of range");
+    return name;
+  }
+
+  /// The C handle, owned by this object.
+  coil_model_t *get() const noexcept { return handle.get(); }
+
+private:
+  explicit Model(coil_model_t *model) : handle(model) {}
+
+  detail::Handle<coil_model_t, coil_model_release> handle;
+};
+
+/// Options of a Session.
+struct SessionOptions {
+  /// The most sequences per call.
+  int64_t maxBatch = 1;
+  /// The most tokens per sequence.
+  int64_t maxContext = 2048;
+};
+
+/// A view of the logits of a session's last call, valid until its next
+/// call.
+struct LogitsView {
+  /// `[batch, tokens, vocab]`, row-major.
+  const float *data = nullptr;
+  int64_t batch = 0;
+  int64_t tokens = 0;
+  int64_t vocab = 0;
+
+  /// The `vocab` logits of token `token` of sequence `sequence`.
+  const float *row(int64_t sequence, int64_t token) const {
+    return data + (sequence * tokens + token) * vocab;
+  }
+
+  /// The number of floats.
+  size_t size() const { return static_cast<size_t>(batch * tokens * vocab); }
+};
+
+/// The state of up to maxBatch sequences (see coil_session_create). Use
+/// from one thread at a time.
+class Session {
+public:
+  /// Creates a session on `model`, which must have weights bound; the
+  /// session keeps it alive. Throws Error.
+  explicit Session(const Model &model, const SessionOptions &options = {}) {
+    coil_session_options_t cOptions;
+    coil_session_options_initialize(&cOptions);
+    cOptions.max_batch = options.maxBatch;
+    cOptions.max_context = options.maxContext;
+    coil_session_t *session = nullptr;
+    detail::check(coil_session_create(model.get(), &cOptions, &session));
+    handle = SessionHandle(session);
+  }
+
+  /// Prefills `batch` sequences with `numTokens` tokens each (`tokens` is
+  /// batch x numTokens, row-major). Throws Error; the session is unchanged
+  /// then.
+  void prefill(const int32_t *tokens, int64_t batch, int64_t numTokens) {
+    detail::check(coil_session_prefill(get(), tokens, batch, numTokens));
+  }
+
+  /// Prefills sequence 0 with `tokens`.
+  void prefill(const std::vector<int32_t> &tokens) {
+    prefill(tokens.data(), 1, static_cast<int64_t>(tokens.size()));
+  }
+
+  /// Feeds one token to each of `batch` sequences. Throws Error.
+  void decode(const int32_t *tokens, int64_t batch) {
+    detail::check(coil_session_decode(get(), tokens, batch));
+  }
+
+  /// Feeds `token` to sequence 0.
+  void decode(int32_t token) { decode(&token, 1); }
+
+  /// The logits of the last call. Throws Error before any call.
+  LogitsView logits() const {
+    LogitsView view;
+    detail::check(coil_session_logits(get(), &view.data, &view.batch,
+                                      &view.tokens, &view.vocab));
+    return view;
+  }
+
+  /// The tokens fed to `sequence` so far; -1 when out of range.
+  int64_t length(int64_t sequence) const {
+    return coil_session_length(get(), sequence);
+  }
+
+  /// Empties every sequence.
+  void reset() { coil_session_reset(get()); }
+
+  /// The size of one sequence's saved state.
+  size_t sequenceStateSize() const {
+    return coil_session_sequence_state_size(get());
+  }
+
+  /// The saved state of `sequence`. Throws Error.
+  std::vector<uint8_t> saveSequence(int64_t sequence) const {
+    std::vector<uint8_t> bytes(sequenceStateSize());
+    detail::check(coil_session_save_sequence(get(), sequence, bytes.data(),
+                                             bytes.size()));
+    return bytes;
+  }
+
+  /// Restores `sequence` from `bytes` written by saveSequence. Throws Error.
+  void restoreSequence(int64_t sequence, const std::vector<uint8_t> &bytes) {
+    detail::check(coil_session_restore_sequence(get(), sequence, bytes.data(),
+                                                bytes.size()));
+  }
+
+  /// The C handle, owned by this object.
+  coil_session_t *get() const noexcept { return handle.get(); }
+
+private:
+  using SessionHandle = detail::Handle<coil_session_t, coil_session_release>;
+  SessionHandle handle;
+};
+
+} // namespace coil
+
+#endif // COIL_COIL_HPP_

@@ -1,0 +1,273 @@
+//===- CApi.cpp - The C API over the runtime's classes ----------*- C++ -*-===//
+//
+// Each C function checks its pointer arguments, calls into Model or Session
+// and turns the outcome into a coil_status_t. No exception crosses the C
+// boundary: std::bad_alloc becomes COIL_OUT_OF_MEMORY and anything else
+// COIL_INTERNAL.
+//
+//===----------------------------------------------------------------------===//
+
+#include "coil/coil.h"
+
+#include "runtime/src/Model.h"
+#include "runtime/src/Session.h"
+#include "runtime/src/Status.h"
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+#include <sys/stat.h>
+
+using namespace coil::runtime;
+
+/// A reference to a model; sessions hold their own.
+struct coil_model_t {
+  std::shared_ptr<Model> model;
+};
+
+/// A reference to a weight file set; bound models hold their own.
+struct coil_weights_t {
+  std::shared_ptr<const coil::weights::WeightFileSet> set;
+};
+
+/// A session.
+struct coil_session_t {
+  std::unique_ptr<Session> session;
+};
+
+namespace {
+
+/// Runs `body` (returning a Status) and converts its outcome, catching every
+/// exception.
+template <typename Body> coil_status_t *guarded(Body &&body) noexcept {
+  try {
+    return toCStatus(body());
+  } catch (const std::bad_alloc &) {
+    return outOfMemoryStatus();
+  } catch (const std::exception &error) {
+    try {
+      return toCStatus(Status::error(
+          COIL_INTERNAL, std::string("internal error: ") + error.what()));
+    } catch (...) {
+      return outOfMemoryStatus();
+    }
+  } catch (...) {
+    return makeCStatus(COIL_INTERNAL, "internal error: unknown exception");
+  }
+}
+
+/// The status for a NULL `name` argument.
+Status nullArgument(const char *function, const char *name) {
+  return Status::error(COIL_INVALID_ARGUMENT,
+                       std::string(function) + ": " + name + " is NULL");
+}
+
+} // namespace
+
+extern "C" {
+
+//===----------------------------------------------------------------------===//
+// Models
+//===----------------------------------------------------------------------===//
+
+coil_status_t *coil_model_load(const char *path, coil_model_t **out_model) {
+  return guarded([&] {
+    if (!path)
+      return nullArgument("coil_model_load", "path");
+    if (!out_model)
+      return nullArgument("coil_model_load", "out_model");
+    std::shared_ptr<Model> model;
+    if (Status status = Model::load(path, model); !status.isOk())
+      return status;
+    *out_model = new coil_model_t{std::move(model)};
+    return Status::ok();
+  });
+}
+
+void coil_model_release(coil_model_t *model) { delete model; }
+
+const char *coil_model_family(const coil_model_t *model) {
+  return model ? model->model->metadata().family.c_str() : nullptr;
+}
+
+int64_t coil_model_vocab_size(const coil_model_t *model) {
+  return model ? model->model->metadata().vocabSize : -1;
+}
+
+int64_t coil_model_max_context(const coil_model_t *model) {
+  return model ? model->model->metadata().maxContext : -1;
+}
+
+int64_t coil_model_num_kernels(const coil_model_t *model) {
+  return model ? static_cast<int64_t>(model->model->metadata().kernels.size())
+               : -1;
+}
+
+const char *coil_model_kernel_name(const coil_model_t *model, int64_t index) {
+  if (!model || index < 0 ||
+      index >= static_cast<int64_t>(model->model->metadata().kernels.size()))
+    return nullptr;
+  return model->model->metadata().kernels[index].name.c_str();
+}
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+coil_status_t *coil_weights_open(const char *path,
+                                 coil_weights_t **out_weights) {
+  return guarded([&] {
+    if (!path)
+      return nullArgument("coil_weights_open", "path");
+    if (!out_weights)
+      return nullArgument("coil_weights_open", "out_weights");
+    struct stat info;
+    if (::stat(path, &info) != 0) {
+      int err = errno;
+      return Status::error(err == ENOENT || err == ENOTDIR ? COIL_NOT_FOUND
+                                                           : COIL_IO_ERROR,
+                           std::string(path) + ": " + std::strerror(err));
+    }
+    std::unique_ptr<coil::weights::WeightFileSet> set;
+    coil::weights::Status status =
+        coil::weights::WeightFileSet::open(path, set);
+    if (!status)
+      return Status::error(COIL_BAD_WEIGHTS, status.message());
+    *out_weights = new coil_weights_t{std::move(set)};
+    return Status::ok();
+  });
+}
+
+void coil_weights_release(coil_weights_t *weights) { delete weights; }
+
+coil_status_t *coil_model_bind_weights(coil_model_t *model,
+                                       coil_weights_t *weights) {
+  return guarded([&] {
+    if (!model)
+      return nullArgument("coil_model_bind_weights", "model");
+    if (!weights)
+      return nullArgument("coil_model_bind_weights", "weights");
+    return model->model->bindWeights(weights->set);
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Sessions
+//===----------------------------------------------------------------------===//
+
+void coil_session_options_initialize(coil_session_options_t *options) {
+  if (!options)
+    return;
+  options->struct_size = sizeof(coil_session_options_t);
+  options->max_batch = 1;
+  options->max_context = 2048;
+}
+
+coil_status_t *coil_session_create(coil_model_t *model,
+                                   const coil_session_options_t *options,
+                                   coil_session_t **out_session) {
+  return guarded([&] {
+    if (!model)
+      return nullArgument("coil_session_create", "model");
+    if (!out_session)
+      return nullArgument("coil_session_create", "out_session");
+    coil_session_options_t effective;
+    coil_session_options_initialize(&effective);
+    if (options) {
+      if (options->struct_size < sizeof(coil_session_options_t))
+        return Status::error(
+            COIL_INVALID_ARGUMENT,
+            "coil_session_create: options->struct_size is " +
+                std::to_string(options->struct_size) + ", expected at least " +
+                std::to_string(sizeof(coil_session_options_t)) +
+                " (call coil_session_options_initialize)");
+      effective.max_batch = options->max_batch;
+      effective.max_context = options->max_context;
+    }
+    std::unique_ptr<Session> session;
+    if (Status status = Session::create(model->model, effective.max_batch,
+                                        effective.max_context, session);
+        !status.isOk())
+      return status;
+    *out_session = new coil_session_t{std::move(session)};
+    return Status::ok();
+  });
+}
+
+void coil_session_release(coil_session_t *session) { delete session; }
+
+coil_status_t *coil_session_prefill(coil_session_t *session,
+                                    const int32_t *tokens, int64_t batch,
+                                    int64_t num_tokens) {
+  return guarded([&] {
+    if (!session)
+      return nullArgument("coil_session_prefill", "session");
+    return session->session->prefill(tokens, batch, num_tokens);
+  });
+}
+
+coil_status_t *coil_session_decode(coil_session_t *session,
+                                   const int32_t *tokens, int64_t batch) {
+  return guarded([&] {
+    if (!session)
+      return nullArgument("coil_session_decode", "session");
+    return session->session->decode(tokens, batch);
+  });
+}
+
+coil_status_t *coil_session_logits(const coil_session_t *session,
+                                   const float **out_logits, int64_t *out_batch,
+                                   int64_t *out_tokens, int64_t *out_vocab) {
+  return guarded([&] {
+    if (!session)
+      return nullArgument("coil_session_logits", "session");
+    if (!out_logits || !out_batch || !out_tokens || !out_vocab)
+      return nullArgument("coil_session_logits", "an out_* argument");
+    const float *data;
+    int64_t batch, tokens, vocab;
+    if (Status status = session->session->logits(data, batch, tokens, vocab);
+        !status.isOk())
+      return status;
+    *out_logits = data;
+    *out_batch = batch;
+    *out_tokens = tokens;
+    *out_vocab = vocab;
+    return Status::ok();
+  });
+}
+
+int64_t coil_session_length(const coil_session_t *session, int64_t sequence) {
+  return session ? session->session->length(sequence) : -1;
+}
+
+void coil_session_reset(coil_session_t *session) {
+  if (session)
+    session->session->reset();
+}
+
+size_t coil_session_sequence_state_size(const coil_session_t *session) {
+  return session ? session->session->sequenceStateSize() : 0;
+}
+
+coil_status_t *coil_session_save_sequence(const coil_session_t *session,
+                                          int64_t sequence, void *buffer,
+                                          size_t size) {
+  return guarded([&] {
+    if (!session)
+      return nullArgument("coil_session_save_sequence", "session");
+    return session->session->saveSequence(sequence, buffer, size);
+  });
+}
+
+coil_status_t *coil_session_restore_sequence(coil_session_t *session,
+                                             int64_t sequence,
+                                             const void *buffer, size_t size) {
+  return guarded([&] {
+    if (!session)
+      return nullArgument("coil_session_restore_sequence", "session");
+    return session->session->restoreSequence(sequence, buffer, size);
+  });
+}
+
+} // extern "C"

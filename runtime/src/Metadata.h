@@ -1,0 +1,155 @@
+//===- Metadata.h - The compiled model's JSON description -------*- C++ -*-===//
+//
+// The metadata a compiled model exports as `coil_model_metadata` (docs/abi.md):
+// its weights, states, kernels and entry points. parseMetadata validates the
+// JSON completely (types, known dtypes, well-formed shapes, every index in
+// range, the buffers each entry needs) so that running a model never meets an
+// inconsistency; only kernel symbols are left for the loader to resolve.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef COIL_RUNTIME_METADATA_H
+#define COIL_RUNTIME_METADATA_H
+
+#include "runtime/src/Status.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace coil::runtime {
+
+/// The element types of the ABI.
+enum class ElementType { F32, F16, BF16, I32 };
+
+/// The ABI spelling of `type`: "f32", "f16", "bf16" or "i32".
+const char *elementTypeName(ElementType type);
+
+/// The size in bytes of one element of `type`.
+size_t elementSize(ElementType type);
+
+/// One extent of a shape: a literal, or a symbol resolved per call.
+struct Dim {
+  enum Kind {
+    /// `value` itself.
+    Literal,
+    /// "B": the batch of the call.
+    Batch,
+    /// "T": the tokens per sequence of the call.
+    Tokens,
+    /// "S": the session's max_context.
+    Context,
+  };
+  Kind kind = Literal;
+  /// The extent when `kind` is Literal.
+  int64_t value = 0;
+
+  /// The extent for a call with `batch` sequences of `tokens` tokens in a
+  /// session of `context` max_context.
+  int64_t resolve(int64_t batch, int64_t tokens, int64_t context) const {
+    switch (kind) {
+    case Batch:
+      return batch;
+    case Tokens:
+      return tokens;
+    case Context:
+      return context;
+    case Literal:
+      break;
+    }
+    return value;
+  }
+};
+
+/// A shape, outermost extent first.
+using Shape = std::vector<Dim>;
+
+/// `["B", "T", 5]`.
+std::string formatShape(const Shape &shape);
+
+/// A parameter of the model, bound by name from the weight files.
+struct WeightSpec {
+  std::string name;
+  ElementType type = ElementType::F32;
+  /// Static extents.
+  std::vector<int64_t> shape;
+};
+
+/// Sequence state that persists across calls. Dimension 0 is "B"; the
+/// others are literals or "S".
+struct StateSpec {
+  std::string name;
+  ElementType type = ElementType::F32;
+  Shape shape;
+};
+
+/// One compiled kernel.
+struct KernelSpec {
+  std::string name;
+  /// The exported function, `void symbol(void **args)`.
+  std::string symbol;
+  /// How many steps call it (informative); 0 when not given.
+  int64_t calls = 0;
+};
+
+/// What an entry's buffer holds.
+enum class BufferKind { Tokens, Positions, State, Weight, Temp, Logits };
+
+/// One buffer of an entry. State and weight buffers copy the type and shape
+/// of the state or weight they name.
+struct BufferSpec {
+  BufferKind kind = BufferKind::Temp;
+  /// The state or weight index for those kinds; -1 otherwise.
+  int64_t index = -1;
+  ElementType type = ElementType::F32;
+  Shape shape;
+};
+
+/// One kernel call of an entry.
+struct StepSpec {
+  /// The index into Metadata::kernels.
+  int64_t kernel = 0;
+  /// Buffer indices: the kernel's inputs, then its outputs.
+  std::vector<int64_t> args;
+};
+
+/// An entry point ("prefill", "decode").
+struct EntrySpec {
+  std::vector<BufferSpec> buffers;
+  std::vector<StepSpec> steps;
+  /// The index of the tokens buffer (there is exactly one).
+  int64_t tokensBuffer = -1;
+  /// The index of the positions buffer, or -1 when the entry has none.
+  int64_t positionsBuffer = -1;
+  /// The index of the logits buffer (there is exactly one).
+  int64_t logitsBuffer = -1;
+};
+
+/// The whole description of a compiled model.
+struct Metadata {
+  std::string compiler;
+  std::string family;
+  int64_t vocabSize = 0;
+  /// The longest supported sequence; 0 when unbounded.
+  int64_t maxContext = 0;
+  std::vector<WeightSpec> weights;
+  std::vector<StateSpec> states;
+  std::vector<KernelSpec> kernels;
+  /// Every entry by name; "prefill" and "decode" are always present.
+  std::map<std::string, EntrySpec, std::less<>> entries;
+};
+
+/// The ABI version this runtime reads.
+inline constexpr int64_t kMetadataVersion = 1;
+
+/// Parses and validates `text`. On failure the status (COIL_BAD_MODEL) names
+/// the offending field by its JSON path, e.g.
+/// `entries.prefill.steps[2].kernel`.
+Status parseMetadata(std::string_view text, Metadata &out);
+
+} // namespace coil::runtime
+
+#endif // COIL_RUNTIME_METADATA_H

@@ -1,0 +1,476 @@
+//===- Session.cpp - Running a model's entry points -------------*- C++ -*-===//
+//
+// Buffers are dense and row-major. A state is allocated for maxBatch
+// sequences and passed to a call of batch B with dimension 0 set to B: since
+// that dimension is outermost, the first B slices are sequences 0..B-1. Temps
+// are laid out in one scratch block sized for the larger entry (prefill with
+// T = maxContext, decode with T = 1); only one entry runs at a time.
+//
+// A saved sequence is a BlobHeader followed by that sequence's slice of every
+// state in metadata order.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/src/Session.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+namespace coil::runtime {
+
+namespace {
+
+static_assert(sizeof(void *) == sizeof(int64_t),
+              "descriptors are built as 8-byte words");
+
+/// The header of a saved sequence.
+struct BlobHeader {
+  char magic[8];
+  uint32_t version;
+  uint32_t reserved;
+  int64_t length;
+  uint64_t totalSize;
+  uint64_t layout;
+};
+static_assert(sizeof(BlobHeader) == 40, "the documented header size");
+
+constexpr char kBlobMagic[8] = {'C', 'O', 'I', 'L', 'S', 'E', 'Q', '\0'};
+constexpr uint32_t kBlobVersion = 1;
+
+/// FNV-1a over `size` bytes, continuing from `hash`.
+uint64_t fnv1a(uint64_t hash, const void *data, size_t size) {
+  const auto *bytes = static_cast<const unsigned char *>(data);
+  for (size_t i = 0; i < size; ++i) {
+    hash ^= bytes[i];
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+/// The bytes of `shape` of `type` with the symbols resolved, or false on
+/// overflow.
+bool shapeBytes(const Shape &shape, ElementType type, int64_t batch,
+                int64_t tokens, int64_t context, size_t &bytes) {
+  bytes = elementSize(type);
+  for (const Dim &dim : shape) {
+    int64_t extent = dim.resolve(batch, tokens, context);
+    if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(extent), &bytes))
+      return false;
+  }
+  return true;
+}
+
+/// A buffer as messages name it: `buffers[6] of "prefill" ["B", "T", 5]`.
+std::string bufferName(const std::string &entry, size_t index,
+                       const BufferSpec &buffer) {
+  return "buffers[" + std::to_string(index) + "] of \"" + entry + "\" " +
+         formatShape(buffer.shape);
+}
+
+constexpr size_t roundUp(size_t value, size_t multiple) {
+  return (value + multiple - 1) / multiple * multiple;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Creation
+//===----------------------------------------------------------------------===//
+
+Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
+                       int64_t maxContext, std::unique_ptr<Session> &out) {
+  out.reset();
+  if (!model->hasWeights())
+    return Status::error(COIL_FAILED_PRECONDITION,
+                         "the model has no weights bound; bind weights before "
+                         "creating a session");
+  if (maxBatch < 1)
+    return Status::error(COIL_INVALID_ARGUMENT,
+                         "max_batch must be at least 1, found " +
+                             std::to_string(maxBatch));
+  if (maxContext < 1)
+    return Status::error(COIL_INVALID_ARGUMENT,
+                         "max_context must be at least 1, found " +
+                             std::to_string(maxContext));
+  const Metadata &meta = model->metadata();
+  if (meta.maxContext > 0 && maxContext > meta.maxContext)
+    return Status::error(COIL_OUT_OF_RANGE,
+                         "max_context " + std::to_string(maxContext) +
+                             " exceeds the model's max_context " +
+                             std::to_string(meta.maxContext));
+  // Positions are i32.
+  if (maxContext > std::numeric_limits<int32_t>::max())
+    return Status::error(COIL_OUT_OF_RANGE,
+                         "max_context " + std::to_string(maxContext) +
+                             " does not fit the i32 positions");
+
+  std::unique_ptr<Session> session(new Session());
+  session->model = model;
+  session->batchCapacity = maxBatch;
+  session->contextCapacity = maxContext;
+  session->vocab = meta.vocabSize;
+  session->lengths.assign(static_cast<size_t>(maxBatch), 0);
+
+  auto tooLarge = [](const std::string &what) {
+    return Status::error(COIL_OUT_OF_MEMORY,
+                         what + " is too large to allocate");
+  };
+
+  // Tokens, positions and logits for the largest call.
+  size_t cells;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(maxBatch),
+                             static_cast<uint64_t>(maxContext), &cells))
+    return tooLarge("the tokens buffer");
+  size_t tokenBytes, logitBytes;
+  if (__builtin_mul_overflow(cells, sizeof(int32_t), &tokenBytes))
+    return tooLarge("the tokens buffer");
+  if (__builtin_mul_overflow(cells, static_cast<uint64_t>(meta.vocabSize),
+                             &logitBytes) ||
+      __builtin_mul_overflow(logitBytes, sizeof(float), &logitBytes))
+    return tooLarge("the logits buffer");
+  if (Status s = Buffer::allocate(tokenBytes, "the tokens buffer",
+                                  session->tokensBuffer);
+      !s.isOk())
+    return s;
+  if (Status s = Buffer::allocate(tokenBytes, "the positions buffer",
+                                  session->positionsBuffer);
+      !s.isOk())
+    return s;
+  if (Status s = Buffer::allocate(logitBytes, "the logits buffer",
+                                  session->logitsBuffer);
+      !s.isOk())
+    return s;
+
+  // States, zeroed.
+  uint64_t layout = 14695981039346656037ull;
+  for (const StateSpec &state : meta.states) {
+    std::string what = "state \"" + state.name + "\"";
+    size_t slice, total;
+    if (!shapeBytes(state.shape, state.type, /*batch=*/1, /*tokens=*/1,
+                    maxContext, slice) ||
+        __builtin_mul_overflow(slice, static_cast<uint64_t>(maxBatch), &total))
+      return tooLarge(what);
+    Buffer buffer;
+    if (Status s = Buffer::allocate(total, what, buffer); !s.isOk())
+      return s;
+    session->states.push_back(std::move(buffer));
+    session->sliceBytes.push_back(slice);
+    layout = fnv1a(layout, state.name.c_str(), state.name.size() + 1);
+    auto type = static_cast<uint32_t>(state.type);
+    layout = fnv1a(layout, &type, sizeof(type));
+    uint64_t sliceSize = slice;
+    layout = fnv1a(layout, &sliceSize, sizeof(sliceSize));
+  }
+  session->layoutHash = layout;
+
+  // Temps: one scratch block for whichever entry needs more.
+  size_t prefillBytes, decodeBytes;
+  if (Status s = session->layOut("prefill", maxContext, session->prefillEntry,
+                                 prefillBytes);
+      !s.isOk())
+    return s;
+  if (Status s =
+          session->layOut("decode", 1, session->decodeEntry, decodeBytes);
+      !s.isOk())
+    return s;
+  if (Status s = Buffer::allocate(std::max(prefillBytes, decodeBytes),
+                                  "scratch", session->scratch);
+      !s.isOk())
+    return s;
+  session->bind(session->prefillEntry);
+  session->bind(session->decodeEntry);
+
+  out = std::move(session);
+  return Status::ok();
+}
+
+Status Session::layOut(const std::string &name, int64_t maxTokens,
+                       PreparedEntry &entry, size_t &scratchBytes) const {
+  const EntrySpec &spec = model->metadata().entries.find(name)->second;
+  entry.name = name;
+  entry.spec = &spec;
+  entry.maxTokens = maxTokens;
+  entry.scratchOffset.assign(spec.buffers.size(), 0);
+  size_t offset = 0;
+  for (size_t i = 0; i < spec.buffers.size(); ++i) {
+    const BufferSpec &buffer = spec.buffers[i];
+    if (buffer.kind != BufferKind::Temp)
+      continue;
+    size_t bytes;
+    if (!shapeBytes(buffer.shape, buffer.type, batchCapacity, maxTokens,
+                    contextCapacity, bytes) ||
+        bytes > std::numeric_limits<size_t>::max() / 2 ||
+        offset > std::numeric_limits<size_t>::max() / 2)
+      return Status::error(COIL_OUT_OF_MEMORY, "temp " +
+                                                   bufferName(name, i, buffer) +
+                                                   " is too large to allocate");
+    entry.scratchOffset[i] = offset;
+    offset += roundUp(bytes, Buffer::kAlignment);
+  }
+  scratchBytes = offset;
+  return Status::ok();
+}
+
+void Session::bind(PreparedEntry &entry) {
+  const EntrySpec &spec = *entry.spec;
+  size_t numWords = 0;
+  entry.descriptorAt.clear();
+  for (const BufferSpec &buffer : spec.buffers) {
+    entry.descriptorAt.push_back(numWords);
+    numWords += 3 + 2 * buffer.shape.size();
+  }
+  entry.words.assign(numWords, 0);
+  for (size_t i = 0; i < spec.buffers.size(); ++i) {
+    const BufferSpec &buffer = spec.buffers[i];
+    void *data = nullptr;
+    switch (buffer.kind) {
+    case BufferKind::Tokens:
+      data = tokensBuffer.data();
+      break;
+    case BufferKind::Positions:
+      data = positionsBuffer.data();
+      break;
+    case BufferKind::Logits:
+      data = logitsBuffer.data();
+      break;
+    case BufferKind::State:
+      data = states[buffer.index].data();
+      break;
+    case BufferKind::Weight:
+      data = model->weightData(buffer.index);
+      break;
+    case BufferKind::Temp:
+      data = static_cast<char *>(scratch.data()) + entry.scratchOffset[i];
+      break;
+    }
+    int64_t *descriptor = &entry.words[entry.descriptorAt[i]];
+    std::memcpy(&descriptor[0], &data, sizeof(data)); // allocated
+    std::memcpy(&descriptor[1], &data, sizeof(data)); // aligned
+    descriptor[2] = 0;                                // offset
+  }
+  entry.stepArgs.clear();
+  entry.stepKernels.clear();
+  for (const StepSpec &step : spec.steps) {
+    std::vector<void *> args;
+    for (int64_t arg : step.args)
+      args.push_back(&entry.words[entry.descriptorAt[arg]]);
+    entry.stepArgs.push_back(std::move(args));
+    entry.stepKernels.push_back(model->kernel(step.kernel));
+  }
+  entry.filledBatch = entry.filledTokens = -1;
+}
+
+//===----------------------------------------------------------------------===//
+// Running
+//===----------------------------------------------------------------------===//
+
+void Session::fillDescriptors(PreparedEntry &entry, int64_t batch,
+                              int64_t tokens) {
+  if (entry.filledBatch == batch && entry.filledTokens == tokens)
+    return;
+  const EntrySpec &spec = *entry.spec;
+  for (size_t i = 0; i < spec.buffers.size(); ++i) {
+    const Shape &shape = spec.buffers[i].shape;
+    size_t rank = shape.size();
+    int64_t *sizes = &entry.words[entry.descriptorAt[i] + 3];
+    int64_t *strides = sizes + rank;
+    int64_t stride = 1;
+    for (size_t d = rank; d-- > 0;) {
+      sizes[d] = shape[d].resolve(batch, tokens, contextCapacity);
+      strides[d] = stride;
+      stride *= sizes[d];
+    }
+  }
+  entry.filledBatch = batch;
+  entry.filledTokens = tokens;
+}
+
+Status Session::run(PreparedEntry &entry, const int32_t *tokens, int64_t batch,
+                    int64_t numTokens) {
+  if (!tokens)
+    return Status::error(COIL_INVALID_ARGUMENT,
+                         entry.name + ": tokens is NULL");
+  if (batch < 1)
+    return Status::error(COIL_INVALID_ARGUMENT,
+                         entry.name + ": batch must be at least 1, found " +
+                             std::to_string(batch));
+  if (batch > batchCapacity)
+    return Status::error(COIL_OUT_OF_RANGE,
+                         entry.name + ": batch " + std::to_string(batch) +
+                             " exceeds the session's max_batch " +
+                             std::to_string(batchCapacity));
+  if (numTokens < 1)
+    return Status::error(COIL_INVALID_ARGUMENT,
+                         entry.name +
+                             ": num_tokens must be at least 1, found " +
+                             std::to_string(numTokens));
+  for (int64_t b = 0; b < batch; ++b) {
+    if (numTokens > contextCapacity - lengths[b])
+      return Status::error(COIL_OUT_OF_RANGE,
+                           entry.name + ": sequence " + std::to_string(b) +
+                               " holds " + std::to_string(lengths[b]) +
+                               " tokens; " + std::to_string(numTokens) +
+                               " more would exceed the session's max_context " +
+                               std::to_string(contextCapacity));
+  }
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t t = 0; t < numTokens; ++t) {
+      int32_t id = tokens[b * numTokens + t];
+      if (id < 0 || id >= vocab)
+        return Status::error(COIL_OUT_OF_RANGE,
+                             entry.name + ": token id " + std::to_string(id) +
+                                 " at [" + std::to_string(b) + ", " +
+                                 std::to_string(t) +
+                                 "] is outside the vocabulary [0, " +
+                                 std::to_string(vocab) + ")");
+    }
+  }
+
+  auto count = static_cast<size_t>(batch * numTokens);
+  std::memcpy(tokensBuffer.data(), tokens, count * sizeof(int32_t));
+  auto *positions = static_cast<int32_t *>(positionsBuffer.data());
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t t = 0; t < numTokens; ++t)
+      positions[b * numTokens + t] = static_cast<int32_t>(lengths[b] + t);
+  fillDescriptors(entry, batch, numTokens);
+  for (size_t s = 0; s < entry.stepKernels.size(); ++s)
+    entry.stepKernels[s](entry.stepArgs[s].data());
+  for (int64_t b = 0; b < batch; ++b)
+    lengths[b] += numTokens;
+  haveLogits = true;
+  logitsBatch = batch;
+  logitsTokens = numTokens;
+  return Status::ok();
+}
+
+Status Session::prefill(const int32_t *tokens, int64_t batch,
+                        int64_t numTokens) {
+  return run(prefillEntry, tokens, batch, numTokens);
+}
+
+Status Session::decode(const int32_t *tokens, int64_t batch) {
+  return run(decodeEntry, tokens, batch, 1);
+}
+
+Status Session::logits(const float *&data, int64_t &batch, int64_t &tokens,
+                       int64_t &vocabSize) const {
+  if (!haveLogits)
+    return Status::error(COIL_FAILED_PRECONDITION,
+                         "no logits: run prefill or decode first");
+  data = static_cast<const float *>(logitsBuffer.data());
+  batch = logitsBatch;
+  tokens = logitsTokens;
+  vocabSize = vocab;
+  return Status::ok();
+}
+
+int64_t Session::length(int64_t sequence) const {
+  if (sequence < 0 || sequence >= batchCapacity)
+    return -1;
+  return lengths[sequence];
+}
+
+void Session::reset() {
+  for (Buffer &state : states)
+    state.clear();
+  std::fill(lengths.begin(), lengths.end(), 0);
+  haveLogits = false;
+}
+
+//===----------------------------------------------------------------------===//
+// Saving and restoring sequences
+//===----------------------------------------------------------------------===//
+
+size_t Session::sequenceStateSize() const {
+  size_t size = sizeof(BlobHeader);
+  for (size_t slice : sliceBytes)
+    size += slice;
+  return size;
+}
+
+Status Session::saveSequence(int64_t sequence, void *buffer,
+                             size_t size) const {
+  if (!buffer)
+    return Status::error(COIL_INVALID_ARGUMENT, "save: buffer is NULL");
+  if (sequence < 0 || sequence >= batchCapacity)
+    return Status::error(COIL_OUT_OF_RANGE,
+                         "save: sequence " + std::to_string(sequence) +
+                             " is outside [0, " +
+                             std::to_string(batchCapacity) + ")");
+  size_t needed = sequenceStateSize();
+  if (size < needed)
+    return Status::error(COIL_INVALID_ARGUMENT,
+                         "save: the buffer holds " + std::to_string(size) +
+                             " bytes but the sequence state needs " +
+                             std::to_string(needed));
+  BlobHeader header{};
+  std::memcpy(header.magic, kBlobMagic, sizeof(kBlobMagic));
+  header.version = kBlobVersion;
+  header.length = lengths[sequence];
+  header.totalSize = needed;
+  header.layout = layoutHash;
+  auto *out = static_cast<char *>(buffer);
+  std::memcpy(out, &header, sizeof(header));
+  out += sizeof(header);
+  for (size_t i = 0; i < states.size(); ++i) {
+    const char *slice = static_cast<const char *>(states[i].data()) +
+                        static_cast<size_t>(sequence) * sliceBytes[i];
+    std::memcpy(out, slice, sliceBytes[i]);
+    out += sliceBytes[i];
+  }
+  return Status::ok();
+}
+
+Status Session::restoreSequence(int64_t sequence, const void *buffer,
+                                size_t size) {
+  auto bad = [](const std::string &problem) {
+    return Status::error(COIL_INVALID_ARGUMENT, "restore: " + problem);
+  };
+  if (!buffer)
+    return bad("buffer is NULL");
+  if (sequence < 0 || sequence >= batchCapacity)
+    return Status::error(COIL_OUT_OF_RANGE,
+                         "restore: sequence " + std::to_string(sequence) +
+                             " is outside [0, " +
+                             std::to_string(batchCapacity) + ")");
+  BlobHeader header;
+  if (size < sizeof(header))
+    return bad("the blob has " + std::to_string(size) +
+               " bytes, less than its " + std::to_string(sizeof(header)) +
+               "-byte header");
+  std::memcpy(&header, buffer, sizeof(header));
+  if (std::memcmp(header.magic, kBlobMagic, sizeof(kBlobMagic)) != 0)
+    return bad("not a saved Coil sequence (bad magic)");
+  if (header.version != kBlobVersion)
+    return bad("blob version " + std::to_string(header.version) +
+               " is not supported (expected " + std::to_string(kBlobVersion) +
+               ")");
+  if (header.totalSize != size)
+    return bad("the header says " + std::to_string(header.totalSize) +
+               " bytes but " + std::to_string(size) + " were given");
+  size_t needed = sequenceStateSize();
+  if (size != needed)
+    return bad("the blob has " + std::to_string(size) +
+               " bytes but a sequence of this session needs " +
+               std::to_string(needed));
+  if (header.layout != layoutHash)
+    return bad("the blob was saved from a session with a different state "
+               "layout (another model or max_context)");
+  if (header.length < 0 || header.length > contextCapacity)
+    return bad("length " + std::to_string(header.length) +
+               " is outside [0, max_context " +
+               std::to_string(contextCapacity) + "]");
+
+  const char *in = static_cast<const char *>(buffer) + sizeof(header);
+  for (size_t i = 0; i < states.size(); ++i) {
+    char *slice = static_cast<char *>(states[i].data()) +
+                  static_cast<size_t>(sequence) * sliceBytes[i];
+    std::memcpy(slice, in, sliceBytes[i]);
+    in += sliceBytes[i];
+  }
+  lengths[sequence] = header.length;
+  return Status::ok();
+}
+
+} // namespace coil::runtime

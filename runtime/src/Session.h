@@ -1,0 +1,143 @@
+//===- Session.h - Running a model's entry points ---------------*- C++ -*-===//
+//
+// A Session owns every buffer a model's entries need for up to maxBatch
+// sequences of up to maxContext tokens: the states (dimension 0 is the
+// sequence), the tokens, positions and logits, and one scratch block that
+// every entry's temps are carved from. Everything is allocated at creation,
+// including the memref descriptors each step passes; a call only checks its
+// input, copies tokens in, writes positions, fills in the descriptors' sizes
+// and strides and calls the kernels. Nothing is allocated on that path.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef COIL_RUNTIME_SESSION_H
+#define COIL_RUNTIME_SESSION_H
+
+#include "runtime/src/Buffer.h"
+#include "runtime/src/Model.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace coil::runtime {
+
+/// The per-sequence state of a model and the buffers to run it.
+class Session {
+public:
+  /// Creates a session for `model` (weights bound) with room for `maxBatch`
+  /// sequences of `maxContext` tokens. Errors: COIL_FAILED_PRECONDITION,
+  /// COIL_INVALID_ARGUMENT, COIL_OUT_OF_RANGE, COIL_OUT_OF_MEMORY.
+  static Status create(std::shared_ptr<const Model> model, int64_t maxBatch,
+                       int64_t maxContext, std::unique_ptr<Session> &out);
+
+  Session(const Session &) = delete;
+  Session &operator=(const Session &) = delete;
+
+  /// Runs "prefill" on `numTokens` tokens for each of sequences 0..batch-1
+  /// (`tokens` is batch x numTokens, row-major). Checked first; on error
+  /// nothing changes.
+  Status prefill(const int32_t *tokens, int64_t batch, int64_t numTokens);
+
+  /// Runs "decode" on one token for each of sequences 0..batch-1.
+  Status decode(const int32_t *tokens, int64_t batch);
+
+  /// The logits of the last call: `[batch, tokens, vocab]`.
+  Status logits(const float *&data, int64_t &batch, int64_t &tokens,
+                int64_t &vocab) const;
+
+  /// The length of `sequence`, or -1 outside [0, maxBatch).
+  int64_t length(int64_t sequence) const;
+
+  /// Empties every sequence and forgets the logits.
+  void reset();
+
+  /// The size of one sequence's saved state, header included.
+  size_t sequenceStateSize() const;
+
+  /// Writes the state of `sequence` into `buffer` (`size` bytes).
+  Status saveSequence(int64_t sequence, void *buffer, size_t size) const;
+
+  /// Replaces the state of `sequence` from a saved blob.
+  Status restoreSequence(int64_t sequence, const void *buffer, size_t size);
+
+  /// The most sequences per call.
+  int64_t maxBatch() const { return batchCapacity; }
+
+  /// The most tokens per sequence.
+  int64_t maxContext() const { return contextCapacity; }
+
+private:
+  /// An entry with its descriptors and per-step argument arrays built.
+  struct PreparedEntry {
+    /// "prefill" or "decode".
+    std::string name;
+    const EntrySpec *spec = nullptr;
+    /// The most tokens per sequence one call of this entry takes.
+    int64_t maxTokens = 0;
+    /// The byte offset in the scratch block of each buffer (temps only).
+    std::vector<size_t> scratchOffset;
+    /// Descriptor storage: per buffer {allocated, aligned, offset, sizes[R],
+    /// strides[R]} as 8-byte words.
+    std::vector<int64_t> words;
+    /// The first word of each buffer's descriptor.
+    std::vector<size_t> descriptorAt;
+    /// Per step, the pointers to its arguments' descriptors.
+    std::vector<std::vector<void *>> stepArgs;
+    /// Per step, the kernel to call.
+    std::vector<KernelFn> stepKernels;
+    /// The (batch, tokens) the descriptors currently describe.
+    int64_t filledBatch = -1;
+    int64_t filledTokens = -1;
+  };
+
+  Session() = default;
+
+  /// Lays out the entry `name`'s temps in the scratch block; returns the
+  /// bytes it needs in `scratchBytes`.
+  Status layOut(const std::string &name, int64_t maxTokens,
+                PreparedEntry &entry, size_t &scratchBytes) const;
+
+  /// Builds the entry's descriptors (data pointers fixed for good) and step
+  /// argument arrays.
+  void bind(PreparedEntry &entry);
+
+  /// Writes sizes and strides for a call of `batch` x `tokens`.
+  void fillDescriptors(PreparedEntry &entry, int64_t batch, int64_t tokens);
+
+  /// Checks the call, then runs the entry.
+  Status run(PreparedEntry &entry, const int32_t *tokens, int64_t batch,
+             int64_t numTokens);
+
+  std::shared_ptr<const Model> model;
+  int64_t batchCapacity = 0;
+  int64_t contextCapacity = 0;
+  int64_t vocab = 0;
+
+  Buffer tokensBuffer;
+  Buffer positionsBuffer;
+  Buffer logitsBuffer;
+  Buffer scratch;
+  /// One buffer per metadata state, for batchCapacity sequences.
+  std::vector<Buffer> states;
+  /// The bytes of one sequence's slice of each state.
+  std::vector<size_t> sliceBytes;
+  /// A fingerprint of the state layout, stored in saved blobs.
+  uint64_t layoutHash = 0;
+
+  /// Tokens fed to each sequence.
+  std::vector<int64_t> lengths;
+
+  PreparedEntry prefillEntry;
+  PreparedEntry decodeEntry;
+
+  /// Whether logits hold the result of a call, and its extents.
+  bool haveLogits = false;
+  int64_t logitsBatch = 0;
+  int64_t logitsTokens = 0;
+};
+
+} // namespace coil::runtime
+
+#endif // COIL_RUNTIME_SESSION_H

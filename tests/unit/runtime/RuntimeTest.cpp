@@ -1,0 +1,1265 @@
+//===- RuntimeTest.cpp - The runtime's C and C++ APIs -----------*- C++ -*-===//
+//
+// Runs libcoil_runtime.so against the hand-written toy model
+// (fixtures/toy_model.c, math in fixtures/toy_model.h) and its variants that
+// each break one rule of the ABI. Values are checked against hand-computed
+// numbers and against a plain C++ model of the toy's math; every failing
+// call is checked for its status code, for a message that names the
+// problem, and for leaving the session untouched (no kernel ran, lengths,
+// state and logits unchanged). The toy's kernels count malformed
+// descriptors, which every test using them checks to be zero.
+//
+//===----------------------------------------------------------------------===//
+
+#include "coil/coil.h"
+#include "coil/coil.hpp"
+#include "runtime/src/weights/Safetensors.h"
+#include "tests/unit/runtime/fixtures/toy_model.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <new>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#ifndef COIL_TOY_MODEL
+#error "COIL_TOY_MODEL must name the toy model library"
+#endif
+#ifndef COIL_TOY_MODEL_DIR
+#error "COIL_TOY_MODEL_DIR must name the folder of the toy model variants"
+#endif
+
+//===----------------------------------------------------------------------===//
+// Counting allocations
+//===----------------------------------------------------------------------===//
+
+// Replacing the global allocation functions in the test executable also
+// replaces them for libcoil_runtime.so, so this counts every C++ allocation
+// the runtime makes.
+static std::atomic<int64_t> allocationCount{0};
+
+void *operator new(std::size_t size) {
+  ++allocationCount;
+  if (void *memory = std::malloc(size ? size : 1))
+    return memory;
+  throw std::bad_alloc();
+}
+void *operator new(std::size_t size, const std::nothrow_t &) noexcept {
+  ++allocationCount;
+  return std::malloc(size ? size : 1);
+}
+void operator delete(void *memory) noexcept { std::free(memory); }
+void operator delete(void *memory, std::size_t) noexcept { std::free(memory); }
+
+namespace {
+
+using coil::weights::DType;
+using coil::weights::TensorToWrite;
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+/// The code and message of a status, which is freed.
+struct Outcome {
+  coil_status_code_t code;
+  std::string message;
+};
+
+Outcome take(coil_status_t *status) {
+  Outcome outcome{coil_status_code(status), coil_status_message(status)};
+  coil_status_free(status);
+  return outcome;
+}
+
+#define EXPECT_COIL_OK(expr)                                                   \
+  do {                                                                         \
+    Outcome outcome_ = take(expr);                                             \
+    EXPECT_EQ(outcome_.code, COIL_OK) << outcome_.message;                     \
+  } while (0)
+
+#define ASSERT_COIL_OK(expr)                                                   \
+  do {                                                                         \
+    Outcome outcome_ = take(expr);                                             \
+    ASSERT_EQ(outcome_.code, COIL_OK) << outcome_.message;                     \
+  } while (0)
+
+/// Succeeds if `status` has `code` and a message holding every needle.
+::testing::AssertionResult isError(coil_status_t *status,
+                                   coil_status_code_t code,
+                                   std::vector<std::string> needles = {}) {
+  Outcome outcome = take(status);
+  if (outcome.code != code)
+    return ::testing::AssertionFailure()
+           << "code " << outcome.code << " instead of " << code
+           << "; message: " << outcome.message;
+  for (const std::string &needle : needles)
+    if (outcome.message.find(needle) == std::string::npos)
+      return ::testing::AssertionFailure() << "message \"" << outcome.message
+                                           << "\" lacks \"" << needle << "\"";
+  return ::testing::AssertionSuccess() << outcome.message;
+}
+
+struct ModelRelease {
+  void operator()(coil_model_t *model) const { coil_model_release(model); }
+};
+struct WeightsRelease {
+  void operator()(coil_weights_t *weights) const {
+    coil_weights_release(weights);
+  }
+};
+struct SessionRelease {
+  void operator()(coil_session_t *session) const {
+    coil_session_release(session);
+  }
+};
+using ModelPtr = std::unique_ptr<coil_model_t, ModelRelease>;
+using WeightsPtr = std::unique_ptr<coil_weights_t, WeightsRelease>;
+using SessionPtr = std::unique_ptr<coil_session_t, SessionRelease>;
+
+/// The path of toy model variant `name`.
+std::string variantPath(const std::string &name) {
+  return std::string(COIL_TOY_MODEL_DIR) + "/toy_model_" + name + ".so";
+}
+
+/// Loads `path`, which must succeed.
+ModelPtr loadModel(const std::string &path = COIL_TOY_MODEL) {
+  coil_model_t *model = nullptr;
+  EXPECT_COIL_OK(coil_model_load(path.c_str(), &model));
+  return ModelPtr(model);
+}
+
+/// Opens `path`, which must succeed.
+WeightsPtr openWeights(const std::string &path) {
+  coil_weights_t *weights = nullptr;
+  EXPECT_COIL_OK(coil_weights_open(path.c_str(), &weights));
+  return WeightsPtr(weights);
+}
+
+/// Creates a session, which must succeed.
+SessionPtr createSession(coil_model_t *model, int64_t maxBatch,
+                         int64_t maxContext) {
+  coil_session_options_t options;
+  coil_session_options_initialize(&options);
+  options.max_batch = maxBatch;
+  options.max_context = maxContext;
+  coil_session_t *session = nullptr;
+  EXPECT_COIL_OK(coil_session_create(model, &options, &session));
+  return SessionPtr(session);
+}
+
+/// A copy of the logits of the last call.
+struct Logits {
+  std::vector<float> values;
+  int64_t batch = 0, tokens = 0, vocab = 0;
+
+  const float *row(int64_t b, int64_t t) const {
+    return values.data() + (b * tokens + t) * vocab;
+  }
+  std::vector<float> rowVector(int64_t b, int64_t t) const {
+    return std::vector<float>(row(b, t), row(b, t) + vocab);
+  }
+};
+
+Logits logitsOf(const coil_session_t *session) {
+  Logits logits;
+  const float *data = nullptr;
+  EXPECT_COIL_OK(coil_session_logits(session, &data, &logits.batch,
+                                     &logits.tokens, &logits.vocab));
+  if (data)
+    logits.values.assign(data,
+                         data + logits.batch * logits.tokens * logits.vocab);
+  return logits;
+}
+
+/// The saved state of `sequence`.
+std::vector<uint8_t> saveSequence(const coil_session_t *session,
+                                  int64_t sequence) {
+  std::vector<uint8_t> blob(coil_session_sequence_state_size(session));
+  EXPECT_COIL_OK(
+      coil_session_save_sequence(session, sequence, blob.data(), blob.size()));
+  return blob;
+}
+
+/// The header of a saved sequence, as documented in coil.h.
+constexpr size_t kBlobHeader = 40;
+
+/// The float at `index` of the state payload of `blob`.
+float blobFloat(const std::vector<uint8_t> &blob, size_t index) {
+  float value;
+  std::memcpy(&value, blob.data() + kBlobHeader + index * sizeof(float),
+              sizeof(value));
+  return value;
+}
+
+/// The address of `name` in the loaded toy model at `path`.
+template <typename T>
+T *toySymbol(const char *name, const std::string &path = COIL_TOY_MODEL) {
+  void *handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
+  if (!handle)
+    return nullptr;
+  void *address = ::dlsym(handle, name);
+  // The runtime's own handle keeps the library loaded.
+  ::dlclose(handle);
+  return static_cast<T *>(address);
+}
+
+/// The toy's math in plain C++, one sequence at a time.
+struct ToyReference {
+  std::vector<float> embed = TOY_EMBED;
+  std::vector<float> scale = TOY_SCALE;
+
+  struct Sequence {
+    std::vector<float> acc = std::vector<float>(TOY_VOCAB, 0.0f);
+    std::vector<int32_t> tokens;
+  };
+
+  /// Feeds `tokens` and returns one row of logits per token.
+  std::vector<std::vector<float>> feed(Sequence &seq,
+                                       const std::vector<int32_t> &tokens) {
+    std::vector<std::vector<float>> rows;
+    for (int32_t id : tokens) {
+      auto position = static_cast<float>(seq.tokens.size());
+      std::vector<float> row(TOY_VOCAB);
+      for (int v = 0; v < TOY_VOCAB; ++v) {
+        seq.acc[v] = TOY_DECAY * seq.acc[v] + embed[id * TOY_VOCAB + v];
+        row[v] = seq.acc[v] * scale[v] + TOY_POSITION_WEIGHT * position;
+      }
+      seq.tokens.push_back(id);
+      rows.push_back(row);
+    }
+    return rows;
+  }
+};
+
+/// A fresh directory per test, the default toy weights written in it, and
+/// the toy model loaded with them bound. On teardown the toy's kernels must
+/// have seen only well-formed descriptors.
+class RuntimeTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/coil-runtime-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir = pattern;
+    weightsPath =
+        writeToyWeights("toy.safetensors", reference.embed, reference.scale);
+    model = loadModel();
+    ASSERT_TRUE(model);
+    WeightsPtr weights = openWeights(weightsPath);
+    ASSERT_TRUE(weights);
+    ASSERT_COIL_OK(coil_model_bind_weights(model.get(), weights.get()));
+    calls = toySymbol<int64_t>("toy_kernel_calls");
+    descriptorErrors = toySymbol<int64_t>("toy_descriptor_errors");
+    ASSERT_NE(calls, nullptr);
+    ASSERT_NE(descriptorErrors, nullptr);
+    *descriptorErrors = 0;
+  }
+
+  void TearDown() override {
+    if (descriptorErrors)
+      EXPECT_EQ(*descriptorErrors, 0) << "the runtime passed a descriptor the "
+                                         "toy kernels found malformed";
+    model.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  /// Writes `tensors` to `name` in the test directory; returns the path.
+  std::string writeWeights(const std::string &name,
+                           const std::vector<TensorToWrite> &tensors) {
+    std::string path = dir + "/" + name;
+    coil::weights::Status status =
+        coil::weights::writeSafetensors(path, tensors);
+    EXPECT_TRUE(status.isOk()) << status.message();
+    return path;
+  }
+
+  /// Writes the toy's two f32 tensors with the given values.
+  std::string writeToyWeights(const std::string &name,
+                              const std::vector<float> &embed,
+                              const std::vector<float> &scale) {
+    return writeWeights(name,
+                        {{"embed.weight", DType::F32, {5, 5}, embed.data()},
+                         {"head.scale", DType::F32, {5}, scale.data()}});
+  }
+
+  /// Loads the toy model and binds the weights at `path` to it.
+  ModelPtr loadWithWeights(const std::string &path,
+                           const std::string &library = COIL_TOY_MODEL) {
+    ModelPtr result = loadModel(library);
+    WeightsPtr weights = openWeights(path);
+    if (!result || !weights)
+      return nullptr;
+    EXPECT_COIL_OK(coil_model_bind_weights(result.get(), weights.get()));
+    return result;
+  }
+
+  std::string dir;
+  std::string weightsPath;
+  ToyReference reference;
+  ModelPtr model;
+  int64_t *calls = nullptr;
+  int64_t *descriptorErrors = nullptr;
+};
+
+//===----------------------------------------------------------------------===//
+// Status
+//===----------------------------------------------------------------------===//
+
+TEST(RuntimeStatusTest, NullIsSuccess) {
+  EXPECT_EQ(coil_status_code(nullptr), COIL_OK);
+  EXPECT_STREQ(coil_status_message(nullptr), "ok");
+  coil_status_free(nullptr);
+  EXPECT_EQ(COIL_API_VERSION, 1);
+}
+
+TEST(RuntimeStatusTest, NullHandlesAreInvalidArguments) {
+  coil_model_t *model = nullptr;
+  EXPECT_TRUE(isError(coil_model_load(nullptr, &model), COIL_INVALID_ARGUMENT,
+                      {"path"}));
+  EXPECT_TRUE(isError(coil_model_load(COIL_TOY_MODEL, nullptr),
+                      COIL_INVALID_ARGUMENT, {"out_model"}));
+  coil_weights_t *weights = nullptr;
+  EXPECT_TRUE(
+      isError(coil_weights_open(nullptr, &weights), COIL_INVALID_ARGUMENT));
+  EXPECT_TRUE(isError(coil_model_bind_weights(nullptr, nullptr),
+                      COIL_INVALID_ARGUMENT));
+  coil_session_t *session = nullptr;
+  EXPECT_TRUE(isError(coil_session_create(nullptr, nullptr, &session),
+                      COIL_INVALID_ARGUMENT));
+  int32_t token = 0;
+  EXPECT_TRUE(isError(coil_session_prefill(nullptr, &token, 1, 1),
+                      COIL_INVALID_ARGUMENT));
+  EXPECT_TRUE(
+      isError(coil_session_decode(nullptr, &token, 1), COIL_INVALID_ARGUMENT));
+  EXPECT_TRUE(
+      isError(coil_session_logits(nullptr, nullptr, nullptr, nullptr, nullptr),
+              COIL_INVALID_ARGUMENT));
+  EXPECT_TRUE(isError(coil_session_save_sequence(nullptr, 0, nullptr, 0),
+                      COIL_INVALID_ARGUMENT));
+  EXPECT_TRUE(isError(coil_session_restore_sequence(nullptr, 0, nullptr, 0),
+                      COIL_INVALID_ARGUMENT));
+  EXPECT_EQ(coil_model_family(nullptr), nullptr);
+  EXPECT_EQ(coil_model_vocab_size(nullptr), -1);
+  EXPECT_EQ(coil_model_max_context(nullptr), -1);
+  EXPECT_EQ(coil_model_num_kernels(nullptr), -1);
+  EXPECT_EQ(coil_model_kernel_name(nullptr, 0), nullptr);
+  EXPECT_EQ(coil_session_length(nullptr, 0), -1);
+  EXPECT_EQ(coil_session_sequence_state_size(nullptr), 0u);
+  coil_session_reset(nullptr);
+  coil_session_options_initialize(nullptr);
+  coil_model_release(nullptr);
+  coil_weights_release(nullptr);
+  coil_session_release(nullptr);
+}
+
+//===----------------------------------------------------------------------===//
+// Loading models
+//===----------------------------------------------------------------------===//
+
+TEST(RuntimeLoadTest, ReadsMetadata) {
+  ModelPtr model = loadModel();
+  ASSERT_TRUE(model);
+  EXPECT_STREQ(coil_model_family(model.get()), "toy");
+  EXPECT_EQ(coil_model_vocab_size(model.get()), TOY_VOCAB);
+  EXPECT_EQ(coil_model_max_context(model.get()), 0);
+  ASSERT_EQ(coil_model_num_kernels(model.get()), 3);
+  EXPECT_STREQ(coil_model_kernel_name(model.get(), 0), "embed_accumulate");
+  EXPECT_STREQ(coil_model_kernel_name(model.get(), 1), "head");
+  EXPECT_STREQ(coil_model_kernel_name(model.get(), 2), "kv_write");
+  EXPECT_EQ(coil_model_kernel_name(model.get(), 3), nullptr);
+  EXPECT_EQ(coil_model_kernel_name(model.get(), -1), nullptr);
+
+  ModelPtr bounded = loadModel(variantPath("bounded"));
+  ASSERT_TRUE(bounded);
+  EXPECT_EQ(coil_model_max_context(bounded.get()), 8);
+}
+
+TEST(RuntimeLoadTest, MissingFileIsNotFound) {
+  coil_model_t *model = nullptr;
+  EXPECT_TRUE(isError(coil_model_load("/nonexistent/model.so", &model),
+                      COIL_NOT_FOUND, {"/nonexistent/model.so"}));
+  EXPECT_EQ(model, nullptr);
+}
+
+TEST(RuntimeLoadTest, NameWithoutSlashIsNotSearchedFor) {
+  // dlopen would find the system's libm.so.6; the runtime looks only in the
+  // working directory.
+  char pattern[] = "/tmp/coil-runtime-cwd-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  std::string previous = std::filesystem::current_path();
+  std::filesystem::current_path(pattern);
+  coil_model_t *model = nullptr;
+  EXPECT_TRUE(
+      isError(coil_model_load("libm.so.6", &model), COIL_NOT_FOUND, {"libm"}));
+  std::filesystem::current_path(previous);
+  std::filesystem::remove_all(pattern);
+}
+
+/// Copies the first `size` bytes of the toy model to `path`.
+void writePrefix(const std::string &path, size_t size) {
+  std::ifstream in(COIL_TOY_MODEL, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  ASSERT_LT(size, bytes.size());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(size));
+}
+
+TEST(RuntimeLoadTest, TruncatedLibraryIsRejected) {
+  char pattern[] = "/tmp/coil-runtime-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  std::string dir = pattern;
+  auto size = static_cast<size_t>(std::filesystem::file_size(COIL_TOY_MODEL));
+  for (size_t prefix : {size_t(10), size_t(200), size / 2, size - 1}) {
+    std::string path = dir + "/truncated.so";
+    writePrefix(path, prefix);
+    coil_model_t *model = nullptr;
+    EXPECT_TRUE(
+        isError(coil_model_load(path.c_str(), &model), COIL_BAD_MODEL, {path}))
+        << "prefix of " << prefix << " bytes";
+    EXPECT_EQ(model, nullptr);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RuntimeLoadTest, FilesThatAreNotLibrariesAreRejected) {
+  char pattern[] = "/tmp/coil-runtime-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  std::string dir = pattern;
+  std::string text = dir + "/model.so";
+  std::ofstream(text) << "not a shared library, just text\n";
+  coil_model_t *model = nullptr;
+  EXPECT_TRUE(isError(coil_model_load(text.c_str(), &model), COIL_BAD_MODEL,
+                      {"no ELF magic"}));
+  EXPECT_TRUE(isError(coil_model_load(dir.c_str(), &model), COIL_BAD_MODEL,
+                      {"not a regular file"}));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RuntimeLoadTest, LibraryWithoutMetadataIsNotAModel) {
+  coil_model_t *model = nullptr;
+  std::string path = variantPath("no_metadata");
+  EXPECT_TRUE(isError(coil_model_load(path.c_str(), &model), COIL_BAD_MODEL,
+                      {path, "coil_model_metadata"}));
+
+  // A system library: the libm this process uses.
+  Dl_info info;
+  void *cosine = ::dlsym(RTLD_DEFAULT, "cos");
+  ASSERT_NE(cosine, nullptr);
+  ASSERT_NE(::dladdr(cosine, &info), 0);
+  ASSERT_NE(info.dli_fname, nullptr);
+  std::string libm = std::filesystem::canonical(info.dli_fname);
+  EXPECT_TRUE(isError(coil_model_load(libm.c_str(), &model), COIL_BAD_MODEL,
+                      {"coil_model_metadata"}));
+  EXPECT_EQ(model, nullptr);
+}
+
+struct BadMetadataCase {
+  const char *variant;
+  std::vector<std::string> needles;
+};
+
+/// Names the case in test listings by its variant.
+void PrintTo(const BadMetadataCase &param, std::ostream *os) {
+  *os << param.variant;
+}
+
+class RuntimeBadMetadataTest
+    : public ::testing::TestWithParam<BadMetadataCase> {};
+
+TEST_P(RuntimeBadMetadataTest, IsRejectedWithTheField) {
+  const BadMetadataCase &param = GetParam();
+  std::string path = variantPath(param.variant);
+  std::vector<std::string> needles = param.needles;
+  needles.push_back(path);
+  coil_model_t *model = nullptr;
+  EXPECT_TRUE(
+      isError(coil_model_load(path.c_str(), &model), COIL_BAD_MODEL, needles));
+  EXPECT_EQ(model, nullptr);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Variants, RuntimeBadMetadataTest,
+    ::testing::Values(
+        BadMetadataCase{"bad_kernel_index",
+                        {"entries.prefill.steps[0].kernel",
+                         "kernel index 7 is out of range",
+                         "the model has 3 kernels"}},
+        BadMetadataCase{"bad_buffer_index",
+                        {"entries.decode.steps[2].args[3]",
+                         "buffer index 8 is out of range"}},
+        BadMetadataCase{"missing_symbol",
+                        {"kernels[1].symbol", "toy_no_such_kernel", "head"}},
+        BadMetadataCase{"unknown_dtype",
+                        {".buffers[6].dtype", "unknown dtype \"f64\""}},
+        BadMetadataCase{"bad_json", {"not valid JSON"}},
+        BadMetadataCase{"wrong_version",
+                        {"version 2 is not supported", "version 1"}},
+        BadMetadataCase{"state_without_batch",
+                        {"states[0].shape", "must be \"B\""}}),
+    [](const ::testing::TestParamInfo<BadMetadataCase> &info) {
+      return std::string(info.param.variant);
+    });
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+TEST_F(RuntimeTest, OpeningMissingOrMalformedWeights) {
+  coil_weights_t *weights = nullptr;
+  std::string missing = dir + "/missing.safetensors";
+  EXPECT_TRUE(isError(coil_weights_open(missing.c_str(), &weights),
+                      COIL_NOT_FOUND, {missing}));
+  std::string garbage = dir + "/garbage.safetensors";
+  std::ofstream(garbage) << "garbage";
+  EXPECT_TRUE(isError(coil_weights_open(garbage.c_str(), &weights),
+                      COIL_BAD_WEIGHTS, {garbage}));
+  EXPECT_EQ(weights, nullptr);
+}
+
+TEST_F(RuntimeTest, MissingWeightIsRejected) {
+  std::vector<float> embed = TOY_EMBED;
+  std::string path =
+      writeWeights("missing.safetensors",
+                   {{"embed.weight", DType::F32, {5, 5}, embed.data()}});
+  ModelPtr fresh = loadModel();
+  WeightsPtr weights = openWeights(path);
+  EXPECT_TRUE(isError(
+      coil_model_bind_weights(fresh.get(), weights.get()), COIL_BAD_WEIGHTS,
+      {"\"head.scale\"", "f32 [5]", "not in the weight files"}));
+  coil_session_t *session = nullptr;
+  EXPECT_TRUE(isError(coil_session_create(fresh.get(), nullptr, &session),
+                      COIL_FAILED_PRECONDITION, {"no weights bound"}));
+}
+
+TEST_F(RuntimeTest, MisshapenWeightIsRejected) {
+  std::vector<float> embed(20, 0.0f), scale = TOY_SCALE;
+  std::string path = writeWeights(
+      "shape.safetensors", {{"embed.weight", DType::F32, {5, 4}, embed.data()},
+                            {"head.scale", DType::F32, {5}, scale.data()}});
+  ModelPtr fresh = loadModel();
+  WeightsPtr weights = openWeights(path);
+  EXPECT_TRUE(isError(
+      coil_model_bind_weights(fresh.get(), weights.get()), COIL_BAD_WEIGHTS,
+      {"\"embed.weight\"", path, "shape [5, 4]", "expects f32 [5, 5]"}));
+}
+
+TEST_F(RuntimeTest, UnusedTensorIsRejected) {
+  std::vector<float> embed = TOY_EMBED, scale = TOY_SCALE, extra = {1, 2};
+  std::string path = writeWeights(
+      "extra.safetensors", {{"embed.weight", DType::F32, {5, 5}, embed.data()},
+                            {"head.scale", DType::F32, {5}, scale.data()},
+                            {"lm_head.bias", DType::F32, {2}, extra.data()}});
+  ModelPtr fresh = loadModel();
+  WeightsPtr weights = openWeights(path);
+  EXPECT_TRUE(isError(coil_model_bind_weights(fresh.get(), weights.get()),
+                      COIL_BAD_WEIGHTS,
+                      {"tensor \"lm_head.bias\"", "not a weight"}));
+}
+
+TEST_F(RuntimeTest, BindingTwiceIsRejected) {
+  WeightsPtr weights = openWeights(weightsPath);
+  EXPECT_TRUE(isError(coil_model_bind_weights(model.get(), weights.get()),
+                      COIL_FAILED_PRECONDITION, {"already bound"}));
+}
+
+/// The F16 bits of `values`.
+std::vector<uint16_t> toHalf(const std::vector<float> &values, DType dtype) {
+  std::vector<uint16_t> half(values.size());
+  coil::weights::convertFromF32(dtype, values.data(), half.data(),
+                                values.size());
+  return half;
+}
+
+TEST_F(RuntimeTest, F16AndBF16AreWidenedToF32) {
+  // Values exact in both formats, so the logits are exact.
+  std::vector<float> embed = TOY_EMBED;
+  for (float &value : embed)
+    value *= 0.75f;
+  std::vector<float> scale = {1.0f, 2.0f, 0.5f, -1.5f, 4.0f};
+  std::vector<uint16_t> embedBF16 = toHalf(embed, DType::BF16);
+  std::vector<uint16_t> scaleF16 = toHalf(scale, DType::F16);
+  std::string path =
+      writeWeights("half.safetensors",
+                   {{"embed.weight", DType::BF16, {5, 5}, embedBF16.data()},
+                    {"head.scale", DType::F16, {5}, scaleF16.data()}});
+  ModelPtr wide = loadWithWeights(path);
+  ASSERT_TRUE(wide);
+  SessionPtr session = createSession(wide.get(), 1, 8);
+  std::vector<int32_t> tokens = {2, 4, 2};
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), tokens.data(), 1, 3));
+
+  ToyReference expected;
+  expected.embed = embed;
+  expected.scale = scale;
+  ToyReference::Sequence seq;
+  auto rows = expected.feed(seq, tokens);
+  Logits logits = logitsOf(session.get());
+  for (int64_t t = 0; t < 3; ++t)
+    EXPECT_EQ(logits.rowVector(0, t), rows[t]) << "row " << t;
+}
+
+TEST_F(RuntimeTest, NarrowingIsRejectedAndExactHalfIsAccepted) {
+  std::string f16Model = variantPath("f16_scale");
+  // The model wants "head.scale" as f16; an F32 tensor does not narrow.
+  {
+    ModelPtr fresh = loadModel(f16Model);
+    WeightsPtr weights = openWeights(weightsPath);
+    EXPECT_TRUE(isError(coil_model_bind_weights(fresh.get(), weights.get()),
+                        COIL_BAD_WEIGHTS,
+                        {"\"head.scale\"", "dtype F32", "expects f16 [5]"}));
+  }
+  std::vector<float> embed = TOY_EMBED, scale = TOY_SCALE;
+  std::vector<uint16_t> scaleF16 = toHalf(scale, DType::F16);
+  std::string path = writeWeights(
+      "f16.safetensors", {{"embed.weight", DType::F32, {5, 5}, embed.data()},
+                          {"head.scale", DType::F16, {5}, scaleF16.data()}});
+  ModelPtr fresh = loadModel(f16Model);
+  WeightsPtr weights = openWeights(path);
+  EXPECT_COIL_OK(coil_model_bind_weights(fresh.get(), weights.get()));
+  // BF16 is not F16.
+  std::vector<uint16_t> scaleBF16 = toHalf(scale, DType::BF16);
+  std::string bf16Path = writeWeights(
+      "bf16.safetensors", {{"embed.weight", DType::F32, {5, 5}, embed.data()},
+                           {"head.scale", DType::BF16, {5}, scaleBF16.data()}});
+  ModelPtr other = loadModel(f16Model);
+  WeightsPtr bf16 = openWeights(bf16Path);
+  EXPECT_TRUE(isError(coil_model_bind_weights(other.get(), bf16.get()),
+                      COIL_BAD_WEIGHTS, {"dtype BF16"}));
+}
+
+/// The 8-byte little-endian encoding of `value`.
+std::string u64LE(uint64_t value) {
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    bytes[i] = static_cast<char>(value >> (8 * i));
+  return bytes;
+}
+
+TEST_F(RuntimeTest, UnalignedWeightsAreCopied) {
+  // "embed.weight" starts 2 bytes into the data section, which starts
+  // 8-byte aligned, so its floats are misaligned in the mapping.
+  std::vector<float> embed = TOY_EMBED, scale = {2, 2, 2, 2, 2};
+  std::string header = R"({"head.scale":{"dtype":"F32","shape":[5],)"
+                       R"("data_offsets":[104,124]},)"
+                       R"("embed.weight":{"dtype":"F32","shape":[5,5],)"
+                       R"("data_offsets":[2,102]}})";
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::string data(124, '\0');
+  std::memcpy(&data[2], embed.data(), 100);
+  std::memcpy(&data[104], scale.data(), 20);
+  std::string path = dir + "/unaligned.safetensors";
+  std::ofstream(path, std::ios::binary)
+      << u64LE(header.size()) << header << data;
+  ModelPtr copied = loadWithWeights(path);
+  ASSERT_TRUE(copied);
+  SessionPtr session = createSession(copied.get(), 1, 4);
+  int32_t token = 3;
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), &token, 1, 1));
+  Logits logits = logitsOf(session.get());
+  EXPECT_EQ(logits.rowVector(0, 0), std::vector<float>({0, 0, 0, 0, 2}));
+}
+
+TEST_F(RuntimeTest, ModelKeepsWeightsAndSessionKeepsModelAlive) {
+  // Bind, then release the weights handle and the model handle; the session
+  // still runs.
+  ModelPtr fresh = loadModel();
+  {
+    WeightsPtr weights = openWeights(weightsPath);
+    ASSERT_COIL_OK(coil_model_bind_weights(fresh.get(), weights.get()));
+  }
+  SessionPtr session = createSession(fresh.get(), 1, 4);
+  fresh.reset();
+  int32_t token = 0;
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), &token, 1, 1));
+  EXPECT_EQ(logitsOf(session.get()).rowVector(0, 0),
+            std::vector<float>({0, 1, 0, 0, 0}));
+}
+
+//===----------------------------------------------------------------------===//
+// Sessions
+//===----------------------------------------------------------------------===//
+
+TEST_F(RuntimeTest, SessionOptionsAreChecked) {
+  coil_session_options_t options;
+  coil_session_options_initialize(&options);
+  EXPECT_EQ(options.struct_size, sizeof(coil_session_options_t));
+  EXPECT_EQ(options.max_batch, 1);
+  EXPECT_EQ(options.max_context, 2048);
+
+  coil_session_t *session = nullptr;
+  coil_session_options_t bad = options;
+  bad.max_batch = 0;
+  EXPECT_TRUE(isError(coil_session_create(model.get(), &bad, &session),
+                      COIL_INVALID_ARGUMENT, {"max_batch"}));
+  bad = options;
+  bad.max_context = -3;
+  EXPECT_TRUE(isError(coil_session_create(model.get(), &bad, &session),
+                      COIL_INVALID_ARGUMENT, {"max_context"}));
+  bad = options;
+  bad.struct_size = 4;
+  EXPECT_TRUE(isError(coil_session_create(model.get(), &bad, &session),
+                      COIL_INVALID_ARGUMENT, {"struct_size"}));
+  EXPECT_TRUE(isError(coil_session_create(model.get(), &options, nullptr),
+                      COIL_INVALID_ARGUMENT, {"out_session"}));
+  EXPECT_EQ(session, nullptr);
+
+  // NULL options are the defaults.
+  ASSERT_COIL_OK(coil_session_create(model.get(), nullptr, &session));
+  SessionPtr owned(session);
+  EXPECT_EQ(coil_session_length(session, 0), 0);
+  EXPECT_EQ(coil_session_length(session, 1), -1);
+  // acc (5 floats) and kv (2048 floats) after the header.
+  EXPECT_EQ(coil_session_sequence_state_size(session),
+            kBlobHeader + 4 * (5 + 2048));
+}
+
+TEST_F(RuntimeTest, MaxContextIsBoundedByTheModel) {
+  ModelPtr bounded = loadWithWeights(weightsPath, variantPath("bounded"));
+  ASSERT_TRUE(bounded);
+  coil_session_t *session = nullptr;
+  EXPECT_TRUE(isError(coil_session_create(bounded.get(), nullptr, &session),
+                      COIL_OUT_OF_RANGE,
+                      {"max_context 2048", "model's max_context 8"}));
+  coil_session_options_t options;
+  coil_session_options_initialize(&options);
+  options.max_context = 9;
+  EXPECT_TRUE(isError(coil_session_create(bounded.get(), &options, &session),
+                      COIL_OUT_OF_RANGE));
+  options.max_context = 8;
+  ASSERT_COIL_OK(coil_session_create(bounded.get(), &options, &session));
+  coil_session_release(session);
+}
+
+TEST_F(RuntimeTest, PrefillLogitsByHand) {
+  std::vector<float> scale = {1, 2, 3, 4, 5};
+  std::string path =
+      writeToyWeights("scaled.safetensors", reference.embed, scale);
+  ModelPtr scaled = loadWithWeights(path);
+  ASSERT_TRUE(scaled);
+  SessionPtr session = createSession(scaled.get(), 1, 16);
+  int64_t before = *calls;
+  std::vector<int32_t> tokens = {0, 1};
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), tokens.data(), 1, 2));
+  EXPECT_EQ(*calls - before, 3) << "one call per step";
+  // Token 0 adds e1: acc = (0, 1, 0, 0, 0), position 0.
+  // Token 1 adds e2: acc = (0, 0.5, 1, 0, 0), position 1 adds 100.
+  Logits logits = logitsOf(session.get());
+  EXPECT_EQ(logits.batch, 1);
+  EXPECT_EQ(logits.tokens, 2);
+  EXPECT_EQ(logits.vocab, 5);
+  EXPECT_EQ(logits.rowVector(0, 0), std::vector<float>({0, 2, 0, 0, 0}));
+  EXPECT_EQ(logits.rowVector(0, 1),
+            std::vector<float>({100, 101, 103, 100, 100}));
+  EXPECT_EQ(coil_session_length(session.get(), 0), 2);
+
+  // Decode token 4 (adds e0) at position 2: acc = (1, 0.25, 0.5, 0, 0).
+  int32_t next = 4;
+  ASSERT_COIL_OK(coil_session_decode(session.get(), &next, 1));
+  logits = logitsOf(session.get());
+  EXPECT_EQ(logits.tokens, 1);
+  EXPECT_EQ(logits.rowVector(0, 0),
+            std::vector<float>({201, 200.5f, 201.5f, 200, 200}));
+  EXPECT_EQ(coil_session_length(session.get(), 0), 3);
+}
+
+TEST_F(RuntimeTest, DecodeAfterPrefillEqualsLongerPrefill) {
+  std::vector<int32_t> prompt = {3, 1, 4, 1, 0, 2};
+  SessionPtr stepwise = createSession(model.get(), 1, 16);
+  SessionPtr whole = createSession(model.get(), 1, 16);
+  ASSERT_COIL_OK(coil_session_prefill(stepwise.get(), prompt.data(), 1, 4));
+  ASSERT_COIL_OK(coil_session_decode(stepwise.get(), &prompt[4], 1));
+  ASSERT_COIL_OK(coil_session_decode(stepwise.get(), &prompt[5], 1));
+  ASSERT_COIL_OK(coil_session_prefill(whole.get(), prompt.data(), 1, 6));
+  EXPECT_EQ(logitsOf(stepwise.get()).rowVector(0, 0),
+            logitsOf(whole.get()).rowVector(0, 5));
+  EXPECT_EQ(saveSequence(stepwise.get(), 0), saveSequence(whole.get(), 0));
+
+  ToyReference::Sequence seq;
+  auto rows = reference.feed(seq, prompt);
+  Logits logits = logitsOf(whole.get());
+  for (int64_t t = 0; t < 6; ++t)
+    EXPECT_EQ(logits.rowVector(0, t), rows[t]) << "row " << t;
+}
+
+TEST_F(RuntimeTest, PositionsFollowEachSequenceLength) {
+  SessionPtr session = createSession(model.get(), 2, 8);
+  std::vector<int32_t> both = {0, 1, 2, 3};
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), both.data(), 2, 2));
+  // Only sequence 0 grows: positions 2, 3, 4.
+  std::vector<int32_t> first = {4, 4, 4};
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), first.data(), 1, 3));
+  EXPECT_EQ(coil_session_length(session.get(), 0), 5);
+  EXPECT_EQ(coil_session_length(session.get(), 1), 2);
+  Logits logits = logitsOf(session.get());
+  ASSERT_EQ(logits.batch, 1);
+  ASSERT_EQ(logits.tokens, 3);
+  ToyReference::Sequence seq0, seq1;
+  reference.feed(seq0, {0, 1});
+  reference.feed(seq1, {2, 3});
+  auto rows0 = reference.feed(seq0, first);
+  for (int64_t t = 0; t < 3; ++t)
+    EXPECT_EQ(logits.rowVector(0, t), rows0[t]) << "row " << t;
+
+  // Decode both: positions 5 and 2.
+  std::vector<int32_t> next = {1, 0};
+  ASSERT_COIL_OK(coil_session_decode(session.get(), next.data(), 2));
+  logits = logitsOf(session.get());
+  EXPECT_EQ(logits.rowVector(0, 0), reference.feed(seq0, {1})[0]);
+  EXPECT_EQ(logits.rowVector(1, 0), reference.feed(seq1, {0})[0]);
+  EXPECT_EQ(logits.row(0, 0)[3], 500.0f) << "position 5";
+  EXPECT_EQ(logits.row(1, 0)[0], 200.0f) << "position 2";
+
+  // The "kv" state ([B, S], S = max_context 8) holds token + 1 at each
+  // position written so far and zero elsewhere.
+  std::vector<uint8_t> blob0 = saveSequence(session.get(), 0);
+  std::vector<uint8_t> blob1 = saveSequence(session.get(), 1);
+  std::vector<float> kv0, kv1;
+  for (size_t i = 0; i < 8; ++i) {
+    kv0.push_back(blobFloat(blob0, TOY_VOCAB + i));
+    kv1.push_back(blobFloat(blob1, TOY_VOCAB + i));
+  }
+  EXPECT_EQ(kv0, std::vector<float>({1, 2, 5, 5, 5, 2, 0, 0}));
+  EXPECT_EQ(kv1, std::vector<float>({3, 4, 1, 0, 0, 0, 0, 0}));
+}
+
+TEST_F(RuntimeTest, BatchEqualsOneByOne) {
+  std::vector<int32_t> tokens = {0, 1, 2, 3, 4, 0, 2, 2, 2};
+  SessionPtr batched = createSession(model.get(), 3, 8);
+  ASSERT_COIL_OK(coil_session_prefill(batched.get(), tokens.data(), 3, 3));
+  Logits logits = logitsOf(batched.get());
+  for (int64_t b = 0; b < 3; ++b) {
+    SessionPtr single = createSession(model.get(), 1, 8);
+    ASSERT_COIL_OK(
+        coil_session_prefill(single.get(), tokens.data() + 3 * b, 1, 3));
+    Logits alone = logitsOf(single.get());
+    for (int64_t t = 0; t < 3; ++t)
+      EXPECT_EQ(logits.rowVector(b, t), alone.rowVector(0, t))
+          << "sequence " << b << " row " << t;
+  }
+}
+
+/// Expects that a rejected call left `session` as it was.
+class Unchanged {
+public:
+  Unchanged(const coil_session_t *session, int64_t *calls, int64_t batch)
+      : session(session), calls(calls), callsBefore(*calls),
+        logits(logitsOf(session)) {
+    for (int64_t b = 0; b < batch; ++b) {
+      lengths.push_back(coil_session_length(session, b));
+      blobs.push_back(saveSequence(session, b));
+    }
+  }
+  ~Unchanged() {
+    EXPECT_EQ(*calls, callsBefore) << "a kernel ran";
+    for (size_t b = 0; b < lengths.size(); ++b) {
+      EXPECT_EQ(coil_session_length(session, b), lengths[b]);
+      EXPECT_EQ(saveSequence(session, b), blobs[b]) << "state of " << b;
+    }
+    Logits now = logitsOf(session);
+    EXPECT_EQ(now.values, logits.values);
+    EXPECT_EQ(now.tokens, logits.tokens);
+  }
+
+private:
+  const coil_session_t *session;
+  int64_t *calls;
+  int64_t callsBefore;
+  Logits logits;
+  std::vector<int64_t> lengths;
+  std::vector<std::vector<uint8_t>> blobs;
+};
+
+TEST_F(RuntimeTest, BadCallsChangeNothing) {
+  SessionPtr session = createSession(model.get(), 2, 6);
+  std::vector<int32_t> tokens = {1, 2, 3, 4, 0, 1, 2, 3};
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), tokens.data(), 2, 2));
+  coil_session_t *s = session.get();
+  {
+    Unchanged guard(s, calls, 2);
+    EXPECT_TRUE(isError(coil_session_prefill(s, tokens.data(), 3, 1),
+                        COIL_OUT_OF_RANGE, {"batch 3", "max_batch 2"}));
+    EXPECT_TRUE(isError(coil_session_decode(s, tokens.data(), 3),
+                        COIL_OUT_OF_RANGE, {"batch 3"}));
+    EXPECT_TRUE(isError(coil_session_prefill(s, tokens.data(), 0, 1),
+                        COIL_INVALID_ARGUMENT, {"batch"}));
+    EXPECT_TRUE(isError(coil_session_prefill(s, tokens.data(), -1, 1),
+                        COIL_INVALID_ARGUMENT, {"batch"}));
+    EXPECT_TRUE(isError(coil_session_prefill(s, tokens.data(), 1, 0),
+                        COIL_INVALID_ARGUMENT, {"num_tokens"}));
+    EXPECT_TRUE(isError(coil_session_prefill(s, nullptr, 1, 1),
+                        COIL_INVALID_ARGUMENT, {"tokens"}));
+    EXPECT_TRUE(isError(coil_session_decode(s, nullptr, 1),
+                        COIL_INVALID_ARGUMENT, {"tokens"}));
+    // Both sequences hold 2 of 6; 5 more overflow.
+    EXPECT_TRUE(isError(coil_session_prefill(s, tokens.data(), 1, 5),
+                        COIL_OUT_OF_RANGE,
+                        {"sequence 0 holds 2", "max_context 6"}));
+    EXPECT_TRUE(isError(coil_session_prefill(s, tokens.data(), 1, INT64_MAX),
+                        COIL_OUT_OF_RANGE));
+    // An id out of range at the very end, after valid ones.
+    std::vector<int32_t> late = {1, 2, 3, 4, 0, 5};
+    EXPECT_TRUE(isError(coil_session_prefill(s, late.data(), 2, 3),
+                        COIL_OUT_OF_RANGE, {"token id 5 at [1, 2]", "[0, 5)"}));
+    std::vector<int32_t> negative = {1, -1};
+    EXPECT_TRUE(isError(coil_session_decode(s, negative.data(), 2),
+                        COIL_OUT_OF_RANGE, {"token id -1 at [1, 0]"}));
+  }
+  // Still usable: fill both sequences exactly to max_context.
+  ASSERT_COIL_OK(coil_session_prefill(s, tokens.data(), 2, 3));
+  ASSERT_COIL_OK(coil_session_decode(s, tokens.data(), 2));
+  EXPECT_EQ(coil_session_length(s, 0), 6);
+  {
+    Unchanged guard(s, calls, 2);
+    EXPECT_TRUE(isError(coil_session_decode(s, tokens.data(), 1),
+                        COIL_OUT_OF_RANGE, {"sequence 0 holds 6"}));
+  }
+}
+
+TEST_F(RuntimeTest, LogitsNeedACall) {
+  SessionPtr session = createSession(model.get(), 1, 4);
+  const float *data = nullptr;
+  int64_t batch, tokens, vocab;
+  EXPECT_TRUE(isError(
+      coil_session_logits(session.get(), &data, &batch, &tokens, &vocab),
+      COIL_FAILED_PRECONDITION, {"prefill or decode"}));
+  EXPECT_TRUE(isError(
+      coil_session_logits(session.get(), &data, nullptr, &tokens, &vocab),
+      COIL_INVALID_ARGUMENT));
+  // A rejected first call leaves no logits either.
+  int32_t bad = 9;
+  EXPECT_TRUE(isError(coil_session_prefill(session.get(), &bad, 1, 1),
+                      COIL_OUT_OF_RANGE));
+  EXPECT_TRUE(isError(
+      coil_session_logits(session.get(), &data, &batch, &tokens, &vocab),
+      COIL_FAILED_PRECONDITION));
+  EXPECT_EQ(data, nullptr);
+}
+
+TEST_F(RuntimeTest, ResetEmptiesEverySequence) {
+  SessionPtr session = createSession(model.get(), 2, 8);
+  std::vector<int32_t> tokens = {1, 2, 3, 4};
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), tokens.data(), 2, 2));
+  Logits first = logitsOf(session.get());
+  std::vector<uint8_t> empty;
+  {
+    SessionPtr fresh = createSession(model.get(), 2, 8);
+    empty = saveSequence(fresh.get(), 1);
+  }
+  coil_session_reset(session.get());
+  EXPECT_EQ(coil_session_length(session.get(), 0), 0);
+  EXPECT_EQ(coil_session_length(session.get(), 1), 0);
+  EXPECT_EQ(saveSequence(session.get(), 1), empty);
+  const float *data;
+  int64_t batch, count, vocab;
+  EXPECT_TRUE(
+      isError(coil_session_logits(session.get(), &data, &batch, &count, &vocab),
+              COIL_FAILED_PRECONDITION));
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), tokens.data(), 2, 2));
+  EXPECT_EQ(logitsOf(session.get()).values, first.values);
+}
+
+TEST_F(RuntimeTest, GreedyGenerationCounts) {
+  SessionPtr session = createSession(model.get(), 1, 16);
+  std::vector<int32_t> prompt = {1, 2, 3};
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), prompt.data(), 1, 3));
+  std::vector<int32_t> generated;
+  for (int i = 0; i < 7; ++i) {
+    Logits logits = logitsOf(session.get());
+    const float *row = logits.row(0, logits.tokens - 1);
+    int32_t best = 0;
+    for (int32_t v = 1; v < TOY_VOCAB; ++v)
+      if (row[v] > row[best])
+        best = v;
+    generated.push_back(best);
+    ASSERT_COIL_OK(coil_session_decode(session.get(), &best, 1));
+  }
+  EXPECT_EQ(generated, std::vector<int32_t>({4, 0, 1, 2, 3, 4, 0}));
+}
+
+TEST_F(RuntimeTest, PrefillAndDecodeDoNotAllocate) {
+  int64_t beforeCreate = allocationCount.load();
+  SessionPtr session = createSession(model.get(), 2, 64);
+  EXPECT_GT(allocationCount.load(), beforeCreate)
+      << "the counter does not see the runtime's allocations";
+  std::vector<int32_t> tokens(2 * 16, 3);
+  std::vector<int32_t> next = {1, 2};
+  int64_t before = allocationCount.load();
+  coil_status_t *prefill =
+      coil_session_prefill(session.get(), tokens.data(), 2, 16);
+  coil_status_t *shorter =
+      coil_session_prefill(session.get(), tokens.data(), 1, 5);
+  coil_status_t *decode = coil_session_decode(session.get(), next.data(), 2);
+  coil_status_t *again = coil_session_decode(session.get(), next.data(), 1);
+  const float *data;
+  int64_t batch, count, vocab;
+  coil_status_t *logits =
+      coil_session_logits(session.get(), &data, &batch, &count, &vocab);
+  int64_t allocations = allocationCount.load() - before;
+  EXPECT_COIL_OK(prefill);
+  EXPECT_COIL_OK(shorter);
+  EXPECT_COIL_OK(decode);
+  EXPECT_COIL_OK(again);
+  EXPECT_COIL_OK(logits);
+  EXPECT_EQ(allocations, 0);
+}
+
+TEST_F(RuntimeTest, SessionsRunConcurrentlyOnOneModel) {
+  constexpr int kThreads = 4;
+  std::vector<std::vector<float>> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      coil_session_options_t options;
+      coil_session_options_initialize(&options);
+      options.max_context = 256;
+      coil_session_t *session = nullptr;
+      coil_status_t *status =
+          coil_session_create(model.get(), &options, &session);
+      if (status) {
+        coil_status_free(status);
+        return;
+      }
+      int32_t token = i % TOY_VOCAB;
+      for (int step = 0; step < 200 && !status; ++step) {
+        status = coil_session_decode(session, &token, 1);
+        token = (token + 2) % TOY_VOCAB;
+      }
+      coil_status_free(status);
+      const float *data;
+      int64_t batch, count, vocab;
+      status = coil_session_logits(session, &data, &batch, &count, &vocab);
+      if (!status)
+        results[i].assign(data, data + vocab);
+      coil_status_free(status);
+      coil_session_release(session);
+    });
+  }
+  for (std::thread &thread : threads)
+    thread.join();
+  for (int i = 0; i < kThreads; ++i) {
+    ToyReference::Sequence seq;
+    std::vector<int32_t> tokens;
+    int32_t token = i % TOY_VOCAB;
+    for (int step = 0; step < 200; ++step) {
+      tokens.push_back(token);
+      token = (token + 2) % TOY_VOCAB;
+    }
+    EXPECT_EQ(results[i], reference.feed(seq, tokens).back()) << "thread " << i;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Saving and restoring sequences
+//===----------------------------------------------------------------------===//
+
+TEST_F(RuntimeTest, SavedSequenceLayout) {
+  SessionPtr session = createSession(model.get(), 1, 4);
+  std::vector<int32_t> tokens = {2, 0};
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), tokens.data(), 1, 2));
+  std::vector<uint8_t> blob = saveSequence(session.get(), 0);
+  ASSERT_EQ(blob.size(), kBlobHeader + 4 * (5 + 4));
+  EXPECT_EQ(std::string(reinterpret_cast<const char *>(blob.data())),
+            "COILSEQ");
+  uint32_t version;
+  int64_t length;
+  uint64_t total;
+  std::memcpy(&version, blob.data() + 8, 4);
+  std::memcpy(&length, blob.data() + 16, 8);
+  std::memcpy(&total, blob.data() + 24, 8);
+  EXPECT_EQ(version, 1u);
+  EXPECT_EQ(length, 2);
+  EXPECT_EQ(total, blob.size());
+  // acc = 0.5 * e3 + e1, then kv = (3, 1, 0, 0).
+  std::vector<float> payload;
+  for (size_t i = 0; i < 9; ++i)
+    payload.push_back(blobFloat(blob, i));
+  EXPECT_EQ(payload, std::vector<float>({0, 1, 0, 0.5f, 0, 3, 1, 0, 0}));
+}
+
+TEST_F(RuntimeTest, RestoredSequenceContinuesIdentically) {
+  SessionPtr source = createSession(model.get(), 1, 8);
+  std::vector<int32_t> prompt = {4, 3, 2};
+  ASSERT_COIL_OK(coil_session_prefill(source.get(), prompt.data(), 1, 3));
+  std::vector<uint8_t> blob = saveSequence(source.get(), 0);
+
+  // Into sequence 1 of a two-sequence session; sequence 0 holds other text.
+  SessionPtr target = createSession(model.get(), 2, 8);
+  std::vector<int32_t> other = {1, 1};
+  ASSERT_COIL_OK(coil_session_prefill(target.get(), other.data(), 1, 2));
+  ASSERT_COIL_OK(
+      coil_session_restore_sequence(target.get(), 1, blob.data(), blob.size()));
+  EXPECT_EQ(coil_session_length(target.get(), 0), 2);
+  EXPECT_EQ(coil_session_length(target.get(), 1), 3);
+  EXPECT_EQ(saveSequence(target.get(), 1), blob);
+
+  int32_t next = 0;
+  ASSERT_COIL_OK(coil_session_decode(source.get(), &next, 1));
+  std::vector<int32_t> both = {3, 0};
+  ASSERT_COIL_OK(coil_session_decode(target.get(), both.data(), 2));
+  EXPECT_EQ(logitsOf(target.get()).rowVector(1, 0),
+            logitsOf(source.get()).rowVector(0, 0));
+  EXPECT_EQ(saveSequence(target.get(), 1), saveSequence(source.get(), 0));
+}
+
+TEST_F(RuntimeTest, CorruptBlobsAreRejected) {
+  SessionPtr session = createSession(model.get(), 2, 8);
+  std::vector<int32_t> tokens = {1, 2, 3};
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), tokens.data(), 1, 3));
+  std::vector<uint8_t> blob = saveSequence(session.get(), 0);
+  coil_session_t *s = session.get();
+
+  Unchanged guard(s, calls, 2);
+  auto restore = [&](const std::vector<uint8_t> &bytes) {
+    return coil_session_restore_sequence(s, 1, bytes.data(), bytes.size());
+  };
+  std::vector<uint8_t> bad = blob;
+  bad[0] = 'X';
+  EXPECT_TRUE(isError(restore(bad), COIL_INVALID_ARGUMENT, {"magic"}));
+  bad = blob;
+  bad[8] = 2;
+  EXPECT_TRUE(isError(restore(bad), COIL_INVALID_ARGUMENT, {"version 2"}));
+  bad = blob;
+  bad.pop_back();
+  EXPECT_TRUE(isError(restore(bad), COIL_INVALID_ARGUMENT, {"header says"}));
+  bad = blob;
+  bad.push_back(0);
+  EXPECT_TRUE(isError(restore(bad), COIL_INVALID_ARGUMENT, {"header says"}));
+  bad.assign(blob.begin(), blob.begin() + 10);
+  EXPECT_TRUE(isError(restore(bad), COIL_INVALID_ARGUMENT, {"40-byte header"}));
+  bad = blob;
+  int64_t tooLong = 9;
+  std::memcpy(&bad[16], &tooLong, sizeof(tooLong));
+  EXPECT_TRUE(isError(restore(bad), COIL_INVALID_ARGUMENT, {"length 9"}));
+  bad = blob;
+  bad[32] ^= 1;
+  EXPECT_TRUE(
+      isError(restore(bad), COIL_INVALID_ARGUMENT, {"different state layout"}));
+  EXPECT_TRUE(
+      isError(coil_session_restore_sequence(s, 2, blob.data(), blob.size()),
+              COIL_OUT_OF_RANGE, {"sequence 2"}));
+  EXPECT_TRUE(isError(coil_session_restore_sequence(s, 1, nullptr, 0),
+                      COIL_INVALID_ARGUMENT));
+
+  // A session whose "kv" is sized for another max_context.
+  SessionPtr longer = createSession(model.get(), 1, 16);
+  std::vector<uint8_t> foreign = saveSequence(longer.get(), 0);
+  EXPECT_TRUE(isError(restore(foreign), COIL_INVALID_ARGUMENT,
+                      {"needs " + std::to_string(blob.size())}));
+}
+
+TEST_F(RuntimeTest, SaveChecksItsArguments) {
+  SessionPtr session = createSession(model.get(), 1, 8);
+  size_t size = coil_session_sequence_state_size(session.get());
+  std::vector<uint8_t> buffer(size + 3);
+  EXPECT_TRUE(isError(
+      coil_session_save_sequence(session.get(), 0, buffer.data(), size - 1),
+      COIL_INVALID_ARGUMENT, {"needs " + std::to_string(size)}));
+  EXPECT_TRUE(
+      isError(coil_session_save_sequence(session.get(), 1, buffer.data(), size),
+              COIL_OUT_OF_RANGE));
+  EXPECT_TRUE(
+      isError(coil_session_save_sequence(session.get(), 0, nullptr, size),
+              COIL_INVALID_ARGUMENT));
+  // A larger buffer is fine; the blob is still `size` bytes.
+  EXPECT_COIL_OK(coil_session_save_sequence(session.get(), 0, buffer.data(),
+                                            buffer.size()));
+  EXPECT_COIL_OK(
+      coil_session_restore_sequence(session.get(), 0, buffer.data(), size));
+}
+
+//===----------------------------------------------------------------------===//
+// The C++ wrapper
+//===----------------------------------------------------------------------===//
+
+TEST_F(RuntimeTest, CppWrapperRunsTheModel) {
+  coil::Model cppModel = coil::Model::load(COIL_TOY_MODEL);
+  EXPECT_EQ(cppModel.family(), "toy");
+  EXPECT_EQ(cppModel.vocabSize(), TOY_VOCAB);
+  EXPECT_EQ(cppModel.maxContext(), 0);
+  EXPECT_EQ(cppModel.numKernels(), 3);
+  EXPECT_EQ(cppModel.kernelName(2), "kv_write");
+  {
+    coil::Weights weights = coil::Weights::open(weightsPath);
+    cppModel.bindWeights(weights);
+  }
+  coil::Session session(cppModel, {/*maxBatch=*/2, /*maxContext=*/16});
+  session.prefill({1, 2, 3});
+  session.decode(4);
+  coil::LogitsView logits = session.logits();
+  ASSERT_EQ(logits.batch, 1);
+  ASSERT_EQ(logits.tokens, 1);
+  ASSERT_EQ(logits.vocab, TOY_VOCAB);
+  EXPECT_EQ(logits.size(), size_t(TOY_VOCAB));
+  ToyReference::Sequence seq;
+  std::vector<float> expected = reference.feed(seq, {1, 2, 3, 4}).back();
+  EXPECT_EQ(std::vector<float>(logits.row(0, 0), logits.row(0, 0) + 5),
+            expected);
+  EXPECT_EQ(session.length(0), 4);
+
+  std::vector<uint8_t> saved = session.saveSequence(0);
+  EXPECT_EQ(saved.size(), session.sequenceStateSize());
+  session.restoreSequence(1, saved);
+  EXPECT_EQ(session.length(1), 4);
+  session.reset();
+  EXPECT_EQ(session.length(1), 0);
+
+  // Handles move; the moved-from ones are empty.
+  coil::Session moved = std::move(session);
+  EXPECT_EQ(session.get(), nullptr);
+  moved.prefill({0});
+  EXPECT_EQ(moved.length(0), 1);
+  coil::Model movedModel = std::move(cppModel);
+  EXPECT_EQ(cppModel.get(), nullptr);
+  EXPECT_EQ(cppModel.family(), "");
+  EXPECT_EQ(movedModel.family(), "toy");
+}
+
+TEST_F(RuntimeTest, CppWrapperThrowsErrorsWithTheirCode) {
+  auto codeOf = [](auto &&body) {
+    try {
+      body();
+    } catch (const coil::Error &error) {
+      EXPECT_NE(std::string(error.what()), "");
+      return error.code();
+    }
+    return COIL_OK;
+  };
+  EXPECT_EQ(codeOf([] { coil::Model::load("/nonexistent.so"); }),
+            COIL_NOT_FOUND);
+  EXPECT_EQ(codeOf([&] { coil::Weights::open(dir + "/none"); }),
+            COIL_NOT_FOUND);
+  coil::Model unbound = coil::Model::load(COIL_TOY_MODEL);
+  EXPECT_EQ(codeOf([&] { coil::Session session(unbound); }),
+            COIL_FAILED_PRECONDITION);
+  EXPECT_EQ(codeOf([&] { unbound.kernelName(3); }), COIL_OUT_OF_RANGE);
+  coil::Weights weights = coil::Weights::open(weightsPath);
+  unbound.bindWeights(weights);
+  EXPECT_EQ(codeOf([&] { unbound.bindWeights(weights); }),
+            COIL_FAILED_PRECONDITION);
+  coil::Session session(unbound, {1, 4});
+  EXPECT_EQ(codeOf([&] { session.logits(); }), COIL_FAILED_PRECONDITION);
+  EXPECT_EQ(codeOf([&] {
+              session.prefill({1, 2, 3, 4, 0});
+            }),
+            COIL_OUT_OF_RANGE);
+  EXPECT_EQ(codeOf([&] { session.decode(7); }), COIL_OUT_OF_RANGE);
+  EXPECT_EQ(codeOf([&] {
+              session.restoreSequence(0, {1, 2, 3});
+            }),
+            COIL_INVALID_ARGUMENT);
+  EXPECT_EQ(session.length(0), 0);
+}
+
+} // namespace
