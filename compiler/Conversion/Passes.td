@@ -14,38 +14,42 @@ def ConvertCoilToLoopsPass : Pass<"convert-coil-to-loops", "::mlir::ModuleOp"> {
   let description = [{
     Rewrites every function marked `coil.kernel` (see --coil-outline-kernels)
     from tensors to buffers in destination-passing style: each tensor input
-    becomes a memref argument, each result becomes a trailing memref output
-    argument that the caller provides, and the function returns nothing. The
-    function gets `llvm.emit_c_interface`, so it can be called through
-    `_mlir_ciface_<name>` with descriptor pointers.
+    becomes a memref argument, each result a trailing memref output argument
+    the caller provides, followed by the tile index, the tile count and the
+    runtime's synchronisation object (`index, index, !llvm.ptr`); the
+    function returns nothing and gets `llvm.emit_c_interface`. Every value a
+    kernel computes must be one of its results
+    (--coil-expose-kernel-temporaries), so kernels never allocate.
 
-    Each coil op becomes a loop nest over `scf`, `memref`, `arith`, `math`
-    and `vector`:
+    The runtime runs a kernel on all its threads at once (docs/abi.md). Each
+    op computes this tile's share of its outermost parallel loop, and the
+    tiles meet at a barrier (`coil_kernel_barrier`) before the next op reads
+    what they wrote:
 
-    * `linear`: a register tile of 4 rows x 1 output feature; every weight
-      element loaded is used for 4 rows; the reduction over input features
-      is contiguous and vectorised by LLVM (reassociation is allowed).
-    * `rms_norm`/`layer_norm`: one pass for the statistics, one to scale.
-    * `scan`: one sequence and channel at a time, the state of N values held
-      in a vector register across the whole sequence; A, B and C rows are
-      vector loads.
-    * `attention`: the new keys/values are written into the cache at their
-      positions, then each query runs an online (flash-style) softmax over
-      cache slots `j <= position` with the running max, sum and output row
-      in registers; no `T x T` buffer exists.
-    * `conv1d_causal`, `rope`, `embed`, elementwise ops, `slice`/`split`,
-      `reshape`: direct loops.
+    * `linear`: tiles split the output features in blocks of 64; inside, a
+      register tile of 4 rows x 1 feature, every weight element used for 4
+      rows, the reduction over input features contiguous and vectorised by
+      LLVM (reassociation is allowed). Decode (one row) still uses every
+      thread.
+    * `rms_norm`/`layer_norm`, `embed`, `rope`: rows.
+    * `scan` and `conv1d_causal`: channels. The scan holds one channel's
+      N-element state in a vector register for the whole sequence.
+    * `attention`: kv heads write the new keys/values at their positions,
+      barrier, then query heads run an online (flash-style) softmax over
+      cache slots `j <= position` with the running max, sum and output row in
+      registers; no `T x T` buffer exists.
+    * elementwise ops, `slice`/`split`/`reshape`: elements or outer rows.
 
     State results (`state_out`, `k_cache_out`, `v_cache_out`) are written
     in place: the caller passes the same buffer as the matching state input.
-    Intermediate values inside a kernel get buffers from `memref.alloc`. Only
-    f32 tensors are supported; other element types are rejected with an
+    Only f32 tensors are supported; other element types are rejected with an
     error at the op.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
-    "::mlir::vector::VectorDialect", "::mlir::func::FuncDialect"
+    "::mlir::vector::VectorDialect", "::mlir::func::FuncDialect",
+    "::mlir::LLVM::LLVMDialect"
   ];
 }
 
@@ -56,14 +60,17 @@ def CoilEmitRuntimeABIPass : Pass<"coil-emit-runtime-abi", "::mlir::ModuleOp"> {
     `llvm.emit_c_interface`. For every `_mlir_ciface_<name>` it adds
 
     ```c
-    void coil_kernel_<name>(void **args);
+    void coil_kernel_<name>(void **args, int64_t tile, int64_t tiles,
+                            void *sync);
     ```
 
-    which loads one descriptor pointer per argument from `args` and calls
-    the kernel, so the runtime can call every kernel the same way. It also
-    turns the module attribute `coil.metadata` (from
-    --coil-extract-schedule) into the exported constant string
-    `coil_model_metadata`. See docs/abi.md.
+    which loads one descriptor pointer per memref argument from `args` and
+    calls the kernel with them and the tile index, tile count and `sync`
+    object, so the runtime can call every kernel the same way. It defines
+    `coil_kernel_barrier(sync)`, which calls the barrier function the
+    runtime stores first in `sync`. It also turns the module attribute
+    `coil.metadata` (from --coil-extract-schedule) into the exported
+    constant string `coil_model_metadata`. See docs/abi.md.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }

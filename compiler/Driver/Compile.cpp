@@ -23,7 +23,7 @@ using namespace mlir;
 using llvm::Error;
 
 std::string mlir::coil::compilerVersion() {
-  return "coilc 0.1 (LLVM " LLVM_VERSION_STRING ")";
+  return "coilc 0.2 (model ABI 2, LLVM " LLVM_VERSION_STRING ")";
 }
 
 Error mlir::coil::compileModel(ModuleOp module, Stage stage,

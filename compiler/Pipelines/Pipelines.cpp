@@ -26,6 +26,7 @@ void mlir::coil::buildKernelsPipeline(OpPassManager &pm) {
 }
 
 void mlir::coil::buildLoopsPipeline(OpPassManager &pm) {
+  pm.addPass(createCoilExposeKernelTemporariesPass());
   pm.addPass(createCoilExtractSchedulePass());
   pm.addPass(createConvertCoilToLoopsPass());
   pm.addPass(createCanonicalizerPass());

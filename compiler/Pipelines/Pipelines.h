@@ -21,9 +21,10 @@ namespace coil {
 /// symbol DCE.
 void buildKernelsPipeline(OpPassManager &pm);
 
-/// Outlined kernels -> schedule metadata (--coil-extract-schedule) and
-/// kernels as loops and vectors on memrefs (--convert-coil-to-loops), then
-/// canonicalize and CSE.
+/// Outlined kernels -> every kernel value a result
+/// (--coil-expose-kernel-temporaries), schedule metadata
+/// (--coil-extract-schedule) and kernels as multi-threaded loops and
+/// vectors on memrefs (--convert-coil-to-loops), then canonicalize and CSE.
 void buildLoopsPipeline(OpPassManager &pm);
 
 /// Loops on memrefs -> the LLVM dialect (scf, vector, memref, math, arith,

@@ -221,7 +221,16 @@ public:
       }
       steps.push_back(
           json::Object{{"kernel", kernel->second}, {"args", std::move(args)}});
-      // Temporaries whose last reader was this call can be reused.
+      // Temporaries whose last reader was this call, and results nobody
+      // reads, can be reused by later calls.
+      for (Value r : call.getResults())
+        if (r.use_empty()) {
+          int64_t id = bufferOf.lookup(r);
+          auto key = tempKey.find(id);
+          if (key != tempKey.end() &&
+              !llvm::is_contained(freeTemps[key->second], id))
+            freeTemps[key->second].push_back(id);
+        }
       for (Value v : call.getOperands())
         if (lastUse.lookup(v) == call.getOperation()) {
           int64_t id = bufferOf.lookup(v);
@@ -238,7 +247,7 @@ public:
 
   std::string finish() {
     json::Object root{{"format", "coil-model"},
-                      {"version", 1},
+                      {"version", 2},
                       {"weights", std::move(weights)},
                       {"states", std::move(states)},
                       {"kernels", std::move(kernels)},

@@ -10,6 +10,22 @@
 
 include "mlir/Pass/PassBase.td"
 
+def CoilExposeKernelTemporariesPass
+    : Pass<"coil-expose-kernel-temporaries", "::mlir::ModuleOp"> {
+  let summary = "Make every value a kernel computes one of its results";
+  let description = [{
+    Appends every value computed inside an outlined kernel function that is
+    not already returned to the function's results, and updates every call
+    site (the new results are unused there). The runtime then owns every
+    buffer a kernel writes: intermediate values live in the session's scratch
+    (reused by --coil-extract-schedule as soon as they are dead), kernels
+    never allocate, and all the threads running one kernel share them, which
+    is what lets each op of a kernel be split across threads with a barrier
+    in between.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 def CoilExtractSchedulePass
     : Pass<"coil-extract-schedule", "::mlir::ModuleOp"> {
   let summary = "Turn the entry points into the runtime's schedule metadata";

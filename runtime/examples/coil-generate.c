@@ -1,13 +1,15 @@
 //===- coil-generate.c - Greedy generation with the C API --------*- C -*-===//
 //
 // Usage: coil-generate MODEL.so WEIGHTS --tokens 1,2,3 --generate N
+//                      [--threads T]
 //
 // Loads a compiled model, binds its weights, prefills the prompt and
-// generates N tokens greedily: the first is the argmax of the last prompt
-// row, and each generated token is fed with decode to produce the row that
-// picks the next. Prints the generated ids comma-separated on one line.
-// Exits 0 on success, 1 when the runtime reports an error, 2 on bad usage.
-// Written in plain C against coil/coil.h only, as an example of embedding.
+// generates N tokens greedily, running kernels on T threads (default 1): the
+// first is the argmax of the last prompt row, and each generated token is fed
+// with decode to produce the row that picks the next. Prints the generated ids
+// comma-separated on one line. Exits 0 on success, 1 when the runtime reports
+// an error, 2 on bad usage. Written in plain C against coil/coil.h only, as an
+// example of embedding.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,7 +23,7 @@
 
 static void usage(void) {
   fprintf(stderr, "usage: coil-generate MODEL.so WEIGHTS --tokens 1,2,3 "
-                  "--generate N\n");
+                  "--generate N [--threads T]\n");
 }
 
 /// Parses a decimal integer in [min, max] that spans all of `text`.
@@ -110,8 +112,8 @@ static int lastArgmax(const coil_session_t *session, int32_t *out) {
 /// Generates `generate` tokens after `prompt` with the model and weights at
 /// the given paths and prints them. Returns the exit status.
 static int run(const char *modelPath, const char *weightsPath,
-               const int32_t *prompt, int64_t promptLength,
-               long long generate) {
+               const int32_t *prompt, int64_t promptLength, long long generate,
+               int32_t threads) {
   int result = 1;
   coil_model_t *model = NULL;
   coil_weights_t *weights = NULL;
@@ -120,6 +122,7 @@ static int run(const char *modelPath, const char *weightsPath,
   coil_session_options_initialize(&options);
   // Room for the prompt and every generated token that is fed back.
   options.max_context = promptLength + (generate > 0 ? generate - 1 : 0);
+  options.threads = threads;
 
   int32_t next = 0;
   if (failed(coil_model_load(modelPath, &model), "loading the model") ||
@@ -150,13 +153,19 @@ done:
 
 int main(int argc, char **argv) {
   const char *modelPath = NULL, *weightsPath = NULL, *tokenText = NULL;
-  long long generate = -1;
+  long long generate = -1, threads = 1;
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "--tokens") == 0 && i + 1 < argc) {
       tokenText = argv[++i];
     } else if (strcmp(argv[i], "--generate") == 0 && i + 1 < argc) {
       if (!parseInteger(argv[++i], 0, INT32_MAX, &generate)) {
         fprintf(stderr, "coil-generate: --generate takes a count >= 0\n");
+        return 2;
+      }
+    } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+      if (!parseInteger(argv[++i], 1, COIL_SESSION_MAX_THREADS, &threads)) {
+        fprintf(stderr, "coil-generate: --threads takes a count from 1 to %d\n",
+                COIL_SESSION_MAX_THREADS);
         return 2;
       }
     } else if (argv[i][0] == '-' && argv[i][1] == '-') {
@@ -181,7 +190,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "coil-generate: --tokens takes comma-separated ids\n");
     return 2;
   }
-  int result = run(modelPath, weightsPath, prompt, promptLength, generate);
+  int result = run(modelPath, weightsPath, prompt, promptLength, generate,
+                   (int32_t)threads);
   free(prompt);
   return result;
 }

@@ -14,6 +14,7 @@
 #include "runtime/src/Status.h"
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <new>
 
@@ -55,6 +56,19 @@ template <typename Body> coil_status_t *guarded(Body &&body) noexcept {
   } catch (...) {
     return makeCStatus(COIL_INTERNAL, "internal error: unknown exception");
   }
+}
+
+/// The size of coil_session_options_t before `threads` was added (API
+/// version 1); the smallest struct_size accepted.
+constexpr uint32_t kSessionOptionsV1Size =
+    offsetof(coil_session_options_t, threads);
+static_assert(kSessionOptionsV1Size == 24,
+              "version 1 options: struct_size, max_batch, max_context");
+
+/// True if a caller's options of `structSize` bytes hold the field that
+/// ends `fieldEnd` bytes into the struct.
+constexpr bool hasField(uint32_t structSize, size_t fieldEnd) {
+  return structSize >= fieldEnd;
 }
 
 /// The status for a NULL `name` argument.
@@ -162,6 +176,7 @@ void coil_session_options_initialize(coil_session_options_t *options) {
   options->struct_size = sizeof(coil_session_options_t);
   options->max_batch = 1;
   options->max_context = 2048;
+  options->threads = 1;
 }
 
 coil_status_t *coil_session_create(coil_model_t *model,
@@ -175,19 +190,24 @@ coil_status_t *coil_session_create(coil_model_t *model,
     coil_session_options_t effective;
     coil_session_options_initialize(&effective);
     if (options) {
-      if (options->struct_size < sizeof(coil_session_options_t))
-        return Status::error(
-            COIL_INVALID_ARGUMENT,
-            "coil_session_create: options->struct_size is " +
-                std::to_string(options->struct_size) + ", expected at least " +
-                std::to_string(sizeof(coil_session_options_t)) +
-                " (call coil_session_options_initialize)");
+      // Fields the caller's struct lacks keep their defaults.
+      uint32_t size = options->struct_size;
+      if (size < kSessionOptionsV1Size)
+        return Status::error(COIL_INVALID_ARGUMENT,
+                             "coil_session_create: options->struct_size is " +
+                                 std::to_string(size) + ", expected at least " +
+                                 std::to_string(kSessionOptionsV1Size) +
+                                 " (call coil_session_options_initialize)");
       effective.max_batch = options->max_batch;
       effective.max_context = options->max_context;
+      if (hasField(size, offsetof(coil_session_options_t, threads) +
+                             sizeof(options->threads)))
+        effective.threads = options->threads;
     }
     std::unique_ptr<Session> session;
-    if (Status status = Session::create(model->model, effective.max_batch,
-                                        effective.max_context, session);
+    if (Status status =
+            Session::create(model->model, effective.max_batch,
+                            effective.max_context, effective.threads, session);
         !status.isOk())
       return status;
     *out_session = new coil_session_t{std::move(session)};

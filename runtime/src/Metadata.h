@@ -89,7 +89,8 @@ struct StateSpec {
 /// One compiled kernel.
 struct KernelSpec {
   std::string name;
-  /// The exported function, `void symbol(void **args)`.
+  /// The exported function, `void symbol(void **args, int64_t tile,
+  /// int64_t tiles, void *sync)` (KernelFn).
   std::string symbol;
   /// How many steps call it (informative); 0 when not given.
   int64_t calls = 0;
@@ -142,8 +143,9 @@ struct Metadata {
   std::map<std::string, EntrySpec, std::less<>> entries;
 };
 
-/// The ABI version this runtime reads.
-inline constexpr int64_t kMetadataVersion = 1;
+/// The ABI version this runtime reads: 2, kernels run on several threads
+/// at once (Kernel.h). Any other version is rejected.
+inline constexpr int64_t kMetadataVersion = 2;
 
 /// Parses and validates `text`. On failure the status (COIL_BAD_MODEL) names
 /// the offending field by its JSON path, e.g.

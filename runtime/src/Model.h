@@ -13,6 +13,7 @@
 #define COIL_RUNTIME_MODEL_H
 
 #include "runtime/src/Buffer.h"
+#include "runtime/src/Kernel.h"
 #include "runtime/src/Library.h"
 #include "runtime/src/Metadata.h"
 #include "runtime/src/weights/Safetensors.h"
@@ -22,10 +23,6 @@
 #include <vector>
 
 namespace coil::runtime {
-
-/// The calling convention of every kernel (docs/abi.md): `args[i]` points to
-/// the memref descriptor of argument i.
-using KernelFn = void (*)(void **args);
 
 /// A loaded model.
 class Model {

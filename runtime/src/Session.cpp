@@ -79,7 +79,8 @@ constexpr size_t roundUp(size_t value, size_t multiple) {
 //===----------------------------------------------------------------------===//
 
 Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
-                       int64_t maxContext, std::unique_ptr<Session> &out) {
+                       int64_t maxContext, int threads,
+                       std::unique_ptr<Session> &out) {
   out.reset();
   if (!model->hasWeights())
     return Status::error(COIL_FAILED_PRECONDITION,
@@ -93,6 +94,11 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
     return Status::error(COIL_INVALID_ARGUMENT,
                          "max_context must be at least 1, found " +
                              std::to_string(maxContext));
+  if (threads < 1 || threads > ThreadPool::kMaxThreads)
+    return Status::error(COIL_INVALID_ARGUMENT,
+                         "threads must be from 1 to " +
+                             std::to_string(ThreadPool::kMaxThreads) +
+                             ", found " + std::to_string(threads));
   const Metadata &meta = model->metadata();
   if (meta.maxContext > 0 && maxContext > meta.maxContext)
     return Status::error(COIL_OUT_OF_RANGE,
@@ -180,6 +186,10 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
     return s;
   session->bind(session->prefillEntry);
   session->bind(session->decodeEntry);
+
+  // The workers last: nothing after them can fail.
+  if (Status s = ThreadPool::create(threads, session->pool); !s.isOk())
+    return s;
 
   out = std::move(session);
   return Status::ok();
@@ -335,7 +345,7 @@ Status Session::run(PreparedEntry &entry, const int32_t *tokens, int64_t batch,
       positions[b * numTokens + t] = static_cast<int32_t>(lengths[b] + t);
   fillDescriptors(entry, batch, numTokens);
   for (size_t s = 0; s < entry.stepKernels.size(); ++s)
-    entry.stepKernels[s](entry.stepArgs[s].data());
+    pool->run(entry.stepKernels[s], entry.stepArgs[s].data());
   for (int64_t b = 0; b < batch; ++b)
     lengths[b] += numTokens;
   haveLogits = true;

@@ -8,6 +8,10 @@
 // input, copies tokens in, writes positions, fills in the descriptors' sizes
 // and strides and calls the kernels. Nothing is allocated on that path.
 //
+// Each kernel runs on the session's ThreadPool: the calling thread and
+// threads - 1 workers the session starts at creation and joins when it dies.
+// A step starts only after the previous one has finished on every thread.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef COIL_RUNTIME_SESSION_H
@@ -15,6 +19,7 @@
 
 #include "runtime/src/Buffer.h"
 #include "runtime/src/Model.h"
+#include "runtime/src/ThreadPool.h"
 
 #include <cstdint>
 #include <memory>
@@ -27,10 +32,12 @@ namespace coil::runtime {
 class Session {
 public:
   /// Creates a session for `model` (weights bound) with room for `maxBatch`
-  /// sequences of `maxContext` tokens. Errors: COIL_FAILED_PRECONDITION,
+  /// sequences of `maxContext` tokens, running kernels on `threads` threads
+  /// (1 to ThreadPool::kMaxThreads). Errors: COIL_FAILED_PRECONDITION,
   /// COIL_INVALID_ARGUMENT, COIL_OUT_OF_RANGE, COIL_OUT_OF_MEMORY.
   static Status create(std::shared_ptr<const Model> model, int64_t maxBatch,
-                       int64_t maxContext, std::unique_ptr<Session> &out);
+                       int64_t maxContext, int threads,
+                       std::unique_ptr<Session> &out);
 
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
@@ -67,6 +74,9 @@ public:
 
   /// The most tokens per sequence.
   int64_t maxContext() const { return contextCapacity; }
+
+  /// The threads each kernel runs on, the caller included.
+  int threads() const { return pool->threads(); }
 
 private:
   /// An entry with its descriptors and per-step argument arrays built.
@@ -136,6 +146,10 @@ private:
   bool haveLogits = false;
   int64_t logitsBatch = 0;
   int64_t logitsTokens = 0;
+
+  /// The threads kernels run on. Declared last, so the workers are joined
+  /// before any buffer they used is freed.
+  std::unique_ptr<ThreadPool> pool;
 };
 
 } // namespace coil::runtime

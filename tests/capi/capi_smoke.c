@@ -5,13 +5,15 @@
 // Compiled as strict C99 against coil/coil.h, so the header is checked to be
 // valid C, and linked against libcoil_runtime.so alone. Runs the toy model
 // (tests/unit/runtime/fixtures/toy_model.h) through every function of the
-// API, checking statuses, codes and hand-computed logits. Prints each failed
-// check and exits 1 if there was one.
+// API, on a session of two threads, checking statuses, codes and
+// hand-computed logits. Prints each failed check and exits 1 if there was
+// one.
 //
 //===----------------------------------------------------------------------===//
 
 #include "coil/coil.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +92,23 @@ int main(int argc, char **argv) {
   coil_session_options_t options;
   coil_session_options_initialize(&options);
   CHECK(options.struct_size == sizeof(options));
+  CHECK(options.threads == 1);
   options.max_batch = 2;
   options.max_context = 8;
+  options.threads = 0;
+  EXPECT_CODE(coil_session_create(model, &options, &session),
+              COIL_INVALID_ARGUMENT);
+  options.threads = COIL_SESSION_MAX_THREADS + 1;
+  EXPECT_CODE(coil_session_create(model, &options, &session),
+              COIL_INVALID_ARGUMENT);
+  CHECK(session == NULL);
+  // A caller compiled before `threads` was added.
+  options.struct_size = (uint32_t)offsetof(coil_session_options_t, threads);
+  EXPECT_OK(coil_session_create(model, &options, &session));
+  coil_session_release(session);
+  session = NULL;
+  options.struct_size = sizeof(options);
+  options.threads = 2;
   EXPECT_OK(coil_session_create(model, &options, &session));
   coil_model_release(model);
   if (!session) {

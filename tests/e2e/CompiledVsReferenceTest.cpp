@@ -4,7 +4,8 @@
 // pipeline, runs them through the runtime's C API, and compares every logit
 // with the reference interpreter on the same seeded weights: prompts of
 // T = 1, 2, 7, 64 and 300 tokens at batch 1 and 3, then 20 decode steps; and
-// a sequence's state saved, advanced and restored.
+// a sequence's state saved, advanced and restored; kernels run on 2 threads,
+// and 1, 2 or 3 threads give bit-identical logits.
 //
 // Tolerance. The reference computes in double and rounds each op's result to
 // f32; the compiled code computes in f32 with reassociated reductions (LLVM
@@ -88,8 +89,9 @@ protected:
     llvm::sys::fs::remove_directories(dir);
   }
 
-  /// Compiles `json`'s model, writes its seeded weights, opens a session.
-  void compile(const char *json) {
+  /// Compiles `json`'s model, writes its seeded weights, opens a session
+  /// whose kernels run on `threads` threads.
+  void compile(const char *json, int32_t threads = 2) {
     llvm::Expected<models::ModelConfig> parsed =
         models::parseModelConfig(json, "config.json");
     ASSERT_TRUE(!!parsed) << llvm::toString(parsed.takeError());
@@ -121,7 +123,43 @@ protected:
     coil_session_options_initialize(&options);
     options.max_batch = kMaxBatch;
     options.max_context = kMaxContext;
+    options.threads = threads;
     ASSERT_COIL_OK(coil_session_create(model, &options, &session));
+  }
+
+  /// Logits of prefill + 3 decode steps on a new session with `threads`.
+  std::vector<float> runWithThreads(int32_t threads) {
+    coil_session_options_t options;
+    coil_session_options_initialize(&options);
+    options.max_batch = kMaxBatch;
+    options.max_context = kMaxContext;
+    options.threads = threads;
+    coil_session_t *s = nullptr;
+    coil_status_t *status = coil_session_create(model, &options, &s);
+    EXPECT_EQ(coil_status_code(status), COIL_OK)
+        << coil_status_message(status);
+    coil_status_free(status);
+    std::vector<float> all;
+    if (!s)
+      return all;
+    std::vector<int32_t> prompt(3 * 37);
+    for (size_t i = 0; i < prompt.size(); ++i)
+      prompt[i] = static_cast<int32_t>((i * 17) % config.vocabSize());
+    auto append = [&] {
+      const float *logits;
+      int64_t b, t, v;
+      coil_status_free(coil_session_logits(s, &logits, &b, &t, &v));
+      all.insert(all.end(), logits, logits + b * t * v);
+    };
+    coil_status_free(coil_session_prefill(s, prompt.data(), 3, 37));
+    append();
+    for (int32_t step = 0; step < 3; ++step) {
+      std::vector<int32_t> next{step, step + 1, step + 2};
+      coil_status_free(coil_session_decode(s, next.data(), 3));
+      append();
+    }
+    coil_session_release(s);
+    return all;
   }
 
   std::unique_ptr<reference::ReferenceSession> referenceSession(int64_t batch) {
@@ -259,6 +297,28 @@ TEST_F(CompiledVsReferenceTest, Llama) {
   if (HasFatalFailure())
     return;
   checkAllShapes();
+}
+
+/// Every output element is computed by one tile with the same code, so the
+/// thread count cannot change a single bit.
+TEST_F(CompiledVsReferenceTest, MambaThreadCountDoesNotChangeResults) {
+  compile(kMamba, 1);
+  if (HasFatalFailure())
+    return;
+  std::vector<float> one = runWithThreads(1);
+  ASSERT_FALSE(one.empty());
+  EXPECT_EQ(one, runWithThreads(2));
+  EXPECT_EQ(one, runWithThreads(3));
+}
+
+TEST_F(CompiledVsReferenceTest, LlamaThreadCountDoesNotChangeResults) {
+  compile(kLlama, 1);
+  if (HasFatalFailure())
+    return;
+  std::vector<float> one = runWithThreads(1);
+  ASSERT_FALSE(one.empty());
+  EXPECT_EQ(one, runWithThreads(2));
+  EXPECT_EQ(one, runWithThreads(3));
 }
 
 TEST_F(CompiledVsReferenceTest, MambaSaveRestore) {

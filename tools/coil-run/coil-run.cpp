@@ -32,12 +32,14 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 using namespace mlir;
 using namespace mlir::coil;
@@ -67,6 +69,9 @@ static cl::opt<int64_t> batch("batch",
                               cl::desc("Run B copies of the prompt as one "
                                        "batch"),
                               cl::init(1));
+/// --threads, registered in main (LLVM's own libraries define an option of
+/// that name, which is removed first).
+static cl::opt<int> *threadsOption = nullptr;
 enum class Backend_ { Cpu, Reference };
 static cl::opt<Backend_> backendKind(
     "backend", cl::desc("Execution backend"), cl::init(Backend_::Cpu),
@@ -299,10 +304,15 @@ public:
 
   static llvm::Expected<std::unique_ptr<Backend>>
   create(ModuleOp module, int64_t batch, int64_t capacity) {
+    // The key covers the IR, the compiler (this very executable, which links
+    // it) and the host CPU the code is generated for.
     std::string text;
     llvm::raw_string_ostream os(text);
     module.print(os);
     os << compilerVersion() << hostTargetDescription();
+    std::string self = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
+    if (auto binary = llvm::MemoryBuffer::getFile(self))
+      os << llvm::xxh3_64bits((*binary)->getBuffer());
     std::string key = llvm::utohexstr(llvm::xxh3_64bits(text), true, 16);
     std::string dir = cacheDirectory();
     if (std::error_code ec = llvm::sys::fs::create_directories(dir))
@@ -327,6 +337,10 @@ public:
     coil_session_options_initialize(&options);
     options.max_batch = batch;
     options.max_context = capacity;
+    int threads = *threadsOption;
+    options.threads =
+        threads > 0 ? threads
+                    : std::max(1u, std::thread::hardware_concurrency());
     if (coil_status_t *s =
             coil_session_create(backend->model, &options, &backend->session))
       return statusError(s);
@@ -406,6 +420,9 @@ llvm::Error run() {
     return error(llvm::formatv("--batch must be >= 1, got {0}", batch));
   if (generate < 0)
     return error(llvm::formatv("--generate must be >= 0, got {0}", generate));
+  if (*threadsOption < 0)
+    return error(llvm::formatv("--threads must be >= 1, got {0}",
+                               *threadsOption));
   llvm::Expected<std::vector<int64_t>> prompt = parseTokens(tokensOpt);
   if (!prompt)
     return prompt.takeError();
@@ -488,6 +505,14 @@ llvm::Error run() {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  if (cl::Option *existing = cl::getRegisteredOptions().lookup("threads"))
+    existing->removeArgument();
+  cl::opt<int> threads(
+      "threads",
+      cl::desc("Threads every kernel runs on (cpu backend; default: all "
+               "cores)"),
+      cl::init(0));
+  threadsOption = &threads;
   cl::ParseCommandLineOptions(argc, argv,
                               "coil-run: prefill a prompt and greedily "
                               "decode\n");

@@ -11,6 +11,7 @@
 #include "compiler/Conversion/Passes.h"
 
 #include "dialects/Coil/IR/CoilOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/IR/Builders.h"
@@ -35,17 +36,17 @@ namespace {
 
 class KernelEmitter {
 public:
-  KernelEmitter(OpBuilder &builder, Location loc)
-      : b(builder), loc(loc),
+  KernelEmitter(OpBuilder &builder, Location loc, Value tile, Value tiles,
+                Value sync)
+      : b(builder), loc(loc), tile(tile), tiles(tiles), sync(sync),
         fmf(arith::FastMathFlagsAttr::get(
             builder.getContext(),
             arith::FastMathFlags::reassoc | arith::FastMathFlags::contract)) {}
 
   /// Lowers `op` reading `in` and writing `out` (one memref per operand and
-  /// result). `outIsArgument[i]` tells whether `out[i]` is provided by the
-  /// caller (as opposed to allocated inside the kernel).
-  LogicalResult lower(Operation *op, ArrayRef<Value> in, ArrayRef<Value> out,
-                      ArrayRef<bool> outIsArgument) {
+  /// result, all provided by the caller). This tile computes its share of
+  /// the op's outermost parallel loop.
+  LogicalResult lower(Operation *op, ArrayRef<Value> in, ArrayRef<Value> out) {
     loc = op->getLoc();
     return llvm::TypeSwitch<Operation *, LogicalResult>(op)
         .Case([&](EmbedOp o) { return lowerEmbed(in, out); })
@@ -79,9 +80,7 @@ public:
         .Case([&](RopeOp o) { return lowerRope(o, in, out); })
         .Case([&](Conv1dCausalOp o) { return lowerConv(o, in, out); })
         .Case([&](ScanOp o) { return lowerScan(o, in, out); })
-        .Case([&](AttentionOp o) {
-          return lowerAttention(o, in, out, outIsArgument);
-        })
+        .Case([&](AttentionOp o) { return lowerAttention(o, in, out); })
         .Default([&](Operation *o) {
           return o->emitOpError("cannot be lowered to loops");
         });
@@ -159,6 +158,53 @@ private:
     return b.create<arith::SelectOp>(loc, big, x, soft);
   }
 
+  /// This tile's share [lo, hi) of `extent` iterations, in whole chunks of
+  /// `align` iterations. Aligning the split points to the vectoriser's step
+  /// keeps every element on the same code path (vector body or the one
+  /// final remainder) whatever the number of tiles, so the result does not
+  /// depend on the thread count.
+  std::pair<Value, Value> share(Value extent, int64_t align = 1) {
+    Value units = align == 1
+                      ? extent
+                      : b.create<arith::DivUIOp>(
+                            loc, addi(extent, idx(align - 1)), idx(align));
+    Value lo = b.create<arith::DivUIOp>(loc, muli(units, tile), tiles);
+    Value hi = b.create<arith::DivUIOp>(
+        loc, muli(units, addi(tile, idx(1))), tiles);
+    if (align == 1)
+      return {lo, hi};
+    lo = b.create<arith::MinUIOp>(loc, muli(lo, idx(align)), extent);
+    hi = b.create<arith::MinUIOp>(loc, muli(hi, idx(align)), extent);
+    return {lo, hi};
+  }
+
+  /// Split points of element-wise loops, a multiple of any vector width and
+  /// unroll factor LLVM picks for f32 on x86.
+  static constexpr int64_t kVectorChunk = 64;
+
+public:
+  /// Waits until every tile of this kernel call reached this point.
+  void barrier() {
+    b.create<func::CallOp>(loc, kBarrierFunction, TypeRange{},
+                           ValueRange{sync});
+  }
+
+  /// The runtime's barrier, called through `sync` (see docs/abi.md).
+  static constexpr llvm::StringLiteral kBarrierFunction = "coil_kernel_barrier";
+
+  /// Runs `body` in tile 0 only.
+  void inFirstTile(function_ref<void()> body) {
+    Value first = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, tile,
+                                          idx(0));
+    auto ifOp = b.create<scf::IfOp>(loc, first, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    body();
+  }
+
+  void copyAll(Value src, Value dst) { copyFlat(flatten(src), flatten(dst)); }
+
+private:
   /// for iv in [lb, ub) step `step` { body(iv) }
   void loop(Value lb, Value ub, int64_t step,
             function_ref<void(Value)> body) {
@@ -207,9 +253,10 @@ private:
     return b.create<memref::CollapseShapeOp>(loc, m, groups);
   }
 
+  /// dst[i] = src[i] over this tile's share of the elements.
   void copyFlat(Value src, Value dst) {
-    loop(idx(0), dim(dst, 0), 1,
-         [&](Value i) { store(load(src, i), dst, i); });
+    auto [lo, hi] = share(dim(dst, 0), kVectorChunk);
+    loop(lo, hi, 1, [&](Value i) { store(load(src, i), dst, i); });
   }
 
   /// dst[i...] = src[i... with i[d] + offset] for every index of dst.
@@ -222,7 +269,10 @@ private:
         store(load(src, from), dst, ivs);
         return;
       }
-      loop(idx(0), dim(dst, level), 1, [&](Value iv) {
+      Value lo = idx(0), hi = dim(dst, level);
+      if (level == 0)
+        std::tie(lo, hi) = share(hi);
+      loop(lo, hi, 1, [&](Value iv) {
         ivs.push_back(iv);
         nest(level + 1);
         ivs.pop_back();
@@ -238,7 +288,8 @@ private:
   LogicalResult lowerEmbed(ArrayRef<Value> in, ArrayRef<Value> out) {
     Value table = in[0], ids = flatten(in[1]), dst = rows(out[0]);
     int64_t width = staticDim(table, 1);
-    loop(idx(0), dim(ids, 0), 1, [&](Value m) {
+    auto [lo, hi] = share(dim(ids, 0));
+    loop(lo, hi, 1, [&](Value m) {
       Value id = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
                                               load(ids, m));
       loop(idx(0), idx(width), 1, [&](Value d) {
@@ -276,7 +327,10 @@ private:
           store(acc[t], y, {addi(r0, idx(t)), c});
       });
     };
-    loop(idx(0), idx(n), kColBlock, [&](Value c0) {
+    // Tiles split the output features, in whole blocks.
+    auto [blockLo, blockHi] = share(idx((n + kColBlock - 1) / kColBlock));
+    loop(muli(blockLo, idx(kColBlock)), muli(blockHi, idx(kColBlock)),
+         kColBlock, [&](Value c0) {
       Value c1 = b.create<arith::MinUIOp>(loc, addi(c0, idx(kColBlock)),
                                           idx(n));
       loop(idx(0), mMain, kRowTile,
@@ -291,7 +345,8 @@ private:
     Value x = rows(in[0]), w = in[1], y = rows(out[0]);
     Value bias = (!rms && in.size() > 2) ? in[2] : Value();
     int64_t width = staticDim(x, 1);
-    loop(idx(0), dim(x, 0), 1, [&](Value r) {
+    auto [lo, hi] = share(dim(x, 0));
+    loop(lo, hi, 1, [&](Value r) {
       Value mean = f32(0.0);
       if (!rms) {
         Value sum = reduce(idx(0), idx(width), 1, {f32(0.0)},
@@ -320,7 +375,8 @@ private:
   LogicalResult lowerUnary(Operation *op, ArrayRef<Value> in,
                            ArrayRef<Value> out) {
     Value x = flatten(in[0]), y = flatten(out[0]);
-    loop(idx(0), dim(x, 0), 1, [&](Value i) {
+    auto [lo, hi] = share(dim(x, 0), kVectorChunk);
+    loop(lo, hi, 1, [&](Value i) {
       Value v = load(x, i);
       Value r =
           llvm::TypeSwitch<Operation *, Value>(op)
@@ -347,7 +403,8 @@ private:
   LogicalResult lowerBinary(Operation *op, ArrayRef<Value> in,
                             ArrayRef<Value> out) {
     Value l = flatten(in[0]), r = flatten(in[1]), y = flatten(out[0]);
-    loop(idx(0), dim(l, 0), 1, [&](Value i) {
+    auto [lo, hi] = share(dim(l, 0), kVectorChunk);
+    loop(lo, hi, 1, [&](Value i) {
       Value a = load(l, i), c = load(r, i);
       Value v = isa<AddOp>(op)   ? add(a, c)
                 : isa<MulOp>(op) ? mul(a, c)
@@ -364,7 +421,8 @@ private:
     // inv_freq_i = theta^(-2i/Dh) = exp(i * (-2 ln(theta) / Dh)), in f64.
     double logStep = -2.0 * std::log(op.getTheta().convertToDouble()) /
                      static_cast<double>(headDim);
-    loop(idx(0), dim(x, 0), 1, [&](Value r) {
+    auto [lo, hi] = share(dim(x, 0));
+    loop(lo, hi, 1, [&](Value r) {
       Value p = b.create<arith::SIToFPOp>(loc, b.getF64Type(), load(pos, r));
       loop(idx(0), idx(half), 1, [&](Value i) {
         Value fi = b.create<arith::UIToFPOp>(
@@ -417,9 +475,10 @@ private:
       }
       return ifOp.getResult(0);
     };
+    auto [lo, hi] = share(idx(channels), kVectorChunk);
     loop(idx(0), batch, 1, [&](Value bb) {
       loop(idx(0), seq, 1, [&](Value t) {
-        loop(idx(0), idx(channels), 1, [&](Value c) {
+        loop(lo, hi, 1, [&](Value c) {
           Value acc = bias ? load(bias, c) : f32(0.0);
           for (int64_t k = 0; k < kernel; ++k)
             acc = add(acc, mul(load(w, {c, idx(k)}),
@@ -427,7 +486,7 @@ private:
           store(acc, y, {bb, t, c});
         });
       });
-      loop(idx(0), idx(channels), 1, [&](Value c) {
+      loop(lo, hi, 1, [&](Value c) {
         for (int64_t j = 0; j < hist; ++j)
           store(element(bb, c, addi(seq, idx(j))), stateOut,
                 {bb, c, idx(j)});
@@ -446,8 +505,9 @@ private:
     int64_t channels = staticDim(a, 0), n = staticDim(a, 1);
     auto vt = VectorType::get({n}, b.getF32Type());
     Value batch = dim(u, 0), seq = dim(u, 1);
+    auto [lo, hi] = share(idx(channels));
     loop(idx(0), batch, 1, [&](Value bb) {
-      loop(idx(0), idx(channels), 1, [&](Value d) {
+      loop(lo, hi, 1, [&](Value d) {
         Value av = vload(vt, a, {d, idx(0)});
         Value hInit = vload(vt, h0, {bb, d, idx(0)});
         Value skip = load(dv, d);
@@ -479,37 +539,37 @@ private:
   /// Writes k/v at their positions, then an online softmax per query over
   /// cache slots j <= position.
   LogicalResult lowerAttention(AttentionOp op, ArrayRef<Value> in,
-                               ArrayRef<Value> out,
-                               ArrayRef<bool> outIsArgument) {
+                               ArrayRef<Value> out) {
     Value q = in[0], k = in[1], v = in[2], pos = in[5];
     Value o = out[0], kc = out[1], vc = out[2];
     int64_t heads = op.getNumHeads(), kvHeads = op.getNumKvHeads();
     int64_t headDim = op.getHeadDim(), group = heads / kvHeads;
     auto vt = VectorType::get({headDim}, b.getF32Type());
-    // Caches allocated inside the kernel start as a copy of the input cache.
-    for (int c = 1; c <= 2; ++c)
-      if (!outIsArgument[c])
-        b.create<memref::CopyOp>(loc, in[2 + c], out[c]);
+    // The caches are updated in place: out[1], out[2] alias in[3], in[4].
     Value batch = dim(q, 0), seq = dim(q, 1);
     auto positionAt = [&](Value bb, Value t) {
       return b.create<arith::IndexCastOp>(loc, b.getIndexType(),
                                           load(pos, {bb, t}));
     };
+    auto [gLo, gHi] = share(idx(kvHeads));
     loop(idx(0), batch, 1, [&](Value bb) {
       loop(idx(0), seq, 1, [&](Value t) {
         Value p = positionAt(bb, t);
-        loop(idx(0), idx(kvHeads), 1, [&](Value g) {
+        loop(gLo, gHi, 1, [&](Value g) {
           Value col = muli(g, idx(headDim));
           vstore(vload(vt, k, {bb, t, col}), kc, {bb, g, p, idx(0)});
           vstore(vload(vt, v, {bb, t, col}), vc, {bb, g, p, idx(0)});
         });
       });
     });
+    // Every tile reads every new key and value.
+    barrier();
     Value scale = f32(op.getScaleOrDefault());
+    auto [hLo, hHi] = share(idx(heads));
     loop(idx(0), batch, 1, [&](Value bb) {
       loop(idx(0), seq, 1, [&](Value t) {
         Value p = positionAt(bb, t);
-        loop(idx(0), idx(heads), 1, [&](Value h) {
+        loop(hLo, hHi, 1, [&](Value h) {
           Value g = b.create<arith::DivUIOp>(loc, h, idx(group));
           Value qv = vload(vt, q, {bb, t, muli(h, idx(headDim))});
           SmallVector<Value> init{f32(-3.0e38), f32(0.0), splat(vt, f32(0.0))};
@@ -537,6 +597,7 @@ private:
 
   OpBuilder &b;
   Location loc;
+  Value tile, tiles, sync;
   arith::FastMathFlagsAttr fmf;
 };
 
@@ -547,17 +608,6 @@ private:
 MemRefType toMemRef(Type t) {
   auto tensor = cast<RankedTensorType>(t);
   return MemRefType::get(tensor.getShape(), tensor.getElementType());
-}
-
-/// The operand whose dynamic extents a result mirrors.
-unsigned shapeSource(Operation *op, unsigned result) {
-  if (isa<EmbedOp>(op))
-    return 1;
-  if (isa<AttentionOp>(op))
-    return result == 0 ? 0 : 3;
-  if (isa<ScanOp, Conv1dCausalOp>(op))
-    return result == 0 ? 0 : op->getNumOperands() - 1;
-  return 0;
 }
 
 LogicalResult checkTypes(func::FuncOp fn) {
@@ -586,6 +636,14 @@ LogicalResult lowerKernel(func::FuncOp fn) {
   Block &oldBody = fn.getBody().front();
   auto ret = cast<func::ReturnOp>(oldBody.getTerminator());
 
+  // Every value the kernel computes must be one of its results, so that the
+  // runtime owns (and all tiles share) every buffer it writes.
+  for (Operation &op : oldBody.without_terminator())
+    for (Value r : op.getResults())
+      if (!llvm::is_contained(ret.getOperands(), r))
+        return op.emitOpError("computes a value the kernel does not return; "
+                              "run --coil-expose-kernel-temporaries first");
+
   auto *body = new Block();
   SmallVector<Type> argTypes;
   SmallVector<Type> tensorTypes(type.getInputs());
@@ -594,7 +652,18 @@ LogicalResult lowerKernel(func::FuncOp fn) {
     argTypes.push_back(toMemRef(t));
     body->addArgument(argTypes.back(), fn.getLoc());
   }
+  // The tile index, the tile count and the runtime's synchronisation object.
+  auto index = IndexType::get(ctx);
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  for (Type t : {Type(index), Type(index), Type(ptr)}) {
+    argTypes.push_back(t);
+    body->addArgument(t, fn.getLoc());
+  }
   unsigned numInputs = type.getNumInputs();
+  unsigned numArgs = body->getNumArguments();
+  Value tile = body->getArgument(numArgs - 3);
+  Value tiles = body->getArgument(numArgs - 2);
+  Value sync = body->getArgument(numArgs - 1);
   OpBuilder b(ctx);
   b.setInsertionPointToStart(body);
 
@@ -602,7 +671,6 @@ LogicalResult lowerKernel(func::FuncOp fn) {
   for (auto [oldArg, newArg] :
        llvm::zip(oldBody.getArguments(), body->getArguments()))
     buffer[oldArg] = newArg;
-  // Values returned by the kernel are computed straight into its outputs.
   llvm::DenseMap<Value, Value> destination;
   SmallVector<std::pair<Value, Value>> copies; // (value, output)
   for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
@@ -613,39 +681,30 @@ LogicalResult lowerKernel(func::FuncOp fn) {
       destination[v] = output;
   }
 
-  KernelEmitter emitter(b, fn.getLoc());
-  SmallVector<Value> allocated;
+  KernelEmitter emitter(b, fn.getLoc(), tile, tiles, sync);
+  bool first = true;
   for (Operation &op : oldBody.without_terminator()) {
+    // Each op reads what the previous ones wrote, across all tiles.
+    if (!first)
+      emitter.barrier();
+    first = false;
     SmallVector<Value> in, out;
-    SmallVector<bool> outIsArgument;
     for (Value v : op.getOperands())
       in.push_back(buffer.lookup(v));
     for (OpResult r : op.getResults()) {
-      Value dst = destination.lookup(r);
-      outIsArgument.push_back(static_cast<bool>(dst));
-      if (!dst) {
-        Value source = in[shapeSource(&op, r.getResultNumber())];
-        auto memType = toMemRef(r.getType());
-        SmallVector<Value> dynamicSizes;
-        for (int64_t i = 0; i < memType.getRank(); ++i)
-          if (memType.isDynamicDim(i))
-            dynamicSizes.push_back(
-                b.create<memref::DimOp>(op.getLoc(), source, i));
-        dst = b.create<memref::AllocOp>(op.getLoc(), memType, dynamicSizes);
-        allocated.push_back(dst);
-      }
-      buffer[r] = dst;
-      out.push_back(dst);
+      buffer[r] = destination.lookup(r);
+      out.push_back(buffer[r]);
     }
-    if (failed(emitter.lower(&op, in, out, outIsArgument))) {
+    if (failed(emitter.lower(&op, in, out))) {
       delete body;
       return failure();
     }
   }
-  for (auto [v, output] : copies)
-    b.create<memref::CopyOp>(fn.getLoc(), buffer.lookup(v), output);
-  for (Value m : allocated)
-    b.create<memref::DeallocOp>(fn.getLoc(), m);
+  if (!copies.empty()) {
+    emitter.barrier();
+    for (auto [v, output] : copies)
+      emitter.copyAll(buffer.lookup(v), output);
+  }
   b.create<func::ReturnOp>(fn.getLoc());
 
   fn.getBody().front().dropAllReferences();
@@ -676,6 +735,14 @@ struct ConvertCoilToLoopsPass
                    "the schedule first (--coil-extract-schedule)";
             return signalPassFailure();
           }
+    if (!kernels.empty() &&
+        !module.lookupSymbol(KernelEmitter::kBarrierFunction)) {
+      OpBuilder b(module.getBodyRegion());
+      auto barrier = b.create<func::FuncOp>(
+          module.getLoc(), KernelEmitter::kBarrierFunction,
+          b.getFunctionType({LLVM::LLVMPointerType::get(&getContext())}, {}));
+      barrier.setPrivate();
+    }
     for (func::FuncOp fn : kernels)
       if (failed(lowerKernel(fn)))
         return signalPassFailure();

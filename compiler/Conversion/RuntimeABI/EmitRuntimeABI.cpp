@@ -34,18 +34,25 @@ struct CoilEmitRuntimeABIPass
       if (fn.getName().starts_with(kCInterfacePrefix) && !fn.isExternal())
         interfaces.push_back(fn);
 
+    auto i64 = IntegerType::get(ctx, 64);
     for (LLVM::LLVMFuncOp fn : interfaces) {
       StringRef name = fn.getName().drop_front(kCInterfacePrefix.size());
       Location loc = fn.getLoc();
+      ArrayRef<Type> params = fn.getFunctionType().getParams();
+      if (params.size() < 3 || params[params.size() - 3] != i64 ||
+          params[params.size() - 2] != i64 ||
+          !isa<LLVM::LLVMPointerType>(params.back())) {
+        fn.emitError("kernel interface does not end with (tile, tiles, sync)");
+        return signalPassFailure();
+      }
       b.setInsertionPointToEnd(module.getBody());
       auto wrapper = b.create<LLVM::LLVMFuncOp>(
           loc, ("coil_kernel_" + name).str(),
-          LLVM::LLVMFunctionType::get(voidType, {ptr}));
+          LLVM::LLVMFunctionType::get(voidType, {ptr, i64, i64, ptr}));
       Block *entry = wrapper.addEntryBlock(b);
       b.setInsertionPointToStart(entry);
       SmallVector<Value> args;
-      for (auto [i, type] :
-           llvm::enumerate(fn.getFunctionType().getParams())) {
+      for (auto [i, type] : llvm::enumerate(params.drop_back(3))) {
         if (!isa<LLVM::LLVMPointerType>(type)) {
           fn.emitError("kernel interface argument ")
               << i << " is not a descriptor pointer";
@@ -56,7 +63,24 @@ struct CoilEmitRuntimeABIPass
             ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
         args.push_back(b.create<LLVM::LoadOp>(loc, ptr, slot));
       }
+      for (unsigned i = 1; i <= 3; ++i)
+        args.push_back(entry->getArgument(i));
       b.create<LLVM::CallOp>(loc, fn, args);
+      b.create<LLVM::ReturnOp>(loc, ValueRange{});
+    }
+
+    // coil_kernel_barrier(sync): call the function stored first in sync.
+    if (auto barrier =
+            module.lookupSymbol<LLVM::LLVMFuncOp>("coil_kernel_barrier");
+        barrier && barrier.isExternal()) {
+      Location loc = barrier.getLoc();
+      barrier.setLinkage(LLVM::Linkage::Internal);
+      Block *entry = barrier.addEntryBlock(b);
+      b.setInsertionPointToStart(entry);
+      Value sync = entry->getArgument(0);
+      Value wait = b.create<LLVM::LoadOp>(loc, ptr, sync);
+      b.create<LLVM::CallOp>(loc, LLVM::LLVMFunctionType::get(voidType, {ptr}),
+                             ValueRange{wait, sync});
       b.create<LLVM::ReturnOp>(loc, ValueRange{});
     }
 

@@ -19,6 +19,10 @@
 //   immutable and may be shared by any number of threads and sessions. A
 //   session is thread-compatible: it may move between threads but must be
 //   used by one thread at a time. Different sessions run concurrently.
+// - Threads of a session: a session runs every kernel on its own threads
+//   (coil_session_options_t.threads): the thread that calls prefill or
+//   decode plus workers the session owns. A call returns only after every
+//   one of them has finished, so callers never see the workers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,7 +39,10 @@
 #endif
 
 /// The version of this API; it changes when a declaration here changes.
-#define COIL_API_VERSION 1
+#define COIL_API_VERSION 2
+
+/// The most threads a session may run kernels on.
+#define COIL_SESSION_MAX_THREADS 256
 
 #ifdef __cplusplus
 extern "C" {
@@ -167,7 +174,9 @@ COIL_API coil_status_t *coil_model_bind_weights(coil_model_t *model,
 //===----------------------------------------------------------------------===//
 
 /// Options for coil_session_create. Initialize with
-/// coil_session_options_initialize, then change fields.
+/// coil_session_options_initialize, then change fields. Fields are only
+/// ever added at the end; a caller compiled against an older, shorter
+/// struct gets the defaults of the fields it lacks.
 typedef struct coil_session_options_t {
   /// sizeof(coil_session_options_t) as the caller was compiled; set by
   /// coil_session_options_initialize.
@@ -176,39 +185,51 @@ typedef struct coil_session_options_t {
   int64_t max_batch;
   /// The most tokens one sequence may hold. Every buffer is sized for it.
   int64_t max_context;
+  /// The threads every kernel of the session runs on, from 1 to
+  /// COIL_SESSION_MAX_THREADS: the thread calling prefill or decode plus
+  /// `threads - 1` workers the session owns, started by coil_session_create
+  /// and joined by coil_session_release. Each kernel splits its work among
+  /// them. Between calls the workers spin for about 100 microseconds, then
+  /// sleep. Results do not depend on the number. Default 1 (no workers).
+  int32_t threads;
 } coil_session_options_t;
 
-/// Sets `options` to the defaults: max_batch 1, max_context 2048. NULL is
-/// allowed (nothing happens).
+/// Sets `options` to the defaults: max_batch 1, max_context 2048, threads 1.
+/// NULL is allowed (nothing happens).
 COIL_API void coil_session_options_initialize(coil_session_options_t *options);
 
-/// The state of up to max_batch sequences and every buffer needed to run
-/// them. Thread-compatible: use from one thread at a time.
+/// The state of up to max_batch sequences, every buffer needed to run them
+/// and the worker threads that run kernels with the caller.
+/// Thread-compatible: use from one thread at a time.
 typedef struct coil_session_t coil_session_t;
 
 /// Creates a session on `model`, which must have weights bound. `options`
 /// may be NULL for the defaults. Every buffer is allocated and touched now
 /// (states zeroed; scratch sized for max_batch sequences of max_context
-/// tokens), so prefill and decode never allocate. The session keeps `model`
-/// alive. Errors: COIL_FAILED_PRECONDITION (no weights bound),
-/// COIL_INVALID_ARGUMENT (a field below 1 or a struct_size too small),
-/// COIL_OUT_OF_RANGE (max_context above the model's bound),
-/// COIL_OUT_OF_MEMORY. Thread-safe with respect to `model`.
+/// tokens) and the `threads - 1` workers are started, so prefill and decode
+/// never allocate. The session keeps `model` alive. Errors:
+/// COIL_FAILED_PRECONDITION (no weights bound), COIL_INVALID_ARGUMENT (a
+/// field below 1, threads above COIL_SESSION_MAX_THREADS, or a struct_size
+/// smaller than the struct before `threads` was added), COIL_OUT_OF_RANGE
+/// (max_context above the model's bound), COIL_OUT_OF_MEMORY (including a
+/// worker thread that cannot be started). Thread-safe with respect to
+/// `model`.
 COIL_API coil_status_t *
 coil_session_create(coil_model_t *model, const coil_session_options_t *options,
                     coil_session_t **out_session);
 
-/// Releases `session` and its buffers; NULL is allowed.
+/// Releases `session` and its buffers and joins its workers; NULL is
+/// allowed.
 COIL_API void coil_session_release(coil_session_t *session);
 
 /// Runs the entry "prefill" on `num_tokens` new tokens for each of the
-/// sequences 0..batch-1. `tokens` is `batch x num_tokens`, row-major, and is
-/// not kept. Token t of sequence b gets position length(b) + t; afterwards
-/// each sequence is `num_tokens` longer. Everything is checked before
-/// anything runs, so on error the session is unchanged: COIL_INVALID_ARGUMENT
-/// (NULL, batch < 1, num_tokens < 1), COIL_OUT_OF_RANGE (batch > max_batch,
-/// a sequence that would exceed max_context, a token id outside
-/// [0, vocab_size)).
+/// sequences 0..batch-1, each kernel on the session's threads. `tokens` is
+/// `batch x num_tokens`, row-major, and is not kept. Token t of sequence b gets
+/// position length(b) + t; afterwards each sequence is `num_tokens` longer.
+/// Everything is checked before anything runs, so on error the session is
+/// unchanged: COIL_INVALID_ARGUMENT (NULL, batch < 1, num_tokens < 1),
+/// COIL_OUT_OF_RANGE (batch > max_batch, a sequence that would exceed
+/// max_context, a token id outside [0, vocab_size)).
 COIL_API coil_status_t *coil_session_prefill(coil_session_t *session,
                                              const int32_t *tokens,
                                              int64_t batch, int64_t num_tokens);

@@ -149,6 +149,9 @@ struct SessionOptions {
   int64_t maxBatch = 1;
   /// The most tokens per sequence.
   int64_t maxContext = 2048;
+  /// The threads each kernel runs on: the caller plus threads - 1 workers
+  /// the session owns (1 to COIL_SESSION_MAX_THREADS).
+  int32_t threads = 1;
 };
 
 /// A view of the logits of a session's last call, valid until its next
@@ -169,8 +172,8 @@ struct LogitsView {
   size_t size() const { return static_cast<size_t>(batch * tokens * vocab); }
 };
 
-/// The state of up to maxBatch sequences (see coil_session_create). Use
-/// from one thread at a time.
+/// The state of up to maxBatch sequences and the worker threads its kernels
+/// run on (see coil_session_create). Use from one thread at a time.
 class Session {
 public:
   /// Creates a session on `model`, which must have weights bound; the
@@ -180,6 +183,7 @@ public:
     coil_session_options_initialize(&cOptions);
     cOptions.max_batch = options.maxBatch;
     cOptions.max_context = options.maxContext;
+    cOptions.threads = options.threads;
     coil_session_t *session = nullptr;
     detail::check(coil_session_create(model.get(), &cOptions, &session));
     handle = SessionHandle(session);

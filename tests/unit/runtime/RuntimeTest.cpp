@@ -9,6 +9,11 @@
 // state and logits unchanged). The toy's kernels count malformed
 // descriptors, which every test using them checks to be zero.
 //
+// Sessions run kernels on several threads (ABI version 2); the toy's "head"
+// kernel exchanges data between its tiles through a temp across barriers,
+// so results equal to the single-threaded ones show that every tile ran on
+// its share and that the barrier held.
+//
 //===----------------------------------------------------------------------===//
 
 #include "coil/coil.h"
@@ -19,6 +24,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +38,7 @@
 #include <vector>
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #ifndef COIL_TOY_MODEL
@@ -149,11 +157,12 @@ WeightsPtr openWeights(const std::string &path) {
 
 /// Creates a session, which must succeed.
 SessionPtr createSession(coil_model_t *model, int64_t maxBatch,
-                         int64_t maxContext) {
+                         int64_t maxContext, int32_t threads = 1) {
   coil_session_options_t options;
   coil_session_options_initialize(&options);
   options.max_batch = maxBatch;
   options.max_context = maxContext;
+  options.threads = threads;
   coil_session_t *session = nullptr;
   EXPECT_COIL_OK(coil_session_create(model, &options, &session));
   return SessionPtr(session);
@@ -260,16 +269,23 @@ protected:
     ASSERT_TRUE(weights);
     ASSERT_COIL_OK(coil_model_bind_weights(model.get(), weights.get()));
     calls = toySymbol<int64_t>("toy_kernel_calls");
+    tileCalls = toySymbol<int64_t>("toy_tile_calls");
+    lastTiles = toySymbol<int64_t>("toy_last_tiles");
+    lastTile0Thread = toySymbol<pthread_t>("toy_last_tile0_thread");
     descriptorErrors = toySymbol<int64_t>("toy_descriptor_errors");
     ASSERT_NE(calls, nullptr);
+    ASSERT_NE(tileCalls, nullptr);
+    ASSERT_NE(lastTiles, nullptr);
+    ASSERT_NE(lastTile0Thread, nullptr);
     ASSERT_NE(descriptorErrors, nullptr);
     *descriptorErrors = 0;
   }
 
   void TearDown() override {
-    if (descriptorErrors)
+    if (descriptorErrors) {
       EXPECT_EQ(*descriptorErrors, 0) << "the runtime passed a descriptor the "
                                          "toy kernels found malformed";
+    }
     model.reset();
     std::filesystem::remove_all(dir);
   }
@@ -304,11 +320,22 @@ protected:
     return result;
   }
 
+  /// Creates a session on `threads` threads and checks that prefill and
+  /// decode then allocate nothing.
+  void expectNoAllocationAfterCreation(int32_t threads);
+
+  /// Runs sessions of `sessionThreads` threads each from several threads at
+  /// once and checks each against the reference.
+  void expectConcurrentSessionsAgree(int32_t sessionThreads);
+
   std::string dir;
   std::string weightsPath;
   ToyReference reference;
   ModelPtr model;
   int64_t *calls = nullptr;
+  int64_t *tileCalls = nullptr;
+  int64_t *lastTiles = nullptr;
+  pthread_t *lastTile0Thread = nullptr;
   int64_t *descriptorErrors = nullptr;
 };
 
@@ -320,7 +347,8 @@ TEST(RuntimeStatusTest, NullIsSuccess) {
   EXPECT_EQ(coil_status_code(nullptr), COIL_OK);
   EXPECT_STREQ(coil_status_message(nullptr), "ok");
   coil_status_free(nullptr);
-  EXPECT_EQ(COIL_API_VERSION, 1);
+  EXPECT_EQ(COIL_API_VERSION, 2);
+  EXPECT_EQ(COIL_SESSION_MAX_THREADS, 256);
 }
 
 TEST(RuntimeStatusTest, NullHandlesAreInvalidArguments) {
@@ -497,15 +525,16 @@ INSTANTIATE_TEST_SUITE_P(
                          "kernel index 7 is out of range",
                          "the model has 3 kernels"}},
         BadMetadataCase{"bad_buffer_index",
-                        {"entries.decode.steps[2].args[3]",
-                         "buffer index 8 is out of range"}},
+                        {"entries.decode.steps[2].args[4]",
+                         "buffer index 9 is out of range"}},
         BadMetadataCase{"missing_symbol",
                         {"kernels[1].symbol", "toy_no_such_kernel", "head"}},
         BadMetadataCase{"unknown_dtype",
                         {".buffers[6].dtype", "unknown dtype \"f64\""}},
         BadMetadataCase{"bad_json", {"not valid JSON"}},
         BadMetadataCase{"wrong_version",
-                        {"version 2 is not supported", "version 1"}},
+                        {"metadata: version", "version 1 is not supported",
+                         "reads version 2"}},
         BadMetadataCase{"state_without_batch",
                         {"states[0].shape", "must be \"B\""}}),
     [](const ::testing::TestParamInfo<BadMetadataCase> &info) {
@@ -697,6 +726,7 @@ TEST_F(RuntimeTest, SessionOptionsAreChecked) {
   EXPECT_EQ(options.struct_size, sizeof(coil_session_options_t));
   EXPECT_EQ(options.max_batch, 1);
   EXPECT_EQ(options.max_context, 2048);
+  EXPECT_EQ(options.threads, 1);
 
   coil_session_t *session = nullptr;
   coil_session_options_t bad = options;
@@ -707,10 +737,20 @@ TEST_F(RuntimeTest, SessionOptionsAreChecked) {
   bad.max_context = -3;
   EXPECT_TRUE(isError(coil_session_create(model.get(), &bad, &session),
                       COIL_INVALID_ARGUMENT, {"max_context"}));
+  for (int32_t threads : {0, -1, COIL_SESSION_MAX_THREADS + 1, INT32_MAX}) {
+    bad = options;
+    bad.threads = threads;
+    EXPECT_TRUE(isError(
+        coil_session_create(model.get(), &bad, &session), COIL_INVALID_ARGUMENT,
+        {"threads must be from 1 to 256", "found " + std::to_string(threads)}));
+  }
   bad = options;
   bad.struct_size = 4;
   EXPECT_TRUE(isError(coil_session_create(model.get(), &bad, &session),
                       COIL_INVALID_ARGUMENT, {"struct_size"}));
+  bad.struct_size = offsetof(coil_session_options_t, threads) - 1;
+  EXPECT_TRUE(isError(coil_session_create(model.get(), &bad, &session),
+                      COIL_INVALID_ARGUMENT, {"struct_size", "at least 24"}));
   EXPECT_TRUE(isError(coil_session_create(model.get(), &options, nullptr),
                       COIL_INVALID_ARGUMENT, {"out_session"}));
   EXPECT_EQ(session, nullptr);
@@ -723,6 +763,30 @@ TEST_F(RuntimeTest, SessionOptionsAreChecked) {
   // acc (5 floats) and kv (2048 floats) after the header.
   EXPECT_EQ(coil_session_sequence_state_size(session),
             kBlobHeader + 4 * (5 + 2048));
+}
+
+TEST_F(RuntimeTest, OptionsOfAnOlderCallerRunOnOneThread) {
+  // A caller compiled before `threads` existed passes the shorter struct;
+  // whatever follows it in memory is not read.
+  coil_session_options_t options;
+  coil_session_options_initialize(&options);
+  options.struct_size = offsetof(coil_session_options_t, threads);
+  options.max_batch = 2;
+  options.max_context = 8;
+  options.threads = -7;
+  coil_session_t *session = nullptr;
+  ASSERT_COIL_OK(coil_session_create(model.get(), &options, &session));
+  SessionPtr owned(session);
+  std::vector<int32_t> tokens = {1, 2};
+  ASSERT_COIL_OK(coil_session_prefill(session, tokens.data(), 2, 1));
+  EXPECT_EQ(*lastTiles, 1);
+  // A caller compiled against a longer, future struct is fine too.
+  options.struct_size = sizeof(coil_session_options_t) + 16;
+  options.threads = 2;
+  ASSERT_COIL_OK(coil_session_create(model.get(), &options, &session));
+  owned.reset(session);
+  ASSERT_COIL_OK(coil_session_prefill(session, tokens.data(), 2, 1));
+  EXPECT_EQ(*lastTiles, 2);
 }
 
 TEST_F(RuntimeTest, MaxContextIsBoundedByTheModel) {
@@ -989,8 +1053,15 @@ TEST_F(RuntimeTest, GreedyGenerationCounts) {
 }
 
 TEST_F(RuntimeTest, PrefillAndDecodeDoNotAllocate) {
+  for (int32_t threads : {1, 2, 4}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    expectNoAllocationAfterCreation(threads);
+  }
+}
+
+void RuntimeTest::expectNoAllocationAfterCreation(int32_t threads) {
   int64_t beforeCreate = allocationCount.load();
-  SessionPtr session = createSession(model.get(), 2, 64);
+  SessionPtr session = createSession(model.get(), 2, 64, threads);
   EXPECT_GT(allocationCount.load(), beforeCreate)
       << "the counter does not see the runtime's allocations";
   std::vector<int32_t> tokens(2 * 16, 3);
@@ -1013,9 +1084,18 @@ TEST_F(RuntimeTest, PrefillAndDecodeDoNotAllocate) {
   EXPECT_COIL_OK(again);
   EXPECT_COIL_OK(logits);
   EXPECT_EQ(allocations, 0);
+  EXPECT_EQ(*lastTiles, threads);
 }
 
 TEST_F(RuntimeTest, SessionsRunConcurrentlyOnOneModel) {
+  expectConcurrentSessionsAgree(/*sessionThreads=*/1);
+}
+
+TEST_F(RuntimeTest, ThreadedSessionsRunConcurrentlyOnOneModel) {
+  expectConcurrentSessionsAgree(/*sessionThreads=*/3);
+}
+
+void RuntimeTest::expectConcurrentSessionsAgree(int32_t sessionThreads) {
   constexpr int kThreads = 4;
   std::vector<std::vector<float>> results(kThreads);
   std::vector<std::thread> threads;
@@ -1024,6 +1104,7 @@ TEST_F(RuntimeTest, SessionsRunConcurrentlyOnOneModel) {
       coil_session_options_t options;
       coil_session_options_initialize(&options);
       options.max_context = 256;
+      options.threads = sessionThreads;
       coil_session_t *session = nullptr;
       coil_status_t *status =
           coil_session_create(model.get(), &options, &session);
@@ -1057,6 +1138,155 @@ TEST_F(RuntimeTest, SessionsRunConcurrentlyOnOneModel) {
       token = (token + 2) % TOY_VOCAB;
     }
     EXPECT_EQ(results[i], reference.feed(seq, tokens).back()) << "thread " << i;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Threads
+//===----------------------------------------------------------------------===//
+
+/// Everything a session's calls produced: every call's logits and, at the
+/// end, every sequence's saved state.
+struct Trace {
+  std::vector<std::vector<float>> logits;
+  std::vector<std::vector<uint8_t>> states;
+};
+
+/// Runs a fixed mix of prefills and decodes of up to 3 sequences, with
+/// batches of every size, on a session of `threads` threads.
+Trace runMix(coil_model_t *model, int32_t threads) {
+  Trace trace;
+  SessionPtr session = createSession(model, 3, 64, threads);
+  if (!session)
+    return trace;
+  coil_session_t *s = session.get();
+  auto record = [&] { trace.logits.push_back(logitsOf(s).values); };
+  std::vector<int32_t> prompt = {0, 1, 2, 3, 4, 4, 3, 2, 1, 0, 2, 2, 2, 1, 3};
+  EXPECT_COIL_OK(coil_session_prefill(s, prompt.data(), 3, 5));
+  record();
+  EXPECT_COIL_OK(coil_session_prefill(s, prompt.data(), 2, 7));
+  record();
+  for (int step = 0; step < 40; ++step) {
+    int32_t tokens[3] = {step % 5, (step * 3 + 1) % 5, (step * 2 + 4) % 5};
+    EXPECT_COIL_OK(coil_session_decode(s, tokens, 1 + step % 3));
+    record();
+  }
+  EXPECT_COIL_OK(coil_session_prefill(s, prompt.data(), 1, 11));
+  record();
+  for (int64_t b = 0; b < 3; ++b)
+    trace.states.push_back(saveSequence(s, b));
+  return trace;
+}
+
+TEST_F(RuntimeTest, ResultsDoNotDependOnTheThreads) {
+  Trace single = runMix(model.get(), 1);
+  ASSERT_EQ(single.logits.size(), 43u);
+  // Spot-check the single-threaded run against the reference: the first
+  // prefill of sequence 1.
+  ToyReference::Sequence seq;
+  auto rows = reference.feed(seq, {4, 3, 2, 1, 0});
+  for (int64_t t = 0; t < 5; ++t)
+    EXPECT_EQ(std::vector<float>(single.logits[0].begin() + (5 + t) * 5,
+                                 single.logits[0].begin() + (6 + t) * 5),
+              rows[t])
+        << "row " << t;
+  // 3 threads split 5 columns and 2 rows unevenly; 8 leave some idle.
+  for (int32_t threads : {2, 3, 4, 8}) {
+    Trace trace = runMix(model.get(), threads);
+    ASSERT_EQ(trace.logits.size(), single.logits.size());
+    for (size_t i = 0; i < single.logits.size(); ++i)
+      EXPECT_EQ(trace.logits[i], single.logits[i])
+          << "call " << i << " with " << threads << " threads";
+    EXPECT_EQ(trace.states, single.states) << threads << " threads";
+  }
+}
+
+TEST_F(RuntimeTest, KernelsRunOnEveryThreadWithTheCallerAsTileZero) {
+  for (int32_t threads : {1, 2, 4}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    SessionPtr session = createSession(model.get(), 2, 16, threads);
+    std::vector<int32_t> tokens = {1, 2, 3, 4};
+    int64_t callsBefore = *calls, tilesBefore = *tileCalls;
+    ASSERT_COIL_OK(coil_session_prefill(session.get(), tokens.data(), 2, 2));
+    EXPECT_EQ(*calls - callsBefore, 3) << "one call per step";
+    EXPECT_EQ(*tileCalls - tilesBefore, 3 * threads) << "every tile ran";
+    EXPECT_EQ(*lastTiles, threads);
+    EXPECT_TRUE(::pthread_equal(*lastTile0Thread, ::pthread_self()));
+
+    // The session may move between threads; tile 0 follows the caller.
+    pthread_t other{};
+    std::thread([&] {
+      EXPECT_COIL_OK(coil_session_decode(session.get(), tokens.data(), 2));
+      other = ::pthread_self();
+    }).join();
+    EXPECT_TRUE(::pthread_equal(*lastTile0Thread, other));
+    EXPECT_EQ(*tileCalls - tilesBefore, 6 * threads);
+  }
+}
+
+TEST_F(RuntimeTest, ManyThreadsOnFewCores) {
+  // More threads than this machine has cores: every barrier of every step
+  // still completes, spinning threads yield and sleep.
+  SessionPtr session =
+      createSession(model.get(), 2, 64, COIL_SESSION_MAX_THREADS);
+  ASSERT_TRUE(session);
+  std::vector<int32_t> tokens = {1, 2, 3, 4, 0, 1};
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), tokens.data(), 2, 3));
+  ASSERT_COIL_OK(coil_session_decode(session.get(), tokens.data(), 2));
+  EXPECT_EQ(*lastTiles, COIL_SESSION_MAX_THREADS);
+  ToyReference::Sequence seq;
+  reference.feed(seq, {4, 0, 1});
+  EXPECT_EQ(logitsOf(session.get()).rowVector(1, 0),
+            reference.feed(seq, {2})[0]);
+}
+
+TEST_F(RuntimeTest, WorkersThatSleptWakeUp) {
+  // Between calls the workers spin briefly and then sleep; calls after a
+  // pause long enough for that must wake them and agree with the reference.
+  SessionPtr session = createSession(model.get(), 1, 64, 4);
+  ToyReference::Sequence seq;
+  std::vector<float> expected;
+  for (int i = 0; i < 12; ++i) {
+    int32_t token = (i * 7) % TOY_VOCAB;
+    ASSERT_COIL_OK(coil_session_decode(session.get(), &token, 1));
+    expected = reference.feed(seq, {token})[0];
+    EXPECT_EQ(logitsOf(session.get()).rowVector(0, 0), expected)
+        << "call " << i;
+    if (i % 3 == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+TEST_F(RuntimeTest, ReleaseJoinsIdleAndBusyWorkers) {
+  int32_t token = 2;
+  for (int round = 0; round < 20; ++round) {
+    // Workers that may not have started running yet.
+    createSession(model.get(), 1, 8, 4).reset();
+    // Workers still spinning after a call.
+    SessionPtr busy = createSession(model.get(), 1, 8, 4);
+    ASSERT_COIL_OK(coil_session_decode(busy.get(), &token, 1));
+    busy.reset();
+  }
+  // Workers asleep.
+  SessionPtr idle = createSession(model.get(), 1, 8, 4);
+  ASSERT_COIL_OK(coil_session_decode(idle.get(), &token, 1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  idle.reset();
+}
+
+TEST_F(RuntimeTest, LongDecodeOnThreadsMatchesTheReference) {
+  SessionPtr session = createSession(model.get(), 2, 1024, 4);
+  ToyReference::Sequence seq0, seq1;
+  for (int step = 0; step < 1000; ++step) {
+    int32_t tokens[2] = {step % 5, (step * 3 + 2) % 5};
+    ASSERT_COIL_OK(coil_session_decode(session.get(), tokens, 2));
+    std::vector<float> row0 = reference.feed(seq0, {tokens[0]})[0];
+    std::vector<float> row1 = reference.feed(seq1, {tokens[1]})[0];
+    if (step % 97 == 0 || step == 999) {
+      Logits logits = logitsOf(session.get());
+      ASSERT_EQ(logits.rowVector(0, 0), row0) << "step " << step;
+      ASSERT_EQ(logits.rowVector(1, 0), row1) << "step " << step;
+    }
   }
 }
 
@@ -1194,7 +1424,9 @@ TEST_F(RuntimeTest, CppWrapperRunsTheModel) {
     coil::Weights weights = coil::Weights::open(weightsPath);
     cppModel.bindWeights(weights);
   }
-  coil::Session session(cppModel, {/*maxBatch=*/2, /*maxContext=*/16});
+  coil::Session session(cppModel,
+                        {/*maxBatch=*/2, /*maxContext=*/16, /*threads=*/3});
+  EXPECT_EQ(coil::SessionOptions().threads, 1);
   session.prefill({1, 2, 3});
   session.decode(4);
   coil::LogitsView logits = session.logits();
@@ -1202,6 +1434,7 @@ TEST_F(RuntimeTest, CppWrapperRunsTheModel) {
   ASSERT_EQ(logits.tokens, 1);
   ASSERT_EQ(logits.vocab, TOY_VOCAB);
   EXPECT_EQ(logits.size(), size_t(TOY_VOCAB));
+  EXPECT_EQ(*lastTiles, 3);
   ToyReference::Sequence seq;
   std::vector<float> expected = reference.feed(seq, {1, 2, 3, 4}).back();
   EXPECT_EQ(std::vector<float>(logits.row(0, 0), logits.row(0, 0) + 5),
@@ -1248,6 +1481,10 @@ TEST_F(RuntimeTest, CppWrapperThrowsErrorsWithTheirCode) {
   unbound.bindWeights(weights);
   EXPECT_EQ(codeOf([&] { unbound.bindWeights(weights); }),
             COIL_FAILED_PRECONDITION);
+  EXPECT_EQ(codeOf([&] {
+              coil::Session session(unbound, {1, 4, 0});
+            }),
+            COIL_INVALID_ARGUMENT);
   coil::Session session(unbound, {1, 4});
   EXPECT_EQ(codeOf([&] { session.logits(); }), COIL_FAILED_PRECONDITION);
   EXPECT_EQ(codeOf([&] {

@@ -1,22 +1,28 @@
-// RUN: coil-opt %s --split-input-file --convert-coil-to-loops --verify-diagnostics | FileCheck %s
+// RUN: coil-opt %s --split-input-file --coil-expose-kernel-temporaries --convert-coil-to-loops --verify-diagnostics | FileCheck %s
 
 // A kernel becomes a destination-passing function on memrefs with the C
-// interface; its linear layer is a 4-row register tile over 64-feature
-// blocks, its residual add a flat loop.
+// interface and the tile arguments; the linear layer's intermediate result
+// is an output too (exposed). Tiles split the linear's 64-feature blocks;
+// inside, a 4-row register tile. A barrier separates the linear from the
+// residual add, which tiles split by elements.
 
+// CHECK: func.func private @coil_kernel_barrier(!llvm.ptr)
 // CHECK-LABEL: func.func @linear_add
-// CHECK-SAME: (%[[X:.+]]: memref<?x?x8xf32>, %[[W:.+]]: memref<70x8xf32>, %[[R:.+]]: memref<?x?x70xf32>, %[[OUT:.+]]: memref<?x?x70xf32>)
+// CHECK-SAME: (%[[X:.+]]: memref<?x?x8xf32>, %[[W:.+]]: memref<70x8xf32>, %[[R:.+]]: memref<?x?x70xf32>, %[[OUT:.+]]: memref<?x?x70xf32>, %[[Y:.+]]: memref<?x?x70xf32>, %[[TILE:.+]]: index, %[[TILES:.+]]: index, %[[SYNC:.+]]: !llvm.ptr)
 // CHECK-SAME: attributes {{{.*}}llvm.emit_c_interface}
 // CHECK-NOT: coil.
-// CHECK: memref.alloc
+// CHECK-NOT: memref.alloc
+// CHECK: arith.muli %[[TILE]], %{{.+}}
+// CHECK: arith.divui %{{.+}}, %[[TILES]]
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c64
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c4
 // CHECK: scf.for {{.*}} iter_args({{.*}}, {{.*}}, {{.*}}, {{.*}}) -> (f32, f32, f32, f32)
 // CHECK: arith.mulf {{.*}} fastmath<reassoc,contract>
 // CHECK: arith.addf {{.*}} fastmath<reassoc,contract>
+// CHECK: call @coil_kernel_barrier(%[[SYNC]])
 // CHECK: %[[FLAT:.+]] = memref.collapse_shape %[[OUT]]
 // CHECK: memref.store {{.*}}, %[[FLAT]]
-// CHECK: memref.dealloc
+// CHECK-NOT: memref.dealloc
 // CHECK: return
 func.func private @linear_add(%x: tensor<?x?x8xf32>, %w: tensor<70x8xf32>, %r: tensor<?x?x70xf32>) -> tensor<?x?x70xf32> attributes {coil.kernel} {
   %y = coil.linear %x, %w : (tensor<?x?x8xf32>, tensor<70x8xf32>) -> tensor<?x?x70xf32>
@@ -45,10 +51,13 @@ func.func private @scan(%u: tensor<?x?x32xf32>, %dt: tensor<?x?x32xf32>, %a: ten
 
 // -----
 
-// Attention: the running max, sum and output row of the online softmax are
-// loop-carried; no buffer grows with the sequence length.
+// Attention: kv heads write the cache, a barrier, then query heads run the
+// online softmax with the running max, sum and output row loop-carried; no
+// buffer grows with the sequence length.
 // CHECK-LABEL: func.func @attention
 // CHECK-NOT: memref.alloc
+// CHECK: vector.store {{.*}} : memref<?x1x?x8xf32>, vector<8xf32>
+// CHECK: call @coil_kernel_barrier
 // CHECK: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, vector<8xf32>)
 // CHECK: arith.maximumf
 // CHECK: vector.store {{.*}} vector<8xf32>
@@ -68,6 +77,7 @@ func.func private @bf16_kernel(%x: tensor<4xbf16>) -> tensor<4xbf16> attributes 
   %y = coil.exp %x : tensor<4xbf16>
   return %y : tensor<4xbf16>
 }
+
 
 // -----
 
