@@ -10,11 +10,15 @@
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Target/SharedLibrary.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/xxhash.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
@@ -82,4 +86,40 @@ Error mlir::coil::compileModel(ModuleOp module, Stage stage,
     return Error::success();
   }
   return writeArtifact(**llvmModule, kind, outputPath);
+}
+
+std::string mlir::coil::cacheDirectory() {
+  if (const char *dir = std::getenv("COIL_CACHE_DIR"))
+    return dir;
+  llvm::SmallString<256> path;
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME")) {
+    path = xdg;
+  } else {
+    llvm::sys::path::home_directory(path);
+    llvm::sys::path::append(path, ".cache");
+  }
+  llvm::sys::path::append(path, "coil");
+  return std::string(path);
+}
+
+llvm::Expected<std::string> mlir::coil::compileCached(ModuleOp module) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module.print(os);
+  os << compilerVersion() << hostTargetDescription();
+  std::string self = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
+  if (auto binary = llvm::MemoryBuffer::getFile(self))
+    os << llvm::xxh3_64bits((*binary)->getBuffer());
+  std::string key = llvm::utohexstr(llvm::xxh3_64bits(text), true, 16);
+  std::string dir = cacheDirectory();
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+    return llvm::createStringError(ec, "cannot create the cache directory " +
+                                           dir + ": " + ec.message());
+  std::string path = dir + "/model-" + key + ".so";
+  if (llvm::sys::fs::exists(path))
+    return path;
+  OwningOpRef<ModuleOp> copy(module.clone());
+  if (Error e = compileModel(*copy, Stage::SharedLibrary, path))
+    return std::move(e);
+  return path;
 }

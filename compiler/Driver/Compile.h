@@ -35,6 +35,15 @@ llvm::Error compileModel(ModuleOp module, Stage stage,
 /// Identifies the compiler build, for caches keyed on it.
 std::string compilerVersion();
 
+/// Where compiled models are cached: $COIL_CACHE_DIR, else
+/// $XDG_CACHE_HOME/coil, else ~/.cache/coil.
+std::string cacheDirectory();
+
+/// Compiles a copy of `module` to a shared library in the cache unless it is
+/// there already; returns its path. The key covers the IR, the compiler (the
+/// running executable, which links it) and the host CPU.
+llvm::Expected<std::string> compileCached(ModuleOp module);
+
 } // namespace coil
 } // namespace mlir
 

@@ -273,22 +273,6 @@ llvm::Error statusError(coil_status_t *status) {
   return error(message);
 }
 
-/// Where compiled models are cached: $COIL_CACHE_DIR, else
-/// $XDG_CACHE_HOME/coil, else ~/.cache/coil.
-std::string cacheDirectory() {
-  if (const char *dir = std::getenv("COIL_CACHE_DIR"))
-    return dir;
-  llvm::SmallString<256> path;
-  if (const char *xdg = std::getenv("XDG_CACHE_HOME")) {
-    path = xdg;
-  } else {
-    llvm::sys::path::home_directory(path);
-    llvm::sys::path::append(path, ".cache");
-  }
-  llvm::sys::path::append(path, "coil");
-  return std::string(path);
-}
-
 /// Native code through the embeddable runtime; the model is compiled on
 /// first use and cached under a key of its IR, the compiler and the host.
 class CpuBackend : public Backend {
@@ -304,26 +288,10 @@ public:
 
   static llvm::Expected<std::unique_ptr<Backend>>
   create(ModuleOp module, int64_t batch, int64_t capacity) {
-    // The key covers the IR, the compiler (this very executable, which links
-    // it) and the host CPU the code is generated for.
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    module.print(os);
-    os << compilerVersion() << hostTargetDescription();
-    std::string self = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
-    if (auto binary = llvm::MemoryBuffer::getFile(self))
-      os << llvm::xxh3_64bits((*binary)->getBuffer());
-    std::string key = llvm::utohexstr(llvm::xxh3_64bits(text), true, 16);
-    std::string dir = cacheDirectory();
-    if (std::error_code ec = llvm::sys::fs::create_directories(dir))
-      return error("cannot create the cache directory " + dir + ": " +
-                   ec.message());
-    std::string so = dir + "/model-" + key + ".so";
-    if (!llvm::sys::fs::exists(so)) {
-      OwningOpRef<ModuleOp> copy(module.clone());
-      if (llvm::Error e = compileModel(*copy, Stage::SharedLibrary, so))
-        return e;
-    }
+    llvm::Expected<std::string> compiled = compileCached(module);
+    if (!compiled)
+      return compiled.takeError();
+    std::string so = *compiled;
     auto backend = std::make_unique<CpuBackend>();
     if (coil_status_t *s = coil_model_load(so.c_str(), &backend->model))
       return statusError(s);

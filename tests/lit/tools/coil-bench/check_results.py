@@ -1,0 +1,97 @@
+"""Validates a coil-bench --quick output folder.
+
+Checks the JSON schema, that every number is positive and finite, that every
+requested point of every experiment is present for both models, that the CSV
+has the same rows, and that every chart is well-formed SVG.
+"""
+import csv
+import json
+import math
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+QUICK_POINTS = {
+    "prefill": [16, 64],
+    "prefill-latency": [16, 64],
+    "decode-context": [0, 32],
+    "decode-batch": [1, 4],
+    "ttft": [0],
+    "e2e": [1],
+    "state-memory": [64, 256],
+}
+
+
+def fail(message):
+    print("FAIL: " + message)
+    sys.exit(1)
+
+
+def main():
+    out = sys.argv[1]
+    with open(os.path.join(out, "results.json")) as f:
+        results = json.load(f)
+    if results.get("format") != "coil-bench" or results.get("version") != 1:
+        fail("not a coil-bench v1 result")
+    if not results["complete"] or not results["quick"]:
+        fail("expected a complete --quick run")
+    machine = results["machine"]
+    for key in ("cpu", "logical_cores", "isa", "os", "compiler", "coil",
+                "git_revision"):
+        if key not in machine:
+            fail("machine description lacks " + key)
+    cores = machine["logical_cores"]
+    limits = results["limits"]
+    for key in ("fma_gflops", "read_gbps"):
+        if not (limits[key] > 0 and math.isfinite(limits[key])):
+            fail("limit %s is %r" % (key, limits[key]))
+    models = [m["label"] for m in results["models"]]
+    families = sorted(m["family"] for m in results["models"])
+    if families != ["llama", "mamba"]:
+        fail("expected one mamba and one llama model, got %r" % families)
+    for m in results["models"]:
+        if m["parameters"] <= 0:
+            fail("model %s has no parameters" % m["label"])
+
+    expected = dict(QUICK_POINTS)
+    if cores > 1:
+        expected["threads-prefill"] = [1, cores]
+        expected["threads-decode"] = [1, cores]
+    experiments = {e["name"]: e for e in results["experiments"]}
+    rows = 0
+    for name, xs in expected.items():
+        if name not in experiments:
+            fail("experiment %s missing" % name)
+        points = experiments[name]["points"]
+        for model in models:
+            got = sorted(p["x"] for p in points if p["model"] == model)
+            if got != sorted(xs):
+                fail("%s/%s has points %r, expected %r" % (name, model, got,
+                                                           xs))
+        for p in points:
+            rows += 1
+            for key in ("value", "min", "max", "seconds_median"):
+                v = p[key]
+                if not (isinstance(v, (int, float)) and v > 0 and
+                        math.isfinite(v)):
+                    fail("%s %s x=%s: %s is %r" % (name, p["model"], p["x"],
+                                                    key, v))
+            if not p["min"] <= p["value"] <= p["max"]:
+                fail("%s %s x=%s: median outside [min, max]" %
+                     (name, p["model"], p["x"]))
+            if p["runs"] < 1:
+                fail("%s: no runs" % name)
+            r = p["roofline_fraction"]
+            if r is not None and not (r > 0 and math.isfinite(r)):
+                fail("%s: roofline fraction %r" % (name, r))
+        ET.parse(os.path.join(out, name + ".svg"))
+    with open(os.path.join(out, "results.csv")) as f:
+        if len(list(csv.DictReader(f))) != sum(
+                len(e["points"]) for e in results["experiments"]):
+            fail("results.csv rows differ from results.json")
+    if "Verdict:" not in results["summary"]:
+        fail("no verdict in the summary")
+    print("ok: %d points, %d experiments" % (rows, len(expected)))
+
+
+main()

@@ -1,0 +1,1067 @@
+//===- coil-bench.cpp - Mamba versus Transformer inference speed -*- C++ -*-===//
+//
+// The project's main job: compiles a Mamba model and a Transformer of the
+// same size, runs them through the embeddable runtime on this machine and
+// measures prefill, decode (against context and batch), time to first token,
+// state memory and thread scaling. Every point is warmed up, then repeated
+// until its spread is small or its time budget is spent; results go to a
+// terminal table with Mamba/Transformer ratios and a verdict computed from
+// the data, JSON and CSV with the machine description, and one SVG chart per
+// experiment. Ctrl-C stops cleanly and keeps what was measured.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Driver/Compile.h"
+#include "compiler/InitAll.h"
+#include "models/ModelBuilder.h"
+#include "models/RandomWeights.h"
+#include "runtime/src/weights/Safetensors.h"
+#include "tools/coil-bench/support/Chart.h"
+#include "tools/coil-bench/support/Machine.h"
+#include "tools/coil-bench/support/Probes.h"
+
+#include "coil/coil.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <optional>
+#include <thread>
+
+using namespace mlir;
+using namespace mlir::coil;
+namespace cl = llvm::cl;
+namespace json = llvm::json;
+namespace weights = ::coil::weights;
+namespace bench = ::coil::bench;
+
+#ifndef COIL_GIT_REVISION
+#define COIL_GIT_REVISION "unknown"
+#endif
+
+static cl::opt<bool> quick("quick",
+                           cl::desc("A reduced sweep (under a minute)"));
+static cl::opt<std::string>
+    preset("preset", cl::desc("The model pair: 130m (default) or 370m"),
+           cl::init("130m"));
+static cl::list<std::string>
+    modelDirs("model",
+              cl::desc("Benchmark this checkpoint directory instead of a "
+                       "preset (repeatable)"),
+              cl::value_desc("dir"));
+static cl::opt<std::string>
+    outDir("out", cl::desc("Output folder (default: bench-results/<date>)"),
+           cl::value_desc("dir"));
+static cl::opt<int> seed("seed", cl::desc("Seed of the random weights"),
+                         cl::init(1));
+static cl::opt<double>
+    pointBudget("point-seconds",
+                cl::desc("Time budget of one measured point (default 3, "
+                         "0.3 with --quick)"),
+                cl::init(0.0));
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Errors, Ctrl-C, progress
+//===----------------------------------------------------------------------===//
+
+llvm::Error error(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+std::atomic<bool> stopRequested{false};
+extern "C" void onInterrupt(int) { stopRequested = true; }
+
+/// Fails with the status's message (and frees it) when it is not OK.
+llvm::Error check(coil_status_t *status) {
+  if (!status)
+    return llvm::Error::success();
+  std::string message = coil_status_message(status);
+  coil_status_free(status);
+  return error(message);
+}
+
+using Clock = std::chrono::steady_clock;
+double seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+std::string formatDuration(double s) {
+  if (s < 60)
+    return llvm::formatv("{0:f0}s", s);
+  return llvm::formatv("{0}m{1:d2}s", static_cast<int>(s) / 60,
+                       static_cast<int>(s) % 60);
+}
+
+/// One line of progress on stderr: which experiment, which point, ETA.
+class Progress {
+public:
+  explicit Progress(int total) : total(total), start(Clock::now()) {}
+  void point(llvm::StringRef what) {
+    ++done;
+    double elapsed = seconds(start, Clock::now());
+    double eta = done > 1 ? elapsed / (done - 1) * (total - done + 1) : 0.0;
+    llvm::errs() << llvm::formatv("[{0,3}/{1}] {2,-44} elapsed {3}, ETA ~{4}",
+                                  done, total, what, formatDuration(elapsed),
+                                  formatDuration(eta))
+                 << (tty ? "\r" : "\n");
+    llvm::errs().flush();
+  }
+  void finish() {
+    if (tty)
+      llvm::errs() << "\n";
+  }
+  double elapsed() const { return seconds(start, Clock::now()); }
+
+private:
+  int total, done = 0;
+  Clock::time_point start;
+  bool tty = llvm::sys::Process::StandardErrIsDisplayed();
+};
+
+//===----------------------------------------------------------------------===//
+// Measurement
+//===----------------------------------------------------------------------===//
+
+/// Median and spread of repeated runs.
+struct Stat {
+  double median = 0, min = 0, max = 0;
+  int runs = 0;
+};
+
+/// Warms up with one run, then repeats `run` (which returns the seconds it
+/// measured) until the spread is within 5% with at least 3 runs, or the
+/// budget is spent (at least `minRuns` runs), or Ctrl-C.
+llvm::Expected<Stat> measure(const std::function<llvm::Expected<double>()> &run,
+                             double budget, int minRuns = 2,
+                             int maxRuns = 15) {
+  if (llvm::Expected<double> warm = run(); !warm)
+    return warm.takeError();
+  std::vector<double> samples;
+  Clock::time_point start = Clock::now();
+  while (!stopRequested) {
+    llvm::Expected<double> t = run();
+    if (!t)
+      return t.takeError();
+    samples.push_back(*t);
+    std::vector<double> sorted(samples);
+    std::sort(sorted.begin(), sorted.end());
+    double median = sorted[sorted.size() / 2];
+    double spread = (sorted.back() - sorted.front()) / median;
+    int n = static_cast<int>(samples.size());
+    if (n >= maxRuns || (n >= 3 && spread <= 0.05) ||
+        (n >= minRuns && seconds(start, Clock::now()) > budget))
+      break;
+  }
+  if (samples.empty())
+    return error("interrupted");
+  std::sort(samples.begin(), samples.end());
+  return Stat{samples[samples.size() / 2], samples.front(), samples.back(),
+              static_cast<int>(samples.size())};
+}
+
+//===----------------------------------------------------------------------===//
+// Models
+//===----------------------------------------------------------------------===//
+
+/// A compiled model with its weights, ready for sessions.
+struct Model {
+  std::string label;
+  models::ModelConfig config;
+  int64_t params = 0;
+  std::string soPath, weightsPath;
+  coil_model_t *model = nullptr;
+  coil_weights_t *files = nullptr;
+
+  bool isMamba() const {
+    return config.family == models::ModelConfig::Family::Mamba;
+  }
+  /// Bytes of parameters (f32).
+  double weightBytes() const { return 4.0 * params; }
+  /// FLOPs of a prefill of T tokens: 2 per parameter and token, plus the
+  /// attention scores and weighted sums (causal) or the scan.
+  double prefillFlops(double t) const {
+    double flops = 2.0 * params * t;
+    if (isMamba()) {
+      const models::MambaConfig &m = config.mamba;
+      flops += 9.0 * m.dInner * m.dState * t * m.numLayers;
+    } else {
+      const models::LlamaConfig &l = config.llama;
+      flops += 2.0 * l.numHeads * l.headDim * t * (t + 1) * l.numLayers;
+    }
+    return flops;
+  }
+  /// State bytes one decoded token reads at context `c`: the SSM and conv
+  /// state (read and written), or the KV cache so far.
+  double stateBytesPerToken(double c) const {
+    if (isMamba()) {
+      const models::MambaConfig &m = config.mamba;
+      return 2.0 * 4.0 * m.numLayers * m.dInner * (m.dState + m.dConv - 1);
+    }
+    const models::LlamaConfig &l = config.llama;
+    return 4.0 * 2.0 * l.numLayers * l.numKvHeads * l.headDim * (c + 1);
+  }
+  int64_t maxContext() const {
+    return isMamba() ? 0 : config.llama.maxPositions;
+  }
+
+  void release() {
+    if (model)
+      coil_model_release(model);
+    if (files)
+      coil_weights_release(files);
+    model = nullptr;
+    files = nullptr;
+  }
+};
+
+/// The built-in pairs: a Mamba model and a Llama-style Transformer of about
+/// the same parameter count, same vocabulary, tied embeddings.
+llvm::Expected<std::vector<std::pair<std::string, models::ModelConfig>>>
+presetConfigs(llvm::StringRef name) {
+  models::ModelConfig mamba, llama;
+  mamba.family = models::ModelConfig::Family::Mamba;
+  llama.family = models::ModelConfig::Family::Llama;
+  models::MambaConfig &m = mamba.mamba;
+  models::LlamaConfig &l = llama.llama;
+  m.vocabSize = l.vocabSize = 50280;
+  l.tieEmbeddings = true;
+  l.maxPositions = 8192;
+  l.normEpsilon = 1e-5;
+  if (name == "130m") {
+    m.dModel = 768, m.numLayers = 24;
+    l.hiddenSize = 768, l.numLayers = 12, l.numHeads = 12, l.numKvHeads = 12,
+    l.intermediateSize = 2048;
+  } else if (name == "370m") {
+    m.dModel = 1024, m.numLayers = 48;
+    l.hiddenSize = 1024, l.numLayers = 24, l.numHeads = 16,
+    l.numKvHeads = 16, l.intermediateSize = 2816;
+  } else {
+    return error("unknown preset '" + name + "' (known: 130m, 370m)");
+  }
+  m.dInner = 2 * m.dModel;
+  m.dtRank = (m.dModel + 15) / 16;
+  l.headDim = l.hiddenSize / l.numHeads;
+  return std::vector<std::pair<std::string, models::ModelConfig>>{
+      {"mamba-" + name.str(), mamba}, {"llama-" + name.str(), llama}};
+}
+
+/// Seeded weights of a preset, written once into the cache.
+llvm::Expected<std::string> presetWeights(const models::ModelConfig &config) {
+  std::string key = models::toConfigJson(config) + std::to_string(seed);
+  std::string path = cacheDirectory() + "/weights-" +
+                     llvm::utohexstr(llvm::xxh3_64bits(key), true, 16) +
+                     ".safetensors";
+  if (llvm::sys::fs::exists(path))
+    return path;
+  if (std::error_code ec = llvm::sys::fs::create_directories(cacheDirectory()))
+    return error("cannot create " + cacheDirectory() + ": " + ec.message());
+  std::vector<models::WeightSpec> specs = models::weightSpecs(config);
+  std::vector<std::vector<float>> values;
+  std::vector<weights::TensorToWrite> tensors;
+  values.reserve(specs.size());
+  for (const models::WeightSpec &spec : specs) {
+    values.push_back(models::randomWeight(spec, seed));
+    tensors.push_back(
+        {spec.name, weights::DType::F32, spec.shape, values.back().data()});
+  }
+  if (weights::Status s = weights::writeSafetensors(path, tensors); !s)
+    return error(s.message());
+  return path;
+}
+
+llvm::Error prepare(Model &m, MLIRContext &context) {
+  for (const models::WeightSpec &spec : models::weightSpecs(m.config)) {
+    int64_t n = 1;
+    for (int64_t d : spec.shape)
+      n *= d;
+    m.params += n;
+  }
+  if (m.weightsPath.empty()) {
+    llvm::Expected<std::string> w = presetWeights(m.config);
+    if (!w)
+      return w.takeError();
+    m.weightsPath = *w;
+  }
+  OwningOpRef<ModuleOp> module = models::buildModel(context, m.config);
+  llvm::Expected<std::string> so = compileCached(*module);
+  if (!so)
+    return so.takeError();
+  m.soPath = *so;
+  if (llvm::Error e = check(coil_model_load(m.soPath.c_str(), &m.model)))
+    return e;
+  if (llvm::Error e =
+          check(coil_weights_open(m.weightsPath.c_str(), &m.files)))
+    return e;
+  return check(coil_model_bind_weights(m.model, m.files));
+}
+
+/// A session that is released when it goes out of scope.
+struct Session {
+  coil_session_t *s = nullptr;
+  ~Session() {
+    if (s)
+      coil_session_release(s);
+  }
+  static llvm::Expected<std::unique_ptr<Session>>
+  open(const Model &m, int64_t batch, int64_t context, int threads) {
+    auto session = std::make_unique<Session>();
+    coil_session_options_t options;
+    coil_session_options_initialize(&options);
+    options.max_batch = batch;
+    options.max_context = context;
+    options.threads = threads;
+    if (llvm::Error e = check(coil_session_create(m.model, &options,
+                                                  &session->s)))
+      return std::move(e);
+    return session;
+  }
+  llvm::Error prefill(int64_t batch, int64_t tokens, int64_t vocab) {
+    std::vector<int32_t> ids(batch * tokens);
+    for (size_t i = 0; i < ids.size(); ++i)
+      ids[i] = static_cast<int32_t>((i * 7919 + 13) % vocab);
+    return check(coil_session_prefill(s, ids.data(), batch, tokens));
+  }
+  llvm::Error decode(int64_t batch, int32_t token) {
+    std::vector<int32_t> ids(batch, token);
+    return check(coil_session_decode(s, ids.data(), batch));
+  }
+  /// The argmax of sequence 0's last row.
+  int32_t next() {
+    const float *logits;
+    int64_t b, t, v;
+    coil_status_free(coil_session_logits(s, &logits, &b, &t, &v));
+    const float *row = logits + (t - 1) * v;
+    return static_cast<int32_t>(std::max_element(row, row + v) - row);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Results
+//===----------------------------------------------------------------------===//
+
+/// One measured point of one model.
+struct Point {
+  std::string model;
+  double x = 0;
+  Stat stat;
+  double value = 0;     ///< the reported quantity (median)
+  double low = 0, high = 0;
+  double roofline = -1; ///< achieved fraction of the relevant limit
+};
+
+/// A sweep: its points for every model.
+struct Experiment {
+  std::string name, title, xLabel, unit;
+  bool logX = true, logY = false, higherIsBetter = true;
+  std::string limit; ///< "flops", "bandwidth" or ""
+  std::vector<Point> points;
+};
+
+struct Run {
+  std::vector<Experiment> experiments;
+  bench::MachineLimits limits{};
+  int cores = 1;
+};
+
+//===----------------------------------------------------------------------===//
+// Experiments
+//===----------------------------------------------------------------------===//
+
+struct Sweeps {
+  std::vector<int64_t> prefillT, decodeContext, batch, memoryContext;
+  int64_t ttftPrompt, ttftGenerate, threadT, decodeSteps;
+};
+
+Sweeps sweeps() {
+  if (quick)
+    return {{16, 64}, {0, 32}, {1, 4}, {64, 256}, 32, 8, 64, 4};
+  return {{128, 256, 512, 1024, 2048, 4096},
+          {0, 256, 1024, 2048, 4096},
+          {1, 2, 4, 8, 16, 32},
+          {256, 1024, 2048, 4096, 8192},
+          512,
+          128,
+          512,
+          8};
+}
+
+/// Runs every experiment for model `m`, adding points to `run`.
+llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
+  const Sweeps sw = sweeps();
+  int64_t vocab = m.config.vocabSize();
+  int cores = run.cores;
+  auto find = [&](llvm::StringRef name) -> Experiment & {
+    return *llvm::find_if(run.experiments,
+                          [&](Experiment &e) { return e.name == name; });
+  };
+  auto add = [&](llvm::StringRef exp, double x, Stat stat, double value,
+                 double low, double high, double roofline) {
+    find(exp).points.push_back({m.label, x, stat, value, low, high, roofline});
+  };
+
+  // Prefill latency and throughput against prompt length.
+  {
+    int64_t maxT = *std::max_element(sw.prefillT.begin(), sw.prefillT.end());
+    auto session = Session::open(m, 1, maxT, cores);
+    if (!session)
+      return session.takeError();
+    for (int64_t t : sw.prefillT) {
+      if (stopRequested)
+        return llvm::Error::success();
+      progress.point(llvm::formatv("prefill {0} T={1}", m.label, t).str());
+      llvm::Expected<Stat> s = measure(
+          [&]() -> llvm::Expected<double> {
+            coil_session_reset((*session)->s);
+            Clock::time_point a = Clock::now();
+            if (llvm::Error e = (*session)->prefill(1, t, vocab))
+              return std::move(e);
+            return seconds(a, Clock::now());
+          },
+          budget);
+      if (!s)
+        return s.takeError();
+      double tps = t / s->median;
+      double fraction = m.prefillFlops(t) / s->median / 1e9 /
+                        run.limits.fmaGflops;
+      add("prefill", t, *s, tps, t / s->max, t / s->min, fraction);
+      add("prefill-latency", t, *s, s->median * 1e3, s->min * 1e3,
+          s->max * 1e3, -1);
+    }
+  }
+
+  // Decode latency per token against the context already in the state.
+  {
+    int64_t maxC = *std::max_element(sw.decodeContext.begin(),
+                                     sw.decodeContext.end());
+    int64_t capacity = maxC + sw.decodeSteps + 2;
+    auto session = Session::open(m, 1, capacity, cores);
+    if (!session)
+      return session.takeError();
+    size_t stateSize = coil_session_sequence_state_size((*session)->s);
+    std::vector<uint8_t> saved(stateSize);
+    for (int64_t c : sw.decodeContext) {
+      if (stopRequested)
+        return llvm::Error::success();
+      progress.point(llvm::formatv("decode {0} context={1}", m.label, c).str());
+      coil_session_reset((*session)->s);
+      if (c > 0)
+        if (llvm::Error e = (*session)->prefill(1, c, vocab))
+          return e;
+      if (llvm::Error e = check(coil_session_save_sequence(
+              (*session)->s, 0, saved.data(), saved.size())))
+        return e;
+      llvm::Expected<Stat> s = measure(
+          [&]() -> llvm::Expected<double> {
+            if (llvm::Error e = check(coil_session_restore_sequence(
+                    (*session)->s, 0, saved.data(), saved.size())))
+              return std::move(e);
+            Clock::time_point a = Clock::now();
+            for (int64_t i = 0; i < sw.decodeSteps; ++i)
+              if (llvm::Error e = (*session)->decode(1, 1 + i))
+                return std::move(e);
+            return seconds(a, Clock::now()) / sw.decodeSteps;
+          },
+          budget);
+      if (!s)
+        return s.takeError();
+      double bytes = m.weightBytes() + m.stateBytesPerToken(c);
+      double fraction = bytes / s->median / 1e9 / run.limits.readGBps;
+      add("decode-context", c, *s, s->median * 1e3, s->min * 1e3,
+          s->max * 1e3, fraction);
+    }
+  }
+
+  // Decode throughput over all sequences against batch size.
+  for (int64_t batch : sw.batch) {
+    if (stopRequested)
+      return llvm::Error::success();
+    progress.point(llvm::formatv("batch {0} B={1}", m.label, batch).str());
+    const int64_t prompt = 16;
+    auto session =
+        Session::open(m, batch, prompt + 4 * sw.decodeSteps + 4, cores);
+    if (!session)
+      return session.takeError();
+    llvm::Expected<Stat> s = measure(
+        [&]() -> llvm::Expected<double> {
+          coil_session_reset((*session)->s);
+          if (llvm::Error e = (*session)->prefill(batch, prompt, vocab))
+            return std::move(e);
+          Clock::time_point a = Clock::now();
+          for (int64_t i = 0; i < sw.decodeSteps; ++i)
+            if (llvm::Error e = (*session)->decode(batch, 1 + i))
+              return std::move(e);
+          return seconds(a, Clock::now()) / sw.decodeSteps;
+        },
+        budget);
+    if (!s)
+      return s.takeError();
+    double bytes =
+        m.weightBytes() + batch * m.stateBytesPerToken(prompt + sw.decodeSteps);
+    add("decode-batch", batch, *s, batch / s->median, batch / s->max,
+        batch / s->min, bytes / s->median / 1e9 / run.limits.readGBps);
+  }
+
+  // Time to first token and end-to-end time of a prompt + generation.
+  {
+    if (stopRequested)
+      return llvm::Error::success();
+    progress.point(llvm::formatv("ttft/e2e {0} {1}+{2}", m.label,
+                                 sw.ttftPrompt, sw.ttftGenerate)
+                       .str());
+    auto session =
+        Session::open(m, 1, sw.ttftPrompt + sw.ttftGenerate + 1, cores);
+    if (!session)
+      return session.takeError();
+    std::vector<double> ttfts;
+    llvm::Expected<Stat> e2e = measure(
+        [&]() -> llvm::Expected<double> {
+          coil_session_reset((*session)->s);
+          Clock::time_point a = Clock::now();
+          if (llvm::Error e =
+                  (*session)->prefill(1, sw.ttftPrompt, vocab))
+            return std::move(e);
+          int32_t token = (*session)->next();
+          ttfts.push_back(seconds(a, Clock::now()));
+          for (int64_t i = 0; i < sw.ttftGenerate; ++i) {
+            if (llvm::Error e = (*session)->decode(1, token))
+              return std::move(e);
+            token = (*session)->next();
+          }
+          return seconds(a, Clock::now());
+        },
+        budget, 2, 5);
+    if (!e2e)
+      return e2e.takeError();
+    // The warm-up run's time to first token is not counted.
+    ttfts.erase(ttfts.begin());
+    std::sort(ttfts.begin(), ttfts.end());
+    Stat first{ttfts[ttfts.size() / 2], ttfts.front(), ttfts.back(),
+               static_cast<int>(ttfts.size())};
+    add("ttft", 0, first, first.median * 1e3, first.min * 1e3,
+        first.max * 1e3, -1);
+    add("e2e", 1, *e2e, e2e->median, e2e->min, e2e->max, -1);
+  }
+
+  // State memory per sequence against context.
+  for (int64_t c : sw.memoryContext) {
+    if (stopRequested)
+      return llvm::Error::success();
+    if (m.maxContext() > 0 && c > m.maxContext())
+      continue;
+    progress.point(llvm::formatv("memory {0} context={1}", m.label, c).str());
+    auto session = Session::open(m, 1, c, 1);
+    if (!session)
+      return session.takeError();
+    double bytes = coil_session_sequence_state_size((*session)->s);
+    Stat s{bytes, bytes, bytes, 1};
+    add("state-memory", c, s, bytes / (1 << 20), bytes / (1 << 20),
+        bytes / (1 << 20), -1);
+  }
+
+  // Threads: 1 against every core, for prefill and decode.
+  for (int threads : {1, cores}) {
+    if (stopRequested)
+      return llvm::Error::success();
+    if (threads == 1 && cores == 1)
+      continue;
+    progress.point(
+        llvm::formatv("threads {0} threads={1}", m.label, threads).str());
+    auto session = Session::open(m, 1, sw.threadT + sw.decodeSteps + 2, threads);
+    if (!session)
+      return session.takeError();
+    llvm::Expected<Stat> p = measure(
+        [&]() -> llvm::Expected<double> {
+          coil_session_reset((*session)->s);
+          Clock::time_point a = Clock::now();
+          if (llvm::Error e = (*session)->prefill(1, sw.threadT, vocab))
+            return std::move(e);
+          return seconds(a, Clock::now());
+        },
+        budget);
+    if (!p)
+      return p.takeError();
+    add("threads-prefill", threads, *p, sw.threadT / p->median,
+        sw.threadT / p->max, sw.threadT / p->min, -1);
+    llvm::Expected<Stat> d = measure(
+        [&]() -> llvm::Expected<double> {
+          coil_session_reset((*session)->s);
+          if (llvm::Error e = (*session)->prefill(1, 1, vocab))
+            return std::move(e);
+          Clock::time_point a = Clock::now();
+          for (int64_t i = 0; i < sw.decodeSteps; ++i)
+            if (llvm::Error e = (*session)->decode(1, 1 + i))
+              return std::move(e);
+          return seconds(a, Clock::now()) / sw.decodeSteps;
+        },
+        budget);
+    if (!d)
+      return d.takeError();
+    add("threads-decode", threads, *d, 1.0 / d->median, 1.0 / d->max,
+        1.0 / d->min, -1);
+  }
+  return llvm::Error::success();
+}
+
+std::vector<Experiment> experimentList() {
+  return {
+      {"prefill", "Prefill throughput vs prompt length", "prompt tokens (T)",
+       "tokens/s", true, true, true, "flops", {}},
+      {"prefill-latency", "Prefill latency vs prompt length",
+       "prompt tokens (T)", "ms", true, true, false, "", {}},
+      {"decode-context", "Decode latency per token vs context",
+       "tokens already in the state / KV cache", "ms/token", false, false,
+       false, "bandwidth", {}},
+      {"decode-batch", "Decode throughput vs batch", "sequences (batch)",
+       "tokens/s", true, true, true, "bandwidth", {}},
+      {"ttft", "Time to first token", "", "ms", false, false, false, "", {}},
+      {"e2e", "End-to-end prompt + generation", "", "s", false, false, false,
+       "", {}},
+      {"state-memory", "State memory per sequence vs context",
+       "context (tokens)", "MiB", true, true, false, "", {}},
+      {"threads-prefill", "Prefill throughput vs threads", "threads",
+       "tokens/s", false, false, true, "", {}},
+      {"threads-decode", "Decode throughput vs threads", "threads",
+       "tokens/s", false, false, true, "", {}},
+  };
+}
+
+//===----------------------------------------------------------------------===//
+// Reporting
+//===----------------------------------------------------------------------===//
+
+const Point *pointOf(const Experiment &e, llvm::StringRef model, double x) {
+  for (const Point &p : e.points)
+    if (p.model == model && p.x == x)
+      return &p;
+  return nullptr;
+}
+
+std::vector<double> xsOf(const Experiment &e) {
+  std::vector<double> xs;
+  for (const Point &p : e.points)
+    if (!llvm::is_contained(xs, p.x))
+      xs.push_back(p.x);
+  std::sort(xs.begin(), xs.end());
+  return xs;
+}
+
+/// x values are counts: printed as integers.
+std::string formatX(double x) {
+  return std::to_string(static_cast<int64_t>(std::llround(x)));
+}
+
+std::string formatValue(double v) {
+  if (v >= 1000)
+    return llvm::formatv("{0:f0}", v);
+  if (v >= 10)
+    return llvm::formatv("{0:f1}", v);
+  return llvm::formatv("{0:f3}", v);
+}
+
+/// The terminal table of one experiment, Mamba / Transformer ratio per point.
+void printTable(llvm::raw_ostream &os, const Experiment &e,
+                const std::string &a, const std::string &b) {
+  os << "\n"
+     << e.title << " (" << e.unit << ", median [min-max] x runs; "
+     << (e.higherIsBetter ? "higher" : "lower") << " is better)\n";
+  os << llvm::formatv("  {0,-10} {1,-34} {2,-34} {3,-8}", e.xLabel.empty() ? "" : "x",
+                      a, b, a.substr(0, a.find('-')) + "/" +
+                                b.substr(0, b.find('-')))
+     << "\n";
+  for (double x : xsOf(e)) {
+    const Point *pa = pointOf(e, a, x), *pb = pointOf(e, b, x);
+    auto cell = [&](const Point *p) -> std::string {
+      if (!p)
+        return "-";
+      std::string s = llvm::formatv("{0} [{1}-{2}] x{3}", formatValue(p->value),
+                                    formatValue(p->low), formatValue(p->high),
+                                    p->stat.runs);
+      if (p->roofline >= 0)
+        s += llvm::formatv(" {0:f0}%", 100 * p->roofline);
+      return s;
+    };
+    std::string ratio =
+        pa && pb && pb->value != 0 ? formatValue(pa->value / pb->value) : "-";
+    os << llvm::formatv("  {0,-10} {1,-34} {2,-34} {3,-8}",
+                        e.name == "ttft" || e.name == "e2e"
+                            ? std::string("")
+                            : formatX(x),
+                        cell(pa), cell(pb), ratio)
+       << "\n";
+  }
+}
+
+/// Where `a` stops or starts beating `b` along an experiment's x axis, by
+/// linear interpolation of the ratio; nullopt if it never changes.
+std::optional<double> crossover(const Experiment &e, const std::string &a,
+                                const std::string &b) {
+  std::optional<std::pair<double, double>> prev;
+  for (double x : xsOf(e)) {
+    const Point *pa = pointOf(e, a, x), *pb = pointOf(e, b, x);
+    if (!pa || !pb)
+      continue;
+    double r = pa->value / pb->value - 1.0;
+    if (prev && (prev->second < 0) != (r < 0) && r != prev->second)
+      return prev->first + (x - prev->first) * (-prev->second) /
+                               (r - prev->second);
+    prev = {x, r};
+  }
+  return std::nullopt;
+}
+
+double ratioAt(const Experiment &e, const std::string &a, const std::string &b,
+               double x) {
+  const Point *pa = pointOf(e, a, x), *pb = pointOf(e, b, x);
+  return pa && pb && pb->value ? pa->value / pb->value : NAN;
+}
+
+/// A paragraph computed from the data.
+std::string verdict(const Run &run, const std::string &a,
+                    const std::string &b) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  auto get = [&](llvm::StringRef name) -> const Experiment & {
+    return *llvm::find_if(run.experiments,
+                          [&](const Experiment &e) { return e.name == name; });
+  };
+  const Experiment &prefill = get("prefill");
+  std::vector<double> xs = xsOf(prefill);
+  if (!xs.empty()) {
+    double lo = ratioAt(prefill, a, b, xs.front()),
+           hi = ratioAt(prefill, a, b, xs.back());
+    os << llvm::formatv("Prefill: {0} processes prompts at {1:f2}x the "
+                        "speed of {2} at T={3} and {4:f2}x at T={5}",
+                        a, lo, b, formatX(xs.front()), hi,
+                        formatX(xs.back()));
+    if (auto c = crossover(prefill, a, b))
+      os << llvm::formatv(" (they are equal near T={0:f0})", *c);
+    os << ". ";
+  }
+  const Experiment &decode = get("decode-context");
+  xs = xsOf(decode);
+  if (!xs.empty()) {
+    // For latency, lower is better: speed ratio is the inverse.
+    double lo = 1.0 / ratioAt(decode, a, b, xs.front()),
+           hi = 1.0 / ratioAt(decode, a, b, xs.back());
+    os << llvm::formatv("Decode: per token, {0} is {1:f2}x as fast as {2} "
+                        "with an empty context and {3:f2}x at {4} tokens of "
+                        "context",
+                        a, lo, b, hi, formatX(xs.back()));
+    if (auto c = crossover(decode, a, b))
+      os << llvm::formatv("; {0} overtakes {1} at about {2:f0} tokens", a, b,
+                          *c);
+    else
+      os << (hi >= 1 && lo >= 1 ? "; it is faster at every context measured"
+             : hi < 1 && lo < 1 ? "; it is slower at every context measured"
+                                : "");
+    os << ". ";
+  }
+  const Experiment &batch = get("decode-batch");
+  xs = xsOf(batch);
+  if (!xs.empty())
+    os << llvm::formatv("Batched decode: {0:f2}x the throughput at batch {1} "
+                        "and {2:f2}x at batch {3}. ",
+                        ratioAt(batch, a, b, xs.front()), formatX(xs.front()),
+                        ratioAt(batch, a, b, xs.back()), formatX(xs.back()));
+  const Experiment &memory = get("state-memory");
+  xs = xsOf(memory);
+  if (!xs.empty()) {
+    const Point *pa = pointOf(memory, a, xs.back()),
+                *pb = pointOf(memory, b, xs.back());
+    if (pa && pb)
+      os << llvm::formatv("State: {0} keeps {1:f1} MiB per sequence whatever "
+                          "the context; {2} needs {3:f1} MiB at {4} tokens. ",
+                          a, pa->value, b, pb->value, formatX(xs.back()));
+  }
+  const Experiment &threads = get("threads-decode");
+  xs = xsOf(threads);
+  if (xs.size() >= 2)
+    os << llvm::formatv("Going from 1 to {0} threads speeds decode up "
+                        "{1:f2}x ({2}) and {3:f2}x ({4}).",
+                        formatX(xs.back()),
+                        pointOf(threads, a, xs.back())->value /
+                            pointOf(threads, a, xs.front())->value,
+                        a,
+                        pointOf(threads, b, xs.back())->value /
+                            pointOf(threads, b, xs.front())->value,
+                        b);
+  return text;
+}
+
+llvm::Error writeFile(llvm::StringRef path, llvm::StringRef contents) {
+  return llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+    os << contents;
+    return llvm::Error::success();
+  });
+}
+
+json::Value configJson(const models::ModelConfig &config) {
+  llvm::Expected<json::Value> parsed =
+      json::parse(models::toConfigJson(config));
+  if (!parsed) {
+    llvm::consumeError(parsed.takeError());
+    return nullptr;
+  }
+  return std::move(*parsed);
+}
+
+llvm::Error writeResults(const Run &run, const std::vector<Model> &models,
+                         const bench::MachineInfo &machine,
+                         const std::string &dir, const std::string &summary,
+                         bool complete) {
+  json::Array experiments;
+  std::string csv = "experiment,model,x,value,unit,min,max,runs,"
+                    "roofline_fraction\n";
+  for (const Experiment &e : run.experiments) {
+    json::Array points;
+    for (const Point &p : e.points) {
+      points.push_back(json::Object{{"model", p.model},
+                                    {"x", p.x},
+                                    {"value", p.value},
+                                    {"min", p.low},
+                                    {"max", p.high},
+                                    {"runs", p.stat.runs},
+                                    {"seconds_median", p.stat.median},
+                                    {"roofline_fraction",
+                                     p.roofline >= 0 ? json::Value(p.roofline)
+                                                     : json::Value(nullptr)}});
+      csv += llvm::formatv("{0},{1},{2},{3},{4},{5},{6},{7},{8}\n", e.name,
+                           p.model, p.x, p.value, e.unit, p.low, p.high,
+                           p.stat.runs,
+                           p.roofline >= 0 ? std::to_string(p.roofline)
+                                           : std::string(""));
+    }
+    experiments.push_back(json::Object{{"name", e.name},
+                                       {"title", e.title},
+                                       {"x", e.xLabel},
+                                       {"unit", e.unit},
+                                       {"limit", e.limit},
+                                       {"points", std::move(points)}});
+    // One chart per experiment.
+    std::vector<bench::Series> series;
+    for (const Model &m : models) {
+      bench::Series s;
+      s.name = m.label;
+      for (const Point &p : e.points)
+        if (p.model == m.label) {
+          s.x.push_back(p.x);
+          s.y.push_back(p.value);
+          s.yLow.push_back(p.low);
+          s.yHigh.push_back(p.high);
+        }
+      series.push_back(std::move(s));
+    }
+    bench::ChartOptions options;
+    options.title = e.title;
+    options.xLabel = e.xLabel.empty() ? "run" : e.xLabel;
+    options.yLabel = e.unit;
+    options.logX = e.logX;
+    options.logY = e.logY;
+    if (llvm::Error err = writeFile(dir + "/" + e.name + ".svg",
+                                    bench::renderLineChart(series, options)))
+      return err;
+  }
+  json::Array modelList;
+  for (const Model &m : models)
+    modelList.push_back(json::Object{
+        {"label", m.label},
+        {"family", m.config.familyName()},
+        {"parameters", m.params},
+        {"config", configJson(m.config)}});
+  json::Object root{
+      {"format", "coil-bench"},
+      {"version", 1},
+      {"complete", complete},
+      {"quick", static_cast<bool>(quick)},
+      {"machine",
+       json::Object{{"cpu", machine.cpuModel},
+                    {"logical_cores", machine.logicalCores},
+                    {"isa", json::Array(machine.isaFlags)},
+                    {"os", machine.os},
+                    {"memory_bytes", static_cast<int64_t>(machine.memoryBytes)},
+                    {"compiler", machine.compiler},
+                    {"coil", compilerVersion()},
+                    {"git_revision", machine.gitRevision}}},
+      {"limits", json::Object{{"fma_gflops", run.limits.fmaGflops},
+                              {"read_gbps", run.limits.readGBps},
+                              {"threads", run.limits.threads}}},
+      {"models", std::move(modelList)},
+      {"experiments", std::move(experiments)},
+      {"summary", summary}};
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::formatv("{0:2}", json::Value(std::move(root))) << "\n";
+  if (llvm::Error e = writeFile(dir + "/results.json", text))
+    return e;
+  if (llvm::Error e = writeFile(dir + "/results.csv", csv))
+    return e;
+  return writeFile(dir + "/summary.txt", summary);
+}
+
+//===----------------------------------------------------------------------===//
+// Driver
+//===----------------------------------------------------------------------===//
+
+llvm::Error runBench() {
+  if (pointBudget < 0)
+    return error("--point-seconds must be >= 0");
+  double budget = pointBudget > 0 ? pointBudget.getValue()
+                                  : (quick ? 0.3 : 3.0);
+  // Resolve every model and check every sweep before any work.
+  std::vector<Model> models;
+  if (modelDirs.empty()) {
+    auto pair = presetConfigs(preset);
+    if (!pair)
+      return pair.takeError();
+    for (auto &[label, config] : *pair)
+      models.push_back({label, config});
+  } else {
+    for (const std::string &dir : modelDirs) {
+      if (!llvm::sys::fs::is_directory(dir))
+        return error("--model " + dir + " is not a readable directory");
+      llvm::Expected<models::ModelConfig> config =
+          models::loadModelConfig(dir);
+      if (!config)
+        return config.takeError();
+      Model m{llvm::sys::path::filename(dir).str(), *config};
+      m.weightsPath = dir;
+      models.push_back(std::move(m));
+    }
+  }
+  const Sweeps sw = sweeps();
+  int64_t longest = std::max({*std::max_element(sw.prefillT.begin(),
+                                                sw.prefillT.end()),
+                              *std::max_element(sw.decodeContext.begin(),
+                                                sw.decodeContext.end()) +
+                                  sw.decodeSteps + 2,
+                              sw.ttftPrompt + sw.ttftGenerate + 1});
+  for (const Model &m : models)
+    if (m.maxContext() > 0 && longest > m.maxContext())
+      return error(llvm::formatv("{0}: the sweeps need {1} tokens of context "
+                                 "but the model's max context is {2}; use "
+                                 "--quick or a model with a longer context",
+                                 m.label, longest, m.maxContext()));
+
+  std::string dir = outDir;
+  if (dir.empty()) {
+    char stamp[32];
+    std::time_t now = std::time(nullptr);
+    std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S",
+                  std::localtime(&now));
+    dir = std::string("bench-results/") + stamp + (quick ? "-quick" : "");
+  }
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+    return error("cannot create " + dir + ": " + ec.message());
+
+  Run run;
+  run.cores = std::max(1u, std::thread::hardware_concurrency());
+  run.experiments = experimentList();
+  bench::MachineInfo machine = bench::describeMachine(COIL_GIT_REVISION);
+  llvm::errs() << "coil-bench: " << machine.cpuModel << ", "
+               << machine.logicalCores << " cores; measuring the machine's "
+               << "limits...\n";
+  run.limits = bench::measureMachine(run.cores);
+  llvm::errs() << llvm::formatv("coil-bench: {0:f0} GFLOP/s f32 FMA peak, "
+                                "{1:f1} GB/s read bandwidth ({2} threads)\n",
+                                run.limits.fmaGflops, run.limits.readGBps,
+                                run.limits.threads);
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  for (Model &m : models) {
+    llvm::errs() << "coil-bench: preparing " << m.label << " (weights, "
+                 << "compile)...\n";
+    if (llvm::Error e = prepare(m, context))
+      return e;
+  }
+
+  int perModel = sw.prefillT.size() + sw.decodeContext.size() +
+                 sw.batch.size() + 1 + sw.memoryContext.size() +
+                 (run.cores > 1 ? 2 : 0);
+  Progress progress(perModel * static_cast<int>(models.size()));
+  for (Model &m : models) {
+    if (stopRequested)
+      break;
+    if (llvm::Error e = runModel(m, run, progress, budget))
+      return e;
+  }
+  progress.finish();
+
+  // Compare the first Mamba with the first Transformer.
+  auto firstOf = [&](bool mamba) -> std::string {
+    for (const Model &m : models)
+      if (m.isMamba() == mamba)
+        return m.label;
+    return "";
+  };
+  std::string a = firstOf(true), b = firstOf(false);
+  std::string summary;
+  llvm::raw_string_ostream os(summary);
+  os << llvm::formatv("Machine: {0}, {1} cores; {2:f0} GFLOP/s f32 FMA "
+                      "peak, {3:f1} GB/s read bandwidth (measured). Runtime "
+                      "{4}{5}.\n",
+                      machine.cpuModel, machine.logicalCores,
+                      run.limits.fmaGflops, run.limits.readGBps,
+                      compilerVersion(), quick ? ", --quick sweep" : "");
+  if (!a.empty() && !b.empty()) {
+    for (const Experiment &e : run.experiments)
+      printTable(os, e, a, b);
+    os << "\nPercentages are the fraction of the machine's limit reached: "
+          "the FMA peak for prefill, the read bandwidth (weights + state "
+          "bytes per token) for decode.\n\nVerdict: "
+       << verdict(run, a, b) << "\n";
+  } else {
+    os << "\n(Ratios need one Mamba and one Transformer model.)\n";
+  }
+  if (stopRequested)
+    os << "\nStopped by Ctrl-C: the results above are the points measured "
+          "so far.\n";
+  llvm::outs() << summary;
+  if (llvm::Error e = writeResults(run, models, machine, dir, summary,
+                                   !stopRequested))
+    return e;
+  llvm::outs() << "\nResults: " << dir
+               << "/ (results.json, results.csv, summary.txt, one .svg per "
+                  "experiment); took "
+               << formatDuration(progress.elapsed()) << ".\n";
+  for (Model &m : models)
+    m.release();
+  return llvm::Error::success();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "coil-bench: Mamba versus Transformer inference speed on this machine\n");
+  std::signal(SIGINT, onInterrupt);
+  if (llvm::Error e = runBench()) {
+    llvm::errs() << "\ncoil-bench: error: " << llvm::toString(std::move(e))
+                 << "\n";
+    return 1;
+  }
+  return stopRequested ? 130 : 0;
+}
