@@ -1,4 +1,5 @@
-//===- ModelBuilder.cpp - coil IR and weight lists from a config -*- C++ -*-===//
+//===- ModelBuilder.cpp - coil IR and weight lists from a config -*- C++
+//-*-===//
 //
 // The Mamba (v1) and Llama forward passes as coil IR, following the reference
 // implementations (state-spaces `mamba_ssm` / Hugging Face `modeling_mamba`,
@@ -59,14 +60,16 @@ std::string mambaEmbeddingName(const MambaConfig &m) {
 std::vector<WeightSpec> mambaWeights(const ModelConfig &config) {
   const MambaConfig &m = config.mamba;
   std::vector<WeightSpec> specs;
-  specs.push_back({mambaEmbeddingName(m), {m.vocabSize, m.dModel}, normal(0.02)});
+  specs.push_back(
+      {mambaEmbeddingName(m), {m.vocabSize, m.dModel}, normal(0.02)});
   double outScale = 1.0 / std::sqrt(static_cast<double>(m.numLayers));
   for (int64_t i = 0; i < m.numLayers; ++i) {
     std::string p = layerPrefix(config, i);
     std::string x = p + "mixer.";
     specs.push_back({p + "norm.weight", {m.dModel}, constant(1.0)});
-    specs.push_back(
-        {x + "in_proj.weight", {2 * m.dInner, m.dModel}, torchDefault(m.dModel)});
+    specs.push_back({x + "in_proj.weight",
+                     {2 * m.dInner, m.dModel},
+                     torchDefault(m.dModel)});
     if (m.linearBias)
       specs.push_back({x + "in_proj.bias", {2 * m.dInner}, constant(0.0)});
     specs.push_back(
@@ -76,15 +79,15 @@ std::vector<WeightSpec> mambaWeights(const ModelConfig &config) {
     specs.push_back({x + "x_proj.weight",
                      {m.dtRank + 2 * m.dState, m.dInner},
                      torchDefault(m.dInner)});
-    specs.push_back(
-        {x + "dt_proj.weight",
-         {m.dInner, m.dtRank},
-         uniform(1.0 / std::sqrt(static_cast<double>(m.dtRank)))});
+    specs.push_back({x + "dt_proj.weight",
+                     {m.dInner, m.dtRank},
+                     uniform(1.0 / std::sqrt(static_cast<double>(m.dtRank)))});
     specs.push_back({x + "dt_proj.bias",
                      {m.dInner},
                      {WeightInit::Kind::DtBias, 1e-3, 0.1}});
-    specs.push_back(
-        {x + "A_log", {m.dInner, m.dState}, {WeightInit::Kind::ALogRange, 0, 0}});
+    specs.push_back({x + "A_log",
+                     {m.dInner, m.dState},
+                     {WeightInit::Kind::ALogRange, 0, 0}});
     specs.push_back({x + "D", {m.dInner}, constant(1.0)});
     WeightInit out = torchDefault(m.dInner);
     out.a *= outScale;
@@ -108,7 +111,8 @@ std::vector<WeightSpec> llamaWeights(const ModelConfig &config) {
   int64_t qWidth = l.numHeads * l.headDim, kvWidth = l.numKvHeads * l.headDim;
   for (int64_t i = 0; i < l.numLayers; ++i) {
     std::string p = layerPrefix(config, i);
-    specs.push_back({p + "input_layernorm.weight", {l.hiddenSize}, constant(1)});
+    specs.push_back(
+        {p + "input_layernorm.weight", {l.hiddenSize}, constant(1)});
     specs.push_back(
         {p + "self_attn.q_proj.weight", {qWidth, l.hiddenSize}, normal(0.02)});
     specs.push_back(
@@ -152,7 +156,8 @@ SmallVector<StateArg> stateArgs(GraphBuilder &g, const ModelConfig &config) {
     std::string layer = std::to_string(i);
     if (config.family == ModelConfig::Family::Mamba) {
       const MambaConfig &m = config.mamba;
-      args.push_back({"conv." + layer, g.tensor({kDyn, m.dInner, m.dConv - 1})});
+      args.push_back(
+          {"conv." + layer, g.tensor({kDyn, m.dInner, m.dConv - 1})});
       args.push_back({"ssm." + layer, g.tensor({kDyn, m.dInner, m.dState})});
     } else {
       const LlamaConfig &l = config.llama;
@@ -173,28 +178,28 @@ Value mambaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
   OpBuilder &b = g.builder();
   Location loc = g.location();
 
-  Value n = g.rmsNorm(h, g.weight(p + "norm.weight", {m.dModel}), m.normEpsilon);
+  Value n =
+      g.rmsNorm(h, g.weight(p + "norm.weight", {m.dModel}), m.normEpsilon);
   Value inBias =
       m.linearBias ? g.weight(x + "in_proj.bias", {2 * m.dInner}) : Value();
-  Value xz =
-      g.linear(n, g.weight(x + "in_proj.weight", {2 * m.dInner, m.dModel}),
-               inBias);
+  Value xz = g.linear(
+      n, g.weight(x + "in_proj.weight", {2 * m.dInner, m.dModel}), inBias);
   SmallVector<Value> xzParts = g.split(xz, {m.dInner, m.dInner});
 
-  Value convW = g.reshape(
-      g.weight(x + "conv1d.weight", {m.dInner, 1, m.dConv}), {m.dInner, m.dConv});
+  Value convW = g.reshape(g.weight(x + "conv1d.weight", {m.dInner, 1, m.dConv}),
+                          {m.dInner, m.dConv});
   Value convB = m.convBias ? g.weight(x + "conv1d.bias", {m.dInner}) : Value();
-  auto conv = b.create<Conv1dCausalOp>(loc, xzParts[0].getType(),
-                                       convState.getType(), xzParts[0], convW,
-                                       convB, convState);
+  auto conv =
+      b.create<Conv1dCausalOp>(loc, xzParts[0].getType(), convState.getType(),
+                               xzParts[0], convW, convB, convState);
   Value u = g.silu(conv.getResult());
 
   Value xDbl = g.linear(
       u, g.weight(x + "x_proj.weight", {m.dtRank + 2 * m.dState, m.dInner}));
   SmallVector<Value> parts = g.split(xDbl, {m.dtRank, m.dState, m.dState});
-  Value dt = g.linear(parts[0],
-                      g.weight(x + "dt_proj.weight", {m.dInner, m.dtRank}),
-                      g.weight(x + "dt_proj.bias", {m.dInner}));
+  Value dt =
+      g.linear(parts[0], g.weight(x + "dt_proj.weight", {m.dInner, m.dtRank}),
+               g.weight(x + "dt_proj.bias", {m.dInner}));
   Value a = g.neg(g.exp(g.weight(x + "A_log", {m.dInner, m.dState})));
   Value d = g.weight(x + "D", {m.dInner});
   auto scan = b.create<ScanOp>(loc, u.getType(), ssmState.getType(), u, dt, a,
@@ -203,9 +208,9 @@ Value mambaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
 
   Value outBias =
       m.linearBias ? g.weight(x + "out_proj.bias", {m.dModel}) : Value();
-  Value out = g.linear(scan.getResult(),
-                       g.weight(x + "out_proj.weight", {m.dModel, m.dInner}),
-                       outBias);
+  Value out =
+      g.linear(scan.getResult(),
+               g.weight(x + "out_proj.weight", {m.dModel, m.dInner}), outBias);
   newStates.push_back(conv.getStateOut());
   newStates.push_back(scan.getStateOut());
   return g.add(h, out);
@@ -242,9 +247,9 @@ Value llamaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
                                      {l.intermediateSize, l.hiddenSize}));
   Value up = g.linear(n2, g.weight(p + "mlp.up_proj.weight",
                                    {l.intermediateSize, l.hiddenSize}));
-  Value down = g.linear(g.mul(g.silu(gate), up),
-                        g.weight(p + "mlp.down_proj.weight",
-                                 {l.hiddenSize, l.intermediateSize}));
+  Value down = g.linear(
+      g.mul(g.silu(gate), up),
+      g.weight(p + "mlp.down_proj.weight", {l.hiddenSize, l.intermediateSize}));
   newStates.push_back(attn.getKCacheOut());
   newStates.push_back(attn.getVCacheOut());
   return g.add(h, down);
@@ -318,18 +323,20 @@ mlir::coil::models::weightSpecs(const ModelConfig &config) {
                                                      : llamaWeights(config);
 }
 
-OwningOpRef<ModuleOp> mlir::coil::models::buildModel(MLIRContext &context,
-                                                     const ModelConfig &config) {
+OwningOpRef<ModuleOp>
+mlir::coil::models::buildModel(MLIRContext &context,
+                               const ModelConfig &config) {
   context.loadDialect<CoilDialect, func::FuncDialect>();
   OpBuilder builder(&context);
   OwningOpRef<ModuleOp> module = ModuleOp::create(builder.getUnknownLoc());
   module->getOperation()->setAttr("coil.family",
                                   builder.getStringAttr(config.familyName()));
-  module->getOperation()->setAttr("coil.vocab_size",
-                                  builder.getI64IntegerAttr(config.vocabSize()));
+  module->getOperation()->setAttr(
+      "coil.vocab_size", builder.getI64IntegerAttr(config.vocabSize()));
   if (config.family == ModelConfig::Family::Llama)
     module->getOperation()->setAttr(
-        "coil.max_context", builder.getI64IntegerAttr(config.llama.maxPositions));
+        "coil.max_context",
+        builder.getI64IntegerAttr(config.llama.maxPositions));
   builder.setInsertionPointToEnd(module->getBody());
   buildEntryPoint(builder, config, kPrefillFunction, kDyn);
   buildEntryPoint(builder, config, kDecodeFunction, 1);

@@ -22,9 +22,9 @@
 #ifndef COIL_MODELS_MODELBUILDER_H
 #define COIL_MODELS_MODELBUILDER_H
 
-#include "models/ModelConfig.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "models/ModelConfig.h"
 
 #include <string>
 #include <vector>

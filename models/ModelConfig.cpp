@@ -1,4 +1,5 @@
-//===- ModelConfig.cpp - Model hyper-parameters from config.json -*- C++ -*-===//
+//===- ModelConfig.cpp - Model hyper-parameters from config.json -*- C++
+//-*-===//
 //
 // Reads Hugging Face `config.json` files with LLVM's JSON parser. Every error
 // names the file and the key and says what was expected.
@@ -229,8 +230,7 @@ Expected<ModelConfig> parseStateSpacesMamba(const json::Object &root,
   return config;
 }
 
-Expected<ModelConfig> parseLlama(const json::Object &root,
-                                 StringRef fileName) {
+Expected<ModelConfig> parseLlama(const json::Object &root, StringRef fileName) {
   KeyReader r(root, fileName, "");
   ModelConfig config;
   config.family = ModelConfig::Family::Llama;
@@ -277,9 +277,9 @@ Expected<ModelConfig> mlir::coil::models::parseModelConfig(StringRef text,
                                                            StringRef fileName) {
   Expected<json::Value> parsed = json::parse(text);
   if (!parsed)
-    return createStringError(inconvertibleErrorCode(),
-                             fileName + ": invalid JSON: " +
-                                 toString(parsed.takeError()));
+    return createStringError(
+        inconvertibleErrorCode(),
+        fileName + ": invalid JSON: " + toString(parsed.takeError()));
   const json::Object *root = parsed->getAsObject();
   if (!root)
     return createStringError(inconvertibleErrorCode(),
@@ -311,9 +311,9 @@ Expected<ModelConfig> mlir::coil::models::loadModelConfig(StringRef path) {
   ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
       MemoryBuffer::getFile(file, /*IsText=*/true);
   if (!buffer)
-    return createStringError(buffer.getError(), Twine("cannot read ") + file +
-                                                    ": " +
-                                                    buffer.getError().message());
+    return createStringError(buffer.getError(),
+                             Twine("cannot read ") + file + ": " +
+                                 buffer.getError().message());
   return parseModelConfig((*buffer)->getBuffer(), file);
 }
 
@@ -342,9 +342,10 @@ std::string mlir::coil::models::toConfigJson(const ModelConfig &config) {
     o["vocab_size"] = m.vocabSize;
     o["pad_vocab_size_multiple"] = 1;
     o["norm_epsilon"] = m.normEpsilon;
-    o["ssm_cfg"] = json::Object{{"d_state", m.dState},   {"d_conv", m.dConv},
-                                {"expand", m.expand},     {"dt_rank", m.dtRank},
-                                {"conv_bias", m.convBias}, {"bias", m.linearBias}};
+    o["ssm_cfg"] =
+        json::Object{{"d_state", m.dState},     {"d_conv", m.dConv},
+                     {"expand", m.expand},      {"dt_rank", m.dtRank},
+                     {"conv_bias", m.convBias}, {"bias", m.linearBias}};
     o["tie_embeddings"] = true;
   } else {
     const MambaConfig &m = config.mamba;

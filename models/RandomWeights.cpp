@@ -7,6 +7,8 @@
 
 #include "models/RandomWeights.h"
 
+#include "runtime/src/weights/Safetensors.h"
+
 #include <cmath>
 
 using namespace mlir::coil::models;
@@ -101,4 +103,28 @@ std::vector<float> mlir::coil::models::randomWeight(const WeightSpec &spec,
   }
   }
   return values;
+}
+
+llvm::Error mlir::coil::models::writeRandomWeights(const ModelConfig &config,
+                                                   uint64_t seed,
+                                                   llvm::StringRef path) {
+  namespace weights = ::coil::weights;
+  std::vector<WeightSpec> specs = weightSpecs(config);
+  std::vector<std::vector<float>> values;
+  std::vector<weights::TensorToWrite> tensors;
+  values.reserve(specs.size());
+  for (const WeightSpec &spec : specs) {
+    values.push_back(randomWeight(spec, seed));
+    tensors.push_back(
+        {spec.name, weights::DType::F32, spec.shape, values.back().data()});
+  }
+  weights::Status status =
+      weights::writeSafetensors(path.str(), tensors,
+                                {{"format", "pt"},
+                                 {"coil.seed", std::to_string(seed)},
+                                 {"coil.init", "published initialisations"}});
+  if (!status)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   status.message());
+  return llvm::Error::success();
 }

@@ -10,6 +10,7 @@
 #define COIL_MODELS_RANDOMWEIGHTS_H
 
 #include "models/ModelBuilder.h"
+#include "llvm/Support/Error.h"
 
 #include <cstdint>
 #include <vector>
@@ -18,6 +19,11 @@ namespace mlir::coil::models {
 
 /// The values of `spec`, row-major, drawn from its initialisation.
 std::vector<float> randomWeight(const WeightSpec &spec, uint64_t seed);
+
+/// Writes every parameter of `config` drawn with `seed` as one f32
+/// safetensors file, atomically (the seed is recorded in its metadata).
+llvm::Error writeRandomWeights(const ModelConfig &config, uint64_t seed,
+                               llvm::StringRef path);
 
 } // namespace mlir::coil::models
 

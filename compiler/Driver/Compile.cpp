@@ -12,16 +12,16 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
-#include "llvm/Support/xxhash.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
 
 using namespace mlir;
 using llvm::Error;
@@ -30,10 +30,9 @@ std::string mlir::coil::compilerVersion() {
   return "coilc 0.2 (model ABI 2, LLVM " LLVM_VERSION_STRING ")";
 }
 
-Error mlir::coil::compileModel(ModuleOp module, Stage stage,
-                               llvm::StringRef outputPath,
-                               const std::function<void(PassManager &)>
-                                   &configure) {
+Error mlir::coil::compileModel(
+    ModuleOp module, Stage stage, llvm::StringRef outputPath,
+    const std::function<void(PassManager &)> &configure) {
   PassManager pm(module.getContext());
   if (configure)
     configure(pm);
@@ -80,8 +79,8 @@ Error mlir::coil::compileModel(ModuleOp module, Stage stage,
       return e;
     auto buffer = llvm::MemoryBuffer::getFile(temp);
     if (!buffer)
-      return llvm::createStringError(buffer.getError(), "cannot read back " +
-                                                            temp);
+      return llvm::createStringError(buffer.getError(),
+                                     "cannot read back " + temp);
     llvm::outs() << (*buffer)->getBuffer();
     return Error::success();
   }

@@ -1,4 +1,5 @@
-//===- Compile.h - coil IR -> compiled artifact ------------------*- C++ -*-===//
+//===- Compile.h - coil IR -> compiled artifact ------------------*- C++
+//-*-===//
 //
 // The whole compiler behind one call, shared by coilc and coil-run: run the
 // pass pipelines to a chosen stage and, for the back-end stages, translate
@@ -21,16 +22,23 @@ class PassManager;
 namespace coil {
 
 /// Where compilation stops (coilc --emit=...).
-enum class Stage { Coil, Kernels, Tiled, LLVM, Assembly, Object, SharedLibrary };
+enum class Stage {
+  Coil,
+  Kernels,
+  Tiled,
+  LLVM,
+  Assembly,
+  Object,
+  SharedLibrary
+};
 
 /// Compiles `module` (in place) up to `stage` and writes the result to
 /// `outputPath` ("-" for stdout; only for textual stages). `configure` may
 /// adjust the pass manager first (IR printing, timing). Output files are
 /// written atomically.
-llvm::Error compileModel(ModuleOp module, Stage stage,
-                         llvm::StringRef outputPath,
-                         const std::function<void(PassManager &)> &configure =
-                             nullptr);
+llvm::Error
+compileModel(ModuleOp module, Stage stage, llvm::StringRef outputPath,
+             const std::function<void(PassManager &)> &configure = nullptr);
 
 /// Identifies the compiler build, for caches keyed on it.
 std::string compilerVersion();

@@ -3,7 +3,7 @@
 // The pipelines coilc runs, each also registered for coil-opt so every stage
 // can be run and printed on its own:
 //
-//   coil IR --coil-kernels-pipeline--> fused, outlined kernels  (--emit=kernels)
+//   coil IR --coil-kernels-pipeline--> fused, outlined kernels (--emit=kernels)
 //           --coil-loops-pipeline----> schedule metadata + loops (--emit=tiled)
 //           --coil-llvm-pipeline-----> LLVM dialect + runtime ABI
 //

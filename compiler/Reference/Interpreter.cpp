@@ -161,7 +161,6 @@ private:
   llvm::DenseMap<Value, TensorPtr> values;
 };
 
-
 Expected<std::vector<TensorPtr>> Interpreter::Frame::runBlock(Block &block) {
   for (Operation &op : block) {
     if (op.hasTrait<OpTrait::IsTerminator>()) {
@@ -377,8 +376,7 @@ Error Interpreter::Frame::execRope(RopeOp op) {
   if (pos.shape != std::vector<int64_t>{batch, seq})
     return opError(op, "positions shape " + formatShape(pos.shape) +
                            " does not match input " + formatShape(x.shape));
-  int64_t heads = op.getNumHeads(), headDim = width / heads,
-          half = headDim / 2;
+  int64_t heads = op.getNumHeads(), headDim = width / heads, half = headDim / 2;
   double theta = op.getTheta().convertToDouble();
   Tensor y = x;
   for (int64_t b = 0; b < batch; ++b)
@@ -523,8 +521,8 @@ Error Interpreter::Frame::execAttention(AttentionOp op) {
       int64_t p = static_cast<int64_t>(pos.data[b * seq + t]);
       for (int64_t h = 0; h < heads; ++h) {
         int64_t g = h / group;
-        const double *qh = q.data.data() + (b * seq + t) * heads * headDim +
-                           h * headDim;
+        const double *qh =
+            q.data.data() + (b * seq + t) * heads * headDim + h * headDim;
         scores.assign(p + 1, 0.0);
         double maxScore = -std::numeric_limits<double>::infinity();
         for (int64_t j = 0; j <= p; ++j) {
@@ -537,8 +535,8 @@ Error Interpreter::Frame::execAttention(AttentionOp op) {
         double total = 0.0;
         for (double &s : scores)
           total += (s = std::exp(s - maxScore));
-        double *oh = o.data.data() + (b * seq + t) * heads * headDim +
-                     h * headDim;
+        double *oh =
+            o.data.data() + (b * seq + t) * heads * headDim + h * headDim;
         for (int64_t j = 0; j <= p; ++j)
           for (int64_t i = 0; i < headDim; ++i)
             oh[i] += scores[j] / total * vc.data[cacheAt(b, g, j) + i];
@@ -626,8 +624,8 @@ Expected<std::vector<Tensor>> Interpreter::run(StringRef function,
   Frame frame(*this);
   Block &body = fn.getBody().front();
   for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
-    if (Error e = checkFits(fn, "argument #" + std::to_string(i), arg,
-                            inputs[i]))
+    if (Error e =
+            checkFits(fn, "argument #" + std::to_string(i), arg, inputs[i]))
       return std::move(e);
     frame.bind(arg, std::make_shared<const Tensor>(std::move(inputs[i])));
   }

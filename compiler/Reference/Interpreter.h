@@ -41,9 +41,8 @@ struct Tensor {
 /// Supplies the value of the parameter `name`, whose declared type is `type`.
 /// It must fail (with a message naming the tensor) when the stored tensor's
 /// shape or type does not match.
-using WeightProvider =
-    std::function<llvm::Expected<Tensor>(llvm::StringRef name,
-                                         RankedTensorType type)>;
+using WeightProvider = std::function<llvm::Expected<Tensor>(
+    llvm::StringRef name, RankedTensorType type)>;
 
 /// Runs the functions of one module. Not thread-safe; the module must outlive
 /// the interpreter. Parameters are fetched once and kept.

@@ -1,4 +1,5 @@
-//===- ReferenceSession.cpp - Prefill and decode on the interpreter -*- C++ -*-===//
+//===- ReferenceSession.cpp - Prefill and decode on the interpreter -*- C++
+//-*-===//
 //
 // State shapes come from the entry point's signature: dimension 0 is the
 // batch, any other dynamic dimension is the context capacity.
@@ -21,16 +22,16 @@ static Error sessionError(const llvm::Twine &message) {
 
 ReferenceSession::ReferenceSession(ModuleOp module, WeightProvider weights,
                                    int64_t batch, int64_t capacity)
-    : module(module), interpreter(module, std::move(weights)),
-      batchSize(batch), capacity(capacity) {}
+    : module(module), interpreter(module, std::move(weights)), batchSize(batch),
+      capacity(capacity) {}
 
 Expected<std::unique_ptr<ReferenceSession>>
-ReferenceSession::create(ModuleOp module, WeightProvider weights,
-                         int64_t batch, int64_t capacity) {
+ReferenceSession::create(ModuleOp module, WeightProvider weights, int64_t batch,
+                         int64_t capacity) {
   if (batch < 1 || capacity < 1)
-    return sessionError(llvm::formatv(
-        "batch ({0}) and context capacity ({1}) must be >= 1", batch,
-        capacity));
+    return sessionError(
+        llvm::formatv("batch ({0}) and context capacity ({1}) must be >= 1",
+                      batch, capacity));
   auto prefill = module.lookupSymbol<func::FuncOp>("prefill");
   auto decode = module.lookupSymbol<func::FuncOp>("decode");
   if (!prefill || !decode)
@@ -53,9 +54,9 @@ ReferenceSession::create(ModuleOp module, WeightProvider weights,
     auto state = cast<RankedTensorType>(t);
     std::vector<int64_t> shape;
     for (int64_t i = 0; i < state.getRank(); ++i)
-      shape.push_back(i == 0                   ? batch
+      shape.push_back(i == 0                  ? batch
                       : state.isDynamicDim(i) ? capacity
-                                               : state.getDimSize(i));
+                                              : state.getDimSize(i));
     session->stateShapes.push_back(shape);
   }
   if (Error e = session->interpreter.bindWeights())
@@ -85,17 +86,17 @@ ReferenceSession::step(StringRef function,
       return sessionError("every sequence of a batch must have the same "
                           "number of tokens");
   if (position + seq > capacity)
-    return sessionError(llvm::formatv(
-        "context capacity exceeded: {0} tokens + {1} new > {2}", position,
-        seq, capacity));
+    return sessionError(
+        llvm::formatv("context capacity exceeded: {0} tokens + {1} new > {2}",
+                      position, seq, capacity));
   Tensor ids = Tensor::filled({batchSize, seq});
   Tensor positions = Tensor::filled({batchSize, seq});
   for (int64_t b = 0; b < batchSize; ++b)
     for (int64_t t = 0; t < seq; ++t) {
       int64_t id = tokens[b][t];
       if (id < 0 || id >= vocab)
-        return sessionError(llvm::formatv(
-            "token id {0} is out of range [0, {1})", id, vocab));
+        return sessionError(
+            llvm::formatv("token id {0} is out of range [0, {1})", id, vocab));
       ids.data[b * seq + t] = static_cast<double>(id);
       positions.data[b * seq + t] = static_cast<double>(position + t);
     }

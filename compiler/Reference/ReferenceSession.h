@@ -1,4 +1,5 @@
-//===- ReferenceSession.h - Prefill and decode on the interpreter -*- C++ -*-===//
+//===- ReferenceSession.h - Prefill and decode on the interpreter -*- C++
+//-*-===//
 //
 // Runs a model module built by models/ModelBuilder (its @prefill and @decode
 // entry points) on the reference interpreter, keeping each sequence's state

@@ -1,4 +1,5 @@
-//===- SharedLibrary.cpp - LLVM dialect -> object -> shared library -*- C++ -*-===//
+//===- SharedLibrary.cpp - LLVM dialect -> object -> shared library -*- C++
+//-*-===//
 //
 // Uses LLVM's TargetMachine for the host (sys::getHostCPUName and its
 // features), the new pass manager's O3 pipeline, and clang-19 as the linker
@@ -56,7 +57,8 @@ Expected<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() {
   (void)initialized;
   std::string triple = llvm::sys::getProcessTriple();
   std::string error;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return makeError("no LLVM target for " + triple + ": " + error);
   llvm::TargetOptions options;
@@ -69,11 +71,13 @@ Expected<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() {
 }
 
 /// Runs `write(os)` into a temporary next to `path`, then renames it.
-Error writeAtomically(llvm::StringRef path,
-                      llvm::function_ref<Error(llvm::raw_pwrite_stream &)> write) {
+Error writeAtomically(
+    llvm::StringRef path,
+    llvm::function_ref<Error(llvm::raw_pwrite_stream &)> write) {
   llvm::SmallString<256> temp(path);
   temp += ".tmp%%%%%%";
-  Expected<llvm::sys::fs::TempFile> file = llvm::sys::fs::TempFile::create(temp);
+  Expected<llvm::sys::fs::TempFile> file =
+      llvm::sys::fs::TempFile::create(temp);
   if (!file)
     return file.takeError();
   {
@@ -188,9 +192,9 @@ Error mlir::coil::writeArtifact(llvm::Module &module, ArtifactKind kind,
   temp += ".tmp";
   llvm::FileRemover removeTemp(temp);
   std::string errorText;
-  llvm::SmallVector<llvm::StringRef> args{*clang,     "-shared", "-fuse-ld=lld",
-                                          object,     "-o",      temp,
-                                          "-lm",      "-Wl,-z,now"};
+  llvm::SmallVector<llvm::StringRef> args{*clang, "-shared",   "-fuse-ld=lld",
+                                          object, "-o",        temp,
+                                          "-lm",  "-Wl,-z,now"};
   int rc = llvm::sys::ExecuteAndWait(*clang, args, std::nullopt, {}, 0, 0,
                                      &errorText);
   if (rc != 0)

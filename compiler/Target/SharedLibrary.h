@@ -1,4 +1,5 @@
-//===- SharedLibrary.h - LLVM dialect -> object -> shared library -*- C++ -*-===//
+//===- SharedLibrary.h - LLVM dialect -> object -> shared library -*- C++
+//-*-===//
 //
 // The back end: translates an LLVM-dialect module (the output of
 // buildCompilePipeline) to LLVM IR, optimises it for the host CPU (all of its

@@ -1,4 +1,5 @@
-//===- ExposeKernelTemporaries.cpp - Kernel temporaries as results -*- C++ -*-===//
+//===- ExposeKernelTemporaries.cpp - Kernel temporaries as results -*- C++
+//-*-===//
 //
 // Implements --coil-expose-kernel-temporaries (see Passes.td).
 //
@@ -65,10 +66,10 @@ struct CoilExposeKernelTemporariesPass
           return signalPassFailure();
         }
         b.setInsertionPoint(call);
-        auto wider = b.create<func::CallOp>(call.getLoc(), fn,
-                                            call.getOperands());
-        for (auto [from, to] :
-             llvm::zip(call.getResults(), wider.getResults().take_front(before)))
+        auto wider =
+            b.create<func::CallOp>(call.getLoc(), fn, call.getOperands());
+        for (auto [from, to] : llvm::zip(call.getResults(),
+                                         wider.getResults().take_front(before)))
           from.replaceAllUsesWith(to);
         call.erase();
       }

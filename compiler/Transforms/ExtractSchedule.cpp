@@ -56,8 +56,8 @@ FailureOr<json::Array> symbolicShape(Operation *where, RankedTensorType t,
     else if (t.getRank() == 4 && i == 2)
       shape.push_back("S");
     else {
-      where->emitError() << "cannot name dynamic dimension " << i << " of "
-                         << t << " (expected B, T or S)";
+      where->emitError() << "cannot name dynamic dimension " << i << " of " << t
+                         << " (expected B, T or S)";
       return failure();
     }
   }
@@ -74,10 +74,10 @@ public:
       if (fn->hasAttr("coil.kernel")) {
         kernelIndex[fn.getName()] = kernels.size();
         auto calls = fn->getAttrOfType<IntegerAttr>("coil.calls");
-        kernels.push_back(json::Object{
-            {"name", fn.getName()},
-            {"symbol", ("coil_kernel_" + fn.getName()).str()},
-            {"calls", calls ? calls.getInt() : 0}});
+        kernels.push_back(
+            json::Object{{"name", fn.getName()},
+                         {"symbol", ("coil_kernel_" + fn.getName()).str()},
+                         {"calls", calls ? calls.getInt() : 0}});
       }
     return success();
   }
@@ -100,8 +100,8 @@ public:
     llvm::DenseMap<int64_t, std::string> tempKey;
 
     auto ids = cast<RankedTensorType>(type.getInput(0));
-    json::Value seq = ids.isDynamicDim(1) ? json::Value("T")
-                                          : json::Value(ids.getDimSize(1));
+    json::Value seq =
+        ids.isDynamicDim(1) ? json::Value("T") : json::Value(ids.getDimSize(1));
     buffers.push_back(json::Object{{"kind", "tokens"},
                                    {"dtype", "i32"},
                                    {"shape", json::Array{"B", seq}}});
@@ -116,11 +116,9 @@ public:
     for (unsigned i = 2; i < type.getNumInputs(); ++i) {
       auto name = fn.getArgAttrOfType<StringAttr>(i, "coil.state");
       if (!name)
-        return fn.emitError() << "argument " << i
-                              << " has no coil.state name";
+        return fn.emitError() << "argument " << i << " has no coil.state name";
       auto stateType = cast<RankedTensorType>(type.getInput(i));
-      FailureOr<std::string> dtype =
-          dtypeName(fn, stateType.getElementType());
+      FailureOr<std::string> dtype = dtypeName(fn, stateType.getElementType());
       FailureOr<json::Array> shape = symbolicShape(fn, stateType, true);
       if (failed(dtype) || failed(shape))
         return failure();
@@ -129,8 +127,9 @@ public:
       if (it == stateIndex.end()) {
         index = states.size();
         stateIndex[name.getValue()] = index;
-        states.push_back(json::Object{
-            {"name", name.getValue()}, {"dtype", *dtype}, {"shape", std::move(*shape)}});
+        states.push_back(json::Object{{"name", name.getValue()},
+                                      {"dtype", *dtype},
+                                      {"shape", std::move(*shape)}});
       } else {
         index = it->second;
       }
@@ -165,8 +164,8 @@ public:
       if (isa<func::ReturnOp>(op))
         continue;
       auto call = dyn_cast<func::CallOp>(op);
-      auto kernel = call ? kernelIndex.find(call.getCallee())
-                         : kernelIndex.end();
+      auto kernel =
+          call ? kernelIndex.find(call.getCallee()) : kernelIndex.end();
       if (!call || kernel == kernelIndex.end())
         return op.emitError("entry points may only read weights and call "
                             "kernels here; run --coil-kernels-pipeline "
@@ -183,8 +182,9 @@ public:
           if (failed(shape))
             return failure();
           id = buffers.size();
-          buffers.push_back(json::Object{
-              {"kind", "logits"}, {"dtype", "f32"}, {"shape", std::move(*shape)}});
+          buffers.push_back(json::Object{{"kind", "logits"},
+                                         {"dtype", "f32"},
+                                         {"shape", std::move(*shape)}});
         } else if (res != resultIndex.end()) {
           // The new value of state argument res + 1, written in place.
           id = stateBuffer[res->second - 1];
@@ -246,12 +246,10 @@ public:
   }
 
   std::string finish() {
-    json::Object root{{"format", "coil-model"},
-                      {"version", 2},
-                      {"weights", std::move(weights)},
-                      {"states", std::move(states)},
-                      {"kernels", std::move(kernels)},
-                      {"entries", std::move(entries)}};
+    json::Object root{
+        {"format", "coil-model"},        {"version", 2},
+        {"weights", std::move(weights)}, {"states", std::move(states)},
+        {"kernels", std::move(kernels)}, {"entries", std::move(entries)}};
     if (auto family = module->getAttrOfType<StringAttr>("coil.family"))
       root["family"] = family.getValue();
     if (auto vocab = module->getAttrOfType<IntegerAttr>("coil.vocab_size"))
@@ -270,8 +268,7 @@ private:
     auto it = weightIndex.find(op.getName());
     if (it != weightIndex.end())
       return it->second;
-    FailureOr<std::string> dtype =
-        dtypeName(op, op.getType().getElementType());
+    FailureOr<std::string> dtype = dtypeName(op, op.getType().getElementType());
     if (failed(dtype))
       return failure();
     json::Array shape;
@@ -279,8 +276,9 @@ private:
       shape.push_back(d);
     int64_t index = weights.size();
     weightIndex[op.getName()] = index;
-    weights.push_back(json::Object{
-        {"name", op.getName()}, {"dtype", *dtype}, {"shape", std::move(shape)}});
+    weights.push_back(json::Object{{"name", op.getName()},
+                                   {"dtype", *dtype},
+                                   {"shape", std::move(shape)}});
     return index;
   }
 

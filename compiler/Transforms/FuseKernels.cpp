@@ -1,4 +1,5 @@
-//===- FuseKernels.cpp - Group coil ops into coil.kernel regions -*- C++ -*-===//
+//===- FuseKernels.cpp - Group coil ops into coil.kernel regions -*- C++
+//-*-===//
 //
 // Implements --coil-fuse-kernels (see Passes.td for the grouping rules).
 //
@@ -144,8 +145,8 @@ private:
   /// True if every operand of `op` is available to group `g`.
   bool canJoin(unsigned g, Operation *op) const {
     return !assigned(op) && llvm::all_of(op->getOperands(), [&](Value v) {
-             return available(g, v);
-           });
+      return available(g, v);
+    });
   }
 
   /// True if every operand of every op of group `g` is available to it.
@@ -187,8 +188,9 @@ private:
   /// norm -> every linear reading it (only if all its users are linears).
   void groupNormAndLinears(Operation *norm) {
     Value n = norm->getResult(0);
-    if (n.use_empty() ||
-        !llvm::all_of(n.getUsers(), [](Operation *u) { return isa<LinearOp>(u); }))
+    if (n.use_empty() || !llvm::all_of(n.getUsers(), [](Operation *u) {
+          return isa<LinearOp>(u);
+        }))
       return;
     unsigned g = newGroup(norm);
     SmallVector<Operation *> linears;

@@ -36,8 +36,7 @@ bool sameKernel(KernelOp a, KernelOp b) {
          llvm::equal(a.getInputs().getTypes(), b.getInputs().getTypes()) &&
          llvm::equal(a.getResultTypes(), b.getResultTypes()) &&
          OperationEquivalence::isRegionEquivalentTo(
-             &a.getBody(), &b.getBody(),
-             OperationEquivalence::IgnoreLocations);
+             &a.getBody(), &b.getBody(), OperationEquivalence::IgnoreLocations);
 }
 
 struct CoilOutlineKernelsPass
@@ -65,8 +64,7 @@ struct CoilOutlineKernelsPass
                                   proto.getResultTypes()));
       fn.setPrivate();
       fn->setAttr("coil.kernel", builder.getUnitAttr());
-      fn->setAttr("coil.calls",
-                  builder.getI64IntegerAttr(c.members.size()));
+      fn->setAttr("coil.calls", builder.getI64IntegerAttr(c.members.size()));
       symbols.insert(fn); // renames on collision: name_0, name_1, ...
 
       // The prototype's body becomes the function body.

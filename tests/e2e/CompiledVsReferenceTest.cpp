@@ -136,8 +136,7 @@ protected:
     options.threads = threads;
     coil_session_t *s = nullptr;
     coil_status_t *status = coil_session_create(model, &options, &s);
-    EXPECT_EQ(coil_status_code(status), COIL_OK)
-        << coil_status_message(status);
+    EXPECT_EQ(coil_status_code(status), COIL_OK) << coil_status_message(status);
     coil_status_free(status);
     std::vector<float> all;
     if (!s)
@@ -163,15 +162,16 @@ protected:
   }
 
   std::unique_ptr<reference::ReferenceSession> referenceSession(int64_t batch) {
-    auto provider = [this](llvm::StringRef name, RankedTensorType)
-        -> llvm::Expected<reference::Tensor> {
+    auto provider =
+        [this](llvm::StringRef name,
+               RankedTensorType) -> llvm::Expected<reference::Tensor> {
       auto it = weightValues.find(name);
       if (it == weightValues.end())
         return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                        "no weight " + name);
-      return reference::Tensor(
-          it->second.first, std::vector<double>(it->second.second.begin(),
-                                                it->second.second.end()));
+      return reference::Tensor(it->second.first,
+                               std::vector<double>(it->second.second.begin(),
+                                                   it->second.second.end()));
     };
     auto s = reference::ReferenceSession::create(*reference, provider, batch,
                                                  kMaxContext);
@@ -202,8 +202,8 @@ protected:
 
   /// Prefill of T tokens per sequence at batch B, then 20 decode steps.
   void checkPrefillAndDecode(int64_t batch, int64_t seq) {
-    std::string what = "B=" + std::to_string(batch) +
-                       " T=" + std::to_string(seq);
+    std::string what =
+        "B=" + std::to_string(batch) + " T=" + std::to_string(seq);
     coil_session_reset(session);
     auto ref = referenceSession(batch);
     ASSERT_TRUE(ref);

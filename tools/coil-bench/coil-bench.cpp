@@ -1,4 +1,5 @@
-//===- coil-bench.cpp - Mamba versus Transformer inference speed -*- C++ -*-===//
+//===- coil-bench.cpp - Mamba versus Transformer inference speed -*- C++
+//-*-===//
 //
 // The project's main job: compiles a Mamba model and a Transformer of the
 // same size, runs them through the embeddable runtime on this machine and
@@ -149,10 +150,10 @@ struct Stat {
 
 /// Warms up with one run, then repeats `run` (which returns the seconds it
 /// measured) until the spread is within 5% with at least 3 runs, or the
-/// budget is spent (at least `minRuns` runs), or Ctrl-C.
+/// budget is spent (at least `minRuns` runs), or Ctrl-C (then the Stat may
+/// have no runs, and the point is not recorded).
 llvm::Expected<Stat> measure(const std::function<llvm::Expected<double>()> &run,
-                             double budget, int minRuns = 2,
-                             int maxRuns = 15) {
+                             double budget, int minRuns = 2, int maxRuns = 15) {
   if (llvm::Expected<double> warm = run(); !warm)
     return warm.takeError();
   std::vector<double> samples;
@@ -172,7 +173,7 @@ llvm::Expected<Stat> measure(const std::function<llvm::Expected<double>()> &run,
       break;
   }
   if (samples.empty())
-    return error("interrupted");
+    return Stat{}; // interrupted before the first measured run
   std::sort(samples.begin(), samples.end());
   return Stat{samples[samples.size() / 2], samples.front(), samples.back(),
               static_cast<int>(samples.size())};
@@ -252,8 +253,8 @@ presetConfigs(llvm::StringRef name) {
     l.intermediateSize = 2048;
   } else if (name == "370m") {
     m.dModel = 1024, m.numLayers = 48;
-    l.hiddenSize = 1024, l.numLayers = 24, l.numHeads = 16,
-    l.numKvHeads = 16, l.intermediateSize = 2816;
+    l.hiddenSize = 1024, l.numLayers = 24, l.numHeads = 16, l.numKvHeads = 16,
+    l.intermediateSize = 2816;
   } else {
     return error("unknown preset '" + name + "' (known: 130m, 370m)");
   }
@@ -274,17 +275,8 @@ llvm::Expected<std::string> presetWeights(const models::ModelConfig &config) {
     return path;
   if (std::error_code ec = llvm::sys::fs::create_directories(cacheDirectory()))
     return error("cannot create " + cacheDirectory() + ": " + ec.message());
-  std::vector<models::WeightSpec> specs = models::weightSpecs(config);
-  std::vector<std::vector<float>> values;
-  std::vector<weights::TensorToWrite> tensors;
-  values.reserve(specs.size());
-  for (const models::WeightSpec &spec : specs) {
-    values.push_back(models::randomWeight(spec, seed));
-    tensors.push_back(
-        {spec.name, weights::DType::F32, spec.shape, values.back().data()});
-  }
-  if (weights::Status s = weights::writeSafetensors(path, tensors); !s)
-    return error(s.message());
+  if (llvm::Error e = models::writeRandomWeights(config, seed, path))
+    return e;
   return path;
 }
 
@@ -308,8 +300,7 @@ llvm::Error prepare(Model &m, MLIRContext &context) {
   m.soPath = *so;
   if (llvm::Error e = check(coil_model_load(m.soPath.c_str(), &m.model)))
     return e;
-  if (llvm::Error e =
-          check(coil_weights_open(m.weightsPath.c_str(), &m.files)))
+  if (llvm::Error e = check(coil_weights_open(m.weightsPath.c_str(), &m.files)))
     return e;
   return check(coil_model_bind_weights(m.model, m.files));
 }
@@ -329,8 +320,8 @@ struct Session {
     options.max_batch = batch;
     options.max_context = context;
     options.threads = threads;
-    if (llvm::Error e = check(coil_session_create(m.model, &options,
-                                                  &session->s)))
+    if (llvm::Error e =
+            check(coil_session_create(m.model, &options, &session->s)))
       return std::move(e);
     return session;
   }
@@ -343,6 +334,23 @@ struct Session {
   llvm::Error decode(int64_t batch, int32_t token) {
     std::vector<int32_t> ids(batch, token);
     return check(coil_session_decode(s, ids.data(), batch));
+  }
+  /// Seconds of a prefill of `tokens` per sequence from an empty state.
+  llvm::Expected<double> timedPrefill(int64_t batch, int64_t tokens,
+                                      int64_t vocab) {
+    coil_session_reset(s);
+    Clock::time_point a = Clock::now();
+    if (llvm::Error e = prefill(batch, tokens, vocab))
+      return std::move(e);
+    return seconds(a, Clock::now());
+  }
+  /// Mean seconds per step of `steps` decode steps.
+  llvm::Expected<double> timedDecode(int64_t batch, int64_t steps) {
+    Clock::time_point a = Clock::now();
+    for (int64_t i = 0; i < steps; ++i)
+      if (llvm::Error e = decode(batch, static_cast<int32_t>(1 + i)))
+        return std::move(e);
+    return seconds(a, Clock::now()) / steps;
   }
   /// The argmax of sequence 0's last row.
   int32_t next() {
@@ -363,7 +371,7 @@ struct Point {
   std::string model;
   double x = 0;
   Stat stat;
-  double value = 0;     ///< the reported quantity (median)
+  double value = 0; ///< the reported quantity (median)
   double low = 0, high = 0;
   double roofline = -1; ///< achieved fraction of the relevant limit
 };
@@ -415,6 +423,8 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
   };
   auto add = [&](llvm::StringRef exp, double x, Stat stat, double value,
                  double low, double high, double roofline) {
+    if (stat.runs == 0)
+      return; // interrupted
     find(exp).points.push_back({m.label, x, stat, value, low, high, roofline});
   };
 
@@ -429,29 +439,22 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
         return llvm::Error::success();
       progress.point(llvm::formatv("prefill {0} T={1}", m.label, t).str());
       llvm::Expected<Stat> s = measure(
-          [&]() -> llvm::Expected<double> {
-            coil_session_reset((*session)->s);
-            Clock::time_point a = Clock::now();
-            if (llvm::Error e = (*session)->prefill(1, t, vocab))
-              return std::move(e);
-            return seconds(a, Clock::now());
-          },
-          budget);
+          [&] { return (*session)->timedPrefill(1, t, vocab); }, budget);
       if (!s)
         return s.takeError();
       double tps = t / s->median;
-      double fraction = m.prefillFlops(t) / s->median / 1e9 /
-                        run.limits.fmaGflops;
+      double fraction =
+          m.prefillFlops(t) / s->median / 1e9 / run.limits.fmaGflops;
       add("prefill", t, *s, tps, t / s->max, t / s->min, fraction);
-      add("prefill-latency", t, *s, s->median * 1e3, s->min * 1e3,
-          s->max * 1e3, -1);
+      add("prefill-latency", t, *s, s->median * 1e3, s->min * 1e3, s->max * 1e3,
+          -1);
     }
   }
 
   // Decode latency per token against the context already in the state.
   {
-    int64_t maxC = *std::max_element(sw.decodeContext.begin(),
-                                     sw.decodeContext.end());
+    int64_t maxC =
+        *std::max_element(sw.decodeContext.begin(), sw.decodeContext.end());
     int64_t capacity = maxC + sw.decodeSteps + 2;
     auto session = Session::open(m, 1, capacity, cores);
     if (!session)
@@ -474,19 +477,15 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
             if (llvm::Error e = check(coil_session_restore_sequence(
                     (*session)->s, 0, saved.data(), saved.size())))
               return std::move(e);
-            Clock::time_point a = Clock::now();
-            for (int64_t i = 0; i < sw.decodeSteps; ++i)
-              if (llvm::Error e = (*session)->decode(1, 1 + i))
-                return std::move(e);
-            return seconds(a, Clock::now()) / sw.decodeSteps;
+            return (*session)->timedDecode(1, sw.decodeSteps);
           },
           budget);
       if (!s)
         return s.takeError();
       double bytes = m.weightBytes() + m.stateBytesPerToken(c);
       double fraction = bytes / s->median / 1e9 / run.limits.readGBps;
-      add("decode-context", c, *s, s->median * 1e3, s->min * 1e3,
-          s->max * 1e3, fraction);
+      add("decode-context", c, *s, s->median * 1e3, s->min * 1e3, s->max * 1e3,
+          fraction);
     }
   }
 
@@ -505,11 +504,7 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
           coil_session_reset((*session)->s);
           if (llvm::Error e = (*session)->prefill(batch, prompt, vocab))
             return std::move(e);
-          Clock::time_point a = Clock::now();
-          for (int64_t i = 0; i < sw.decodeSteps; ++i)
-            if (llvm::Error e = (*session)->decode(batch, 1 + i))
-              return std::move(e);
-          return seconds(a, Clock::now()) / sw.decodeSteps;
+          return (*session)->timedDecode(batch, sw.decodeSteps);
         },
         budget);
     if (!s)
@@ -524,8 +519,8 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
   {
     if (stopRequested)
       return llvm::Error::success();
-    progress.point(llvm::formatv("ttft/e2e {0} {1}+{2}", m.label,
-                                 sw.ttftPrompt, sw.ttftGenerate)
+    progress.point(llvm::formatv("ttft/e2e {0} {1}+{2}", m.label, sw.ttftPrompt,
+                                 sw.ttftGenerate)
                        .str());
     auto session =
         Session::open(m, 1, sw.ttftPrompt + sw.ttftGenerate + 1, cores);
@@ -536,8 +531,7 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
         [&]() -> llvm::Expected<double> {
           coil_session_reset((*session)->s);
           Clock::time_point a = Clock::now();
-          if (llvm::Error e =
-                  (*session)->prefill(1, sw.ttftPrompt, vocab))
+          if (llvm::Error e = (*session)->prefill(1, sw.ttftPrompt, vocab))
             return std::move(e);
           int32_t token = (*session)->next();
           ttfts.push_back(seconds(a, Clock::now()));
@@ -553,11 +547,13 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
       return e2e.takeError();
     // The warm-up run's time to first token is not counted.
     ttfts.erase(ttfts.begin());
+    if (ttfts.empty())
+      return llvm::Error::success(); // interrupted
     std::sort(ttfts.begin(), ttfts.end());
     Stat first{ttfts[ttfts.size() / 2], ttfts.front(), ttfts.back(),
                static_cast<int>(ttfts.size())};
-    add("ttft", 0, first, first.median * 1e3, first.min * 1e3,
-        first.max * 1e3, -1);
+    add("ttft", 0, first, first.median * 1e3, first.min * 1e3, first.max * 1e3,
+        -1);
     add("e2e", 1, *e2e, e2e->median, e2e->min, e2e->max, -1);
   }
 
@@ -585,18 +581,12 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
       continue;
     progress.point(
         llvm::formatv("threads {0} threads={1}", m.label, threads).str());
-    auto session = Session::open(m, 1, sw.threadT + sw.decodeSteps + 2, threads);
+    auto session =
+        Session::open(m, 1, sw.threadT + sw.decodeSteps + 2, threads);
     if (!session)
       return session.takeError();
     llvm::Expected<Stat> p = measure(
-        [&]() -> llvm::Expected<double> {
-          coil_session_reset((*session)->s);
-          Clock::time_point a = Clock::now();
-          if (llvm::Error e = (*session)->prefill(1, sw.threadT, vocab))
-            return std::move(e);
-          return seconds(a, Clock::now());
-        },
-        budget);
+        [&] { return (*session)->timedPrefill(1, sw.threadT, vocab); }, budget);
     if (!p)
       return p.takeError();
     add("threads-prefill", threads, *p, sw.threadT / p->median,
@@ -606,11 +596,7 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
           coil_session_reset((*session)->s);
           if (llvm::Error e = (*session)->prefill(1, 1, vocab))
             return std::move(e);
-          Clock::time_point a = Clock::now();
-          for (int64_t i = 0; i < sw.decodeSteps; ++i)
-            if (llvm::Error e = (*session)->decode(1, 1 + i))
-              return std::move(e);
-          return seconds(a, Clock::now()) / sw.decodeSteps;
+          return (*session)->timedDecode(1, sw.decodeSteps);
         },
         budget);
     if (!d)
@@ -623,24 +609,79 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
 
 std::vector<Experiment> experimentList() {
   return {
-      {"prefill", "Prefill throughput vs prompt length", "prompt tokens (T)",
-       "tokens/s", true, true, true, "flops", {}},
-      {"prefill-latency", "Prefill latency vs prompt length",
-       "prompt tokens (T)", "ms", true, true, false, "", {}},
-      {"decode-context", "Decode latency per token vs context",
-       "tokens already in the state / KV cache", "ms/token", false, false,
-       false, "bandwidth", {}},
-      {"decode-batch", "Decode throughput vs batch", "sequences (batch)",
-       "tokens/s", true, true, true, "bandwidth", {}},
+      {"prefill",
+       "Prefill throughput vs prompt length",
+       "prompt tokens (T)",
+       "tokens/s",
+       true,
+       true,
+       true,
+       "flops",
+       {}},
+      {"prefill-latency",
+       "Prefill latency vs prompt length",
+       "prompt tokens (T)",
+       "ms",
+       true,
+       true,
+       false,
+       "",
+       {}},
+      {"decode-context",
+       "Decode latency per token vs context",
+       "tokens already in the state / KV cache",
+       "ms/token",
+       false,
+       false,
+       false,
+       "bandwidth",
+       {}},
+      {"decode-batch",
+       "Decode throughput vs batch",
+       "sequences (batch)",
+       "tokens/s",
+       true,
+       true,
+       true,
+       "bandwidth",
+       {}},
       {"ttft", "Time to first token", "", "ms", false, false, false, "", {}},
-      {"e2e", "End-to-end prompt + generation", "", "s", false, false, false,
-       "", {}},
-      {"state-memory", "State memory per sequence vs context",
-       "context (tokens)", "MiB", true, true, false, "", {}},
-      {"threads-prefill", "Prefill throughput vs threads", "threads",
-       "tokens/s", false, false, true, "", {}},
-      {"threads-decode", "Decode throughput vs threads", "threads",
-       "tokens/s", false, false, true, "", {}},
+      {"e2e",
+       "End-to-end prompt + generation",
+       "",
+       "s",
+       false,
+       false,
+       false,
+       "",
+       {}},
+      {"state-memory",
+       "State memory per sequence vs context",
+       "context (tokens)",
+       "MiB",
+       true,
+       true,
+       false,
+       "",
+       {}},
+      {"threads-prefill",
+       "Prefill throughput vs threads",
+       "threads",
+       "tokens/s",
+       false,
+       false,
+       true,
+       "",
+       {}},
+      {"threads-decode",
+       "Decode throughput vs threads",
+       "threads",
+       "tokens/s",
+       false,
+       false,
+       true,
+       "",
+       {}},
   };
 }
 
@@ -683,9 +724,9 @@ void printTable(llvm::raw_ostream &os, const Experiment &e,
   os << "\n"
      << e.title << " (" << e.unit << ", median [min-max] x runs; "
      << (e.higherIsBetter ? "higher" : "lower") << " is better)\n";
-  os << llvm::formatv("  {0,-10} {1,-34} {2,-34} {3,-8}", e.xLabel.empty() ? "" : "x",
-                      a, b, a.substr(0, a.find('-')) + "/" +
-                                b.substr(0, b.find('-')))
+  os << llvm::formatv("  {0,-10} {1,-34} {2,-34} {3,-8}",
+                      e.xLabel.empty() ? "" : "x", a, b,
+                      a.substr(0, a.find('-')) + "/" + b.substr(0, b.find('-')))
      << "\n";
   for (double x : xsOf(e)) {
     const Point *pa = pointOf(e, a, x), *pb = pointOf(e, b, x);
@@ -702,9 +743,8 @@ void printTable(llvm::raw_ostream &os, const Experiment &e,
     std::string ratio =
         pa && pb && pb->value != 0 ? formatValue(pa->value / pb->value) : "-";
     os << llvm::formatv("  {0,-10} {1,-34} {2,-34} {3,-8}",
-                        e.name == "ttft" || e.name == "e2e"
-                            ? std::string("")
-                            : formatX(x),
+                        e.name == "ttft" || e.name == "e2e" ? std::string("")
+                                                            : formatX(x),
                         cell(pa), cell(pb), ratio)
        << "\n";
   }
@@ -721,8 +761,8 @@ std::optional<double> crossover(const Experiment &e, const std::string &a,
       continue;
     double r = pa->value / pb->value - 1.0;
     if (prev && (prev->second < 0) != (r < 0) && r != prev->second)
-      return prev->first + (x - prev->first) * (-prev->second) /
-                               (r - prev->second);
+      return prev->first +
+             (x - prev->first) * (-prev->second) / (r - prev->second);
     prev = {x, r};
   }
   return std::nullopt;
@@ -748,13 +788,15 @@ std::string verdict(const Run &run, const std::string &a,
   if (!xs.empty()) {
     double lo = ratioAt(prefill, a, b, xs.front()),
            hi = ratioAt(prefill, a, b, xs.back());
-    os << llvm::formatv("Prefill: {0} processes prompts at {1:f2}x the "
-                        "speed of {2} at T={3} and {4:f2}x at T={5}",
-                        a, lo, b, formatX(xs.front()), hi,
-                        formatX(xs.back()));
-    if (auto c = crossover(prefill, a, b))
-      os << llvm::formatv(" (they are equal near T={0:f0})", *c);
-    os << ". ";
+    if (!std::isnan(lo) && !std::isnan(hi)) {
+      os << llvm::formatv("Prefill: {0} processes prompts at {1:f2}x the "
+                          "speed of {2} at T={3} and {4:f2}x at T={5}",
+                          a, lo, b, formatX(xs.front()), hi,
+                          formatX(xs.back()));
+      if (auto c = crossover(prefill, a, b))
+        os << llvm::formatv(" (they are equal near T={0:f0})", *c);
+      os << ". ";
+    }
   }
   const Experiment &decode = get("decode-context");
   xs = xsOf(decode);
@@ -762,22 +804,25 @@ std::string verdict(const Run &run, const std::string &a,
     // For latency, lower is better: speed ratio is the inverse.
     double lo = 1.0 / ratioAt(decode, a, b, xs.front()),
            hi = 1.0 / ratioAt(decode, a, b, xs.back());
-    os << llvm::formatv("Decode: per token, {0} is {1:f2}x as fast as {2} "
-                        "with an empty context and {3:f2}x at {4} tokens of "
-                        "context",
-                        a, lo, b, hi, formatX(xs.back()));
-    if (auto c = crossover(decode, a, b))
-      os << llvm::formatv("; {0} overtakes {1} at about {2:f0} tokens", a, b,
-                          *c);
-    else
-      os << (hi >= 1 && lo >= 1 ? "; it is faster at every context measured"
-             : hi < 1 && lo < 1 ? "; it is slower at every context measured"
-                                : "");
-    os << ". ";
+    if (!std::isnan(lo) && !std::isnan(hi)) {
+      os << llvm::formatv("Decode: per token, {0} is {1:f2}x as fast as {2} "
+                          "with an empty context and {3:f2}x at {4} tokens of "
+                          "context",
+                          a, lo, b, hi, formatX(xs.back()));
+      if (auto c = crossover(decode, a, b))
+        os << llvm::formatv("; {0} overtakes {1} at about {2:f0} tokens", a, b,
+                            *c);
+      else
+        os << (hi >= 1 && lo >= 1 ? "; it is faster at every context measured"
+               : hi < 1 && lo < 1 ? "; it is slower at every context measured"
+                                  : "");
+      os << ". ";
+    }
   }
   const Experiment &batch = get("decode-batch");
   xs = xsOf(batch);
-  if (!xs.empty())
+  if (!xs.empty() && !std::isnan(ratioAt(batch, a, b, xs.front())) &&
+      !std::isnan(ratioAt(batch, a, b, xs.back())))
     os << llvm::formatv("Batched decode: {0:f2}x the throughput at batch {1} "
                         "and {2:f2}x at batch {3}. ",
                         ratioAt(batch, a, b, xs.front()), formatX(xs.front()),
@@ -794,16 +839,17 @@ std::string verdict(const Run &run, const std::string &a,
   }
   const Experiment &threads = get("threads-decode");
   xs = xsOf(threads);
-  if (xs.size() >= 2)
-    os << llvm::formatv("Going from 1 to {0} threads speeds decode up "
-                        "{1:f2}x ({2}) and {3:f2}x ({4}).",
-                        formatX(xs.back()),
-                        pointOf(threads, a, xs.back())->value /
-                            pointOf(threads, a, xs.front())->value,
-                        a,
-                        pointOf(threads, b, xs.back())->value /
-                            pointOf(threads, b, xs.front())->value,
-                        b);
+  if (xs.size() >= 2) {
+    const Point *a1 = pointOf(threads, a, xs.front()),
+                *an = pointOf(threads, a, xs.back()),
+                *b1 = pointOf(threads, b, xs.front()),
+                *bn = pointOf(threads, b, xs.back());
+    if (a1 && an && b1 && bn)
+      os << llvm::formatv("Going from 1 to {0} threads speeds decode up "
+                          "{1:f2}x ({2}) and {3:f2}x ({4}).",
+                          formatX(xs.back()), an->value / a1->value, a,
+                          bn->value / b1->value, b);
+  }
   return text;
 }
 
@@ -834,21 +880,20 @@ llvm::Error writeResults(const Run &run, const std::vector<Model> &models,
   for (const Experiment &e : run.experiments) {
     json::Array points;
     for (const Point &p : e.points) {
-      points.push_back(json::Object{{"model", p.model},
-                                    {"x", p.x},
-                                    {"value", p.value},
-                                    {"min", p.low},
-                                    {"max", p.high},
-                                    {"runs", p.stat.runs},
-                                    {"seconds_median", p.stat.median},
-                                    {"roofline_fraction",
-                                     p.roofline >= 0 ? json::Value(p.roofline)
-                                                     : json::Value(nullptr)}});
-      csv += llvm::formatv("{0},{1},{2},{3},{4},{5},{6},{7},{8}\n", e.name,
-                           p.model, p.x, p.value, e.unit, p.low, p.high,
-                           p.stat.runs,
-                           p.roofline >= 0 ? std::to_string(p.roofline)
-                                           : std::string(""));
+      points.push_back(json::Object{
+          {"model", p.model},
+          {"x", p.x},
+          {"value", p.value},
+          {"min", p.low},
+          {"max", p.high},
+          {"runs", p.stat.runs},
+          {"seconds_median", p.stat.median},
+          {"roofline_fraction",
+           p.roofline >= 0 ? json::Value(p.roofline) : json::Value(nullptr)}});
+      csv += llvm::formatv(
+          "{0},{1},{2},{3},{4},{5},{6},{7},{8}\n", e.name, p.model, p.x,
+          p.value, e.unit, p.low, p.high, p.stat.runs,
+          p.roofline >= 0 ? std::to_string(p.roofline) : std::string(""));
     }
     experiments.push_back(json::Object{{"name", e.name},
                                        {"title", e.title},
@@ -882,11 +927,10 @@ llvm::Error writeResults(const Run &run, const std::vector<Model> &models,
   }
   json::Array modelList;
   for (const Model &m : models)
-    modelList.push_back(json::Object{
-        {"label", m.label},
-        {"family", m.config.familyName()},
-        {"parameters", m.params},
-        {"config", configJson(m.config)}});
+    modelList.push_back(json::Object{{"label", m.label},
+                                     {"family", m.config.familyName()},
+                                     {"parameters", m.params},
+                                     {"config", configJson(m.config)}});
   json::Object root{
       {"format", "coil-bench"},
       {"version", 1},
@@ -924,8 +968,8 @@ llvm::Error writeResults(const Run &run, const std::vector<Model> &models,
 llvm::Error runBench() {
   if (pointBudget < 0)
     return error("--point-seconds must be >= 0");
-  double budget = pointBudget > 0 ? pointBudget.getValue()
-                                  : (quick ? 0.3 : 3.0);
+  double budget =
+      pointBudget > 0 ? pointBudget.getValue() : (quick ? 0.3 : 3.0);
   // Resolve every model and check every sweep before any work.
   std::vector<Model> models;
   if (modelDirs.empty()) {
@@ -938,8 +982,7 @@ llvm::Error runBench() {
     for (const std::string &dir : modelDirs) {
       if (!llvm::sys::fs::is_directory(dir))
         return error("--model " + dir + " is not a readable directory");
-      llvm::Expected<models::ModelConfig> config =
-          models::loadModelConfig(dir);
+      llvm::Expected<models::ModelConfig> config = models::loadModelConfig(dir);
       if (!config)
         return config.takeError();
       Model m{llvm::sys::path::filename(dir).str(), *config};
@@ -948,12 +991,11 @@ llvm::Error runBench() {
     }
   }
   const Sweeps sw = sweeps();
-  int64_t longest = std::max({*std::max_element(sw.prefillT.begin(),
-                                                sw.prefillT.end()),
-                              *std::max_element(sw.decodeContext.begin(),
-                                                sw.decodeContext.end()) +
-                                  sw.decodeSteps + 2,
-                              sw.ttftPrompt + sw.ttftGenerate + 1});
+  int64_t longest = std::max(
+      {*std::max_element(sw.prefillT.begin(), sw.prefillT.end()),
+       *std::max_element(sw.decodeContext.begin(), sw.decodeContext.end()) +
+           sw.decodeSteps + 2,
+       sw.ttftPrompt + sw.ttftGenerate + 1});
   for (const Model &m : models)
     if (m.maxContext() > 0 && longest > m.maxContext())
       return error(llvm::formatv("{0}: the sweeps need {1} tokens of context "
@@ -965,8 +1007,7 @@ llvm::Error runBench() {
   if (dir.empty()) {
     char stamp[32];
     std::time_t now = std::time(nullptr);
-    std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S",
-                  std::localtime(&now));
+    std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
     dir = std::string("bench-results/") + stamp + (quick ? "-quick" : "");
   }
   if (std::error_code ec = llvm::sys::fs::create_directories(dir))
@@ -1038,8 +1079,8 @@ llvm::Error runBench() {
     os << "\nStopped by Ctrl-C: the results above are the points measured "
           "so far.\n";
   llvm::outs() << summary;
-  if (llvm::Error e = writeResults(run, models, machine, dir, summary,
-                                   !stopRequested))
+  if (llvm::Error e =
+          writeResults(run, models, machine, dir, summary, !stopRequested))
     return e;
   llvm::outs() << "\nResults: " << dir
                << "/ (results.json, results.csv, summary.txt, one .svg per "

@@ -25,39 +25,21 @@ using namespace mlir::coil;
 namespace cl = llvm::cl;
 namespace weights = ::coil::weights;
 
-static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
-                                      cl::desc("<checkpoint dir | config.json>"));
+static cl::opt<std::string>
+    inputPath(cl::Positional, cl::Required,
+              cl::desc("<checkpoint dir | config.json>"));
 static cl::opt<std::string> outputPath("o", cl::desc("Output .mlir file"),
                                        cl::value_desc("file"), cl::init("-"));
-static cl::opt<std::string>
-    randomWeightsPath("random-weights",
-                      cl::desc("Also write seeded random weights (safetensors)"),
-                      cl::value_desc("file"));
+static cl::opt<std::string> randomWeightsPath(
+    "random-weights",
+    cl::desc("Also write seeded random weights (safetensors)"),
+    cl::value_desc("file"));
 static cl::opt<uint64_t> seed("seed", cl::desc("Seed of --random-weights"),
                               cl::init(0));
 
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "coil-import: error: " << message << "\n";
   return 1;
-}
-
-/// Writes seeded weights for every parameter of `config` (f32).
-static weights::Status writeRandomWeights(const models::ModelConfig &config,
-                                          const std::string &path) {
-  std::vector<models::WeightSpec> specs = models::weightSpecs(config);
-  std::vector<std::vector<float>> values;
-  std::vector<weights::TensorToWrite> tensors;
-  values.reserve(specs.size());
-  for (const models::WeightSpec &spec : specs) {
-    values.push_back(models::randomWeight(spec, seed));
-    tensors.push_back({spec.name, weights::DType::F32, spec.shape,
-                       values.back().data()});
-  }
-  return weights::writeSafetensors(
-      path, tensors,
-      {{"format", "pt"},
-       {"coil.seed", std::to_string(seed)},
-       {"coil.init", "published initialisations (coil-import)"}});
 }
 
 int main(int argc, char **argv) {
@@ -79,9 +61,9 @@ int main(int argc, char **argv) {
     return fail("the built model does not verify");
 
   if (!randomWeightsPath.empty()) {
-    weights::Status status = writeRandomWeights(*config, randomWeightsPath);
-    if (!status)
-      return fail(status.message());
+    if (llvm::Error e =
+            models::writeRandomWeights(*config, seed, randomWeightsPath))
+      return fail(llvm::toString(std::move(e)));
   }
   if (llvm::Error e = llvm::writeToOutput(
           outputPath, [&](llvm::raw_ostream &os) -> llvm::Error {

@@ -1,20 +1,21 @@
-//===- coil-run.cpp - Run a model: prefill, greedy decode, logits -*- C++ -*-===//
+//===- coil-run.cpp - Run a model: prefill, greedy decode, logits -*- C++
+//-*-===//
 //
 // Runs a model on a prompt and greedily generates tokens. MODEL is a
 // checkpoint directory (config.json + model.safetensors or a sharded index)
 // or a `.mlir` file with --weights. The default backend compiles the model
 // to native code (cached) and runs it on the embeddable runtime; --backend
-// reference runs the reference interpreter. Every weight the model reads is checked
-// against the file (name, shape, dtype) and every tensor of the file must be
-// used. --dump-logits writes one float32 row per position the model was fed
-// (prompt rows, then decode rows) as a NumPy array, atomically.
+// reference runs the reference interpreter. Every weight the model reads is
+// checked against the file (name, shape, dtype) and every tensor of the file
+// must be used. --dump-logits writes one float32 row per position the model was
+// fed (prompt rows, then decode rows) as a NumPy array, atomically.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Driver/Compile.h"
 #include "compiler/InitAll.h"
-#include "compiler/Target/SharedLibrary.h"
 #include "compiler/Reference/ReferenceSession.h"
+#include "compiler/Target/SharedLibrary.h"
 #include "models/ModelBuilder.h"
 #include "runtime/src/weights/Safetensors.h"
 
@@ -27,7 +28,6 @@
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
-#include "llvm/Support/xxhash.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -36,6 +36,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -57,9 +58,8 @@ static cl::opt<std::string>
 static cl::opt<std::string> tokensOpt("tokens", cl::Required,
                                       cl::desc("Prompt token ids, e.g. 1,2,3"),
                                       cl::value_desc("ids"));
-static cl::opt<int64_t> generate("generate",
-                                 cl::desc("Greedily generate N tokens"),
-                                 cl::init(0));
+static cl::opt<int64_t>
+    generate("generate", cl::desc("Greedily generate N tokens"), cl::init(0));
 static cl::opt<std::string>
     dumpLogits("dump-logits",
                cl::desc("Write the logits of sequence 0 as float32 .npy "
@@ -145,8 +145,7 @@ llvm::Error makeMissingError(llvm::StringRef name) {
 /// the declared element type or widens exactly to f32.
 llvm::Error checkTensor(const weights::TensorInfo &info, llvm::StringRef name,
                         RankedTensorType type) {
-  std::vector<int64_t> expected(type.getShape().begin(),
-                                type.getShape().end());
+  std::vector<int64_t> expected(type.getShape().begin(), type.getShape().end());
   if (info.shape != expected)
     return error(llvm::formatv("weight '{0}' in {1} has shape {2}, the "
                                "model expects {3}",
@@ -172,8 +171,9 @@ llvm::Error checkTensor(const weights::TensorInfo &info, llvm::StringRef name,
 /// to double.
 reference::WeightProvider makeProvider(const weights::WeightFileSet &files,
                                        llvm::StringSet<> &used) {
-  return [&files, &used](llvm::StringRef name, RankedTensorType type)
-             -> llvm::Expected<reference::Tensor> {
+  return [&files,
+          &used](llvm::StringRef name,
+                 RankedTensorType type) -> llvm::Expected<reference::Tensor> {
     const weights::TensorInfo *info = files.find(name.str());
     if (!info)
       return makeMissingError(name);
@@ -295,8 +295,8 @@ public:
     auto backend = std::make_unique<CpuBackend>();
     if (coil_status_t *s = coil_model_load(so.c_str(), &backend->model))
       return statusError(s);
-    if (coil_status_t *s = coil_weights_open(weightsPath.c_str(),
-                                             &backend->files))
+    if (coil_status_t *s =
+            coil_weights_open(weightsPath.c_str(), &backend->files))
       return statusError(s);
     if (coil_status_t *s =
             coil_model_bind_weights(backend->model, backend->files))
@@ -306,9 +306,9 @@ public:
     options.max_batch = batch;
     options.max_context = capacity;
     int threads = *threadsOption;
-    options.threads =
-        threads > 0 ? threads
-                    : std::max(1u, std::thread::hardware_concurrency());
+    options.threads = threads > 0
+                          ? threads
+                          : std::max(1u, std::thread::hardware_concurrency());
     if (coil_status_t *s =
             coil_session_create(backend->model, &options, &backend->session))
       return statusError(s);
@@ -338,8 +338,8 @@ private:
   llvm::Expected<Logits> logits() {
     const float *data = nullptr;
     Logits l;
-    if (coil_status_t *s = coil_session_logits(session, &data, &l.batch,
-                                               &l.tokens, &l.vocab))
+    if (coil_status_t *s =
+            coil_session_logits(session, &data, &l.batch, &l.tokens, &l.vocab))
       return statusError(s);
     l.data.assign(data, data + l.batch * l.tokens * l.vocab);
     return l;
@@ -389,8 +389,8 @@ llvm::Error run() {
   if (generate < 0)
     return error(llvm::formatv("--generate must be >= 0, got {0}", generate));
   if (*threadsOption < 0)
-    return error(llvm::formatv("--threads must be >= 1, got {0}",
-                               *threadsOption));
+    return error(
+        llvm::formatv("--threads must be >= 1, got {0}", *threadsOption));
   llvm::Expected<std::vector<int64_t>> prompt = parseTokens(tokensOpt);
   if (!prompt)
     return prompt.takeError();
@@ -419,8 +419,8 @@ llvm::Error run() {
       return error(llvm::formatv("--tokens: token id {0} is out of range "
                                  "[0, {1})",
                                  id, vocab));
-  int64_t capacity = static_cast<int64_t>(prompt->size()) +
-                     std::max<int64_t>(generate, 1);
+  int64_t capacity =
+      static_cast<int64_t>(prompt->size()) + std::max<int64_t>(generate, 1);
   if (auto max = (**module)->getAttrOfType<IntegerAttr>("coil.max_context"))
     if (capacity > max.getInt())
       return error(llvm::formatv("prompt + generated tokens ({0}) exceed the "
@@ -438,8 +438,8 @@ llvm::Error run() {
 
   std::vector<float> rows;
   std::vector<int64_t> generated;
-  llvm::Expected<Logits> logits = (*backend)->prefill(
-      std::vector<std::vector<int64_t>>(batch, *prompt));
+  llvm::Expected<Logits> logits =
+      (*backend)->prefill(std::vector<std::vector<int64_t>>(batch, *prompt));
   if (!logits)
     return logits.takeError();
   int64_t promptLength = static_cast<int64_t>(prompt->size());
@@ -485,8 +485,7 @@ int main(int argc, char **argv) {
                               "coil-run: prefill a prompt and greedily "
                               "decode\n");
   if (llvm::Error e = run()) {
-    llvm::errs() << "coil-run: error: " << llvm::toString(std::move(e))
-                 << "\n";
+    llvm::errs() << "coil-run: error: " << llvm::toString(std::move(e)) << "\n";
     return 1;
   }
   return 0;

@@ -32,17 +32,16 @@ static cl::opt<std::string> outputPath("o", cl::desc("Output file"),
                                        cl::value_desc("file"), cl::init("-"));
 static cl::opt<Stage> emit(
     "emit", cl::desc("Stop after this stage"), cl::init(Stage::SharedLibrary),
-    cl::values(
-        clEnumValN(Stage::Coil, "coil", "verified coil IR"),
-        clEnumValN(Stage::Kernels, "kernels",
-                   "fused kernels outlined into functions"),
-        clEnumValN(Stage::Tiled, "tiled",
-                   "schedule metadata and kernels as loops on memrefs"),
-        clEnumValN(Stage::LLVM, "llvm", "optimised LLVM IR"),
-        clEnumValN(Stage::Assembly, "asm", "host assembly"),
-        clEnumValN(Stage::Object, "obj", "an object file"),
-        clEnumValN(Stage::SharedLibrary, "so",
-                   "a shared library for the runtime")));
+    cl::values(clEnumValN(Stage::Coil, "coil", "verified coil IR"),
+               clEnumValN(Stage::Kernels, "kernels",
+                          "fused kernels outlined into functions"),
+               clEnumValN(Stage::Tiled, "tiled",
+                          "schedule metadata and kernels as loops on memrefs"),
+               clEnumValN(Stage::LLVM, "llvm", "optimised LLVM IR"),
+               clEnumValN(Stage::Assembly, "asm", "host assembly"),
+               clEnumValN(Stage::Object, "obj", "an object file"),
+               clEnumValN(Stage::SharedLibrary, "so",
+                          "a shared library for the runtime")));
 
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "coilc: error: " << message << "\n";

@@ -125,10 +125,18 @@ private:
     return b.create<vector::SplatOp>(loc, t, scalar);
   }
 
-  Value add(Value x, Value y) { return b.create<arith::AddFOp>(loc, x, y, fmf); }
-  Value sub(Value x, Value y) { return b.create<arith::SubFOp>(loc, x, y, fmf); }
-  Value mul(Value x, Value y) { return b.create<arith::MulFOp>(loc, x, y, fmf); }
-  Value div(Value x, Value y) { return b.create<arith::DivFOp>(loc, x, y, fmf); }
+  Value add(Value x, Value y) {
+    return b.create<arith::AddFOp>(loc, x, y, fmf);
+  }
+  Value sub(Value x, Value y) {
+    return b.create<arith::SubFOp>(loc, x, y, fmf);
+  }
+  Value mul(Value x, Value y) {
+    return b.create<arith::MulFOp>(loc, x, y, fmf);
+  }
+  Value div(Value x, Value y) {
+    return b.create<arith::DivFOp>(loc, x, y, fmf);
+  }
   Value fexp(Value x) { return b.create<math::ExpOp>(loc, x); }
   /// The sum of a vector's elements.
   Value hsum(Value v) {
@@ -152,8 +160,8 @@ private:
 
   /// PyTorch softplus with threshold 20.
   Value softplus(Value x) {
-    Value big = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x,
-                                        f32(20.0));
+    Value big =
+        b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, f32(20.0));
     Value soft = b.create<math::Log1pOp>(loc, fexp(x));
     return b.create<arith::SelectOp>(loc, big, x, soft);
   }
@@ -164,13 +172,13 @@ private:
   /// final remainder) whatever the number of tiles, so the result does not
   /// depend on the thread count.
   std::pair<Value, Value> share(Value extent, int64_t align = 1) {
-    Value units = align == 1
-                      ? extent
-                      : b.create<arith::DivUIOp>(
-                            loc, addi(extent, idx(align - 1)), idx(align));
+    Value units =
+        align == 1 ? extent
+                   : b.create<arith::DivUIOp>(loc, addi(extent, idx(align - 1)),
+                                              idx(align));
     Value lo = b.create<arith::DivUIOp>(loc, muli(units, tile), tiles);
-    Value hi = b.create<arith::DivUIOp>(
-        loc, muli(units, addi(tile, idx(1))), tiles);
+    Value hi =
+        b.create<arith::DivUIOp>(loc, muli(units, addi(tile, idx(1))), tiles);
     if (align == 1)
       return {lo, hi};
     lo = b.create<arith::MinUIOp>(loc, muli(lo, idx(align)), extent);
@@ -194,8 +202,8 @@ public:
 
   /// Runs `body` in tile 0 only.
   void inFirstTile(function_ref<void()> body) {
-    Value first = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, tile,
-                                          idx(0));
+    Value first =
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, tile, idx(0));
     auto ifOp = b.create<scf::IfOp>(loc, first, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
@@ -206,8 +214,7 @@ public:
 
 private:
   /// for iv in [lb, ub) step `step` { body(iv) }
-  void loop(Value lb, Value ub, int64_t step,
-            function_ref<void(Value)> body) {
+  void loop(Value lb, Value ub, int64_t step, function_ref<void(Value)> body) {
     auto forOp = b.create<scf::ForOp>(loc, lb, ub, idx(step));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(forOp.getBody()->getTerminator());
@@ -290,8 +297,8 @@ private:
     int64_t width = staticDim(table, 1);
     auto [lo, hi] = share(dim(ids, 0));
     loop(lo, hi, 1, [&](Value m) {
-      Value id = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
-                                              load(ids, m));
+      Value id =
+          b.create<arith::IndexCastOp>(loc, b.getIndexType(), load(ids, m));
       loop(idx(0), idx(width), 1, [&](Value d) {
         store(load(table, {id, d}), dst, {m, d});
       });
@@ -331,12 +338,12 @@ private:
     auto [blockLo, blockHi] = share(idx((n + kColBlock - 1) / kColBlock));
     loop(muli(blockLo, idx(kColBlock)), muli(blockHi, idx(kColBlock)),
          kColBlock, [&](Value c0) {
-      Value c1 = b.create<arith::MinUIOp>(loc, addi(c0, idx(kColBlock)),
-                                          idx(n));
-      loop(idx(0), mMain, kRowTile,
-           [&](Value r0) { rowTile(r0, kRowTile, c0, c1); });
-      loop(mMain, m, 1, [&](Value r0) { rowTile(r0, 1, c0, c1); });
-    });
+           Value c1 =
+               b.create<arith::MinUIOp>(loc, addi(c0, idx(kColBlock)), idx(n));
+           loop(idx(0), mMain, kRowTile,
+                [&](Value r0) { rowTile(r0, kRowTile, c0, c1); });
+           loop(mMain, m, 1, [&](Value r0) { rowTile(r0, 1, c0, c1); });
+         });
     return success();
   }
 
@@ -360,8 +367,9 @@ private:
                           Value c = sub(load(x, {r, i}), mean);
                           return {add(a[0], mul(c, c))};
                         })[0];
-      Value inv = div(f32(1.0), b.create<math::SqrtOp>(
-                                    loc, add(div(sq, f32(width)), f32(epsilon))));
+      Value inv = div(
+          f32(1.0),
+          b.create<math::SqrtOp>(loc, add(div(sq, f32(width)), f32(epsilon))));
       loop(idx(0), idx(width), 1, [&](Value i) {
         Value v = mul(mul(sub(load(x, {r, i}), mean), inv), load(w, i));
         if (bias)
@@ -386,9 +394,9 @@ private:
               .Case([&](NegOp) { return b.create<arith::NegFOp>(loc, v, fmf); })
               .Case([&](GeluOp g) -> Value {
                 if (g.getTanhApproximation()) {
-                  Value inner = mul(
-                      f32(std::sqrt(2.0 / M_PI)),
-                      add(v, mul(f32(0.044715), mul(v, mul(v, v)))));
+                  Value inner =
+                      mul(f32(std::sqrt(2.0 / M_PI)),
+                          add(v, mul(f32(0.044715), mul(v, mul(v, v)))));
                   Value t = b.create<math::TanhOp>(loc, inner);
                   return mul(mul(f32(0.5), v), add(f32(1.0), t));
                 }
@@ -430,12 +438,12 @@ private:
             b.create<arith::IndexCastUIOp>(loc, b.getI64Type(), i));
         Value angle = b.create<arith::MulFOp>(
             loc, p,
-            b.create<math::ExpOp>(loc,
-                                  b.create<arith::MulFOp>(loc, fi, f64(logStep))));
-        Value c = b.create<arith::TruncFOp>(
-            loc, b.getF32Type(), b.create<math::CosOp>(loc, angle));
-        Value s = b.create<arith::TruncFOp>(
-            loc, b.getF32Type(), b.create<math::SinOp>(loc, angle));
+            b.create<math::ExpOp>(
+                loc, b.create<arith::MulFOp>(loc, fi, f64(logStep))));
+        Value c = b.create<arith::TruncFOp>(loc, b.getF32Type(),
+                                            b.create<math::CosOp>(loc, angle));
+        Value s = b.create<arith::TruncFOp>(loc, b.getF32Type(),
+                                            b.create<math::SinOp>(loc, angle));
         loop(idx(0), idx(heads), 1, [&](Value h) {
           Value lo = addi(muli(h, idx(headDim)), i);
           Value hi = addi(lo, idx(half));
@@ -463,8 +471,8 @@ private:
     Value batch = dim(x, 0), seq = dim(x, 1);
     // The element j of s for (bb, c).
     auto element = [&](Value bb, Value c, Value j) -> Value {
-      Value inHistory = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult,
-                                                j, idx(hist));
+      Value inHistory =
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, j, idx(hist));
       auto ifOp = b.create<scf::IfOp>(loc, b.getF32Type(), inHistory, true);
       {
         OpBuilder::InsertionGuard guard(b);
@@ -488,8 +496,7 @@ private:
       });
       loop(lo, hi, 1, [&](Value c) {
         for (int64_t j = 0; j < hist; ++j)
-          store(element(bb, c, addi(seq, idx(j))), stateOut,
-                {bb, c, idx(j)});
+          store(element(bb, c, addi(seq, idx(j))), stateOut, {bb, c, idx(j)});
       });
     });
     return success();
@@ -521,8 +528,8 @@ private:
                      Value bv = vload(vt, bm, {bb, t, idx(0)});
                      Value cv = vload(vt, cm, {bb, t, idx(0)});
                      Value decay = fexp(mul(splat(vt, dt), av));
-                     Value next = add(mul(decay, h[0]),
-                                      mul(splat(vt, mul(dt, uu)), bv));
+                     Value next =
+                         add(mul(decay, h[0]), mul(splat(vt, mul(dt, uu)), bv));
                      Value dot = hsum(mul(cv, next));
                      Value out = add(dot, mul(skip, uu));
                      if (z)
@@ -583,8 +590,8 @@ private:
                 Value pj = fexp(sub(score, mNew));
                 Value l = add(mul(s[1], corr), pj);
                 Value vv = vload(vt, vc, {bb, g, j, idx(0)});
-                Value acc = add(mul(s[2], splat(vt, corr)),
-                                mul(splat(vt, pj), vv));
+                Value acc =
+                    add(mul(s[2], splat(vt, corr)), mul(splat(vt, pj), vv));
                 return {mNew, l, acc};
               });
           vstore(div(fin[2], splat(vt, fin[1])), o,
@@ -618,8 +625,8 @@ LogicalResult checkTypes(func::FuncOp fn) {
       if (auto tensor = dyn_cast<RankedTensorType>(t)) {
         Type e = tensor.getElementType();
         if (!e.isF32() && !e.isInteger(32) && !e.isInteger(64)) {
-          op->emitOpError() << "cannot be lowered to loops: element type "
-                            << e << " (only f32 data is supported)";
+          op->emitOpError() << "cannot be lowered to loops: element type " << e
+                            << " (only f32 data is supported)";
           return WalkResult::interrupt();
         }
       }

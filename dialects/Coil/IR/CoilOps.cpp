@@ -51,16 +51,16 @@ public:
   LogicalResult rank(Value v, StringRef name, int64_t rank) {
     if (typeOf(v).getRank() == rank)
       return success();
-    return op->emitOpError() << name << " must have rank " << rank << ", got "
-                             << typeOf(v);
+    return op->emitOpError()
+           << name << " must have rank " << rank << ", got " << typeOf(v);
   }
 
   /// `v` must have at least rank `rank`.
   LogicalResult minRank(Value v, StringRef name, int64_t rank) {
     if (typeOf(v).getRank() >= rank)
       return success();
-    return op->emitOpError() << name << " must have rank >= " << rank
-                             << ", got " << typeOf(v);
+    return op->emitOpError()
+           << name << " must have rank >= " << rank << ", got " << typeOf(v);
   }
 
   /// Dimension `idx` of `v` must be compatible with `expected`; `meaning`
@@ -80,16 +80,16 @@ public:
                           StringRef meaning) {
     if (!typeOf(v).isDynamicDim(idx))
       return success();
-    return op->emitOpError() << name << " dimension " << idx << " ("
-                             << meaning << ") must be static";
+    return op->emitOpError() << name << " dimension " << idx << " (" << meaning
+                             << ") must be static";
   }
 
   /// `v` must have a fully static shape.
   LogicalResult staticShape(Value v, StringRef name) {
     if (typeOf(v).hasStaticShape())
       return success();
-    return op->emitOpError() << name << " must have a static shape, got "
-                             << typeOf(v);
+    return op->emitOpError()
+           << name << " must have a static shape, got " << typeOf(v);
   }
 
   /// `a` and `b` must have the same element type.
@@ -98,9 +98,9 @@ public:
     Type ea = typeOf(a).getElementType(), eb = typeOf(b).getElementType();
     if (ea == eb)
       return success();
-    return op->emitOpError() << aName << " element type " << ea
-                             << " does not match " << bName
-                             << " element type " << eb;
+    return op->emitOpError()
+           << aName << " element type " << ea << " does not match " << bName
+           << " element type " << eb;
   }
 
   /// `a` must have the rank, compatible extents and element type of `b`.
@@ -213,8 +213,8 @@ static LogicalResult verifyNorm(Operation *op, Value x, ValueRange params,
       return failure();
   }
   if (!(epsilon >= 0.0f) || !std::isfinite(epsilon))
-    return op->emitOpError() << "epsilon must be finite and >= 0, got "
-                             << epsilon;
+    return op->emitOpError()
+           << "epsilon must be finite and >= 0, got " << epsilon;
   return c.sameShape(result, "result", x, "input");
 }
 
@@ -335,8 +335,7 @@ LogicalResult ReshapeOp::verify() {
   int64_t in = c.typeOf(getInput()).getNumElements();
   int64_t out = c.typeOf(getResult()).getNumElements();
   if (in != out)
-    return emitOpError() << "cannot reshape " << in << " elements into "
-                         << out;
+    return emitOpError() << "cannot reshape " << in << " elements into " << out;
   return success();
 }
 
@@ -372,8 +371,7 @@ LogicalResult RopeOp::verify() {
   if (!(getTheta().convertToDouble() > 0.0))
     return emitOpError("theta must be positive");
   if (failed(c.dim(pos, "positions", 0, c.typeOf(x).getDimSize(0), "batch")) ||
-      failed(c.dim(pos, "positions", 1, c.typeOf(x).getDimSize(1),
-                   "sequence")))
+      failed(c.dim(pos, "positions", 1, c.typeOf(x).getDimSize(1), "sequence")))
     return failure();
   return c.sameShape(getResult(), "result", x, "input");
 }
@@ -415,8 +413,7 @@ LogicalResult Conv1dCausalOp::verify() {
 LogicalResult ScanOp::verify() {
   ShapeChecker c(*this);
   Value u = getU(), a = getA(), state = getStateIn();
-  if (failed(c.rank(u, "u", 3)) ||
-      failed(c.staticDim(u, "u", 2, "channels")) ||
+  if (failed(c.rank(u, "u", 3)) || failed(c.staticDim(u, "u", 2, "channels")) ||
       failed(c.sameShape(getDelta(), "delta", u, "u")) ||
       failed(c.rank(a, "A", 2)) || failed(c.staticShape(a, "A")))
     return failure();
@@ -569,9 +566,8 @@ LogicalResult AttentionOp::verify() {
 // KernelOp
 //===----------------------------------------------------------------------===//
 
-void KernelOp::build(OpBuilder &builder, OperationState &state,
-                     StringRef name, TypeRange resultTypes,
-                     ValueRange inputs) {
+void KernelOp::build(OpBuilder &builder, OperationState &state, StringRef name,
+                     TypeRange resultTypes, ValueRange inputs) {
   state.addAttribute(getNameAttrName(state.name), builder.getStringAttr(name));
   state.addOperands(inputs);
   state.addTypes(resultTypes);

@@ -1,4 +1,5 @@
-//===- CoilOpsTest.cpp - Building and verifying coil IR in C++ ---*- C++ -*-===//
+//===- CoilOpsTest.cpp - Building and verifying coil IR in C++ ---*- C++
+//-*-===//
 //
 // Builds coil ops with the generated C++ builders (as the model builders do)
 // and checks that the verifiers accept well-formed IR and reject ill-formed IR
@@ -6,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/InitAll.h"
 #include "dialects/Coil/IR/CoilOps.h"
+#include "compiler/InitAll.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -39,8 +40,8 @@ protected:
 
   /// A function with the given argument types whose body the test fills in.
   func::FuncOp makeFunc(TypeRange args) {
-    auto fn = builder.create<func::FuncOp>(
-        builder.getUnknownLoc(), "f", builder.getFunctionType(args, {}));
+    auto fn = builder.create<func::FuncOp>(builder.getUnknownLoc(), "f",
+                                           builder.getFunctionType(args, {}));
     Block *entry = fn.addEntryBlock();
     builder.setInsertionPointToStart(entry);
     return fn;
@@ -61,7 +62,8 @@ protected:
   }
 
   RankedTensorType tensor(ArrayRef<int64_t> shape, Type element = {}) {
-    return RankedTensorType::get(shape, element ? element : builder.getF32Type());
+    return RankedTensorType::get(shape,
+                                 element ? element : builder.getF32Type());
   }
 
   static constexpr int64_t kDyn = ShapedType::kDynamic;
@@ -107,17 +109,16 @@ TEST_F(CoilOpsTest, ScanRejectsWrongStateSize) {
                                args[1], args[2], args[2], args[3], Value(),
                                args[4], false);
   builder.create<func::ReturnOp>(builder.getUnknownLoc());
-  EXPECT_NE(verifyErrors().find(
-                "state dimension 2 (state size) is 16, expected 4"),
-            std::string::npos);
+  EXPECT_NE(
+      verifyErrors().find("state dimension 2 (state size) is 16, expected 4"),
+      std::string::npos);
 }
 
 TEST_F(CoilOpsTest, LinearRejectsMismatchedInFeatures) {
   auto x = tensor({kDyn, 5}), w = tensor({6, 4});
   auto fn = makeFunc({x, w});
   builder.create<coil::LinearOp>(builder.getUnknownLoc(), tensor({kDyn, 6}),
-                                 fn.getArgument(0), fn.getArgument(1),
-                                 Value());
+                                 fn.getArgument(0), fn.getArgument(1), Value());
   builder.create<func::ReturnOp>(builder.getUnknownLoc());
   EXPECT_NE(verifyErrors().find("input dimension 1 (in features) is 5, "
                                 "expected 4"),
@@ -165,9 +166,9 @@ TEST_F(CoilOpsTest, KernelBuilderCreatesMatchingBlockArguments) {
 TEST_F(CoilOpsTest, KernelWithoutYieldIsRejected) {
   auto x = tensor({4});
   auto fn = makeFunc({x});
-  auto kernel = builder.create<coil::KernelOp>(builder.getUnknownLoc(), "k",
-                                               TypeRange{x},
-                                               ValueRange{fn.getArgument(0)});
+  auto kernel =
+      builder.create<coil::KernelOp>(builder.getUnknownLoc(), "k", TypeRange{x},
+                                     ValueRange{fn.getArgument(0)});
   {
     OpBuilder::InsertionGuard guard(builder);
     builder.setInsertionPointToStart(&kernel.getBody().front());

@@ -104,8 +104,8 @@ public:
   std::unique_ptr<ReferenceSession> session(ModuleOp module,
                                             WeightProvider weights,
                                             int64_t batch, int64_t capacity) {
-    auto s = ReferenceSession::create(module, std::move(weights), batch,
-                                      capacity);
+    auto s =
+        ReferenceSession::create(module, std::move(weights), batch, capacity);
     if (!s) {
       ADD_FAILURE() << llvm::toString(s.takeError());
       return nullptr;
@@ -253,8 +253,8 @@ TEST_F(ModelsTest, LlamaPrefillThenDecodeEqualsLongerPrefill) {
 void checkBatchEqualsSingles(const char *json, ModelsTest *self) {
   ModelConfig config = parse(json);
   OwningOpRef<ModuleOp> module = buildModel(self->context, config);
-  std::vector<std::vector<int64_t>> prompts{{1, 2, 3, 4}, {30, 20, 10, 0},
-                                            {7, 7, 7, 7}};
+  std::vector<std::vector<int64_t>> prompts{
+      {1, 2, 3, 4}, {30, 20, 10, 0}, {7, 7, 7, 7}};
   auto batched = self->session(*module, randomProvider(config, 3), 3, 8);
   ASSERT_TRUE(batched);
   llvm::Expected<Tensor> all = batched->prefill(prompts);
@@ -352,9 +352,9 @@ TEST_F(ModelsTest, SessionRejectsBadTokensAndOverflow) {
             std::string::npos);
   llvm::Expected<Tensor> tooLong = s->prefill({{1, 2, 3, 4, 5}});
   ASSERT_FALSE(tooLong);
-  EXPECT_NE(llvm::toString(tooLong.takeError())
-                .find("context capacity exceeded"),
-            std::string::npos);
+  EXPECT_NE(
+      llvm::toString(tooLong.takeError()).find("context capacity exceeded"),
+      std::string::npos);
 }
 
 TEST_F(ModelsTest, RandomWeightsFollowPublishedInits) {
@@ -363,9 +363,9 @@ TEST_F(ModelsTest, RandomWeightsFollowPublishedInits) {
     std::vector<float> v = randomWeight(spec, 42);
     EXPECT_EQ(v, randomWeight(spec, 42)) << "not deterministic: " << spec.name;
     if (spec.name.find("A_log") != std::string::npos) {
-      EXPECT_FLOAT_EQ(v[0], 0.0f);               // log 1
-      EXPECT_FLOAT_EQ(v[3], std::log(4.0f));     // log N, N = 4
-      EXPECT_FLOAT_EQ(v[4], 0.0f);               // next channel
+      EXPECT_FLOAT_EQ(v[0], 0.0f);           // log 1
+      EXPECT_FLOAT_EQ(v[3], std::log(4.0f)); // log N, N = 4
+      EXPECT_FLOAT_EQ(v[4], 0.0f);           // next channel
     } else if (spec.name.find("dt_proj.bias") != std::string::npos) {
       for (float b : v) {
         double dt = std::log1p(std::exp(static_cast<double>(b)));

@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/InitAll.h"
 #include "compiler/Reference/Interpreter.h"
+#include "compiler/InitAll.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -37,11 +37,12 @@ protected:
     EXPECT_TRUE(module) << "failed to parse";
     if (!module)
       return {};
-    Interpreter interp(*module, [](llvm::StringRef name, RankedTensorType)
-                                    -> llvm::Expected<Tensor> {
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "no weight " + name);
-    });
+    Interpreter interp(
+        *module,
+        [](llvm::StringRef name, RankedTensorType) -> llvm::Expected<Tensor> {
+          return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                         "no weight " + name);
+        });
     llvm::Expected<std::vector<Tensor>> results =
         interp.run("f", std::move(inputs));
     if (!results) {
@@ -95,10 +96,10 @@ TEST_F(InterpreterTest, ConvCausalWithStateAndBias) {
   // Channel 1: w = (0, 1, -1), bias -1, history (-1, 4), inputs (2, 4, 6):
   //   s = -1 4 2 4 6; y = -1 + (4 - 2), -1 + (2 - 4), -1 + (4 - 6)
   //   = 1, -3, -3; new history (4, 6).
-  auto r = run(kConv, {Tensor({1, 3, 2}, {1, 2, 3, 4, 5, 6}),
-                       Tensor({2, 3}, {1, 2, 3, 0, 1, -1}),
-                       Tensor({2}, {0.5, -1}),
-                       Tensor({1, 2, 2}, {10, 20, -1, 4})});
+  auto r =
+      run(kConv, {Tensor({1, 3, 2}, {1, 2, 3, 4, 5, 6}),
+                  Tensor({2, 3}, {1, 2, 3, 0, 1, -1}), Tensor({2}, {0.5, -1}),
+                  Tensor({1, 2, 2}, {10, 20, -1, 4})});
   ASSERT_EQ(r.size(), 2u);
   expectNear(r[0], {1, 3, 2}, {53.5, 1, 31.5, -3, 22.5, -3}, 0);
   expectNear(r[1], {1, 2, 2}, {3, 5, 4, 6}, 0);
@@ -106,10 +107,9 @@ TEST_F(InterpreterTest, ConvCausalWithStateAndBias) {
 
 TEST_F(InterpreterTest, ConvCausalSingleStepShiftsHistory) {
   // T = 1 (decode): channel 0 sees 10 20 7 -> 0.5 + 10 + 40 + 21 = 71.5.
-  auto r = run(kConv, {Tensor({1, 1, 2}, {7, 8}),
-                       Tensor({2, 3}, {1, 2, 3, 0, 1, -1}),
-                       Tensor({2}, {0.5, -1}),
-                       Tensor({1, 2, 2}, {10, 20, -1, 4})});
+  auto r = run(kConv,
+               {Tensor({1, 1, 2}, {7, 8}), Tensor({2, 3}, {1, 2, 3, 0, 1, -1}),
+                Tensor({2}, {0.5, -1}), Tensor({1, 2, 2}, {10, 20, -1, 4})});
   ASSERT_EQ(r.size(), 2u);
   // Channel 1 sees -1 4 8 -> -1 + 4 - 8 = -5.
   expectNear(r[0], {1, 1, 2}, {71.5, -5}, 0);
@@ -136,8 +136,8 @@ func.func @f(%u: tensor<1x?x1xf32>, %dt: tensor<1x?x1xf32>, %a: tensor<1x2xf32>,
 //   t=3: h = (1.25 + 3, 1.125 + 6)          y = 11.375 + 1.5 = 12.875
 //   t=4: h = (2.125 + 4, 1.78125 + 8)       y = 15.90625 + 2 = 17.90625
 const double kScanY[] = {3.5, 8, 12.875, 17.90625};
-const double kScanH[4][2] = {{1, 2}, {2.5, 4.5}, {4.25, 7.125},
-                             {6.125, 9.78125}};
+const double kScanH[4][2] = {
+    {1, 2}, {2.5, 4.5}, {4.25, 7.125}, {6.125, 9.78125}};
 
 std::vector<Tensor> scanInputs(int64_t steps, double dtValue) {
   std::vector<double> u, bm, cm;
@@ -160,10 +160,10 @@ TEST_F(InterpreterTest, ScanMatchesHandComputedRecurrence) {
     SCOPED_TRACE("T = " + std::to_string(steps));
     auto r = run(kScan, scanInputs(steps, 1.0));
     ASSERT_EQ(r.size(), 2u);
-    expectNear(r[0], {1, steps, 1},
-               std::vector<double>(kScanY, kScanY + steps), 1e-6);
-    expectNear(r[1], {1, 1, 2},
-               {kScanH[steps - 1][0], kScanH[steps - 1][1]}, 1e-6);
+    expectNear(r[0], {1, steps, 1}, std::vector<double>(kScanY, kScanY + steps),
+               1e-6);
+    expectNear(r[1], {1, 1, 2}, {kScanH[steps - 1][0], kScanH[steps - 1][1]},
+               1e-6);
   }
 }
 
@@ -216,7 +216,7 @@ TEST_F(InterpreterTest, RopeRotatesHalvesPerHead) {
   // Two heads of dimension 4 (half = 2): inv_freq = (1, 10000^-0.5 = 0.01).
   // At position 1 the angles are 1 and 0.01; element i pairs with i + 2.
   // Position 0 is the identity.
-  auto r = run(kRope, {Tensor({1, 2, 8}, {1, 2, 3, 4, 5, 6, 7, 8,  //
+  auto r = run(kRope, {Tensor({1, 2, 8}, {1, 2, 3, 4, 5, 6, 7, 8, //
                                           1, 2, 3, 4, 5, 6, 7, 8}),
                        Tensor({1, 2}, {0, 1})});
   ASSERT_EQ(r.size(), 1u);
@@ -253,12 +253,12 @@ TEST_F(InterpreterTest, GroupedQueryAttentionIsCausal) {
   //   t=1, head 0: scores (1, 0) -> weights (e, 1) / (e + 1).
   //   t=1, head 1: scores (0, 1) -> weights (1, e) / (e + 1).
   // Slot 2 of the capacity-3 cache is never written or read.
-  auto r = run(kAttention, {Tensor({1, 2, 4}, {1, 0, 0, 1, 1, 0, 0, 1}),
-                            Tensor({1, 2, 2}, {1, 0, 0, 1}),
-                            Tensor({1, 2, 2}, {1, 2, 3, 4}),
-                            Tensor::filled({1, 1, 3, 2}, 99.0),
-                            Tensor::filled({1, 1, 3, 2}, 99.0),
-                            Tensor({1, 2}, {0, 1})});
+  auto r =
+      run(kAttention,
+          {Tensor({1, 2, 4}, {1, 0, 0, 1, 1, 0, 0, 1}),
+           Tensor({1, 2, 2}, {1, 0, 0, 1}), Tensor({1, 2, 2}, {1, 2, 3, 4}),
+           Tensor::filled({1, 1, 3, 2}, 99.0),
+           Tensor::filled({1, 1, 3, 2}, 99.0), Tensor({1, 2}, {0, 1})});
   ASSERT_EQ(r.size(), 3u);
   double e = std::exp(1.0), w0 = e / (e + 1), w1 = 1 / (e + 1);
   expectNear(r[0], {1, 2, 4},
