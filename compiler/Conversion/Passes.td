@@ -68,11 +68,30 @@ def CoilEmitRuntimeABIPass : Pass<"coil-emit-runtime-abi", "::mlir::ModuleOp"> {
     calls the kernel with them and the tile index, tile count and `sync`
     object, so the runtime can call every kernel the same way. It defines
     `coil_kernel_barrier(sync)`, which calls the barrier function the
-    runtime stores first in `sync`. It also turns the module attribute
+    runtime stores first in `sync`, and, when declared (--profile),
+    `coil_kernel_enter/exit(sync, tile, kernel)`, which call the second and
+    third. It also turns the module attribute
     `coil.metadata` (from --coil-extract-schedule) into the exported
     constant string `coil_model_metadata`. See docs/abi.md.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def CoilInstrumentKernelsPass
+    : Pass<"coil-instrument-kernels", "::mlir::ModuleOp"> {
+  let summary = "Time every kernel call through the runtime's profiler hooks";
+  let description = [{
+    For `coilc --profile`. Runs on kernels lowered by --convert-coil-to-loops:
+    every kernel function calls `coil_kernel_enter(sync, tile, kernel)` first
+    and `coil_kernel_exit(sync, tile, kernel)` before it returns, with its
+    index in the metadata's kernel table, so the runtime can time each call
+    on each thread. The metadata records `"profiled": true`. Without this
+    pass nothing at all is inserted. --coil-emit-runtime-abi implements the
+    two functions by calling the hooks the runtime stores in `sync`.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 #endif // COIL_COMPILER_CONVERSION_PASSES_TD

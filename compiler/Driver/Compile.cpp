@@ -7,6 +7,7 @@
 
 #include "compiler/Driver/Compile.h"
 
+#include "compiler/Conversion/Passes.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Target/SharedLibrary.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -32,14 +33,17 @@ std::string mlir::coil::compilerVersion() {
 
 Error mlir::coil::compileModel(
     ModuleOp module, Stage stage, llvm::StringRef outputPath,
-    const std::function<void(PassManager &)> &configure) {
+    const std::function<void(PassManager &)> &configure, bool profile) {
   PassManager pm(module.getContext());
   if (configure)
     configure(pm);
   if (stage >= Stage::Kernels)
     buildKernelsPipeline(pm);
-  if (stage >= Stage::Tiled)
+  if (stage >= Stage::Tiled) {
     buildLoopsPipeline(pm);
+    if (profile)
+      pm.addPass(createCoilInstrumentKernelsPass());
+  }
   if (stage >= Stage::LLVM)
     buildLLVMPipeline(pm);
   if (failed(pm.run(module)))
@@ -101,11 +105,13 @@ std::string mlir::coil::cacheDirectory() {
   return std::string(path);
 }
 
-llvm::Expected<std::string> mlir::coil::compileCached(ModuleOp module) {
+llvm::Expected<std::string> mlir::coil::compileCached(ModuleOp module,
+                                                      bool profile) {
   std::string text;
   llvm::raw_string_ostream os(text);
   module.print(os);
-  os << compilerVersion() << hostTargetDescription();
+  os << compilerVersion() << hostTargetDescription()
+     << (profile ? " profile" : "");
   std::string self = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
   if (auto binary = llvm::MemoryBuffer::getFile(self))
     os << llvm::xxh3_64bits((*binary)->getBuffer());
@@ -118,7 +124,8 @@ llvm::Expected<std::string> mlir::coil::compileCached(ModuleOp module) {
   if (llvm::sys::fs::exists(path))
     return path;
   OwningOpRef<ModuleOp> copy(module.clone());
-  if (Error e = compileModel(*copy, Stage::SharedLibrary, path))
+  if (Error e =
+          compileModel(*copy, Stage::SharedLibrary, path, nullptr, profile))
     return std::move(e);
   return path;
 }

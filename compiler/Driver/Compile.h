@@ -33,12 +33,15 @@ enum class Stage {
 };
 
 /// Compiles `module` (in place) up to `stage` and writes the result to
-/// `outputPath` ("-" for stdout; only for textual stages). `configure` may
+/// `outputPath` ("-" for stdout; only for textual stages). With `profile`,
+/// every kernel calls the runtime's profiler hooks
+/// (--coil-instrument-kernels); without it nothing is inserted. `configure` may
 /// adjust the pass manager first (IR printing, timing). Output files are
 /// written atomically.
 llvm::Error
 compileModel(ModuleOp module, Stage stage, llvm::StringRef outputPath,
-             const std::function<void(PassManager &)> &configure = nullptr);
+             const std::function<void(PassManager &)> &configure = nullptr,
+             bool profile = false);
 
 /// Identifies the compiler build, for caches keyed on it.
 std::string compilerVersion();
@@ -50,7 +53,8 @@ std::string cacheDirectory();
 /// Compiles a copy of `module` to a shared library in the cache unless it is
 /// there already; returns its path. The key covers the IR, the compiler (the
 /// running executable, which links it) and the host CPU.
-llvm::Expected<std::string> compileCached(ModuleOp module);
+llvm::Expected<std::string> compileCached(ModuleOp module,
+                                          bool profile = false);
 
 } // namespace coil
 } // namespace mlir

@@ -10,7 +10,9 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/JSON.h"
 
 namespace mlir::coil {
@@ -64,6 +66,127 @@ FailureOr<json::Array> symbolicShape(Operation *where, RankedTensorType t,
   return shape;
 }
 
+/// Cost of one kernel call as a + b*N + c*N*C, N the tokens processed
+/// (batch x tokens) and C the context length: FLOPs and bytes moved.
+struct KernelCost {
+  double flops[3] = {0, 0, 0};
+  double bytes[3] = {0, 0, 0};
+
+  json::Object toJson() const {
+    return json::Object{{"flops", json::Array{flops[0], flops[1], flops[2]}},
+                        {"bytes", json::Array{bytes[0], bytes[1], bytes[2]}}};
+  }
+};
+
+int64_t lastDim(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape().back();
+}
+int64_t numElements(Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  return t.hasStaticShape() ? t.getNumElements() : 0;
+}
+bool isStatic(Value v) {
+  return cast<RankedTensorType>(v.getType()).hasStaticShape();
+}
+
+/// Counts FLOPs and bytes of every op of a kernel body: parameters are read
+/// once per call (a), activations once per token (b), attention's KV cache
+/// once per token and context position (c). Element-wise FLOPs use a few
+/// per element for the transcendental ones.
+KernelCost costOf(func::FuncOp fn) {
+  KernelCost k;
+  const double f32 = 4.0;
+  for (Operation &op : fn.getBody().front().without_terminator()) {
+    llvm::TypeSwitch<Operation *>(&op)
+        .Case([&](LinearOp o) {
+          double in = lastDim(o.getInput()), out = lastDim(o.getResult());
+          k.flops[1] += 2 * in * out;
+          k.bytes[0] += f32 * (in * out + (o.getBias() ? out : 0));
+          k.bytes[1] += f32 * (in + out);
+        })
+        .Case<RmsNormOp, LayerNormOp>([&](Operation *o) {
+          double d = lastDim(o->getOperand(0));
+          k.flops[1] += 4 * d;
+          k.bytes[0] += f32 * d;
+          k.bytes[1] += 2 * f32 * d;
+        })
+        .Case<SiluOp, GeluOp, SoftplusOp, ExpOp, NegOp, AddOp, MulOp, SubOp>(
+            [&](Operation *o) {
+              double perElement = isa<SiluOp, SoftplusOp>(o) ? 4
+                                  : isa<GeluOp>(o)           ? 8
+                                                             : 1;
+              double operands = o->getNumOperands() + 1;
+              Value v = o->getResult(0);
+              if (isStatic(v)) {
+                k.flops[0] += perElement * numElements(v);
+                k.bytes[0] += operands * f32 * numElements(v);
+              } else {
+                k.flops[1] += perElement * lastDim(v);
+                k.bytes[1] += operands * f32 * lastDim(v);
+              }
+            })
+        .Case<SliceOp, SplitOp>([&](Operation *o) {
+          k.bytes[1] += 2 * f32 * lastDim(o->getOperand(0));
+        })
+        .Case([&](ReshapeOp o) {
+          k.bytes[0] += 2 * f32 * numElements(o.getResult());
+        })
+        .Case([&](EmbedOp o) { k.bytes[1] += f32 * lastDim(o.getResult()); })
+        .Case([&](RopeOp o) {
+          double f = lastDim(o.getInput());
+          k.flops[1] += 6 * f;
+          k.bytes[1] += 2 * f32 * f;
+        })
+        .Case([&](Conv1dCausalOp o) {
+          auto w = cast<RankedTensorType>(o.getWeight().getType());
+          double c = w.getDimSize(0), kw = w.getDimSize(1);
+          k.flops[1] += 2 * c * kw;
+          k.bytes[0] += f32 * c * (kw + 1);
+          k.bytes[1] += f32 * (2 * c + 2 * c * (kw - 1));
+        })
+        .Case([&](ScanOp o) {
+          auto a = cast<RankedTensorType>(o.getA().getType());
+          double d = a.getDimSize(0), n = a.getDimSize(1);
+          k.flops[1] += 10 * d * n;
+          k.bytes[0] += f32 * (d * n + d);
+          k.bytes[1] += f32 * (4 * d + 2 * n + 2 * d * n);
+        })
+        .Case([&](AttentionOp o) {
+          double hq = o.getNumHeads(), hkv = o.getNumKvHeads(),
+                 dh = o.getHeadDim();
+          k.flops[2] += 4 * hq * dh;
+          k.bytes[1] += f32 * (2 * hq * dh + 4 * hkv * dh);
+          k.bytes[2] += 2 * f32 * hkv * dh;
+        });
+  }
+  return k;
+}
+
+/// The mnemonics of a kernel's ops, in order.
+json::Array opsOf(func::FuncOp fn) {
+  json::Array ops;
+  for (Operation &op : fn.getBody().front().without_terminator())
+    ops.push_back(op.getName().stripDialect());
+  return ops;
+}
+
+/// The layer a call belongs to: `N` of the first parameter named
+/// `...layers.N...` among its operands, or -1.
+int64_t layerOf(func::CallOp call) {
+  for (Value v : call.getOperands())
+    if (auto w = v.getDefiningOp<WeightOp>()) {
+      StringRef name = w.getName();
+      size_t at = name.find("layers.");
+      if (at == StringRef::npos)
+        continue;
+      int64_t layer;
+      StringRef digits = name.drop_front(at + 7).take_while(llvm::isDigit);
+      if (!digits.getAsInteger(10, layer))
+        return layer;
+    }
+  return -1;
+}
+
 /// Builds the metadata of a whole module.
 class ScheduleBuilder {
 public:
@@ -72,11 +195,16 @@ public:
   LogicalResult addKernels() {
     for (auto fn : module.getOps<func::FuncOp>())
       if (fn->hasAttr("coil.kernel")) {
+        fn->setAttr("coil.kernel_index",
+                    IntegerAttr::get(IntegerType::get(fn.getContext(), 64),
+                                     kernels.size()));
         kernelIndex[fn.getName()] = kernels.size();
+        kernelCost.push_back(costOf(fn));
         auto calls = fn->getAttrOfType<IntegerAttr>("coil.calls");
         kernels.push_back(
             json::Object{{"name", fn.getName()},
                          {"symbol", ("coil_kernel_" + fn.getName()).str()},
+                         {"ops", opsOf(fn)},
                          {"calls", calls ? calls.getInt() : 0}});
       }
     return success();
@@ -220,7 +348,10 @@ public:
         args.push_back(id);
       }
       steps.push_back(
-          json::Object{{"kernel", kernel->second}, {"args", std::move(args)}});
+          json::Object{{"kernel", kernel->second},
+                       {"args", std::move(args)},
+                       {"layer", layerOf(call)},
+                       {"cost", kernelCost[kernel->second].toJson()}});
       // Temporaries whose last reader was this call, and results nobody
       // reads, can be reused by later calls.
       for (Value r : call.getResults())
@@ -246,10 +377,13 @@ public:
   }
 
   std::string finish() {
-    json::Object root{
-        {"format", "coil-model"},        {"version", 2},
-        {"weights", std::move(weights)}, {"states", std::move(states)},
-        {"kernels", std::move(kernels)}, {"entries", std::move(entries)}};
+    json::Object root{{"format", "coil-model"},
+                      {"version", 2},
+                      {"profiled", false},
+                      {"weights", std::move(weights)},
+                      {"states", std::move(states)},
+                      {"kernels", std::move(kernels)},
+                      {"entries", std::move(entries)}};
     if (auto family = module->getAttrOfType<StringAttr>("coil.family"))
       root["family"] = family.getValue();
     if (auto vocab = module->getAttrOfType<IntegerAttr>("coil.vocab_size"))
@@ -286,6 +420,7 @@ private:
   json::Array weights, states, kernels;
   json::Object entries;
   llvm::StringMap<int64_t> weightIndex, stateIndex, kernelIndex;
+  std::vector<KernelCost> kernelCost;
 };
 
 struct CoilExtractSchedulePass

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include <sys/stat.h>
 
@@ -32,9 +33,10 @@ struct coil_weights_t {
   std::shared_ptr<const coil::weights::WeightFileSet> set;
 };
 
-/// A session.
+/// A session, and the last profile summary it returned.
 struct coil_session_t {
   std::unique_ptr<Session> session;
+  mutable std::vector<coil_profile_entry_t> summary;
 };
 
 namespace {
@@ -210,7 +212,7 @@ coil_status_t *coil_session_create(coil_model_t *model,
                             effective.max_context, effective.threads, session);
         !status.isOk())
       return status;
-    *out_session = new coil_session_t{std::move(session)};
+    *out_session = new coil_session_t{std::move(session), {}};
     return Status::ok();
   });
 }
@@ -287,6 +289,55 @@ coil_status_t *coil_session_restore_sequence(coil_session_t *session,
     if (!session)
       return nullArgument("coil_session_restore_sequence", "session");
     return session->session->restoreSequence(sequence, buffer, size);
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Profiling
+//===----------------------------------------------------------------------===//
+
+coil_status_t *coil_session_set_profiling(coil_session_t *session,
+                                          int enabled) {
+  return guarded([&] {
+    if (!session)
+      return nullArgument("coil_session_set_profiling", "session");
+    return session->session->setProfiling(enabled != 0);
+  });
+}
+
+void coil_session_profile_reset(coil_session_t *session) {
+  if (session)
+    session->session->profileReset();
+}
+
+coil_status_t *
+coil_session_profile_summary(const coil_session_t *session,
+                             const coil_profile_entry_t **out_entries,
+                             int64_t *out_count) {
+  return guarded([&] {
+    if (!session)
+      return nullArgument("coil_session_profile_summary", "session");
+    if (!out_entries || !out_count)
+      return nullArgument("coil_session_profile_summary", "an out_* argument");
+    session->session->profileSummary(session->summary);
+    *out_entries = session->summary.empty() ? nullptr : session->summary.data();
+    *out_count = static_cast<int64_t>(session->summary.size());
+    return Status::ok();
+  });
+}
+
+int64_t coil_session_profile_dropped(const coil_session_t *session) {
+  return session ? session->session->profileDropped() : -1;
+}
+
+coil_status_t *coil_session_write_trace(const coil_session_t *session,
+                                        const char *path) {
+  return guarded([&] {
+    if (!session)
+      return nullArgument("coil_session_write_trace", "session");
+    if (!path)
+      return nullArgument("coil_session_write_trace", "path");
+    return session->session->writeTrace(path);
   });
 }
 

@@ -6,6 +6,11 @@
 // results, calls the wait function at the head of `sync`, a barrier across
 // the `tiles` threads of the call. Every tile calls it equally often.
 //
+// Models compiled with `coilc --profile` also call the `enter` and `exit`
+// hooks that follow `wait`, from every tile, at the start and the end of
+// every kernel call, passing the kernel's index in the metadata's "kernels".
+// Other models never call them. The runtime always fills both.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef COIL_RUNTIME_KERNEL_H
@@ -21,8 +26,12 @@ using KernelFn = void (*)(void **args, int64_t tile, int64_t tiles, void *sync);
 
 /// The head of the object a kernel receives as `sync`. `wait(sync)` returns
 /// once every tile of the call has called it (as often as this tile has).
+/// `enter(sync, tile, kernel)` and `exit(sync, tile, kernel)` bracket one
+/// tile's run of kernel `kernel` in profiled models.
 struct KernelSync {
   void (*wait)(void *sync);
+  void (*enter)(void *sync, int64_t tile, int64_t kernel);
+  void (*exit)(void *sync, int64_t tile, int64_t kernel);
 };
 
 } // namespace coil::runtime

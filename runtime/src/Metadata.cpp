@@ -415,6 +415,52 @@ Status parseBuffer(const json &entry, const std::string &entryName,
   }
 }
 
+/// Reads the coefficients [a, b, c] at `path` (finite, non-negative).
+Status parseCost(const json &value, const std::string &path, double (&out)[3]) {
+  if (!value.is_array() || value.size() != 3)
+    return Reader::fail(path, "expected an array of 3 numbers, found " +
+                                  describe(value));
+  for (size_t i = 0; i < 3; ++i) {
+    const json &item = value[i];
+    std::string where = path + "[" + std::to_string(i) + "]";
+    if (!item.is_number())
+      return Reader::fail(where, "expected a number, found " + describe(item));
+    double number = item.get<double>();
+    if (!(number >= 0) || number > std::numeric_limits<double>::max())
+      return Reader::fail(where, "expected a finite number >= 0, found " +
+                                     describe(item));
+    out[i] = number;
+  }
+  return Status::ok();
+}
+
+/// Reads the optional "layer" and "cost" of the step `item` at `path`.
+Status parseStepProfile(const json &item, const std::string &path,
+                        StepSpec &step) {
+  if (auto it = item.find("layer"); it != item.end() && !it->is_null()) {
+    // -1 says the step belongs to no layer.
+    if (it->is_number_integer() && !it->is_number_unsigned() &&
+        it->get<int64_t>() == -1)
+      step.layer = -1;
+    else if (Status s = Reader::integer(*it, path + ".layer", step.layer);
+             !s.isOk())
+      return s;
+  }
+  auto cost = item.find("cost");
+  if (cost == item.end() || cost->is_null())
+    return Status::ok();
+  if (!cost->is_object())
+    return Reader::fail(path + ".cost",
+                        "expected an object, found " + describe(*cost));
+  if (auto it = cost->find("flops"); it != cost->end())
+    if (Status s = parseCost(*it, path + ".cost.flops", step.flops); !s.isOk())
+      return s;
+  if (auto it = cost->find("bytes"); it != cost->end())
+    if (Status s = parseCost(*it, path + ".cost.bytes", step.bytes); !s.isOk())
+      return s;
+  return Status::ok();
+}
+
 Status parseEntry(const json &value, const std::string &name,
                   const Metadata &meta, EntrySpec &entry) {
   std::string path = "entries." + name;
@@ -509,6 +555,8 @@ Status parseEntry(const json &value, const std::string &name,
                                          " buffers)");
       step.args.push_back(arg);
     }
+    if (Status s = parseStepProfile(item, where, step); !s.isOk())
+      return s;
     entry.steps.push_back(std::move(step));
   }
   return Status::ok();
@@ -549,6 +597,12 @@ Status parseMetadata(std::string_view text, Metadata &out) {
     if (Status s = Reader::string(*it, "compiler", out.compiler, true);
         !s.isOk())
       return s;
+  if (auto it = root.find("profiled"); it != root.end()) {
+    if (!it->is_boolean())
+      return Reader::fail("profiled",
+                          "expected true or false, found " + describe(*it));
+    out.profiled = it->get<bool>();
+  }
   if (Status s = Reader::member(root, "", "family", field); !s.isOk())
     return s;
   if (Status s = Reader::string(*field, "family", out.family); !s.isOk())

@@ -115,6 +115,13 @@ struct StepSpec {
   int64_t kernel = 0;
   /// Buffer indices: the kernel's inputs, then its outputs.
   std::vector<int64_t> args;
+  /// The model layer the step belongs to, or -1 ("layer"; default -1).
+  int64_t layer = -1;
+  /// The cost of one call ("cost"), as coefficients {a, b, c} of
+  /// a + b * N + c * N * C, where N is batch * tokens of the call and C the
+  /// mean length of its sequences after the call. Zero when not given.
+  double flops[3] = {0, 0, 0};
+  double bytes[3] = {0, 0, 0};
 };
 
 /// An entry point ("prefill", "decode").
@@ -133,6 +140,9 @@ struct EntrySpec {
 struct Metadata {
   std::string compiler;
   std::string family;
+  /// Whether the kernels call the profiling hooks of Kernel.h ("profiled";
+  /// default false).
+  bool profiled = false;
   int64_t vocabSize = 0;
   /// The longest supported sequence; 0 when unbounded.
   int64_t maxContext = 0;

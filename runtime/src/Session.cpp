@@ -187,9 +187,18 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
   session->bind(session->prefillEntry);
   session->bind(session->decodeEntry);
 
+  session->prefillEntry.profileId = 0;
+  session->decodeEntry.profileId = 1;
+  session->profiledEntries[0] = {session->prefillEntry.name.c_str(),
+                                 session->prefillEntry.spec};
+  session->profiledEntries[1] = {session->decodeEntry.name.c_str(),
+                                 session->decodeEntry.spec};
+  session->profiler = std::make_unique<Profiler>(threads);
+
   // The workers last: nothing after them can fail.
   if (Status s = ThreadPool::create(threads, session->pool); !s.isOk())
     return s;
+  session->pool->setProfiler(session->profiler.get());
 
   out = std::move(session);
   return Status::ok();
@@ -344,8 +353,19 @@ Status Session::run(PreparedEntry &entry, const int32_t *tokens, int64_t batch,
     for (int64_t t = 0; t < numTokens; ++t)
       positions[b * numTokens + t] = static_cast<int32_t>(lengths[b] + t);
   fillDescriptors(entry, batch, numTokens);
-  for (size_t s = 0; s < entry.stepKernels.size(); ++s)
+  bool profiling = profiler->enabled();
+  if (profiling) {
+    double context = 0;
+    for (int64_t b = 0; b < batch; ++b)
+      context += static_cast<double>(lengths[b] + numTokens);
+    profiler->beginCall(entry.profileId, batch, numTokens,
+                        context / static_cast<double>(batch));
+  }
+  for (size_t s = 0; s < entry.stepKernels.size(); ++s) {
+    if (profiling)
+      profiler->beginStep(static_cast<int64_t>(s));
     pool->run(entry.stepKernels[s], entry.stepArgs[s].data());
+  }
   for (int64_t b = 0; b < batch; ++b)
     lengths[b] += numTokens;
   haveLogits = true;
@@ -386,6 +406,31 @@ void Session::reset() {
     state.clear();
   std::fill(lengths.begin(), lengths.end(), 0);
   haveLogits = false;
+}
+
+//===----------------------------------------------------------------------===//
+// Profiling
+//===----------------------------------------------------------------------===//
+
+Status Session::setProfiling(bool enabled) {
+  if (!enabled) {
+    profiler->disable();
+    return Status::ok();
+  }
+  if (!model->metadata().profiled)
+    return Status::error(COIL_FAILED_PRECONDITION,
+                         "the model was not compiled for profiling (its "
+                         "metadata is not \"profiled\"; compile it with "
+                         "coilc --profile)");
+  return profiler->enable();
+}
+
+void Session::profileSummary(std::vector<coil_profile_entry_t> &out) const {
+  profiler->summary(model->metadata(), profiledEntries, out);
+}
+
+Status Session::writeTrace(const char *path) const {
+  return profiler->writeTrace(path, model->metadata(), profiledEntries);
 }
 
 //===----------------------------------------------------------------------===//

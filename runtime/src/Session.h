@@ -12,6 +12,10 @@
 // threads - 1 workers the session starts at creation and joins when it dies.
 // A step starts only after the previous one has finished on every thread.
 //
+// Profiling (models compiled with `coilc --profile` only) is off until
+// setProfiling(true), which allocates the Profiler's event arrays; calls
+// then record every kernel's time per tile without allocating.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef COIL_RUNTIME_SESSION_H
@@ -19,6 +23,7 @@
 
 #include "runtime/src/Buffer.h"
 #include "runtime/src/Model.h"
+#include "runtime/src/Profiler.h"
 #include "runtime/src/ThreadPool.h"
 
 #include <cstdint>
@@ -78,11 +83,32 @@ public:
   /// The threads each kernel runs on, the caller included.
   int threads() const { return pool->threads(); }
 
+  /// Turns recording of kernel times on or off. Errors:
+  /// COIL_FAILED_PRECONDITION (enabling on a model whose metadata is not
+  /// "profiled"), COIL_OUT_OF_MEMORY.
+  Status setProfiling(bool enabled);
+
+  /// Forgets everything recorded.
+  void profileReset() { profiler->clear(); }
+
+  /// One entry per (entry, step) that ran since the last reset (see
+  /// Profiler::summary).
+  void profileSummary(std::vector<coil_profile_entry_t> &out) const;
+
+  /// The events dropped because the profiler's arrays were full.
+  int64_t profileDropped() const { return profiler->dropped(); }
+
+  /// Writes the recorded events to `path` as a Chrome trace. Errors:
+  /// COIL_IO_ERROR.
+  Status writeTrace(const char *path) const;
+
 private:
   /// An entry with its descriptors and per-step argument arrays built.
   struct PreparedEntry {
     /// "prefill" or "decode".
     std::string name;
+    /// The entry's index in profiles (Profiler::ProfiledEntry).
+    int profileId = 0;
     const EntrySpec *spec = nullptr;
     /// The most tokens per sequence one call of this entry takes.
     int64_t maxTokens = 0;
@@ -146,6 +172,12 @@ private:
   bool haveLogits = false;
   int64_t logitsBatch = 0;
   int64_t logitsTokens = 0;
+
+  /// Where kernels' profiling hooks record; outlives the pool.
+  std::unique_ptr<Profiler> profiler;
+
+  /// The prefill and decode entries as the profiler names them.
+  Profiler::ProfiledEntry profiledEntries[Profiler::kNumEntries];
 
   /// The threads kernels run on. Declared last, so the workers are joined
   /// before any buffer they used is freed.

@@ -22,6 +22,8 @@
 
 #include "runtime/src/ThreadPool.h"
 
+#include "runtime/src/Profiler.h"
+
 #include <chrono>
 #include <climits>
 #include <cstddef>
@@ -179,6 +181,8 @@ ThreadPool::ThreadPool(int threads) : numThreads(threads) {
   barrier.count = static_cast<uint32_t>(threads);
   barrier.head.wait =
       threads > 1 ? &ThreadPool::barrierWait : &ThreadPool::noWait;
+  barrier.head.enter = &ThreadPool::profileEnter;
+  barrier.head.exit = &ThreadPool::profileExit;
 }
 
 ThreadPool::~ThreadPool() {
@@ -247,5 +251,17 @@ void ThreadPool::barrierWait(void *sync) {
 }
 
 void ThreadPool::noWait(void *) {}
+
+void ThreadPool::profileEnter(void *sync, int64_t tile, int64_t) {
+  auto *self = reinterpret_cast<Barrier *>(static_cast<KernelSync *>(sync));
+  if (self->profiler)
+    self->profiler->enter(tile);
+}
+
+void ThreadPool::profileExit(void *sync, int64_t tile, int64_t kernel) {
+  auto *self = reinterpret_cast<Barrier *>(static_cast<KernelSync *>(sync));
+  if (self->profiler)
+    self->profiler->exit(tile, kernel);
+}
 
 } // namespace coil::runtime

@@ -15,6 +15,9 @@
 // changes the word wakes sleepers only when there are any. Nothing is
 // allocated after creation.
 //
+// The `enter` and `exit` hooks of `sync` forward to the pool's Profiler, if
+// one is set, and otherwise return at once.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef COIL_RUNTIME_THREADPOOL_H
@@ -30,6 +33,8 @@
 #include <vector>
 
 namespace coil::runtime {
+
+class Profiler;
 
 /// The calling thread and the workers that run kernels with it.
 class ThreadPool {
@@ -61,6 +66,10 @@ public:
   /// reentrant: one run at a time.
   void run(KernelFn kernel, void **args);
 
+  /// Sends the kernels' profiling hooks to `profiler` (which must outlive
+  /// the pool, or be unset first); null ignores them. Not during run().
+  void setProfiler(Profiler *profiler) { barrier.profiler = profiler; }
+
 private:
   /// The barrier kernels wait at. Standard layout with `head` first, so
   /// `&head` (what kernels receive) and the barrier share an address.
@@ -74,6 +83,8 @@ private:
     alignas(64) std::atomic<uint32_t> generation{0};
     /// Tiles asleep on `generation`.
     std::atomic<uint32_t> sleepers{0};
+    /// Where `head.enter` and `head.exit` record; null ignores them.
+    Profiler *profiler = nullptr;
   };
 
   explicit ThreadPool(int threads);
@@ -86,6 +97,12 @@ private:
 
   /// `head.wait` of a barrier of one tile: returns at once.
   static void noWait(void *sync);
+
+  /// `head.enter`: forwards to the barrier's profiler.
+  static void profileEnter(void *sync, int64_t tile, int64_t kernel);
+
+  /// `head.exit`: forwards to the barrier's profiler.
+  static void profileExit(void *sync, int64_t tile, int64_t kernel);
 
   const int numThreads;
   std::vector<std::thread> workers;

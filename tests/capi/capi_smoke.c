@@ -178,6 +178,19 @@ int main(int argc, char **argv) {
               COIL_INVALID_ARGUMENT);
   free(blob);
 
+  // The toy is not compiled for profiling: nothing is ever recorded.
+  EXPECT_CODE(coil_session_set_profiling(session, 1), COIL_FAILED_PRECONDITION);
+  EXPECT_OK(coil_session_set_profiling(session, 0));
+  {
+    const coil_profile_entry_t *profile = NULL;
+    int64_t count = -1;
+    EXPECT_OK(coil_session_profile_summary(session, &profile, &count));
+    CHECK(count == 0 && profile == NULL);
+    CHECK(coil_session_profile_dropped(session) == 0);
+    coil_session_profile_reset(session);
+    EXPECT_CODE(coil_session_write_trace(session, NULL), COIL_INVALID_ARGUMENT);
+  }
+
   coil_session_reset(session);
   CHECK(coil_session_length(session, 0) == 0);
   EXPECT_CODE(coil_session_logits(session, &logits, &batch, &tokens, &vocab),

@@ -18,6 +18,7 @@
 #include "compiler/Target/SharedLibrary.h"
 #include "models/ModelBuilder.h"
 #include "runtime/src/weights/Safetensors.h"
+#include "tools/coil-bench/support/Probes.h"
 
 #include "coil/coil.h"
 
@@ -69,6 +70,19 @@ static cl::opt<int64_t> batch("batch",
                               cl::desc("Run B copies of the prompt as one "
                                        "batch"),
                               cl::init(1));
+static cl::opt<bool>
+    profile("profile",
+            cl::desc("Time every kernel (instrumented build) and print a "
+                     "summary: per kernel, per op kind and per phase"));
+static cl::opt<std::string>
+    tracePath("trace",
+              cl::desc("Write a Chrome trace-event file (Perfetto, "
+                       "chrome://tracing) of every kernel call"),
+              cl::value_desc("file.json"));
+static cl::opt<std::string>
+    profileCsv("profile-csv", cl::desc("Write the profile summary as CSV"),
+               cl::value_desc("file.csv"));
+
 /// --threads, registered in main (LLVM's own libraries define an option of
 /// that name, which is removed first).
 static cl::opt<int> *threadsOption = nullptr;
@@ -273,6 +287,105 @@ llvm::Error statusError(coil_status_t *status) {
   return error(message);
 }
 
+/// The op kind a kernel is counted under: its anchor op.
+std::string opKind(llvm::StringRef kernel) {
+  for (llvm::StringRef kind : {"attention", "scan", "conv1d_causal", "linear",
+                               "embed", "rms_norm", "layer_norm", "rope"})
+    if (kernel.contains(kind))
+      return kind.str();
+  return "other";
+}
+
+/// Prints the summary table (per kernel, per op kind, per phase) and writes
+/// it as CSV when asked.
+llvm::Error printProfile(llvm::ArrayRef<coil_profile_entry_t> entries,
+                         const ::coil::bench::MachineLimits &limits,
+                         int threads) {
+  struct Row {
+    std::string name;
+    int64_t calls = 0, steps = 0;
+    double seconds = 0, flops = 0, bytes = 0;
+  };
+  std::vector<Row> kernels, kinds, phases;
+  auto addTo = [](std::vector<Row> &rows, const std::string &name,
+                  const coil_profile_entry_t &e) {
+    auto it = llvm::find_if(rows, [&](const Row &r) { return r.name == name; });
+    if (it == rows.end()) {
+      rows.push_back({name});
+      it = rows.end() - 1;
+    }
+    it->calls += e.calls;
+    it->steps += 1;
+    it->seconds += e.total_seconds;
+    it->flops += e.flops;
+    it->bytes += e.bytes;
+  };
+  double total = 0;
+  for (const coil_profile_entry_t &e : entries) {
+    std::string kernel = e.kernel;
+    addTo(kernels, kernel + " (" + e.entry + ")", e);
+    addTo(kinds, opKind(kernel), e);
+    addTo(phases, e.entry, e);
+    total += e.total_seconds;
+  }
+  auto byTime = [](const Row &a, const Row &b) {
+    return a.seconds > b.seconds;
+  };
+  llvm::sort(kernels, byTime);
+  llvm::sort(kinds, byTime);
+  llvm::sort(phases, byTime);
+
+  std::string csv = "group,name,calls,total_ms,share,mean_us,gflops,gbps,"
+                    "roofline_fraction\n";
+  auto print = [&](llvm::StringRef title, llvm::StringRef group,
+                   const std::vector<Row> &rows) {
+    llvm::errs() << llvm::formatv("\n{0,-44} {1,7} {2,10} {3,6} {4,10} {5,8} "
+                                  "{6,7} {7,6}\n",
+                                  title, "calls", "total ms", "share",
+                                  "mean us", "GFLOP/s", "GB/s", "peak");
+    for (const Row &r : rows) {
+      double gflops = r.seconds > 0 ? r.flops / r.seconds / 1e9 : 0;
+      double gbps = r.seconds > 0 ? r.bytes / r.seconds / 1e9 : 0;
+      // The fraction of the limit that binds this kernel.
+      double fraction =
+          std::max(gflops / limits.fmaGflops, gbps / limits.readGBps);
+      double share = total > 0 ? r.seconds / total : 0;
+      double mean = r.calls ? r.seconds / r.calls * 1e6 : 0;
+      llvm::errs() << llvm::formatv("{0,-44} {1,7} {2,10:f3} {3,5:f1}% "
+                                    "{4,10:f1} {5,8:f1} {6,7:f1} {7,5:f0}%\n",
+                                    r.name, r.calls, r.seconds * 1e3,
+                                    100 * share, mean, gflops, gbps,
+                                    100 * fraction);
+      csv += llvm::formatv("{0},{1},{2},{3},{4},{5},{6},{7},{8}\n", group,
+                           r.name, r.calls, r.seconds * 1e3, share, mean,
+                           gflops, gbps, fraction);
+    }
+  };
+  llvm::errs() << llvm::formatv(
+      "\nProfile: {0} kernel calls on {1} thread(s), {2:f3} ms in kernels; "
+      "peak = fraction of the binding limit ({3:f0} GFLOP/s FMA, {4:f1} GB/s "
+      "read, measured)\n",
+      [&] {
+        int64_t n = 0;
+        for (const Row &r : kernels)
+          n += r.calls;
+        return n;
+      }(),
+      threads, total * 1e3, limits.fmaGflops, limits.readGBps);
+  print("kernel (entry point)", "kernel", kernels);
+  print("op kind", "op_kind", kinds);
+  print("phase", "phase", phases);
+  if (!profileCsv.empty())
+    if (llvm::Error e =
+            llvm::writeToOutput(profileCsv, [&](llvm::raw_ostream &os) {
+              os << csv;
+              return llvm::Error::success();
+            }))
+      return error("cannot write " + profileCsv + ": " +
+                   llvm::toString(std::move(e)));
+  return llvm::Error::success();
+}
+
 /// Native code through the embeddable runtime; the model is compiled on
 /// first use and cached under a key of its IR, the compiler and the host.
 class CpuBackend : public Backend {
@@ -286,9 +399,9 @@ public:
       coil_weights_release(files);
   }
 
-  static llvm::Expected<std::unique_ptr<Backend>>
-  create(ModuleOp module, int64_t batch, int64_t capacity) {
-    llvm::Expected<std::string> compiled = compileCached(module);
+  static llvm::Expected<std::unique_ptr<CpuBackend>>
+  create(ModuleOp module, int64_t batch, int64_t capacity, bool profiled) {
+    llvm::Expected<std::string> compiled = compileCached(module, profiled);
     if (!compiled)
       return compiled.takeError();
     std::string so = *compiled;
@@ -312,8 +425,30 @@ public:
     if (coil_status_t *s =
             coil_session_create(backend->model, &options, &backend->session))
       return statusError(s);
-    return std::unique_ptr<Backend>(std::move(backend));
+    backend->threads = options.threads;
+    if (profiled)
+      if (coil_status_t *s = coil_session_set_profiling(backend->session, 1))
+        return statusError(s);
+    return backend;
   }
+
+  /// Prints the profile of the run and writes the trace and CSV requested.
+  llvm::Error report() {
+    const coil_profile_entry_t *entries = nullptr;
+    int64_t count = 0;
+    if (coil_status_t *s =
+            coil_session_profile_summary(session, &entries, &count))
+      return statusError(s);
+    if (!tracePath.empty())
+      if (coil_status_t *s =
+              coil_session_write_trace(session, tracePath.c_str()))
+        return statusError(s);
+    ::coil::bench::MachineLimits limits =
+        ::coil::bench::measureMachine(threads);
+    return printProfile(llvm::ArrayRef(entries, count), limits, threads);
+  }
+
+  int threads = 1;
 
   llvm::Expected<Logits>
   prefill(const std::vector<std::vector<int64_t>> &tokens) override {
@@ -429,10 +564,20 @@ llvm::Error run() {
   if (llvm::Error e = checkWeights(**module, *files))
     return e;
 
+  bool profiling = profile || !tracePath.empty() || !profileCsv.empty();
+  if (profiling && backendKind == Backend_::Reference)
+    return error("--profile, --trace and --profile-csv need --backend cpu");
+  CpuBackend *cpu = nullptr;
   llvm::Expected<std::unique_ptr<Backend>> backend =
       backendKind == Backend_::Reference
           ? ReferenceBackend::create(**module, *files, batch, capacity)
-          : CpuBackend::create(**module, batch, capacity);
+          : [&]() -> llvm::Expected<std::unique_ptr<Backend>> {
+    auto b = CpuBackend::create(**module, batch, capacity, profiling);
+    if (!b)
+      return b.takeError();
+    cpu = b->get();
+    return std::unique_ptr<Backend>(std::move(*b));
+  }();
   if (!backend)
     return backend.takeError();
 
@@ -460,6 +605,9 @@ llvm::Error run() {
     llvm::outs() << (i ? "," : "") << generated[i];
   if (!generated.empty())
     llvm::outs() << "\n";
+  if (profiling)
+    if (llvm::Error e = cpu->report())
+      return e;
   if (!dumpLogits.empty()) {
     int64_t numRows = promptLength + std::max<int64_t>(generate - 1, 0);
     if (llvm::Error e = writeNpy(dumpLogits, rows, numRows, logits->vocab))

@@ -43,6 +43,11 @@ static cl::opt<Stage> emit(
                clEnumValN(Stage::SharedLibrary, "so",
                           "a shared library for the runtime")));
 
+static cl::opt<bool>
+    profile("profile",
+            cl::desc("Time every kernel call through the runtime's profiler "
+                     "(instrumented code; nothing is inserted without it)"));
+
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "coilc: error: " << message << "\n";
   return 1;
@@ -79,11 +84,13 @@ int main(int argc, char **argv) {
 
   if (outputPath == "-" && emit >= Stage::Object)
     return fail("--emit=obj and --emit=so need -o FILE");
-  if (llvm::Error e =
-          compileModel(*module, emit, outputPath, [](PassManager &pm) {
+  if (llvm::Error e = compileModel(
+          *module, emit, outputPath,
+          [](PassManager &pm) {
             if (failed(applyPassManagerCLOptions(pm)))
               llvm::errs() << "coilc: warning: bad pass manager options\n";
-          }))
+          },
+          profile))
     return fail(llvm::toString(std::move(e)));
   return 0;
 }

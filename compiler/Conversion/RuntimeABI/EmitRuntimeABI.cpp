@@ -69,20 +69,31 @@ struct CoilEmitRuntimeABIPass
       b.create<LLVM::ReturnOp>(loc, ValueRange{});
     }
 
-    // coil_kernel_barrier(sync): call the function stored first in sync.
-    if (auto barrier =
-            module.lookupSymbol<LLVM::LLVMFuncOp>("coil_kernel_barrier");
-        barrier && barrier.isExternal()) {
-      Location loc = barrier.getLoc();
-      barrier.setLinkage(LLVM::Linkage::Internal);
-      Block *entry = barrier.addEntryBlock(b);
+    // coil_kernel_barrier(sync) calls the function stored first in sync;
+    // coil_kernel_enter/exit(sync, tile, kernel) the second and third.
+    auto defineHook = [&](StringRef name, int32_t slot) {
+      auto hook = module.lookupSymbol<LLVM::LLVMFuncOp>(name);
+      if (!hook || !hook.isExternal())
+        return;
+      Location loc = hook.getLoc();
+      hook.setLinkage(LLVM::Linkage::Internal);
+      Block *entry = hook.addEntryBlock(b);
       b.setInsertionPointToStart(entry);
       Value sync = entry->getArgument(0);
-      Value wait = b.create<LLVM::LoadOp>(loc, ptr, sync);
-      b.create<LLVM::CallOp>(loc, LLVM::LLVMFunctionType::get(voidType, {ptr}),
-                             ValueRange{wait, sync});
+      Value field = b.create<LLVM::GEPOp>(loc, ptr, ptr, sync,
+                                          ArrayRef<LLVM::GEPArg>{slot});
+      Value fn = b.create<LLVM::LoadOp>(loc, ptr, field);
+      SmallVector<Value> args{fn};
+      llvm::append_range(args, entry->getArguments());
+      b.create<LLVM::CallOp>(loc,
+                             LLVM::LLVMFunctionType::get(
+                                 voidType, hook.getFunctionType().getParams()),
+                             args);
       b.create<LLVM::ReturnOp>(loc, ValueRange{});
-    }
+    };
+    defineHook("coil_kernel_barrier", 0);
+    defineHook("coil_kernel_enter", 1);
+    defineHook("coil_kernel_exit", 2);
 
     auto metadata = module->getAttrOfType<StringAttr>("coil.metadata");
     if (!metadata) {

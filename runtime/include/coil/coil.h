@@ -39,7 +39,7 @@
 #endif
 
 /// The version of this API; it changes when a declaration here changes.
-#define COIL_API_VERSION 2
+#define COIL_API_VERSION 3
 
 /// The most threads a session may run kernels on.
 #define COIL_SESSION_MAX_THREADS 256
@@ -286,6 +286,82 @@ COIL_API coil_status_t *coil_session_restore_sequence(coil_session_t *session,
                                                       int64_t sequence,
                                                       const void *buffer,
                                                       size_t size);
+
+//===----------------------------------------------------------------------===//
+// Profiling
+//===----------------------------------------------------------------------===//
+
+// A model compiled with `coilc --profile` times every kernel call on every
+// thread of a session while the session's profiling is enabled. Profiling is
+// per session and off by default; like the session, these functions are
+// thread-compatible. Recording takes no lock and allocates nothing: each
+// thread of the session appends to an array of about a million events
+// allocated when profiling is first enabled; events beyond it are dropped
+// and counted (coil_session_profile_dropped).
+
+/// Turns profiling of `session` on (`enabled` non-zero) or off. Turning it
+/// on the first time allocates the event arrays; what was recorded stays
+/// when it is turned off. Errors: COIL_INVALID_ARGUMENT (NULL),
+/// COIL_FAILED_PRECONDITION (enabling on a model not compiled with
+/// `coilc --profile`), COIL_OUT_OF_MEMORY.
+COIL_API coil_status_t *coil_session_set_profiling(coil_session_t *session,
+                                                   int enabled);
+
+/// Forgets every recorded kernel call and dropped event. NULL is allowed.
+COIL_API void coil_session_profile_reset(coil_session_t *session);
+
+/// The profile of one step of an entry point, over every call since the
+/// last reset.
+typedef struct coil_profile_entry_t {
+  /// The kernel's name (coil_model_kernel_name of kernel_index).
+  const char *kernel;
+  /// The kernel's index in the model.
+  int64_t kernel_index;
+  /// The step's index in its entry's schedule.
+  int64_t step;
+  /// The entry point: "prefill" or "decode".
+  const char *entry;
+  /// The model layer the step belongs to, or -1.
+  int64_t layer;
+  /// The calls of the entry that ran this step.
+  int64_t calls;
+  /// The sum over calls of the step's wall time: from the earliest start
+  /// to the latest end of the kernel among the session's threads.
+  double total_seconds;
+  /// The floating-point operations and bytes moved over all calls, from
+  /// the compiler's cost model: a + b * N + c * N * C per call, where N is
+  /// batch * tokens of the call and C the mean length of its sequences after
+  /// it.
+  double flops;
+  double bytes;
+} coil_profile_entry_t;
+
+/// The profile since the last reset: one entry per (entry point, step) that
+/// ran, prefill's steps first, each entry point's in schedule order.
+/// `*out_entries` (`*out_count` of them; NULL when none) is owned by
+/// `session` and valid until the next call on it. Errors:
+/// COIL_INVALID_ARGUMENT (NULL).
+COIL_API coil_status_t *
+coil_session_profile_summary(const coil_session_t *session,
+                             const coil_profile_entry_t **out_entries,
+                             int64_t *out_count);
+
+/// The kernel calls dropped since the last reset because the event arrays
+/// were full (counted per thread); -1 for a NULL session.
+COIL_API int64_t coil_session_profile_dropped(const coil_session_t *session);
+
+/// Writes the recorded kernel calls to `path` as Chrome trace-event JSON
+/// (open it in Perfetto or chrome://tracing): `{"traceEvents": [...],
+/// "displayTimeUnit": "ms", "otherData": {"dropped": n}}` with one complete
+/// event ("ph": "X", "ts" and "dur" in microseconds since the last reset,
+/// "pid" 1, "tid" the thread's tile) per kernel call per thread, named by
+/// the kernel, with "args" {"entry", "step", "layer", "batch", "tokens",
+/// "flops", "bytes"} (the cost of the whole call), and a "thread_name"
+/// metadata event per thread. The file is written to a temporary file next
+/// to `path` and renamed over it. Errors: COIL_INVALID_ARGUMENT (NULL),
+/// COIL_IO_ERROR.
+COIL_API coil_status_t *coil_session_write_trace(const coil_session_t *session,
+                                                 const char *path);
 
 #ifdef __cplusplus
 } // extern "C"

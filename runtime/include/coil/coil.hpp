@@ -172,6 +172,25 @@ struct LogitsView {
   size_t size() const { return static_cast<size_t>(batch * tokens * vocab); }
 };
 
+/// The profile of one step of an entry point (see coil_profile_entry_t).
+struct ProfileEntry {
+  /// The kernel's name and index in the model.
+  std::string kernel;
+  int64_t kernelIndex = 0;
+  /// The step's index in its entry's schedule.
+  int64_t step = 0;
+  /// "prefill" or "decode".
+  std::string entry;
+  /// The model layer, or -1.
+  int64_t layer = -1;
+  /// The calls that ran the step, and their summed wall time.
+  int64_t calls = 0;
+  double totalSeconds = 0;
+  /// The cost model's operations and bytes, summed over the calls.
+  double flops = 0;
+  double bytes = 0;
+};
+
 /// The state of up to maxBatch sequences and the worker threads its kernels
 /// run on (see coil_session_create). Use from one thread at a time.
 class Session {
@@ -242,6 +261,42 @@ public:
   void restoreSequence(int64_t sequence, const std::vector<uint8_t> &bytes) {
     detail::check(coil_session_restore_sequence(get(), sequence, bytes.data(),
                                                 bytes.size()));
+  }
+
+  /// Turns kernel profiling on or off; throws Error (COIL_FAILED_PRECONDITION
+  /// for a model not compiled with `coilc --profile`).
+  void setProfiling(bool enabled) {
+    detail::check(coil_session_set_profiling(get(), enabled ? 1 : 0));
+  }
+
+  /// Forgets every recorded kernel call.
+  void profileReset() { coil_session_profile_reset(get()); }
+
+  /// One entry per (entry point, step) that ran since the last reset.
+  /// Throws Error.
+  std::vector<ProfileEntry> profileSummary() const {
+    const coil_profile_entry_t *entries = nullptr;
+    int64_t count = 0;
+    detail::check(coil_session_profile_summary(get(), &entries, &count));
+    std::vector<ProfileEntry> result;
+    result.reserve(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) {
+      const coil_profile_entry_t &entry = entries[i];
+      result.push_back({entry.kernel ? entry.kernel : "", entry.kernel_index,
+                        entry.step, entry.entry ? entry.entry : "", entry.layer,
+                        entry.calls, entry.total_seconds, entry.flops,
+                        entry.bytes});
+    }
+    return result;
+  }
+
+  /// The kernel calls dropped since the last reset.
+  int64_t profileDropped() const { return coil_session_profile_dropped(get()); }
+
+  /// Writes the recorded kernel calls to `path` as a Chrome trace. Throws
+  /// Error.
+  void writeTrace(const std::string &path) const {
+    detail::check(coil_session_write_trace(get(), path.c_str()));
   }
 
   /// The C handle, owned by this object.

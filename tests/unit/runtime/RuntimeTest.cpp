@@ -22,6 +22,7 @@
 #include "tests/unit/runtime/fixtures/toy_model.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -31,6 +32,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <new>
 #include <string>
@@ -347,7 +349,7 @@ TEST(RuntimeStatusTest, NullIsSuccess) {
   EXPECT_EQ(coil_status_code(nullptr), COIL_OK);
   EXPECT_STREQ(coil_status_message(nullptr), "ok");
   coil_status_free(nullptr);
-  EXPECT_EQ(COIL_API_VERSION, 2);
+  EXPECT_EQ(COIL_API_VERSION, 3);
   EXPECT_EQ(COIL_SESSION_MAX_THREADS, 256);
 }
 
@@ -536,7 +538,10 @@ INSTANTIATE_TEST_SUITE_P(
                         {"metadata: version", "version 1 is not supported",
                          "reads version 2"}},
         BadMetadataCase{"state_without_batch",
-                        {"states[0].shape", "must be \"B\""}}),
+                        {"states[0].shape", "must be \"B\""}},
+        BadMetadataCase{"bad_cost",
+                        {"entries.decode.steps[2].cost.flops[1]",
+                         "expected a finite number >= 0"}}),
     [](const ::testing::TestParamInfo<BadMetadataCase> &info) {
       return std::string(info.param.variant);
     });
@@ -1407,6 +1412,342 @@ TEST_F(RuntimeTest, SaveChecksItsArguments) {
                                             buffer.size()));
   EXPECT_COIL_OK(
       coil_session_restore_sequence(session.get(), 0, buffer.data(), size));
+}
+
+//===----------------------------------------------------------------------===//
+// Profiling
+//===----------------------------------------------------------------------===//
+
+/// The step costs of the profiled toy (fixtures/toy_model.c, TOY_PROFILED):
+/// per step of either entry, {a, b, c} of a + b * N + c * N * C.
+struct ToyStepCost {
+  const char *kernel;
+  int64_t kernelIndex;
+  int64_t layer;
+  double flops[3];
+  double bytes[3];
+};
+const ToyStepCost kToySteps[3] = {
+    {"embed_accumulate", 0, 0, {10, 2, 0}, {100, 20, 0}},
+    {"kv_write", 2, 0, {0, 0, 0}, {4, 8, 0}},
+    {"head", 1, -1, {5, 3, 1}, {40, 12, 0.5}},
+};
+
+/// The cost {a, b, c} of a call processing `processed` tokens whose
+/// sequences hold `context` tokens on average afterwards.
+double toyCost(const double (&cost)[3], double processed, double context) {
+  return cost[0] + cost[1] * processed + cost[2] * processed * context;
+}
+
+/// The profile summary of `session`, which must succeed.
+std::vector<coil_profile_entry_t> summaryOf(const coil_session_t *session) {
+  const coil_profile_entry_t *entries = nullptr;
+  int64_t count = -1;
+  EXPECT_COIL_OK(coil_session_profile_summary(session, &entries, &count));
+  if (count <= 0)
+    return {};
+  return std::vector<coil_profile_entry_t>(entries, entries + count);
+}
+
+/// Reads the JSON file at `path`; discarded if it is not valid JSON.
+nlohmann::json readJson(const std::string &path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+}
+
+class RuntimeProfileTest : public RuntimeTest {
+protected:
+  void SetUp() override {
+    RuntimeTest::SetUp();
+    profiledPath = variantPath("profiled");
+    profiled = loadWithWeights(weightsPath, profiledPath);
+    ASSERT_TRUE(profiled);
+    profiledErrors = toySymbol<int64_t>("toy_descriptor_errors", profiledPath);
+    ASSERT_NE(profiledErrors, nullptr);
+    *profiledErrors = 0;
+  }
+
+  void TearDown() override {
+    if (profiledErrors)
+      EXPECT_EQ(*profiledErrors, 0);
+    profiled.reset();
+    RuntimeTest::TearDown();
+  }
+
+  /// Prefill of 2 x 3 tokens, decode of 2, decode of 1.
+  void runKnownCalls(coil_session_t *session) {
+    std::vector<int32_t> tokens = {1, 2, 3, 3, 2, 1};
+    std::vector<int32_t> next = {4, 0};
+    EXPECT_COIL_OK(coil_session_prefill(session, tokens.data(), 2, 3));
+    EXPECT_COIL_OK(coil_session_decode(session, next.data(), 2));
+    EXPECT_COIL_OK(coil_session_decode(session, next.data(), 1));
+  }
+
+  std::string profiledPath;
+  ModelPtr profiled;
+  int64_t *profiledErrors = nullptr;
+};
+
+TEST_F(RuntimeProfileTest, MetadataIsRead) {
+  EXPECT_EQ(coil_model_num_kernels(profiled.get()), 3);
+  SessionPtr session = createSession(profiled.get(), 1, 8);
+  EXPECT_COIL_OK(coil_session_set_profiling(session.get(), 1));
+  // Enabling twice, and disabling, are fine.
+  EXPECT_COIL_OK(coil_session_set_profiling(session.get(), 1));
+  EXPECT_COIL_OK(coil_session_set_profiling(session.get(), 0));
+}
+
+TEST_F(RuntimeProfileTest, UnprofiledModelCannotBeProfiled) {
+  SessionPtr session = createSession(model.get(), 1, 8);
+  EXPECT_TRUE(isError(coil_session_set_profiling(session.get(), 1),
+                      COIL_FAILED_PRECONDITION, {"--profile"}));
+  EXPECT_COIL_OK(coil_session_set_profiling(session.get(), 0));
+  std::vector<int32_t> tokens = {1, 2};
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), tokens.data(), 1, 2));
+  EXPECT_TRUE(summaryOf(session.get()).empty());
+  EXPECT_EQ(coil_session_profile_dropped(session.get()), 0);
+
+  const coil_profile_entry_t *entries;
+  int64_t count;
+  EXPECT_TRUE(
+      isError(coil_session_set_profiling(nullptr, 1), COIL_INVALID_ARGUMENT));
+  EXPECT_TRUE(isError(coil_session_profile_summary(nullptr, &entries, &count),
+                      COIL_INVALID_ARGUMENT));
+  EXPECT_TRUE(
+      isError(coil_session_profile_summary(session.get(), nullptr, &count),
+              COIL_INVALID_ARGUMENT));
+  EXPECT_TRUE(isError(coil_session_write_trace(nullptr, "x.json"),
+                      COIL_INVALID_ARGUMENT));
+  EXPECT_TRUE(isError(coil_session_write_trace(session.get(), nullptr),
+                      COIL_INVALID_ARGUMENT));
+  EXPECT_EQ(coil_session_profile_dropped(nullptr), -1);
+  coil_session_profile_reset(nullptr);
+}
+
+TEST_F(RuntimeProfileTest, SummaryCountsCallsTimesAndCosts) {
+  for (int32_t threads : {1, 2, 3}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    SessionPtr session = createSession(profiled.get(), 2, 16, threads);
+    ASSERT_COIL_OK(coil_session_set_profiling(session.get(), 1));
+    runKnownCalls(session.get());
+    std::vector<coil_profile_entry_t> summary = summaryOf(session.get());
+    ASSERT_EQ(summary.size(), 6u);
+    for (size_t i = 0; i < summary.size(); ++i) {
+      SCOPED_TRACE("entry " + std::to_string(i));
+      const coil_profile_entry_t &entry = summary[i];
+      bool prefill = i < 3;
+      const ToyStepCost &step = kToySteps[i % 3];
+      EXPECT_STREQ(entry.entry, prefill ? "prefill" : "decode");
+      EXPECT_EQ(entry.step, static_cast<int64_t>(i % 3));
+      EXPECT_STREQ(entry.kernel, step.kernel);
+      EXPECT_EQ(entry.kernel_index, step.kernelIndex);
+      EXPECT_EQ(entry.layer, step.layer);
+      EXPECT_EQ(entry.calls, prefill ? 1 : 2);
+      EXPECT_GT(entry.total_seconds, 0.0);
+      EXPECT_LT(entry.total_seconds, 10.0);
+      // Prefill: N = 2 * 3, C = 3. Decodes: N = 2, C = 4, then N = 1, C = 5.
+      double flops =
+          prefill ? toyCost(step.flops, 6, 3)
+                  : toyCost(step.flops, 2, 4) + toyCost(step.flops, 1, 5);
+      double bytes =
+          prefill ? toyCost(step.bytes, 6, 3)
+                  : toyCost(step.bytes, 2, 4) + toyCost(step.bytes, 1, 5);
+      EXPECT_DOUBLE_EQ(entry.flops, flops);
+      EXPECT_DOUBLE_EQ(entry.bytes, bytes);
+    }
+    // By hand: prefill head 5 + 3 * 6 + 6 * 3, decode head 19 + 13.
+    EXPECT_DOUBLE_EQ(summary[2].flops, 41);
+    EXPECT_DOUBLE_EQ(summary[5].flops, 32);
+    EXPECT_DOUBLE_EQ(summary[5].bytes, 122.5);
+    EXPECT_EQ(coil_session_profile_dropped(session.get()), 0);
+
+    // Profiling does not change the results.
+    ToyReference::Sequence seq;
+    std::vector<float> expected = reference.feed(seq, {1, 2, 3, 4, 4}).back();
+    EXPECT_EQ(logitsOf(session.get()).rowVector(0, 0), expected);
+  }
+}
+
+TEST_F(RuntimeProfileTest, NothingIsRecordedWithProfilingOff) {
+  SessionPtr session = createSession(profiled.get(), 2, 16, 2);
+  runKnownCalls(session.get());
+  EXPECT_TRUE(summaryOf(session.get()).empty());
+
+  ASSERT_COIL_OK(coil_session_set_profiling(session.get(), 1));
+  std::vector<int32_t> next = {1, 1};
+  ASSERT_COIL_OK(coil_session_decode(session.get(), next.data(), 2));
+  ASSERT_COIL_OK(coil_session_set_profiling(session.get(), 0));
+  ASSERT_COIL_OK(coil_session_decode(session.get(), next.data(), 2));
+  std::vector<coil_profile_entry_t> summary = summaryOf(session.get());
+  ASSERT_EQ(summary.size(), 3u);
+  for (const coil_profile_entry_t &entry : summary) {
+    EXPECT_STREQ(entry.entry, "decode");
+    EXPECT_EQ(entry.calls, 1);
+  }
+}
+
+TEST_F(RuntimeProfileTest, ResetClearsTheProfile) {
+  SessionPtr session = createSession(profiled.get(), 2, 16, 2);
+  ASSERT_COIL_OK(coil_session_set_profiling(session.get(), 1));
+  runKnownCalls(session.get());
+  EXPECT_EQ(summaryOf(session.get()).size(), 6u);
+  coil_session_profile_reset(session.get());
+  EXPECT_TRUE(summaryOf(session.get()).empty());
+  std::string path = dir + "/empty.json";
+  ASSERT_COIL_OK(coil_session_write_trace(session.get(), path.c_str()));
+  nlohmann::json trace = readJson(path);
+  ASSERT_FALSE(trace.is_discarded());
+  for (const nlohmann::json &event : trace["traceEvents"])
+    EXPECT_NE(event["ph"], "X");
+
+  // Still enabled after a reset.
+  std::vector<int32_t> next = {1};
+  ASSERT_COIL_OK(coil_session_decode(session.get(), next.data(), 1));
+  std::vector<coil_profile_entry_t> summary = summaryOf(session.get());
+  ASSERT_EQ(summary.size(), 3u);
+  EXPECT_EQ(summary[0].calls, 1);
+}
+
+TEST_F(RuntimeProfileTest, TraceHasOneEventPerCallStepAndTile) {
+  for (int32_t threads : {1, 2}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    SessionPtr session = createSession(profiled.get(), 2, 16, threads);
+    ASSERT_COIL_OK(coil_session_set_profiling(session.get(), 1));
+    runKnownCalls(session.get());
+    std::string path = dir + "/trace.json";
+    ASSERT_COIL_OK(coil_session_write_trace(session.get(), path.c_str()));
+    // Written through a temporary file that is gone.
+    int files = 0;
+    for (const auto &file : std::filesystem::directory_iterator(dir))
+      files += file.path().filename().string().rfind("trace.json", 0) == 0;
+    EXPECT_EQ(files, 1);
+
+    nlohmann::json trace = readJson(path);
+    ASSERT_FALSE(trace.is_discarded()) << "not valid JSON: " << path;
+    EXPECT_EQ(trace["displayTimeUnit"], "ms");
+    ASSERT_TRUE(trace["traceEvents"].is_array());
+    std::map<int64_t, int64_t> perTile;
+    int64_t complete = 0, threadNames = 0;
+    for (const nlohmann::json &event : trace["traceEvents"]) {
+      if (event["ph"] == "M") {
+        EXPECT_EQ(event["name"], "thread_name");
+        ++threadNames;
+        continue;
+      }
+      ASSERT_EQ(event["ph"], "X");
+      ++complete;
+      EXPECT_EQ(event["pid"], 1);
+      int64_t tid = event["tid"].get<int64_t>();
+      EXPECT_GE(tid, 0);
+      EXPECT_LT(tid, threads);
+      ++perTile[tid];
+      EXPECT_GE(event["ts"].get<double>(), 0.0);
+      EXPECT_GE(event["dur"].get<double>(), 0.0);
+      const nlohmann::json &args = event["args"];
+      int64_t step = args["step"].get<int64_t>();
+      ASSERT_GE(step, 0);
+      ASSERT_LT(step, 3);
+      const ToyStepCost &cost = kToySteps[step];
+      EXPECT_EQ(event["name"], cost.kernel);
+      EXPECT_EQ(args["layer"], cost.layer);
+      int64_t batch = args["batch"].get<int64_t>();
+      int64_t tokens = args["tokens"].get<int64_t>();
+      if (args["entry"] == "prefill") {
+        EXPECT_EQ(batch, 2);
+        EXPECT_EQ(tokens, 3);
+        EXPECT_DOUBLE_EQ(args["flops"].get<double>(),
+                         toyCost(cost.flops, 6, 3));
+        EXPECT_DOUBLE_EQ(args["bytes"].get<double>(),
+                         toyCost(cost.bytes, 6, 3));
+      } else {
+        EXPECT_EQ(args["entry"], "decode");
+        EXPECT_EQ(tokens, 1);
+        double context = batch == 2 ? 4 : 5;
+        EXPECT_DOUBLE_EQ(args["flops"].get<double>(),
+                         toyCost(cost.flops, batch, context));
+        EXPECT_DOUBLE_EQ(args["bytes"].get<double>(),
+                         toyCost(cost.bytes, batch, context));
+      }
+    }
+    // 3 steps x 3 calls x threads tiles.
+    EXPECT_EQ(complete, 3 * 3 * threads);
+    EXPECT_EQ(threadNames, threads);
+    for (int64_t tile = 0; tile < threads; ++tile)
+      EXPECT_EQ(perTile[tile], 9);
+    EXPECT_EQ(trace["otherData"]["dropped"], 0);
+  }
+}
+
+TEST_F(RuntimeProfileTest, TraceToAMissingDirectoryIsAnIOError) {
+  SessionPtr session = createSession(profiled.get(), 1, 8);
+  std::string path = dir + "/no/such/dir/trace.json";
+  EXPECT_TRUE(isError(coil_session_write_trace(session.get(), path.c_str()),
+                      COIL_IO_ERROR, {path}));
+}
+
+TEST_F(RuntimeProfileTest, ProfiledCallsDoNotAllocate) {
+  for (int32_t threads : {1, 2, 4}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    SessionPtr session = createSession(profiled.get(), 2, 64, threads);
+    ASSERT_COIL_OK(coil_session_set_profiling(session.get(), 1));
+    std::vector<int32_t> tokens(2 * 16, 3);
+    std::vector<int32_t> next = {1, 2};
+    int64_t before = allocationCount.load();
+    coil_status_t *prefill =
+        coil_session_prefill(session.get(), tokens.data(), 2, 16);
+    coil_status_t *shorter =
+        coil_session_prefill(session.get(), tokens.data(), 1, 5);
+    coil_status_t *decode = coil_session_decode(session.get(), next.data(), 2);
+    coil_status_t *again = coil_session_decode(session.get(), next.data(), 1);
+    int64_t allocations = allocationCount.load() - before;
+    EXPECT_COIL_OK(prefill);
+    EXPECT_COIL_OK(shorter);
+    EXPECT_COIL_OK(decode);
+    EXPECT_COIL_OK(again);
+    EXPECT_EQ(allocations, 0);
+    std::vector<coil_profile_entry_t> summary = summaryOf(session.get());
+    ASSERT_EQ(summary.size(), 6u);
+    EXPECT_EQ(summary[0].calls, 2);
+    EXPECT_EQ(summary[3].calls, 2);
+  }
+}
+
+TEST_F(RuntimeProfileTest, CppWrapperProfiles) {
+  coil::Model cppModel = coil::Model::load(profiledPath);
+  cppModel.bindWeights(coil::Weights::open(weightsPath));
+  coil::Session session(cppModel, {/*maxBatch=*/1, /*maxContext=*/16,
+                                   /*threads=*/2});
+  session.setProfiling(true);
+  session.prefill({1, 2, 3});
+  session.decode(4);
+  std::vector<coil::ProfileEntry> summary = session.profileSummary();
+  ASSERT_EQ(summary.size(), 6u);
+  EXPECT_EQ(summary[2].kernel, "head");
+  EXPECT_EQ(summary[2].kernelIndex, 1);
+  EXPECT_EQ(summary[2].entry, "prefill");
+  EXPECT_EQ(summary[2].layer, -1);
+  EXPECT_EQ(summary[5].entry, "decode");
+  EXPECT_EQ(summary[5].calls, 1);
+  EXPECT_GT(summary[5].totalSeconds, 0.0);
+  // Decode: N = 1, C = 4.
+  EXPECT_DOUBLE_EQ(summary[5].flops, 5 + 3 + 4);
+  EXPECT_EQ(session.profileDropped(), 0);
+  std::string path = dir + "/cpp.json";
+  session.writeTrace(path);
+  EXPECT_FALSE(readJson(path).is_discarded());
+  session.profileReset();
+  EXPECT_TRUE(session.profileSummary().empty());
+  session.setProfiling(false);
+
+  coil::Model plain = coil::Model::load(COIL_TOY_MODEL);
+  plain.bindWeights(coil::Weights::open(weightsPath));
+  coil::Session unprofiled(plain);
+  try {
+    unprofiled.setProfiling(true);
+    ADD_FAILURE() << "profiling a model built without it";
+  } catch (const coil::Error &error) {
+    EXPECT_EQ(error.code(), COIL_FAILED_PRECONDITION);
+  }
 }
 
 //===----------------------------------------------------------------------===//

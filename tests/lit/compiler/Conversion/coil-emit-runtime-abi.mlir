@@ -3,7 +3,8 @@
 // CHECK: llvm.mlir.global external constant @coil_model_metadata("{\22version\22:2}\00")
 // CHECK-LABEL: llvm.func internal @coil_kernel_barrier(
 // CHECK-SAME: %[[SYNC:.+]]: !llvm.ptr)
-// CHECK: %[[WAIT:.+]] = llvm.load %[[SYNC]] : !llvm.ptr -> !llvm.ptr
+// CHECK: %[[FIELD:.+]] = llvm.getelementptr %[[SYNC]][0] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
+// CHECK: %[[WAIT:.+]] = llvm.load %[[FIELD]] : !llvm.ptr -> !llvm.ptr
 // CHECK: llvm.call %[[WAIT]](%[[SYNC]]) : !llvm.ptr, (!llvm.ptr) -> ()
 // CHECK-LABEL: llvm.func @coil_kernel_k(
 // CHECK-SAME: %[[ARGS:.+]]: !llvm.ptr, %[[TILE:.+]]: i64, %[[TILES:.+]]: i64, %[[S:.+]]: !llvm.ptr)

@@ -11,9 +11,12 @@
 // CHECK-SAME: {\22dtype\22:\22f32\22,\22kind\22:\22logits\22,\22shape\22:[\22B\22,\22T\22,4]}
 // COM: step 1 writes the state in place (buffer 2 is input and output);
 // COM: step 2 reuses temp 4 for its output once step 1 has read it.
-// CHECK-SAME: \22steps\22:[{\22args\22:[3,0,4],\22kernel\22:0},{\22args\22:[4,2,5,2],\22kernel\22:1},{\22args\22:[5,4],\22kernel\22:2},{\22args\22:[4,6],\22kernel\22:2}]
-// CHECK-SAME: \22kernels\22:[{\22calls\22:1,\22name\22:\22embed\22,\22symbol\22:\22coil_kernel_embed\22}
+// COM: the embedding moves 4 floats per token; exp reads and writes 4 floats
+// COM: per token (32 bytes) at 1 FLOP each.
+// CHECK-SAME: \22steps\22:[{\22args\22:[3,0,4],\22cost\22:{\22bytes\22:[0,16,0],\22flops\22:[0,0,0]},\22kernel\22:0,\22layer\22:-1},{\22args\22:[4,2,5,2],\22cost\22:{\22bytes\22:[0,0,0],\22flops\22:[0,0,0]},\22kernel\22:1,\22layer\22:-1},{\22args\22:[5,4],\22cost\22:{\22bytes\22:[0,32,0],\22flops\22:[0,4,0]},\22kernel\22:2,\22layer\22:-1},{\22args\22:[4,6],\22cost\22:{\22bytes\22:[0,32,0],\22flops\22:[0,4,0]},\22kernel\22:2,\22layer\22:-1}]
+// CHECK-SAME: \22kernels\22:[{\22calls\22:1,\22name\22:\22embed\22,\22ops\22:[\22embed\22],\22symbol\22:\22coil_kernel_embed\22}
 // CHECK-SAME: \22max_context\22:null
+// CHECK-SAME: \22profiled\22:false
 // CHECK-SAME: \22states\22:[{\22dtype\22:\22f32\22,\22name\22:\22conv.0\22,\22shape\22:[\22B\22,4,2]}]
 // CHECK-SAME: \22vocab_size\22:4
 // CHECK-SAME: \22weights\22:[{\22dtype\22:\22f32\22,\22name\22:\22emb\22,\22shape\22:[4,4]}]
