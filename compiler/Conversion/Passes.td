@@ -27,7 +27,7 @@ def ConvertCoilToLoopsPass : Pass<"convert-coil-to-loops", "::mlir::ModuleOp"> {
     what they wrote:
 
     * `linear`: tiles split the output features in blocks of 64; inside, a
-      register tile of 4 rows x 1 feature, every weight element used for 4
+      register tile of 4 rows x 4 features, every weight element used for 4
       rows, the reduction over input features contiguous and vectorised by
       LLVM (reassociation is allowed). Decode (one row) still uses every
       thread.

@@ -315,24 +315,31 @@ private:
     Value x = rows(in[0]), w = in[1], y = rows(out[0]);
     Value bias = op.getBias() ? in[2] : Value();
     int64_t n = staticDim(w, 0), k = staticDim(w, 1);
-    constexpr int64_t kRowTile = 4, kColBlock = 64;
+    constexpr int64_t kRowTile = 4, kColTile = 4, kColBlock = 64;
     Value m = dim(x, 0);
     Value mMain = subi(m, b.create<arith::RemUIOp>(loc, m, idx(kRowTile)));
 
-    auto rowTile = [&](Value r0, int64_t tile, Value c0, Value c1) {
-      loop(c0, c1, 1, [&](Value c) {
-        Value init = bias ? load(bias, c) : f32(0.0);
-        SmallVector<Value> acc(tile, init);
-        acc = reduce(idx(0), idx(k), 1, acc, [&](Value i, ValueRange a) {
-          Value wv = load(w, {c, i});
-          SmallVector<Value> next;
-          for (int64_t t = 0; t < tile; ++t)
-            next.push_back(add(a[t], mul(load(x, {addi(r0, idx(t)), i}), wv)));
-          return next;
-        });
-        for (int64_t t = 0; t < tile; ++t)
-          store(acc[t], y, {addi(r0, idx(t)), c});
+    // A register tile of `tr` rows x `tc` output features: every weight
+    // element loaded is used `tr` times, every input element `tc` times.
+    auto tileKernel = [&](Value r0, int64_t tr, Value cStart, int64_t tc) {
+      SmallVector<Value> acc;
+      for (int64_t t = 0; t < tr; ++t)
+        for (int64_t u = 0; u < tc; ++u)
+          acc.push_back(bias ? load(bias, addi(cStart, idx(u))) : f32(0.0));
+      acc = reduce(idx(0), idx(k), 1, acc, [&](Value i, ValueRange a) {
+        SmallVector<Value> wv, xv, next;
+        for (int64_t u = 0; u < tc; ++u)
+          wv.push_back(load(w, {addi(cStart, idx(u)), i}));
+        for (int64_t t = 0; t < tr; ++t)
+          xv.push_back(load(x, {addi(r0, idx(t)), i}));
+        for (int64_t t = 0; t < tr; ++t)
+          for (int64_t u = 0; u < tc; ++u)
+            next.push_back(add(a[t * tc + u], mul(xv[t], wv[u])));
+        return next;
       });
+      for (int64_t t = 0; t < tr; ++t)
+        for (int64_t u = 0; u < tc; ++u)
+          store(acc[t * tc + u], y, {addi(r0, idx(t)), addi(cStart, idx(u))});
     };
     // Tiles split the output features, in whole blocks.
     auto [blockLo, blockHi] = share(idx((n + kColBlock - 1) / kColBlock));
@@ -340,9 +347,19 @@ private:
          kColBlock, [&](Value c0) {
            Value c1 =
                b.create<arith::MinUIOp>(loc, addi(c0, idx(kColBlock)), idx(n));
-           loop(idx(0), mMain, kRowTile,
-                [&](Value r0) { rowTile(r0, kRowTile, c0, c1); });
-           loop(mMain, m, 1, [&](Value r0) { rowTile(r0, 1, c0, c1); });
+           Value span = subi(c1, c0);
+           Value cMain = addi(
+               c0, subi(span, b.create<arith::RemUIOp>(loc, span,
+                                                       idx(kColTile))));
+           auto rowsOf = [&](Value rLo, Value rHi, int64_t tr) {
+             loop(rLo, rHi, tr, [&](Value r0) {
+               loop(c0, cMain, kColTile,
+                    [&](Value c) { tileKernel(r0, tr, c, kColTile); });
+               loop(cMain, c1, 1, [&](Value c) { tileKernel(r0, tr, c, 1); });
+             });
+           };
+           rowsOf(idx(0), mMain, kRowTile);
+           rowsOf(mMain, m, 1);
          });
     return success();
   }

@@ -3,8 +3,9 @@
 // A kernel becomes a destination-passing function on memrefs with the C
 // interface and the tile arguments; the linear layer's intermediate result
 // is an output too (exposed). Tiles split the linear's 64-feature blocks;
-// inside, a 4-row register tile. A barrier separates the linear from the
-// residual add, which tiles split by elements.
+// inside, a 4-row x 4-feature register tile (16 accumulators), then 4 rows x
+// 1 feature for the 70 % 4 remaining features. A barrier separates the
+// linear from the residual add, which tiles split by elements.
 
 // CHECK: func.func private @coil_kernel_barrier(!llvm.ptr)
 // CHECK-LABEL: func.func @linear_add
@@ -16,9 +17,10 @@
 // CHECK: arith.divui %{{.+}}, %[[TILES]]
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c64
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c4
-// CHECK: scf.for {{.*}} iter_args({{.*}}, {{.*}}, {{.*}}, {{.*}}) -> (f32, f32, f32, f32)
+// CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
 // CHECK: arith.mulf {{.*}} fastmath<reassoc,contract>
 // CHECK: arith.addf {{.*}} fastmath<reassoc,contract>
+// CHECK: scf.for {{.*}} -> (f32, f32, f32, f32) {
 // CHECK: call @coil_kernel_barrier(%[[SYNC]])
 // CHECK: %[[FLAT:.+]] = memref.collapse_shape %[[OUT]]
 // CHECK: memref.store {{.*}}, %[[FLAT]]
