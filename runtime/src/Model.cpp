@@ -18,17 +18,6 @@ namespace coil::runtime {
 
 namespace {
 
-/// `[10, 4]`.
-std::string formatExtents(const std::vector<int64_t> &shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i)
-      text += ", ";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
-}
-
 /// True if the file's `dtype` is the model's `type`.
 bool sameType(weights::DType dtype, ElementType type) {
   switch (dtype) {
@@ -86,7 +75,7 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
   std::set<std::string_view> used;
   for (const WeightSpec &spec : meta.weights) {
     std::string expected = std::string(elementTypeName(spec.type)) + " " +
-                           formatExtents(spec.shape);
+                           weights::formatShape(spec.shape);
     const weights::TensorInfo *tensor = weights->find(spec.name);
     if (!tensor)
       return Status::error(COIL_BAD_WEIGHTS, "weight \"" + spec.name + "\" (" +
@@ -96,10 +85,10 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
     used.insert(tensor->name);
     std::string found = "weight \"" + spec.name + "\" in " + tensor->file;
     if (tensor->shape != spec.shape)
-      return Status::error(COIL_BAD_WEIGHTS, found + " has shape " +
-                                                 formatExtents(tensor->shape) +
-                                                 " but the model expects " +
-                                                 expected);
+      return Status::error(COIL_BAD_WEIGHTS,
+                           found + " has shape " +
+                               weights::formatShape(tensor->shape) +
+                               " but the model expects " + expected);
     size_t count = static_cast<size_t>(tensor->numElements());
     if (sameType(tensor->dtype, spec.type)) {
       size_t alignment = elementSize(spec.type);

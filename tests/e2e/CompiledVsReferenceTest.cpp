@@ -237,6 +237,17 @@ protected:
     }
   }
 
+  /// 1, 2 and 3 threads give bit-identical logits.
+  void checkThreadInvariance(const char *json) {
+    compile(json, 1);
+    if (HasFatalFailure())
+      return;
+    std::vector<float> one = runWithThreads(1);
+    ASSERT_FALSE(one.empty());
+    EXPECT_EQ(one, runWithThreads(2));
+    EXPECT_EQ(one, runWithThreads(3));
+  }
+
   void checkAllShapes() {
     for (int64_t batch : {1, 3})
       for (int64_t seq : {1, 2, 7, 64, 300}) {
@@ -302,23 +313,11 @@ TEST_F(CompiledVsReferenceTest, Llama) {
 /// Every output element is computed by one tile with the same code, so the
 /// thread count cannot change a single bit.
 TEST_F(CompiledVsReferenceTest, MambaThreadCountDoesNotChangeResults) {
-  compile(kMamba, 1);
-  if (HasFatalFailure())
-    return;
-  std::vector<float> one = runWithThreads(1);
-  ASSERT_FALSE(one.empty());
-  EXPECT_EQ(one, runWithThreads(2));
-  EXPECT_EQ(one, runWithThreads(3));
+  checkThreadInvariance(kMamba);
 }
 
 TEST_F(CompiledVsReferenceTest, LlamaThreadCountDoesNotChangeResults) {
-  compile(kLlama, 1);
-  if (HasFatalFailure())
-    return;
-  std::vector<float> one = runWithThreads(1);
-  ASSERT_FALSE(one.empty());
-  EXPECT_EQ(one, runWithThreads(2));
-  EXPECT_EQ(one, runWithThreads(3));
+  checkThreadInvariance(kLlama);
 }
 
 TEST_F(CompiledVsReferenceTest, MambaSaveRestore) {

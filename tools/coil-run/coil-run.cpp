@@ -144,13 +144,6 @@ llvm::Expected<OwningOpRef<ModuleOp>> loadModule(MLIRContext &context) {
   return models::buildModel(context, *config);
 }
 
-std::string shapeText(const std::vector<int64_t> &s) {
-  std::string t = "[";
-  for (size_t i = 0; i < s.size(); ++i)
-    t += (i ? ", " : "") + std::to_string(s[i]);
-  return t + "]";
-}
-
 llvm::Error makeMissingError(llvm::StringRef name) {
   return error("weight '" + name + "' is missing from " + weightsPath);
 }
@@ -163,8 +156,9 @@ llvm::Error checkTensor(const weights::TensorInfo &info, llvm::StringRef name,
   if (info.shape != expected)
     return error(llvm::formatv("weight '{0}' in {1} has shape {2}, the "
                                "model expects {3}",
-                               name, info.file, shapeText(info.shape),
-                               shapeText(expected)));
+                               name, info.file,
+                               weights::formatShape(info.shape),
+                               weights::formatShape(expected)));
   Type element = type.getElementType();
   bool fits = element.isF32() ||
               (element.isF16() && info.dtype == weights::DType::F16) ||
@@ -182,18 +176,13 @@ llvm::Error checkTensor(const weights::TensorInfo &info, llvm::StringRef name,
 }
 
 /// Serves the parameters from the weight files to the interpreter, widened
-/// to double.
-reference::WeightProvider makeProvider(const weights::WeightFileSet &files,
-                                       llvm::StringSet<> &used) {
-  return [&files,
-          &used](llvm::StringRef name,
-                 RankedTensorType type) -> llvm::Expected<reference::Tensor> {
+/// to double. checkWeights has validated every one before any backend runs.
+reference::WeightProvider makeProvider(const weights::WeightFileSet &files) {
+  return [&files](llvm::StringRef name,
+                  RankedTensorType) -> llvm::Expected<reference::Tensor> {
     const weights::TensorInfo *info = files.find(name.str());
     if (!info)
       return makeMissingError(name);
-    used.insert(name);
-    if (llvm::Error e = checkTensor(*info, name, type))
-      return std::move(e);
     std::vector<float> values(info->numElements());
     weights::convertToF32(info->dtype, info->data, values.data(),
                           values.size());
@@ -252,8 +241,8 @@ public:
          int64_t capacity) {
     auto backend = std::make_unique<ReferenceBackend>();
     llvm::Expected<std::unique_ptr<reference::ReferenceSession>> session =
-        reference::ReferenceSession::create(
-            module, makeProvider(files, backend->used), batch, capacity);
+        reference::ReferenceSession::create(module, makeProvider(files), batch,
+                                            capacity);
     if (!session)
       return session.takeError();
     backend->session = std::move(*session);
@@ -277,7 +266,6 @@ private:
     return l;
   }
 
-  llvm::StringSet<> used;
   std::unique_ptr<reference::ReferenceSession> session;
 };
 
@@ -490,7 +478,6 @@ private:
 /// files is used, before any backend starts.
 llvm::Error checkWeights(ModuleOp module, const weights::WeightFileSet &files) {
   llvm::StringSet<> used;
-  reference::WeightProvider provider = makeProvider(files, used);
   llvm::Error error = llvm::Error::success();
   llvm::StringSet<> seen;
   module.walk([&](WeightOp op) {

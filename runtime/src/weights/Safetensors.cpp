@@ -83,17 +83,6 @@ namespace {
 /// The description of an errno value.
 std::string errnoText(int err) { return std::strerror(err); }
 
-/// `[10, 4]`.
-std::string formatShape(const std::vector<int64_t> &shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i)
-      text += ", ";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
-}
-
 /// Appends `value` as compact JSON to `text`, eliding what lies deeper than
 /// three levels or past about `limit` characters. The depth bound keeps the
 /// recursion shallow however deeply the input nests.
@@ -982,6 +971,16 @@ Status writeSafetensors(const std::string &path,
   } catch (...) {
     return Status::error(path + ": unexpected failure while writing");
   }
+}
+
+std::string formatShape(const std::vector<int64_t> &shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i)
+      text += ", ";
+    text += std::to_string(shape[i]);
+  }
+  return text + "]";
 }
 
 } // namespace coil::weights

