@@ -977,7 +977,10 @@ llvm::Error runBench() {
     if (!pair)
       return pair.takeError();
     for (auto &[label, config] : *pair)
-      models.push_back({label, config});
+      Model m;
+      m.label = label;
+      m.config = config;
+      models.push_back(std::move(m));
   } else {
     for (const std::string &dir : modelDirs) {
       if (!llvm::sys::fs::is_directory(dir))
@@ -985,7 +988,9 @@ llvm::Error runBench() {
       llvm::Expected<models::ModelConfig> config = models::loadModelConfig(dir);
       if (!config)
         return config.takeError();
-      Model m{llvm::sys::path::filename(dir).str(), *config};
+      Model m;
+      m.label = llvm::sys::path::filename(dir).str();
+      m.config = *config;
       m.weightsPath = dir;
       models.push_back(std::move(m));
     }
