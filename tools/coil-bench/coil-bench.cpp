@@ -976,11 +976,12 @@ llvm::Error runBench() {
     auto pair = presetConfigs(preset);
     if (!pair)
       return pair.takeError();
-    for (auto &[label, config] : *pair)
+    for (auto &[label, config] : *pair) {
       Model m;
       m.label = label;
       m.config = config;
       models.push_back(std::move(m));
+    }
   } else {
     for (const std::string &dir : modelDirs) {
       if (!llvm::sys::fs::is_directory(dir))
