@@ -39,7 +39,7 @@ Error mlir::coil::compileModel(
     configure(pm);
   if (stage >= Stage::Kernels)
     buildKernelsPipeline(pm);
-  if (stage >= Stage::Tiled) {
+  if (stage >= Stage::Loops) {
     buildLoopsPipeline(pm);
     if (profile)
       pm.addPass(createCoilInstrumentKernelsPass());
@@ -50,7 +50,7 @@ Error mlir::coil::compileModel(
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "compilation failed (see the diagnostics "
                                    "above)");
-  if (stage <= Stage::Tiled)
+  if (stage <= Stage::Loops)
     return llvm::writeToOutput(outputPath, [&](llvm::raw_ostream &os) {
       module.print(os);
       return Error::success();

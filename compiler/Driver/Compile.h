@@ -25,7 +25,7 @@ namespace coil {
 enum class Stage {
   Coil,
   Kernels,
-  Tiled,
+  Loops,
   LLVM,
   Assembly,
   Object,

@@ -4,7 +4,7 @@
 // can be run and printed on its own:
 //
 //   coil IR --coil-kernels-pipeline--> fused, outlined kernels (--emit=kernels)
-//           --coil-loops-pipeline----> schedule metadata + loops (--emit=tiled)
+//           --coil-loops-pipeline----> schedule metadata + loops (--emit=loops)
 //           --coil-llvm-pipeline-----> LLVM dialect + runtime ABI
 //
 //===----------------------------------------------------------------------===//

@@ -2,7 +2,7 @@
 //
 // coilc MODEL -o model.so: compiles a model (.mlir, or a checkpoint
 // directory / config.json) to a shared library the runtime loads.
-// --emit=coil|kernels|tiled|llvm|asm|obj|so stops at any stage; the standard
+// --emit=coil|kernels|loops|llvm|asm|obj|so stops at any stage; the standard
 // MLIR pass-manager flags work (--mlir-print-ir-after-all, --mlir-timing).
 //
 //===----------------------------------------------------------------------===//
@@ -35,7 +35,7 @@ static cl::opt<Stage> emit(
     cl::values(clEnumValN(Stage::Coil, "coil", "verified coil IR"),
                clEnumValN(Stage::Kernels, "kernels",
                           "fused kernels outlined into functions"),
-               clEnumValN(Stage::Tiled, "tiled",
+               clEnumValN(Stage::Loops, "loops",
                           "schedule metadata and kernels as loops on memrefs"),
                clEnumValN(Stage::LLVM, "llvm", "optimised LLVM IR"),
                clEnumValN(Stage::Assembly, "asm", "host assembly"),

@@ -1,0 +1,53 @@
+//===- DataMovement.cpp - Lower embed, slice, split, reshape ----*- C++ -*-===//
+
+#include "compiler/Conversion/CoilToLoops/LoopBuilder.h"
+#include "compiler/Conversion/CoilToLoops/OpLowerings.h"
+
+#include "dialects/Coil/IR/CoilOps.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::coil;
+
+namespace {
+
+/// Row m of the output is row ids[m] of the table; tiles split the rows.
+LogicalResult lowerEmbed(LoopBuilder &lb, ArrayRef<Value> in,
+                         ArrayRef<Value> out) {
+  Value table = in[0], ids = lb.flatten(in[1]), dst = lb.rows(out[0]);
+  int64_t width = lb.staticDim(table, 1);
+  auto [lo, hi] = lb.share(lb.dim(ids, 0));
+  lb.loop(lo, hi, 1, [&](Value m) {
+    Value id = lb.b.create<arith::IndexCastOp>(lb.loc, lb.b.getIndexType(),
+                                               lb.load(ids, m));
+    lb.loop(lb.idx(0), lb.idx(width), 1, [&](Value d) {
+      lb.store(lb.load(table, {id, d}), dst, {m, d});
+    });
+  });
+  return success();
+}
+
+} // namespace
+
+LogicalResult mlir::coil::lowerDataMovement(LoopBuilder &lb, Operation *op,
+                                            ArrayRef<Value> in,
+                                            ArrayRef<Value> out) {
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](EmbedOp) { return lowerEmbed(lb, in, out); })
+      .Case([&](SliceOp o) {
+        lb.copyAlong(in[0], out[0], o.getDim(), o.getOffset());
+        return success();
+      })
+      .Case([&](SplitOp o) {
+        int64_t offset = 0;
+        for (auto [dst, size] : llvm::zip(out, o.getSizes())) {
+          lb.copyAlong(in[0], dst, o.getDim(), offset);
+          offset += size;
+        }
+        return success();
+      })
+      .Case([&](ReshapeOp) {
+        lb.copyAll(in[0], out[0]);
+        return success();
+      });
+}

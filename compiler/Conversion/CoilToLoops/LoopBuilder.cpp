@@ -1,0 +1,210 @@
+//===- LoopBuilder.cpp - Loop and vector builders for kernels ---*- C++ -*-===//
+
+#include "compiler/Conversion/CoilToLoops/LoopBuilder.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <functional>
+
+using namespace mlir;
+using namespace mlir::coil;
+
+LoopBuilder::LoopBuilder(OpBuilder &builder, Location loc, Value tile,
+                         Value tiles, Value sync)
+    : b(builder), loc(loc), tile(tile), tiles(tiles), sync(sync),
+      fmf(arith::FastMathFlagsAttr::get(builder.getContext(),
+                                        arith::FastMathFlags::reassoc |
+                                            arith::FastMathFlags::contract)) {}
+
+Value LoopBuilder::idx(int64_t v) {
+  return b.create<arith::ConstantIndexOp>(loc, v);
+}
+Value LoopBuilder::f32(double v) {
+  return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(v));
+}
+Value LoopBuilder::f64(double v) {
+  return b.create<arith::ConstantOp>(loc, b.getF64FloatAttr(v));
+}
+Value LoopBuilder::dim(Value m, int64_t i) {
+  auto type = cast<MemRefType>(m.getType());
+  if (!type.isDynamicDim(i))
+    return idx(type.getDimSize(i));
+  return b.create<memref::DimOp>(loc, m, i);
+}
+int64_t LoopBuilder::staticDim(Value m, int64_t i) {
+  return cast<MemRefType>(m.getType()).getDimSize(i);
+}
+int64_t LoopBuilder::rank(Value m) {
+  return cast<MemRefType>(m.getType()).getRank();
+}
+
+Value LoopBuilder::load(Value m, ValueRange indices) {
+  return b.create<memref::LoadOp>(loc, m, indices);
+}
+void LoopBuilder::store(Value v, Value m, ValueRange indices) {
+  b.create<memref::StoreOp>(loc, v, m, indices);
+}
+Value LoopBuilder::vload(VectorType t, Value m, ValueRange indices) {
+  return b.create<vector::LoadOp>(loc, t, m, indices);
+}
+void LoopBuilder::vstore(Value v, Value m, ValueRange indices) {
+  b.create<vector::StoreOp>(loc, v, m, indices);
+}
+Value LoopBuilder::splat(Type t, Value scalar) {
+  return b.create<vector::SplatOp>(loc, t, scalar);
+}
+
+Value LoopBuilder::rows(Value m) {
+  int64_t r = rank(m);
+  if (r == 2)
+    return m;
+  SmallVector<ReassociationIndices> groups(2);
+  for (int64_t i = 0; i + 1 < r; ++i)
+    groups[0].push_back(i);
+  groups[1].push_back(r - 1);
+  return b.create<memref::CollapseShapeOp>(loc, m, groups);
+}
+
+Value LoopBuilder::flatten(Value m) {
+  int64_t r = rank(m);
+  if (r == 1)
+    return m;
+  SmallVector<ReassociationIndices> groups(1);
+  for (int64_t i = 0; i < r; ++i)
+    groups[0].push_back(i);
+  return b.create<memref::CollapseShapeOp>(loc, m, groups);
+}
+
+Value LoopBuilder::add(Value x, Value y) {
+  return b.create<arith::AddFOp>(loc, x, y, fmf);
+}
+Value LoopBuilder::sub(Value x, Value y) {
+  return b.create<arith::SubFOp>(loc, x, y, fmf);
+}
+Value LoopBuilder::mul(Value x, Value y) {
+  return b.create<arith::MulFOp>(loc, x, y, fmf);
+}
+Value LoopBuilder::div(Value x, Value y) {
+  return b.create<arith::DivFOp>(loc, x, y, fmf);
+}
+Value LoopBuilder::fma(Value x, Value y, Value acc) {
+  return b.create<math::FmaOp>(loc, x, y, acc);
+}
+Value LoopBuilder::fexp(Value x) { return b.create<math::ExpOp>(loc, x); }
+Value LoopBuilder::hsum(Value v) {
+  return b.create<vector::ReductionOp>(
+      loc, b.getF32Type(),
+      vector::CombiningKindAttr::get(b.getContext(),
+                                     vector::CombiningKind::ADD),
+      v, /*acc=*/Value(), fmf);
+}
+Value LoopBuilder::addi(Value x, Value y) {
+  return b.create<arith::AddIOp>(loc, x, y);
+}
+Value LoopBuilder::subi(Value x, Value y) {
+  return b.create<arith::SubIOp>(loc, x, y);
+}
+Value LoopBuilder::muli(Value x, Value y) {
+  return b.create<arith::MulIOp>(loc, x, y);
+}
+Value LoopBuilder::minui(Value x, Value y) {
+  return b.create<arith::MinUIOp>(loc, x, y);
+}
+
+Value LoopBuilder::silu(Value x) {
+  Type t = x.getType();
+  Value one = isa<VectorType>(t) ? splat(t, f32(1.0)) : f32(1.0);
+  Value negX = b.create<arith::NegFOp>(loc, x, fmf);
+  return div(x, add(one, fexp(negX)));
+}
+
+Value LoopBuilder::softplus(Value x) {
+  Value big =
+      b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, f32(20.0));
+  Value soft = b.create<math::Log1pOp>(loc, fexp(x));
+  return b.create<arith::SelectOp>(loc, big, x, soft);
+}
+
+void LoopBuilder::loop(Value lb, Value ub, int64_t step,
+                       function_ref<void(Value)> body) {
+  auto forOp = b.create<scf::ForOp>(loc, lb, ub, idx(step));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(forOp.getBody()->getTerminator());
+  body(forOp.getInductionVar());
+}
+
+SmallVector<Value>
+LoopBuilder::reduce(Value lb, Value ub, int64_t step, ValueRange init,
+                    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  auto forOp = b.create<scf::ForOp>(loc, lb, ub, idx(step), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forOp.getBody());
+    SmallVector<Value> next =
+        body(forOp.getInductionVar(), forOp.getRegionIterArgs());
+    b.create<scf::YieldOp>(loc, next);
+  }
+  return SmallVector<Value>(forOp.getResults());
+}
+
+std::pair<Value, Value> LoopBuilder::share(Value extent, int64_t align) {
+  Value units =
+      align == 1 ? extent
+                 : b.create<arith::DivUIOp>(loc, addi(extent, idx(align - 1)),
+                                            idx(align));
+  Value lo = b.create<arith::DivUIOp>(loc, muli(units, tile), tiles);
+  Value hi =
+      b.create<arith::DivUIOp>(loc, muli(units, addi(tile, idx(1))), tiles);
+  if (align == 1)
+    return {lo, hi};
+  lo = minui(muli(lo, idx(align)), extent);
+  hi = minui(muli(hi, idx(align)), extent);
+  return {lo, hi};
+}
+
+void LoopBuilder::barrier() {
+  b.create<func::CallOp>(loc, kBarrierFunction, TypeRange{}, ValueRange{sync});
+}
+
+void LoopBuilder::inFirstTile(function_ref<void()> body) {
+  Value first =
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, tile, idx(0));
+  auto ifOp = b.create<scf::IfOp>(loc, first, /*withElse=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  body();
+}
+
+void LoopBuilder::copyAll(Value src, Value dst) {
+  copyFlat(flatten(src), flatten(dst));
+}
+
+void LoopBuilder::copyFlat(Value src, Value dst) {
+  auto [lo, hi] = share(dim(dst, 0), kVectorChunk);
+  loop(lo, hi, 1, [&](Value i) { store(load(src, i), dst, i); });
+}
+
+void LoopBuilder::copyAlong(Value src, Value dst, int64_t d, int64_t offset) {
+  SmallVector<Value> ivs;
+  std::function<void(int64_t)> nest = [&](int64_t level) {
+    if (level == rank(dst)) {
+      SmallVector<Value> from(ivs);
+      from[d] = addi(from[d], idx(offset));
+      store(load(src, from), dst, ivs);
+      return;
+    }
+    Value lo = idx(0), hi = dim(dst, level);
+    if (level == 0)
+      std::tie(lo, hi) = share(hi);
+    loop(lo, hi, 1, [&](Value iv) {
+      ivs.push_back(iv);
+      nest(level + 1);
+      ivs.pop_back();
+    });
+  };
+  nest(0);
+}

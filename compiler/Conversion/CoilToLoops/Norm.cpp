@@ -1,0 +1,50 @@
+//===- Norm.cpp - Lower rms_norm and layer_norm to loops --------*- C++ -*-===//
+
+#include "compiler/Conversion/CoilToLoops/LoopBuilder.h"
+#include "compiler/Conversion/CoilToLoops/OpLowerings.h"
+
+#include "dialects/Coil/IR/CoilOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+using namespace mlir;
+using namespace mlir::coil;
+
+/// One row per iteration: (layer_norm: the mean,) the mean square, then the
+/// scaled row. Tiles split the rows.
+LogicalResult mlir::coil::lowerNorm(LoopBuilder &lb, Operation *op,
+                                    ArrayRef<Value> in, ArrayRef<Value> out) {
+  bool rms = isa<RmsNormOp>(op);
+  double epsilon =
+      rms ? cast<RmsNormOp>(op).getEpsilon().convertToDouble()
+          : cast<LayerNormOp>(op).getEpsilon().convertToDouble();
+  Value x = lb.rows(in[0]), w = in[1], y = lb.rows(out[0]);
+  Value bias = (!rms && in.size() > 2) ? in[2] : Value();
+  int64_t width = lb.staticDim(x, 1);
+  auto [lo, hi] = lb.share(lb.dim(x, 0));
+  lb.loop(lo, hi, 1, [&](Value r) {
+    Value mean = lb.f32(0.0);
+    if (!rms) {
+      Value sum = lb.reduce(lb.idx(0), lb.idx(width), 1, {lb.f32(0.0)},
+                            [&](Value i, ValueRange a) -> SmallVector<Value> {
+                              return {lb.add(a[0], lb.load(x, {r, i}))};
+                            })[0];
+      mean = lb.div(sum, lb.f32(width));
+    }
+    Value sq = lb.reduce(lb.idx(0), lb.idx(width), 1, {lb.f32(0.0)},
+                         [&](Value i, ValueRange a) -> SmallVector<Value> {
+                           Value c = lb.sub(lb.load(x, {r, i}), mean);
+                           return {lb.add(a[0], lb.mul(c, c))};
+                         })[0];
+    Value inv = lb.div(lb.f32(1.0), lb.b.create<math::SqrtOp>(
+                                        lb.loc, lb.add(lb.div(sq, lb.f32(width)),
+                                                       lb.f32(epsilon))));
+    lb.loop(lb.idx(0), lb.idx(width), 1, [&](Value i) {
+      Value v = lb.mul(lb.mul(lb.sub(lb.load(x, {r, i}), mean), inv),
+                       lb.load(w, i));
+      if (bias)
+        v = lb.add(v, lb.load(bias, i));
+      lb.store(v, y, {r, i});
+    });
+  });
+  return success();
+}

@@ -1,0 +1,49 @@
+//===- OpLowerings.h - One lowering per coil op family ----------*- C++ -*-===//
+//
+// The op lowerings of --convert-coil-to-loops, one file per op family. Each
+// lowers one op reading the buffers `in` (one memref per operand) and
+// writing `out` (one per result), and computes this tile's share of the
+// op's outermost parallel loop (see Passes.td).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef COIL_COMPILER_CONVERSION_COILTOLOOPS_OPLOWERINGS_H
+#define COIL_COMPILER_CONVERSION_COILTOLOOPS_OPLOWERINGS_H
+
+#include "mlir/IR/Operation.h"
+#include "mlir/Support/LogicalResult.h"
+
+namespace mlir::coil {
+
+class LoopBuilder;
+
+/// Dispatches `op` to its family's lowering; an error at the op for ops no
+/// family lowers.
+LogicalResult lowerOp(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
+                      ArrayRef<Value> out);
+
+/// Contraction.cpp: `linear`.
+LogicalResult lowerContraction(LoopBuilder &lb, Operation *op,
+                               ArrayRef<Value> in, ArrayRef<Value> out);
+/// Norm.cpp: `rms_norm`, `layer_norm`.
+LogicalResult lowerNorm(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
+                        ArrayRef<Value> out);
+/// Elementwise.cpp: the unary and binary element-wise ops.
+LogicalResult lowerElementwise(LoopBuilder &lb, Operation *op,
+                               ArrayRef<Value> in, ArrayRef<Value> out);
+/// DataMovement.cpp: `embed`, `slice`, `split`, `reshape`.
+LogicalResult lowerDataMovement(LoopBuilder &lb, Operation *op,
+                                ArrayRef<Value> in, ArrayRef<Value> out);
+/// Conv.cpp: `conv1d_causal`.
+LogicalResult lowerConv(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
+                        ArrayRef<Value> out);
+/// Scan.cpp: `scan`.
+LogicalResult lowerScan(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
+                        ArrayRef<Value> out);
+/// Attention.cpp: `rope`, `attention`.
+LogicalResult lowerAttention(LoopBuilder &lb, Operation *op,
+                             ArrayRef<Value> in, ArrayRef<Value> out);
+
+} // namespace mlir::coil
+
+#endif // COIL_COMPILER_CONVERSION_COILTOLOOPS_OPLOWERINGS_H
