@@ -6,6 +6,7 @@
 
 #include "compiler/InitAll.h"
 
+#include "compiler/Codegen/CPU/Passes.h"
 #include "compiler/Conversion/Passes.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Transforms/Passes.h"
@@ -35,5 +36,6 @@ void mlir::coil::registerAllPasses() {
   mlir::registerSymbolDCEPass();
   registerCoilTransformsPasses();
   registerCoilConversionPasses();
+  registerCoilCPUPasses();
   registerPipelines();
 }

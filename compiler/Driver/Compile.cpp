@@ -28,20 +28,21 @@ using namespace mlir;
 using llvm::Error;
 
 std::string mlir::coil::compilerVersion() {
-  return "coilc 0.2 (model ABI 2, LLVM " LLVM_VERSION_STRING ")";
+  return "coilc 0.2 (model ABI 3, LLVM " LLVM_VERSION_STRING ")";
 }
 
 Error mlir::coil::compileModel(
     ModuleOp module, Stage stage, llvm::StringRef outputPath,
-    const std::function<void(PassManager &)> &configure, bool profile) {
+    const std::function<void(PassManager &)> &configure,
+    const CompileOptions &options) {
   PassManager pm(module.getContext());
   if (configure)
     configure(pm);
   if (stage >= Stage::Kernels)
     buildKernelsPipeline(pm);
   if (stage >= Stage::Loops) {
-    buildLoopsPipeline(pm);
-    if (profile)
+    buildLoopsPipeline(pm, PipelineOptions{options.targetCpu});
+    if (options.profile)
       pm.addPass(createCoilInstrumentKernelsPass());
   }
   if (stage >= Stage::LLVM)
@@ -125,7 +126,8 @@ llvm::Expected<std::string> mlir::coil::compileCached(ModuleOp module,
     return path;
   OwningOpRef<ModuleOp> copy(module.clone());
   if (Error e =
-          compileModel(*copy, Stage::SharedLibrary, path, nullptr, profile))
+          compileModel(*copy, Stage::SharedLibrary, path, nullptr,
+                       CompileOptions{profile, "host"}))
     return std::move(e);
   return path;
 }

@@ -33,15 +33,23 @@ enum class Stage {
 };
 
 /// Compiles `module` (in place) up to `stage` and writes the result to
-/// `outputPath` ("-" for stdout; only for textual stages). With `profile`,
+/// `outputPath` ("-" for stdout; only for textual stages), for the CPU
+/// `options.targetCpu`. With `options.profile`,
 /// every kernel calls the runtime's profiler hooks
 /// (--coil-instrument-kernels); without it nothing is inserted. `configure` may
 /// adjust the pass manager first (IR printing, timing). Output files are
 /// written atomically.
+struct CompileOptions {
+  /// Instrument every kernel with the profiler hooks.
+  bool profile = false;
+  /// The CPU to generate code for: "host" or an x86-64 CPU name LLVM knows.
+  std::string targetCpu = "host";
+};
+
 llvm::Error
 compileModel(ModuleOp module, Stage stage, llvm::StringRef outputPath,
              const std::function<void(PassManager &)> &configure = nullptr,
-             bool profile = false);
+             const CompileOptions &options = {});
 
 /// Identifies the compiler build, for caches keyed on it.
 std::string compilerVersion();

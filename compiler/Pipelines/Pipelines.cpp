@@ -6,6 +6,7 @@
 
 #include "compiler/Pipelines/Pipelines.h"
 
+#include "compiler/Codegen/CPU/Passes.h"
 #include "compiler/Conversion/Passes.h"
 #include "compiler/Transforms/Passes.h"
 #include "mlir/Conversion/Passes.h"
@@ -25,8 +26,11 @@ void mlir::coil::buildKernelsPipeline(OpPassManager &pm) {
   pm.addPass(createSymbolDCEPass());
 }
 
-void mlir::coil::buildLoopsPipeline(OpPassManager &pm) {
+void mlir::coil::buildLoopsPipeline(OpPassManager &pm,
+                                    const PipelineOptions &options) {
   pm.addPass(createCoilExposeKernelTemporariesPass());
+  pm.addPass(createCoilCpuSelectStrategyPass(
+      CoilCpuSelectStrategyPassOptions{options.targetCpu}));
   pm.addPass(createCoilExtractSchedulePass());
   pm.addPass(createConvertCoilToLoopsPass());
   pm.addPass(createCanonicalizerPass());
@@ -50,11 +54,29 @@ void mlir::coil::buildLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createCoilEmitRuntimeABIPass());
 }
 
-void mlir::coil::buildCompilePipeline(OpPassManager &pm) {
+void mlir::coil::buildCompilePipeline(OpPassManager &pm,
+                                      const PipelineOptions &options) {
   buildKernelsPipeline(pm);
-  buildLoopsPipeline(pm);
+  buildLoopsPipeline(pm, options);
   buildLLVMPipeline(pm);
 }
+
+namespace {
+
+struct RegisteredPipelineOptions
+    : public PassPipelineOptions<RegisteredPipelineOptions> {
+  Option<std::string> targetCpu{
+      *this, "target-cpu",
+      llvm::cl::desc("The CPU to generate code for: host, or an x86-64 CPU "
+                     "name LLVM knows"),
+      llvm::cl::init("host")};
+
+  coil::PipelineOptions get() const {
+    return coil::PipelineOptions{targetCpu};
+  }
+};
+
+} // namespace
 
 void mlir::coil::registerPipelines() {
   PassPipelineRegistration<>(
@@ -62,15 +84,20 @@ void mlir::coil::registerPipelines() {
       "Fuse coil ops into kernels and outline them into de-duplicated "
       "functions",
       [](OpPassManager &pm) { buildKernelsPipeline(pm); });
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<RegisteredPipelineOptions>(
       "coil-loops-pipeline",
-      "Extract the runtime schedule and lower kernels to loops on memrefs",
-      [](OpPassManager &pm) { buildLoopsPipeline(pm); });
+      "Choose each kernel's lowering, extract the runtime schedule and lower "
+      "kernels to loops on memrefs",
+      [](OpPassManager &pm, const RegisteredPipelineOptions &options) {
+        buildLoopsPipeline(pm, options.get());
+      });
   PassPipelineRegistration<>(
       "coil-llvm-pipeline",
       "Lower loops on memrefs to the LLVM dialect with the runtime ABI",
       [](OpPassManager &pm) { buildLLVMPipeline(pm); });
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<RegisteredPipelineOptions>(
       "coil-compile-pipeline", "coil IR to the LLVM dialect, all stages",
-      [](OpPassManager &pm) { buildCompilePipeline(pm); });
+      [](OpPassManager &pm, const RegisteredPipelineOptions &options) {
+        buildCompilePipeline(pm, options.get());
+      });
 }

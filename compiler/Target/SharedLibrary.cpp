@@ -48,7 +48,9 @@ std::string hostFeatures() {
   return text;
 }
 
-Expected<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() {
+/// A target machine for `cpu` with `features` (empty: the CPU's own).
+Expected<std::unique_ptr<llvm::TargetMachine>>
+targetMachine(llvm::StringRef cpu, llvm::StringRef features) {
   static bool initialized = [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
@@ -63,7 +65,7 @@ Expected<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() {
     return makeError("no LLVM target for " + triple + ": " + error);
   llvm::TargetOptions options;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), hostFeatures(), options,
+      triple, cpu, features, options,
       llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
     return makeError("cannot create a target machine for " + triple);
@@ -110,13 +112,23 @@ mlir::coil::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context) {
       translateModuleToLLVMIR(module, context, "coil-model");
   if (!llvmModule)
     return makeError("translation to LLVM IR failed");
-  Expected<std::unique_ptr<llvm::TargetMachine>> machine = hostTargetMachine();
+  // The CPU --coil-cpu-select-strategy chose (coil.target), else the host.
+  std::string cpu = llvm::sys::getHostCPUName().str();
+  std::string features = hostFeatures();
+  if (auto target = module->getAttrOfType<DictionaryAttr>("coil.target")) {
+    if (auto name = target.getAs<StringAttr>("cpu"))
+      cpu = name.str();
+    auto list = target.getAs<StringAttr>("features");
+    features = list ? list.str() : std::string();
+  }
+  Expected<std::unique_ptr<llvm::TargetMachine>> machine =
+      targetMachine(cpu, features);
   if (!machine)
     return machine.takeError();
   llvmModule->setDataLayout((*machine)->createDataLayout());
   llvmModule->setTargetTriple((*machine)->getTargetTriple().str());
-  // Every function gets the host CPU and its features, so the optimiser
-  // vectorises for the widest unit the machine has.
+  // Every function gets the target CPU and its features, so the optimiser
+  // vectorises for the widest unit it has.
   for (llvm::Function &fn : *llvmModule)
     if (!fn.isDeclaration()) {
       fn.addFnAttr("target-cpu", (*machine)->getTargetCPU());
@@ -149,7 +161,17 @@ Error mlir::coil::writeArtifact(llvm::Module &module, ArtifactKind kind,
       module.print(os, nullptr);
       return Error::success();
     });
-  Expected<std::unique_ptr<llvm::TargetMachine>> machine = hostTargetMachine();
+  // The CPU translateAndOptimize gave every function.
+  std::string cpu = llvm::sys::getHostCPUName().str();
+  std::string features = hostFeatures();
+  for (llvm::Function &fn : module)
+    if (!fn.isDeclaration() && fn.hasFnAttribute("target-cpu")) {
+      cpu = fn.getFnAttribute("target-cpu").getValueAsString().str();
+      features = fn.getFnAttribute("target-features").getValueAsString().str();
+      break;
+    }
+  Expected<std::unique_ptr<llvm::TargetMachine>> machine =
+      targetMachine(cpu, features);
   if (!machine)
     return machine.takeError();
   auto emit = [&](llvm::raw_pwrite_stream &os,

@@ -6,7 +6,9 @@
 
 #include "compiler/Transforms/Passes.h"
 
+#include "compiler/Codegen/CPU/LoweringConfig.h"
 #include "dialects/Coil/IR/CoilOps.h"
+#include "runtime/include/coil/abi.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseMap.h"
@@ -14,6 +16,8 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/JSON.h"
+
+#include <map>
 
 namespace mlir::coil {
 #define GEN_PASS_DEF_COILEXTRACTSCHEDULEPASS
@@ -279,16 +283,28 @@ public:
       for (Value v : op.getOperands())
         lastUse[v] = &op;
 
+    // The buffer of each (weight, panel width) used: a parameter a kernel
+    // reads packed (coil.layout on its argument) is its own weight entry.
+    std::map<std::pair<Operation *, int64_t>, int64_t> weightBuffer;
+    auto weightBufferOf = [&](WeightOp weight,
+                              int64_t n0) -> FailureOr<int64_t> {
+      auto key = std::make_pair(weight.getOperation(), n0);
+      auto it = weightBuffer.find(key);
+      if (it != weightBuffer.end())
+        return it->second;
+      FailureOr<int64_t> index = addWeight(weight, n0);
+      if (failed(index))
+        return failure();
+      int64_t id = buffers.size();
+      buffers.push_back(json::Object{{"kind", "weight"}, {"index", *index}});
+      weightBuffer[key] = id;
+      return id;
+    };
+
     json::Array steps;
     for (Operation &op : body) {
-      if (auto weight = dyn_cast<WeightOp>(op)) {
-        FailureOr<int64_t> index = addWeight(weight);
-        if (failed(index))
-          return failure();
-        bufferOf[weight.getResult()] = buffers.size();
-        buffers.push_back(json::Object{{"kind", "weight"}, {"index", *index}});
+      if (isa<WeightOp>(op))
         continue;
-      }
       if (isa<func::ReturnOp>(op))
         continue;
       auto call = dyn_cast<func::CallOp>(op);
@@ -298,9 +314,19 @@ public:
         return op.emitError("entry points may only read weights and call "
                             "kernels here; run --coil-kernels-pipeline "
                             "first");
+      auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
       json::Array args;
-      for (Value v : call.getOperands())
+      for (auto [i, v] : llvm::enumerate(call.getOperands())) {
+        if (auto weight = v.getDefiningOp<WeightOp>()) {
+          int64_t n0 = panelWidthOf(callee.getArgAttr(i, kLayoutAttrName));
+          FailureOr<int64_t> id = weightBufferOf(weight, n0);
+          if (failed(id))
+            return failure();
+          args.push_back(*id);
+          continue;
+        }
         args.push_back(bufferOf.lookup(v));
+      }
       for (Value r : call.getResults()) {
         auto rt = cast<RankedTensorType>(r.getType());
         auto res = resultIndex.find(r);
@@ -378,12 +404,25 @@ public:
 
   std::string finish() {
     json::Object root{{"format", "coil-model"},
-                      {"version", 2},
+                      {"version", COIL_MODEL_ABI_VERSION},
                       {"profiled", false},
                       {"weights", std::move(weights)},
                       {"states", std::move(states)},
                       {"kernels", std::move(kernels)},
                       {"entries", std::move(entries)}};
+    if (auto target = module->getAttrOfType<DictionaryAttr>(kTargetAttrName)) {
+      json::Object t;
+      if (auto cpu = target.getAs<StringAttr>("cpu"))
+        t["cpu"] = cpu.getValue();
+      if (auto isa = target.getAs<StringAttr>("isa"))
+        t["isa"] = isa.getValue();
+      json::Array features;
+      if (auto required = target.getAs<ArrayAttr>("required_features"))
+        for (auto f : required.getAsRange<StringAttr>())
+          features.push_back(f.getValue());
+      t["features"] = std::move(features);
+      root["target"] = std::move(t);
+    }
     if (auto family = module->getAttrOfType<StringAttr>("coil.family"))
       root["family"] = family.getValue();
     if (auto vocab = module->getAttrOfType<IntegerAttr>("coil.vocab_size"))
@@ -398,8 +437,11 @@ public:
   }
 
 private:
-  FailureOr<int64_t> addWeight(WeightOp op) {
-    auto it = weightIndex.find(op.getName());
+  /// The weight entry of parameter `op` in panels of `n0` rows (0: as
+  /// stored).
+  FailureOr<int64_t> addWeight(WeightOp op, int64_t n0) {
+    std::string key = (op.getName() + "#" + llvm::Twine(n0)).str();
+    auto it = weightIndex.find(key);
     if (it != weightIndex.end())
       return it->second;
     FailureOr<std::string> dtype = dtypeName(op, op.getType().getElementType());
@@ -408,11 +450,18 @@ private:
     json::Array shape;
     for (int64_t d : op.getType().getShape())
       shape.push_back(d);
+    if (n0 && op.getType().getRank() != 2) {
+      op.emitError("only a matrix can be packed in panels");
+      return failure();
+    }
     int64_t index = weights.size();
-    weightIndex[op.getName()] = index;
-    weights.push_back(json::Object{{"name", op.getName()},
-                                   {"dtype", *dtype},
-                                   {"shape", std::move(shape)}});
+    weightIndex[key] = index;
+    json::Object entry{{"name", op.getName()},
+                       {"dtype", *dtype},
+                       {"shape", std::move(shape)}};
+    if (n0)
+      entry["layout"] = json::Object{{"kind", COIL_LAYOUT_PANELS}, {"n0", n0}};
+    weights.push_back(std::move(entry));
     return index;
   }
 

@@ -127,6 +127,20 @@ const char *coil_model_kernel_name(const coil_model_t *model, int64_t index) {
   return model->model->metadata().kernels[index].name.c_str();
 }
 
+void coil_model_bind_stats(const coil_model_t *model,
+                           coil_bind_stats_t *out_stats) {
+  if (!out_stats)
+    return;
+  *out_stats = coil_bind_stats_t{};
+  if (!model)
+    return;
+  const auto &stats = model->model->bindStats();
+  out_stats->packed_weights = stats.packedWeights;
+  out_stats->packed_bytes = stats.packedBytes;
+  out_stats->pack_seconds = stats.packSeconds;
+  out_stats->bind_seconds = stats.bindSeconds;
+}
+
 //===----------------------------------------------------------------------===//
 // Weights
 //===----------------------------------------------------------------------===//

@@ -175,6 +175,40 @@ public:
   }
 };
 
+Status parseTarget(const json &root, Metadata &out) {
+  auto it = root.find("target");
+  if (it == root.end())
+    return Status::ok();
+  if (!it->is_object())
+    return Reader::fail("target", "expected an object, found " + describe(*it));
+  const json *field;
+  if (Status s = Reader::member(*it, "target", "cpu", field); !s.isOk())
+    return s;
+  if (Status s = Reader::string(*field, "target.cpu", out.target.cpu);
+      !s.isOk())
+    return s;
+  if (Status s = Reader::member(*it, "target", "isa", field); !s.isOk())
+    return s;
+  if (Status s = Reader::string(*field, "target.isa", out.target.isa);
+      !s.isOk())
+    return s;
+  if (Status s = Reader::member(*it, "target", "features", field); !s.isOk())
+    return s;
+  if (!field->is_array())
+    return Reader::fail("target.features",
+                        "expected an array, found " + describe(*field));
+  for (size_t i = 0; i < field->size(); ++i) {
+    std::string name;
+    if (Status s = Reader::string((*field)[i],
+                                  "target.features[" + std::to_string(i) + "]",
+                                  name);
+        !s.isOk())
+      return s;
+    out.target.features.push_back(std::move(name));
+  }
+  return Status::ok();
+}
+
 Status parseWeights(const json &root, Metadata &out) {
   auto it = root.find("weights");
   if (it == root.end())
@@ -194,9 +228,7 @@ Status parseWeights(const json &root, Metadata &out) {
     if (Status s = Reader::string(*field, path + ".name", weight.name);
         !s.isOk())
       return s;
-    if (!names.insert(weight.name).second)
-      return Reader::fail(path + ".name",
-                          "weight \"" + weight.name + "\" is listed twice");
+
     if (Status s = Reader::member(entry, path, "dtype", field); !s.isOk())
       return s;
     if (Status s = Reader::elementType(*field, path + ".dtype", weight.type);
@@ -220,6 +252,51 @@ Status parseWeights(const json &root, Metadata &out) {
                             formatShape(shape) + " is too large to address");
       weight.shape.push_back(dim.value);
     }
+    if (auto layout = entry.find("layout"); layout != entry.end()) {
+      std::string lpath = path + ".layout";
+      if (!layout->is_object())
+        return Reader::fail(lpath,
+                            "expected an object, found " + describe(*layout));
+      std::string kind;
+      if (Status s = Reader::member(*layout, lpath, "kind", field); !s.isOk())
+        return s;
+      if (Status s = Reader::string(*field, lpath + ".kind", kind); !s.isOk())
+        return s;
+      if (kind == COIL_LAYOUT_PANELS) {
+        if (Status s = Reader::member(*layout, lpath, "n0", field); !s.isOk())
+          return s;
+        if (Status s = Reader::integer(*field, lpath + ".n0",
+                                       weight.panelWidth);
+            !s.isOk())
+          return s;
+        if (weight.panelWidth < 1 || weight.panelWidth > 1024)
+          return Reader::fail(lpath + ".n0", "expected 1 to 1024, found " +
+                                                 describe(*field));
+        if (weight.shape.size() != 2)
+          return Reader::fail(lpath, "only a matrix can be packed in panels, "
+                                     "found shape " +
+                                         formatShape(shape));
+        // The padded panels must stay addressable too.
+        uint64_t padded = elementSize(weight.type);
+        for (int64_t extent : weight.storageShape())
+          if (__builtin_mul_overflow(padded, static_cast<uint64_t>(extent),
+                                     &padded) ||
+              padded >
+                  static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+            return Reader::fail(lpath, "the panels of " + formatShape(shape) +
+                                           " are too large to address");
+      } else if (kind != COIL_LAYOUT_ROWS) {
+        return Reader::fail(lpath + ".kind",
+                            "expected \"rows\" or \"panels\", found " +
+                                describe(*field));
+      }
+    }
+    std::string key = weight.name + "#" + std::to_string(weight.panelWidth);
+    if (!names.insert(key).second)
+      return Reader::fail(path + ".name",
+                          "weight \"" + weight.name + "\" is listed twice" +
+                              (weight.panelWidth ? " with the same layout"
+                                                 : ""));
     out.weights.push_back(std::move(weight));
   }
   return Status::ok();
@@ -361,7 +438,7 @@ Status parseBuffer(const json &entry, const std::string &entryName,
     } else {
       const WeightSpec &weight = meta.weights[buffer.index];
       buffer.type = weight.type;
-      for (int64_t extent : weight.shape)
+      for (int64_t extent : weight.storageShape())
         buffer.shape.push_back(Dim{Dim::Literal, extent});
     }
     return Status::ok();
@@ -627,6 +704,8 @@ Status parseMetadata(std::string_view text, Metadata &out) {
                           "expected null or a positive integer, found 0");
   }
 
+  if (Status s = parseTarget(root, out); !s.isOk())
+    return s;
   if (Status s = parseWeights(root, out); !s.isOk())
     return s;
   if (Status s = parseStates(root, out); !s.isOk())

@@ -11,6 +11,7 @@
 #ifndef COIL_RUNTIME_METADATA_H
 #define COIL_RUNTIME_METADATA_H
 
+#include "coil/abi.h"
 #include "runtime/src/Status.h"
 
 #include <cstddef>
@@ -74,8 +75,27 @@ std::string formatShape(const Shape &shape);
 struct WeightSpec {
   std::string name;
   ElementType type = ElementType::F32;
-  /// Static extents.
+  /// Static extents, as in the weight files.
   std::vector<int64_t> shape;
+  /// 0: used as stored ("rows"). n0 > 0: a [N, K] matrix the kernels read
+  /// packed in panels of n0 rows ("layout": {"kind": "panels", "n0": n0}).
+  int64_t panelWidth = 0;
+
+  /// The extents of the buffer the kernels read: `shape`, or for panels
+  /// [ceil(N / n0), K, n0].
+  std::vector<int64_t> storageShape() const {
+    if (!panelWidth)
+      return shape;
+    return {(shape[0] + panelWidth - 1) / panelWidth, shape[1], panelWidth};
+  }
+};
+
+/// The CPU a model was compiled for ("target").
+struct TargetSpec {
+  std::string cpu;
+  std::string isa;
+  /// cpuid feature names (abi.h's COIL_ABI_CPU_FEATURES) the code uses.
+  std::vector<std::string> features;
 };
 
 /// Sequence state that persists across calls. Dimension 0 is "B"; the
@@ -146,6 +166,7 @@ struct Metadata {
   int64_t vocabSize = 0;
   /// The longest supported sequence; 0 when unbounded.
   int64_t maxContext = 0;
+  TargetSpec target;
   std::vector<WeightSpec> weights;
   std::vector<StateSpec> states;
   std::vector<KernelSpec> kernels;
@@ -153,9 +174,10 @@ struct Metadata {
   std::map<std::string, EntrySpec, std::less<>> entries;
 };
 
-/// The ABI version this runtime reads: 2, kernels run on several threads
-/// at once (Kernel.h). Any other version is rejected.
-inline constexpr int64_t kMetadataVersion = 2;
+/// The ABI version this runtime reads (abi.h): 3, kernels run on several
+/// threads at once and may read weights packed in panels. Any other
+/// version is rejected.
+inline constexpr int64_t kMetadataVersion = COIL_MODEL_ABI_VERSION;
 
 /// Parses and validates `text`. On failure the status (COIL_BAD_MODEL) names
 /// the offending field by its JSON path, e.g.

@@ -10,13 +10,41 @@
 
 #include "runtime/src/Model.h"
 
+#include "runtime/src/CpuFeatures.h"
+
+#include <chrono>
 #include <cstring>
+#include <algorithm>
 #include <set>
 #include <string_view>
 
 namespace coil::runtime {
 
 namespace {
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                       start)
+      .count();
+}
+
+/// Packs the f32 matrix `src` [n, k] into panels of n0 rows:
+/// dst[p][kk][j] = src[p * n0 + j][kk], zero past row n.
+void packPanels(const float *src, int64_t n, int64_t k, int64_t n0,
+                float *dst) {
+  int64_t panels = (n + n0 - 1) / n0;
+  for (int64_t p = 0; p < panels; ++p) {
+    float *panel = dst + p * k * n0;
+    int64_t rows = std::min(n0, n - p * n0);
+    for (int64_t kk = 0; kk < k; ++kk) {
+      float *out = panel + kk * n0;
+      for (int64_t j = 0; j < rows; ++j)
+        out[j] = src[(p * n0 + j) * k + kk];
+      for (int64_t j = rows; j < n0; ++j)
+        out[j] = 0.0f;
+    }
+  }
+}
 
 /// True if the file's `dtype` is the model's `type`.
 bool sameType(weights::DType dtype, ElementType type) {
@@ -48,6 +76,19 @@ Status Model::load(const std::string &path, std::shared_ptr<Model> &out) {
   std::shared_ptr<Model> model(new Model());
   if (Status status = parseMetadata(text, model->meta); !status.isOk())
     return Status::error(COIL_BAD_MODEL, path + ": " + status.message());
+  std::vector<std::string> missing =
+      missingCpuFeatures(model->meta.target.features);
+  if (!missing.empty()) {
+    std::string names;
+    for (const std::string &name : missing)
+      names += (names.empty() ? "" : ", ") + name;
+    return Status::error(COIL_BAD_MODEL,
+                         path + ": compiled for " + model->meta.target.cpu +
+                             " (" + model->meta.target.isa +
+                             "), but this CPU lacks " + names +
+                             " (recompile it for this machine, e.g. coilc "
+                             "--target-cpu=host)");
+  }
   for (size_t i = 0; i < model->meta.kernels.size(); ++i) {
     const KernelSpec &kernel = model->meta.kernels[i];
     void *address = library->symbol(kernel.symbol);
@@ -70,6 +111,8 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
     return Status::error(COIL_FAILED_PRECONDITION,
                          library->path() +
                              ": weights are already bound to this model");
+  auto bindStart = std::chrono::steady_clock::now();
+  BindStats bound;
   std::vector<void *> pointers;
   std::vector<Buffer> owned;
   std::set<std::string_view> used;
@@ -90,6 +133,51 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
                                weights::formatShape(tensor->shape) +
                                " but the model expects " + expected);
     size_t count = static_cast<size_t>(tensor->numElements());
+    if (spec.panelWidth) {
+      if (spec.type != ElementType::F32)
+        return Status::error(COIL_BAD_WEIGHTS,
+                             found + ": the model reads it packed in panels "
+                                     "as " +
+                                 expected + ", which only f32 supports");
+      auto packStart = std::chrono::steady_clock::now();
+      const float *src = static_cast<const float *>(tensor->data);
+      Buffer wide;
+      if (!sameType(tensor->dtype, spec.type) ||
+          reinterpret_cast<uintptr_t>(tensor->data) % alignof(float) != 0) {
+        if (tensor->dtype != weights::DType::F32 &&
+            tensor->dtype != weights::DType::F16 &&
+            tensor->dtype != weights::DType::BF16)
+          return Status::error(COIL_BAD_WEIGHTS,
+                               found + " has dtype " +
+                                   weights::dtypeName(tensor->dtype) +
+                                   " but the model expects " + expected);
+        if (Status s = Buffer::allocate(count * sizeof(float), found, wide);
+            !s.isOk())
+          return s;
+        if (tensor->dtype == weights::DType::F32)
+          std::memcpy(wide.data(), tensor->data, count * sizeof(float));
+        else
+          weights::convertToF32(tensor->dtype, tensor->data,
+                                static_cast<float *>(wide.data()), count);
+        src = static_cast<const float *>(wide.data());
+      }
+      std::vector<int64_t> storage = spec.storageShape();
+      size_t packedCount = static_cast<size_t>(storage[0] * storage[1] *
+                                               storage[2]);
+      Buffer packed;
+      if (Status s = Buffer::allocate(packedCount * sizeof(float),
+                                      found + " (packed in panels)", packed);
+          !s.isOk())
+        return s;
+      packPanels(src, spec.shape[0], spec.shape[1], spec.panelWidth,
+                 static_cast<float *>(packed.data()));
+      pointers.push_back(packed.data());
+      owned.push_back(std::move(packed));
+      bound.packedWeights += 1;
+      bound.packedBytes += static_cast<int64_t>(packedCount * sizeof(float));
+      bound.packSeconds += secondsSince(packStart);
+      continue;
+    }
     if (sameType(tensor->dtype, spec.type)) {
       size_t alignment = elementSize(spec.type);
       if (reinterpret_cast<uintptr_t>(tensor->data) % alignment == 0) {
@@ -134,6 +222,8 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
   weightSet = std::move(weights);
   weightPointers = std::move(pointers);
   ownedWeights = std::move(owned);
+  bound.bindSeconds = secondsSince(bindStart);
+  stats = bound;
   return Status::ok();
 }
 

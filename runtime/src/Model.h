@@ -4,8 +4,9 @@
 // resolved kernel functions and, once bound, a pointer to the data of every
 // weight the metadata lists. Weights are used in place from the mapped files
 // when the dtype matches and the data is aligned to its element size, and
-// copied (widened from F16/BF16 to f32 where the model wants f32) otherwise.
-// A bound model is immutable; sessions share it through shared_ptr.
+// copied (widened from F16/BF16 to f32 where the model wants f32) otherwise;
+// weights the metadata lays out in panels are packed into their own buffer
+// at bind time. A bound model is immutable; sessions share it through shared_ptr.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,6 +50,15 @@ public:
   /// The data of weight `index` (bound models only).
   void *weightData(int64_t index) const { return weightPointers[index]; }
 
+  /// What binding cost (coil_model_bind_stats).
+  struct BindStats {
+    int64_t packedWeights = 0;
+    int64_t packedBytes = 0;
+    double packSeconds = 0;
+    double bindSeconds = 0;
+  };
+  const BindStats &bindStats() const { return stats; }
+
 private:
   Model() = default;
 
@@ -61,6 +71,7 @@ private:
   std::vector<Buffer> ownedWeights;
   /// The data of each metadata weight, in the files or in ownedWeights.
   std::vector<void *> weightPointers;
+  BindStats stats;
 };
 
 } // namespace coil::runtime

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Codegen/CPU/CpuTarget.h"
 #include "compiler/Driver/Compile.h"
 #include "compiler/InitAll.h"
 #include "models/ModelBuilder.h"
@@ -48,6 +49,13 @@ static cl::opt<bool>
             cl::desc("Time every kernel call through the runtime's profiler "
                      "(instrumented code; nothing is inserted without it)"));
 
+static cl::opt<std::string> targetCpu(
+    "target-cpu",
+    cl::desc("The CPU to generate code for: host (default), or an x86-64 CPU "
+             "name LLVM knows (x86-64, x86-64-v3, haswell, znver3, znver4, "
+             "skylake-avx512, sapphirerapids, ...)"),
+    cl::value_desc("cpu"), cl::init("host"));
+
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "coilc: error: " << message << "\n";
   return 1;
@@ -59,6 +67,10 @@ int main(int argc, char **argv) {
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "coilc: the Coil compiler\n");
+
+  // An unknown CPU is refused before any work.
+  if (llvm::Expected<CpuTarget> target = resolveCpuTarget(targetCpu); !target)
+    return fail(llvm::toString(target.takeError()));
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -90,7 +102,7 @@ int main(int argc, char **argv) {
             if (failed(applyPassManagerCLOptions(pm)))
               llvm::errs() << "coilc: warning: bad pass manager options\n";
           },
-          profile))
+          CompileOptions{profile, targetCpu}))
     return fail(llvm::toString(std::move(e)));
   return 0;
 }

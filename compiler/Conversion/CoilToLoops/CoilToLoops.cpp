@@ -11,6 +11,7 @@
 
 #include "compiler/Conversion/Passes.h"
 
+#include "compiler/Codegen/CPU/LoweringConfig.h"
 #include "compiler/Conversion/CoilToLoops/LoopBuilder.h"
 #include "compiler/Conversion/CoilToLoops/OpLowerings.h"
 #include "dialects/Coil/IR/CoilOps.h"
@@ -100,8 +101,24 @@ LogicalResult lowerKernel(func::FuncOp fn) {
   SmallVector<Type> argTypes;
   SmallVector<Type> tensorTypes(type.getInputs());
   llvm::append_range(tensorTypes, type.getResults());
-  for (Type t : tensorTypes) {
-    argTypes.push_back(toMemRef(t));
+  SmallVector<Attribute> layouts(tensorTypes.size());
+  for (unsigned i = 0; i < type.getNumInputs(); ++i)
+    layouts[i] = fn.getArgAttr(i, kLayoutAttrName);
+  for (auto [t, layout] : llvm::zip(tensorTypes, layouts)) {
+    MemRefType memref = toMemRef(t);
+    // A weight packed in panels of n0 rows: [ceil(N / n0), K, n0].
+    if (int64_t n0 = panelWidthOf(layout)) {
+      if (memref.getRank() != 2 || !memref.hasStaticShape()) {
+        delete body;
+        return fn.emitError("a packed weight argument must be a static "
+                            "[N, K] matrix, found ")
+               << t;
+      }
+      int64_t rows = memref.getDimSize(0), cols = memref.getDimSize(1);
+      memref = MemRefType::get({(rows + n0 - 1) / n0, cols, n0},
+                               memref.getElementType());
+    }
+    argTypes.push_back(memref);
     body->addArgument(argTypes.back(), fn.getLoc());
   }
   // The tile index, the tile count and the runtime's synchronisation object.
@@ -163,6 +180,14 @@ LogicalResult lowerKernel(func::FuncOp fn) {
   fn.getBody().front().erase();
   fn.getBody().push_back(body);
   fn.setFunctionType(FunctionType::get(ctx, argTypes, {}));
+  SmallVector<DictionaryAttr> argAttrs;
+  for (unsigned i = 0; i < argTypes.size(); ++i) {
+    NamedAttrList attrs;
+    if (i < layouts.size() && layouts[i])
+      attrs.set(kLayoutAttrName, layouts[i]);
+    argAttrs.push_back(attrs.getDictionary(ctx));
+  }
+  fn.setAllArgAttrs(argAttrs);
   fn->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
   fn.setPublic();
   return success();

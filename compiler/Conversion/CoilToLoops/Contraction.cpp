@@ -1,21 +1,33 @@
 //===- Contraction.cpp - Lower linear layers to loops -----------*- C++ -*-===//
+//
+// `linear` as the strategy recorded it (coil.lowering_config, see
+// --coil-cpu-select-strategy): over packed weight panels, a register-tiled
+// broadcast-FMA micro-kernel inside cache blocks of rows; over unpacked
+// weights, a 4 x 4 inner-product tile.
+//
+//===----------------------------------------------------------------------===//
 
 #include "compiler/Conversion/CoilToLoops/LoopBuilder.h"
 #include "compiler/Conversion/CoilToLoops/OpLowerings.h"
 
+#include "compiler/Codegen/CPU/LoweringConfig.h"
 #include "dialects/Coil/IR/CoilOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <algorithm>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::coil;
 
 namespace {
 
-/// y = x W^T + b with a register tile of 4 rows, over blocks of 64
-/// output features so a block of W stays in cache across all rows.
-LogicalResult lowerLinear(LoopBuilder &lb, LinearOp op, ArrayRef<Value> in,
-                          ArrayRef<Value> out) {
-  if (lb.rank(in[0]) < 2)
-    return op.emitOpError("cannot be lowered to loops: rank-1 input");
+/// y = x W^T + b over W as stored ([N, K]): a register tile of 4 rows x 4
+/// features, over blocks of 64 output features so a block of W stays in
+/// cache across all rows.
+LogicalResult lowerLinearRows(LoopBuilder &lb, LinearOp op, ArrayRef<Value> in,
+                              ArrayRef<Value> out) {
   Value x = lb.rows(in[0]), w = in[1], y = lb.rows(out[0]);
   Value bias = op.getBias() ? in[2] : Value();
   int64_t n = lb.staticDim(w, 0), k = lb.staticDim(w, 1);
@@ -71,10 +83,173 @@ LogicalResult lowerLinear(LoopBuilder &lb, LinearOp op, ArrayRef<Value> in,
   return success();
 }
 
+/// y = x W^T + b over W packed in panels of nr features ([P, K, nr]).
+///
+/// Tiles split the panels. For each block of `mc` rows (kept in L2), each
+/// panel of this tile's share is swept by register tiles of `mr` rows x
+/// `nr` features: per k, nr / lanes weight vectors are loaded once and
+/// each feeds `mr` FMAs with a broadcast input element; the accumulators
+/// stay in registers over the whole K and are stored once. Rows left over
+/// (fewer than mr) take tiles of 8, 4, 2 and 1 rows; tiles too small to
+/// hide the FMA latency split K over several accumulator sets.
+class PanelLowering {
+public:
+  PanelLowering(LoopBuilder &lb, const ContractionConfig &config,
+                ArrayRef<Value> in, ArrayRef<Value> out, bool hasBias)
+      : lb(lb), c(config), x(lb.rows(in[0])), w(in[1]),
+        bias(hasBias ? in[2] : Value()), y(lb.rows(out[0])),
+        n(lb.staticDim(y, 1)), k(lb.staticDim(w, 1)),
+        vt(VectorType::get({config.lanes}, lb.b.getF32Type())) {}
+
+  void emit() {
+    int64_t panels = lb.staticDim(w, 0);
+    int64_t fullPanels = n / c.nr;
+    Value pLo, pHi;
+    std::tie(pLo, pHi) = lb.share(lb.idx(panels));
+    Value m = lb.dim(x, 0);
+    lb.loop(lb.idx(0), m, c.mc, [&](Value m0) {
+      Value mEnd = lb.minui(lb.addi(m0, lb.idx(c.mc)), m);
+      lb.loop(pLo, lb.minui(pHi, lb.idx(fullPanels)), 1,
+              [&](Value p) { panel(p, m0, mEnd, c.nr); });
+      if (fullPanels == panels)
+        return;
+      // The last panel is partial; its owner computes it.
+      Value last = lb.idx(panels - 1);
+      Value owns = lb.b.create<arith::AndIOp>(
+          lb.loc,
+          lb.b.create<arith::CmpIOp>(lb.loc, arith::CmpIPredicate::ule, pLo,
+                                     last),
+          lb.b.create<arith::CmpIOp>(lb.loc, arith::CmpIPredicate::ugt, pHi,
+                                     last));
+      auto ifOp = lb.b.create<scf::IfOp>(lb.loc, owns, /*withElse=*/false);
+      OpBuilder::InsertionGuard guard(lb.b);
+      lb.b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+      panel(last, m0, mEnd, n - fullPanels * c.nr);
+    });
+  }
+
+private:
+  /// Rows [m0, mEnd) of panel p, whose first `valid` features exist.
+  void panel(Value p, Value m0, Value mEnd, int64_t valid) {
+    Value span = lb.subi(mEnd, m0);
+    Value cur = lb.addi(
+        m0, lb.subi(span, lb.b.create<arith::RemUIOp>(lb.loc, span,
+                                                      lb.idx(c.mr))));
+    lb.loop(m0, cur, c.mr, [&](Value r) { tile(r, c.mr, p, valid); });
+    for (int64_t rowsInTile : {8, 4, 2, 1}) {
+      if (rowsInTile >= c.mr)
+        continue;
+      Value left = lb.subi(mEnd, cur);
+      Value next = lb.addi(
+          cur, lb.subi(left, lb.b.create<arith::RemUIOp>(
+                                 lb.loc, left, lb.idx(rowsInTile))));
+      lb.loop(cur, next, rowsInTile,
+              [&](Value r) { tile(r, rowsInTile, p, valid); });
+      cur = next;
+    }
+  }
+
+  /// One register tile: rows r0 .. r0 + tr - 1 of panel p.
+  void tile(Value r0, int64_t tr, Value p, int64_t valid) {
+    int64_t nv = (valid + c.lanes - 1) / c.lanes;
+    // Independent accumulator sets over k, so at least 8 FMA chains run.
+    int64_t sets = std::max<int64_t>(1, (8 + tr * nv - 1) / (tr * nv));
+    sets = std::min<int64_t>(sets, std::max<int64_t>(k, 1));
+    int64_t per = tr * nv;
+    SmallVector<Value> init(sets * per, lb.splat(vt, lb.f32(0.0)));
+    SmallVector<Value> rowIdx;
+    for (int64_t t = 0; t < tr; ++t)
+      rowIdx.push_back(lb.addi(r0, lb.idx(t)));
+    // acc[s * per + t * nv + v] += x[r0 + t, kk] * w[p, kk, v * lanes...].
+    auto step = [&](Value kk, int64_t s, SmallVector<Value> &acc) {
+      SmallVector<Value> wv;
+      for (int64_t v = 0; v < nv; ++v)
+        wv.push_back(lb.vload(vt, w, {p, kk, lb.idx(v * c.lanes)}));
+      for (int64_t t = 0; t < tr; ++t) {
+        Value xb = lb.splat(vt, lb.load(x, {rowIdx[t], kk}));
+        for (int64_t v = 0; v < nv; ++v) {
+          Value &a = acc[s * per + t * nv + v];
+          a = lb.add(a, lb.mul(xb, wv[v]));
+        }
+      }
+    };
+    int64_t kMain = k - k % sets;
+    SmallVector<Value> acc = lb.reduce(
+        lb.idx(0), lb.idx(kMain), sets, init,
+        [&](Value k0, ValueRange a) -> SmallVector<Value> {
+          SmallVector<Value> next(a.begin(), a.end());
+          for (int64_t s = 0; s < sets; ++s)
+            step(lb.addi(k0, lb.idx(s)), s, next);
+          return next;
+        });
+    if (kMain < k) {
+      SmallVector<Value> first(acc.begin(), acc.begin() + per);
+      first = lb.reduce(lb.idx(kMain), lb.idx(k), 1, first,
+                        [&](Value kk, ValueRange a) -> SmallVector<Value> {
+                          SmallVector<Value> next(a.begin(), a.end());
+                          step(kk, 0, next);
+                          return next;
+                        });
+      std::copy(first.begin(), first.end(), acc.begin());
+    }
+    // Fold the sets pairwise into set 0.
+    for (int64_t width = 1; width < sets; width *= 2)
+      for (int64_t s = 0; s + width < sets; s += 2 * width)
+        for (int64_t i = 0; i < per; ++i)
+          acc[s * per + i] = lb.add(acc[s * per + i], acc[(s + width) * per + i]);
+
+    Value col0 = lb.muli(p, lb.idx(c.nr));
+    for (int64_t v = 0; v < nv; ++v) {
+      int64_t lanes = std::min(c.lanes, valid - v * c.lanes);
+      Value col = lb.addi(col0, lb.idx(v * c.lanes));
+      Value mask;
+      if (lanes < c.lanes)
+        mask = lb.b.create<vector::CreateMaskOp>(
+            lb.loc, VectorType::get({c.lanes}, lb.b.getI1Type()),
+            ValueRange{lb.idx(lanes)});
+      Value b;
+      if (bias)
+        b = mask ? lb.b.create<vector::MaskedLoadOp>(
+                       lb.loc, vt, bias, ValueRange{col}, mask,
+                       lb.splat(vt, lb.f32(0.0)))
+                 : lb.vload(vt, bias, {col});
+      for (int64_t t = 0; t < tr; ++t) {
+        Value r = acc[t * nv + v];
+        if (b)
+          r = lb.add(r, b);
+        if (mask)
+          lb.b.create<vector::MaskedStoreOp>(lb.loc, y,
+                                             ValueRange{rowIdx[t], col}, mask, r);
+        else
+          lb.vstore(r, y, {rowIdx[t], col});
+      }
+    }
+  }
+
+  LoopBuilder &lb;
+  const ContractionConfig &c;
+  Value x, w, bias, y;
+  int64_t n, k;
+  VectorType vt;
+};
+
 } // namespace
 
 LogicalResult mlir::coil::lowerContraction(LoopBuilder &lb, Operation *op,
                                            ArrayRef<Value> in,
                                            ArrayRef<Value> out) {
-  return lowerLinear(lb, cast<LinearOp>(op), in, out);
+  auto linear = cast<LinearOp>(op);
+  if (lb.rank(in[0]) < 2)
+    return linear.emitOpError("cannot be lowered to loops: rank-1 input");
+  std::optional<ContractionConfig> config = ContractionConfig::of(op);
+  bool packedWeight = lb.rank(in[1]) == 3;
+  if (!packedWeight)
+    return lowerLinearRows(lb, linear, in, out);
+  if (!config || !config->packed ||
+      lb.staticDim(in[1], 2) != config->nr)
+    return linear.emitOpError(
+        "cannot be lowered to loops: its weight is packed but its "
+        "coil.lowering_config does not describe those panels");
+  PanelLowering(lb, *config, in, out, linear.getBias() != nullptr).emit();
+  return success();
 }

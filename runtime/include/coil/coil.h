@@ -169,6 +169,21 @@ COIL_API void coil_weights_release(coil_weights_t *weights);
 COIL_API coil_status_t *coil_model_bind_weights(coil_model_t *model,
                                                 coil_weights_t *weights);
 
+/// What binding cost: the weights packed into the panel layout the model's
+/// kernels read (docs/abi.md), their bytes, and the seconds spent packing
+/// and binding in all.
+typedef struct coil_bind_stats_t {
+  int64_t packed_weights;
+  int64_t packed_bytes;
+  double pack_seconds;
+  double bind_seconds;
+} coil_bind_stats_t;
+
+/// Fills `out_stats` for `model` (all zero before weights are bound or for
+/// a NULL model). Thread-safe.
+COIL_API void coil_model_bind_stats(const coil_model_t *model,
+                                    coil_bind_stats_t *out_stats);
+
 //===----------------------------------------------------------------------===//
 // Sessions
 //===----------------------------------------------------------------------===//

@@ -9,7 +9,7 @@
 // state and logits unchanged). The toy's kernels count malformed
 // descriptors, which every test using them checks to be zero.
 //
-// Sessions run kernels on several threads (ABI version 2); the toy's "head"
+// Sessions run kernels on several threads (ABI version 3); the toy's "head"
 // kernel exchanges data between its tiles through a temp across barriers,
 // so results equal to the single-threaded ones show that every tile ran on
 // its share and that the barrier held.
@@ -536,7 +536,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadMetadataCase{"bad_json", {"not valid JSON"}},
         BadMetadataCase{"wrong_version",
                         {"metadata: version", "version 1 is not supported",
-                         "reads version 2"}},
+                         "reads version 3"}},
         BadMetadataCase{"state_without_batch",
                         {"states[0].shape", "must be \"B\""}},
         BadMetadataCase{"bad_cost",

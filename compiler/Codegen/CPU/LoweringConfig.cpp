@@ -1,0 +1,67 @@
+//===- LoweringConfig.cpp - The recorded lowering of an op ------*- C++ -*-===//
+
+#include "compiler/Codegen/CPU/LoweringConfig.h"
+
+#include "runtime/include/coil/abi.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Operation.h"
+
+using namespace mlir;
+using namespace mlir::coil;
+
+DictionaryAttr ContractionConfig::toAttr(MLIRContext *context) const {
+  Builder b(context);
+  return b.getDictionaryAttr({
+      b.getNamedAttr("isa", b.getStringAttr(isa)),
+      b.getNamedAttr("mc", b.getI64IntegerAttr(mc)),
+      b.getNamedAttr("split", b.getStringAttr("panels")),
+      b.getNamedAttr("tile", b.getDenseI64ArrayAttr({mr, nr})),
+      b.getNamedAttr("vector", b.getI64IntegerAttr(lanes)),
+      b.getNamedAttr("weights", b.getStringAttr(packed ? COIL_LAYOUT_PANELS
+                                                       : COIL_LAYOUT_ROWS)),
+  });
+}
+
+std::optional<ContractionConfig> ContractionConfig::of(Operation *op) {
+  auto dict = op->getAttrOfType<DictionaryAttr>(kLoweringConfigAttrName);
+  if (!dict)
+    return std::nullopt;
+  auto isa = dict.getAs<StringAttr>("isa");
+  auto tile = dict.getAs<DenseI64ArrayAttr>("tile");
+  auto lanes = dict.getAs<IntegerAttr>("vector");
+  auto mc = dict.getAs<IntegerAttr>("mc");
+  auto weights = dict.getAs<StringAttr>("weights");
+  if (!isa || !tile || tile.size() != 2 || !lanes || !mc || !weights)
+    return std::nullopt;
+  ContractionConfig config;
+  config.isa = isa.getValue();
+  config.mr = tile[0];
+  config.nr = tile[1];
+  config.lanes = lanes.getInt();
+  config.mc = mc.getInt();
+  config.packed = weights.getValue() == COIL_LAYOUT_PANELS;
+  if (config.mr < 1 || config.lanes < 1 || config.nr < config.lanes ||
+      config.nr % config.lanes != 0 || config.mc < config.mr)
+    return std::nullopt;
+  return config;
+}
+
+int64_t mlir::coil::panelWidthOf(Attribute layout) {
+  auto dict = dyn_cast_or_null<DictionaryAttr>(layout);
+  if (!dict)
+    return 0;
+  auto kind = dict.getAs<StringAttr>("kind");
+  auto n0 = dict.getAs<IntegerAttr>("n0");
+  if (!kind || kind.getValue() != COIL_LAYOUT_PANELS || !n0 || n0.getInt() < 1)
+    return 0;
+  return n0.getInt();
+}
+
+DictionaryAttr mlir::coil::panelLayout(MLIRContext *context, int64_t n0) {
+  Builder b(context);
+  return b.getDictionaryAttr(
+      {b.getNamedAttr("kind", b.getStringAttr(COIL_LAYOUT_PANELS)),
+       b.getNamedAttr("n0", b.getI64IntegerAttr(n0))});
+}

@@ -1,0 +1,58 @@
+//===- LoweringConfig.h - The recorded lowering of an op --------*- C++ -*-===//
+//
+// Typed views of the attributes --coil-cpu-select-strategy writes and the
+// lowerings read: `coil.target` on the module, `coil.lowering_config` on a
+// contraction, `coil.layout` on a packed weight argument.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef COIL_COMPILER_CODEGEN_CPU_LOWERINGCONFIG_H
+#define COIL_COMPILER_CODEGEN_CPU_LOWERINGCONFIG_H
+
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+
+namespace mlir {
+class Attribute;
+class DictionaryAttr;
+class MLIRContext;
+class Operation;
+namespace coil {
+
+/// The module attribute holding the CpuTarget.
+inline constexpr llvm::StringLiteral kTargetAttrName = "coil.target";
+/// The op attribute holding a ContractionConfig.
+inline constexpr llvm::StringLiteral kLoweringConfigAttrName =
+    "coil.lowering_config";
+/// The argument attribute of a packed weight: {kind = "panels", n0 = N}.
+inline constexpr llvm::StringLiteral kLayoutAttrName = "coil.layout";
+
+/// How one linear is lowered (see --coil-cpu-select-strategy).
+struct ContractionConfig {
+  /// The micro-kernel family: "avx512", "avx2", "x86-64".
+  llvm::StringRef isa;
+  /// Register tile: rows x output features.
+  int64_t mr = 4, nr = 4;
+  /// f32 lanes of one vector register.
+  int64_t lanes = 4;
+  /// Rows per cache block.
+  int64_t mc = 64;
+  /// Whether the weight is packed in panels of `nr` features.
+  bool packed = false;
+
+  DictionaryAttr toAttr(MLIRContext *context) const;
+  /// The config recorded on `op`, if any and well formed.
+  static std::optional<ContractionConfig> of(Operation *op);
+};
+
+/// The panel width of a `coil.layout` attribute, or 0 for none/rows.
+int64_t panelWidthOf(Attribute layout);
+/// `{kind = "panels", n0 = n0}`.
+DictionaryAttr panelLayout(MLIRContext *context, int64_t n0);
+
+} // namespace coil
+} // namespace mlir
+
+#endif // COIL_COMPILER_CODEGEN_CPU_LOWERINGCONFIG_H

@@ -1,0 +1,63 @@
+//===- Passes.td - Coil CPU code generation passes ---------*- tablegen -*-===//
+//
+// The passes that know registers, caches and the ISA of a CPU. Keep them
+// alphabetical.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef COIL_COMPILER_CODEGEN_CPU_PASSES_TD
+#define COIL_COMPILER_CODEGEN_CPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def CoilCpuSelectStrategyPass
+    : Pass<"coil-cpu-select-strategy", "::mlir::ModuleOp"> {
+  let summary = "Choose and record how each kernel is lowered for a CPU";
+  let description = [{
+    Resolves the target CPU (`target-cpu`: "host", the machine the compiler
+    runs on, or any x86-64 CPU name LLVM knows, e.g. `znver3`,
+    `x86-64-v3`, `sapphirerapids`) into a target description, recorded on
+    the module as `coil.target` (CPU, feature string, ISA class, vector
+    width and registers, cache sizes, the cpuid features the code will
+    need). Code generation (compiler/Target) and the compiled model's
+    metadata read it, so a model compiled for one CPU runs only where its
+    features exist.
+
+    For every `coil.linear` of an outlined kernel function it records the
+    lowering as `coil.lowering_config`, a dictionary the contraction
+    lowering of --convert-coil-to-loops follows:
+
+    * `isa`: the micro-kernel family ("avx512", "avx2", "x86-64").
+    * `tile = [mr, nr]`: the register tile, `mr` input rows by `nr` output
+      features (`nr` a multiple of the vector width): 12 x 32 on AVX-512
+      (24 of the 32 zmm registers accumulate), 6 x 16 on AVX2 (12 of 16
+      ymm), 6 x 8 on x86-64 (12 of 16 xmm). Each weight vector loaded
+      feeds `mr` FMAs, each broadcast input `nr / lanes`.
+    * `vector`: f32 lanes of one register.
+    * `mc`: rows per cache block, so that `mc` rows of the input (mc x K
+      floats) take at most half the L2 and stay there while every weight
+      panel of the tile's share streams past them.
+    * `weights`: "panels" when the weight is packed at bind time into
+      panels of `nr` output features (`[ceil(N/nr), K, nr]`, see docs/abi.md),
+      so the micro-kernel reads it contiguously; "rows" (the stored `[N, K]`
+      layout, a 4 x 4 inner-product tile) when it cannot be packed (the
+      weight is not a model parameter at every call site, or the kernel also
+      reads it in another way).
+    * `split = "panels"`: threads take contiguous ranges of whole panels
+      (output features), so decode (one row) uses every thread and each
+      output is computed by one thread with the same code whatever the
+      thread count.
+
+    A packed weight argument of the kernel function gets
+    `coil.layout = {kind = "panels", n0 = nr}`; --coil-extract-schedule
+    records the layout in the weight's metadata and the runtime packs it.
+  }];
+  let options = [
+    Option<"targetCpu", "target-cpu", "std::string", /*default=*/"\"host\"",
+           "The CPU to generate code for: host, or an x86-64 CPU name LLVM "
+           "knows">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+#endif // COIL_COMPILER_CODEGEN_CPU_PASSES_TD

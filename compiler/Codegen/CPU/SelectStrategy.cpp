@@ -1,0 +1,116 @@
+//===- SelectStrategy.cpp - Per-kernel lowering choices ---------*- C++ -*-===//
+//
+// Implements --coil-cpu-select-strategy (see Passes.td).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Codegen/CPU/Passes.h"
+
+#include "compiler/Codegen/CPU/CpuTarget.h"
+#include "compiler/Codegen/CPU/LoweringConfig.h"
+#include "dialects/Coil/IR/CoilOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include <algorithm>
+
+namespace mlir::coil {
+#define GEN_PASS_DEF_COILCPUSELECTSTRATEGYPASS
+#include "compiler/Codegen/CPU/Passes.h.inc"
+} // namespace mlir::coil
+
+using namespace mlir;
+using namespace mlir::coil;
+
+namespace {
+
+/// The register tile of each micro-kernel family: mr rows x nr features.
+ContractionConfig tileFor(const CpuTarget &target) {
+  ContractionConfig c;
+  c.isa = cpuIsaName(target.isa);
+  c.lanes = target.f32Lanes();
+  switch (target.isa) {
+  case CpuIsa::AVX512:
+    // 12 x 2 zmm accumulators, 2 weight vectors, 1 broadcast: 27 of 32.
+    c.mr = 12;
+    c.nr = 2 * c.lanes;
+    break;
+  case CpuIsa::AVX2:
+  case CpuIsa::X86_64:
+    // 6 x 2 accumulators, 2 weight vectors, 1 broadcast: 15 of 16.
+    c.mr = 6;
+    c.nr = 2 * c.lanes;
+    break;
+  }
+  return c;
+}
+
+/// Whether kernel argument `arg` can be packed at bind time: only linear
+/// layers read it, as their weight, and every call site passes a model
+/// parameter (a coil.weight) for it.
+bool isPackable(BlockArgument arg, ArrayRef<func::CallOp> calls) {
+  if (arg.use_empty())
+    return false;
+  for (OpOperand &use : arg.getUses()) {
+    auto linear = dyn_cast<LinearOp>(use.getOwner());
+    if (!linear || use.get() != linear.getWeight() ||
+        linear.getInput() == arg || linear.getBias() == arg)
+      return false;
+  }
+  if (calls.empty())
+    return false;
+  for (func::CallOp call : calls)
+    if (!call.getOperand(arg.getArgNumber()).getDefiningOp<WeightOp>())
+      return false;
+  return true;
+}
+
+struct CoilCpuSelectStrategyPass
+    : public coil::impl::CoilCpuSelectStrategyPassBase<
+          CoilCpuSelectStrategyPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    llvm::Expected<CpuTarget> target = resolveCpuTarget(targetCpu);
+    if (!target) {
+      module.emitError() << llvm::toString(target.takeError());
+      return signalPassFailure();
+    }
+    module->setAttr(kTargetAttrName, target->toAttr(&getContext()));
+
+    // Call sites of every kernel function.
+    llvm::DenseMap<Operation *, SmallVector<func::CallOp>> callsOf;
+    SymbolTable symbols(module);
+    module.walk([&](func::CallOp call) {
+      if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
+        callsOf[callee].push_back(call);
+    });
+
+    ContractionConfig base = tileFor(*target);
+    for (auto fn : module.getOps<func::FuncOp>()) {
+      if (!fn->hasAttr("coil.kernel") || fn.isExternal())
+        continue;
+      ArrayRef<func::CallOp> calls = callsOf[fn];
+      fn.walk([&](LinearOp linear) {
+        auto weightType = cast<RankedTensorType>(linear.getWeight().getType());
+        int64_t k = weightType.getDimSize(1);
+        ContractionConfig config = base;
+        // mc rows of the input take at most half the L2.
+        int64_t rowsInL2 = target->l2Bytes / 2 / std::max<int64_t>(4 * k, 1);
+        config.mc = std::clamp<int64_t>(rowsInL2 / config.mr * config.mr,
+                                        config.mr, 64 * config.mr);
+        auto arg = dyn_cast<BlockArgument>(linear.getWeight());
+        config.packed = arg && arg.getOwner() == &fn.getBody().front() &&
+                        isPackable(arg, calls);
+        linear->setAttr(kLoweringConfigAttrName,
+                        config.toAttr(&getContext()));
+        if (config.packed)
+          fn.setArgAttr(arg.getArgNumber(), kLayoutAttrName,
+                        panelLayout(&getContext(), config.nr));
+      });
+    }
+  }
+};
+
+} // namespace

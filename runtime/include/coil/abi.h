@@ -1,0 +1,88 @@
+/*===- coil/abi.h - The compiled-model ABI, shared by both halves -*- C -*-===*
+ *
+ * The contract between a model compiled by coilc and the runtime that loads
+ * it (docs/abi.md), written once: the compiler's ABI passes and the runtime
+ * both include this header. Plain C, no dependencies.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef COIL_ABI_H_
+#define COIL_ABI_H_
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The metadata version this header describes ("version"). Version 3 adds
+ * weight layouts ("layout") and the target a model was compiled for
+ * ("target"). */
+#define COIL_MODEL_ABI_VERSION 3
+
+/* The exported symbols: the metadata string and one function per kernel,
+ * named COIL_KERNEL_SYMBOL_PREFIX + the kernel's name. */
+#define COIL_MODEL_METADATA_SYMBOL "coil_model_metadata"
+#define COIL_KERNEL_SYMBOL_PREFIX "coil_kernel_"
+
+/* A kernel: args[i] points to the memref descriptor of argument i (inputs,
+ * then outputs); every tile in [0, tiles) calls it with the same arguments
+ * and sync. */
+typedef void (*coil_kernel_fn)(void **args, int64_t tile, int64_t tiles,
+                               void *sync);
+
+/* The head of the object kernels receive as `sync`, slot by slot. wait(sync)
+ * returns once every tile of the call has called it as often as this one;
+ * enter/exit bracket one tile's run of kernel `kernel` in profiled models. */
+struct coil_kernel_sync {
+  void (*wait)(void *sync);
+  void (*enter)(void *sync, int64_t tile, int64_t kernel);
+  void (*exit)(void *sync, int64_t tile, int64_t kernel);
+};
+#define COIL_SYNC_SLOT_WAIT 0
+#define COIL_SYNC_SLOT_ENTER 1
+#define COIL_SYNC_SLOT_EXIT 2
+
+/* Weight layouts ("layout": {"kind": ...}). "rows": the tensor as stored,
+ * row-major (the default when "layout" is absent). "panels" with "n0": a
+ * [N, K] matrix as ceil(N / n0) panels of [K, n0], panel p holding rows
+ * p*n0 .. p*n0 + n0 - 1 transposed, zero past N; the kernel's descriptor
+ * has shape [ceil(N / n0), K, n0]. */
+#define COIL_LAYOUT_ROWS "rows"
+#define COIL_LAYOUT_PANELS "panels"
+
+/* The CPU features a model may require ("target": {"features": [...]}),
+ * by their cpuid names as GCC and Clang spell them in
+ * __builtin_cpu_supports. X(name) once per feature. */
+#define COIL_ABI_CPU_FEATURES(X)                                              \
+  X("sse4.2")                                                                 \
+  X("popcnt")                                                                 \
+  X("avx")                                                                    \
+  X("avx2")                                                                   \
+  X("fma")                                                                    \
+  X("f16c")                                                                   \
+  X("bmi")                                                                    \
+  X("bmi2")                                                                   \
+  X("avx512f")                                                                \
+  X("avx512cd")                                                               \
+  X("avx512dq")                                                               \
+  X("avx512bw")                                                               \
+  X("avx512vl")                                                               \
+  X("avx512ifma")                                                             \
+  X("avx512vbmi")                                                             \
+  X("avx512vbmi2")                                                            \
+  X("avx512vnni")                                                             \
+  X("avx512bitalg")                                                           \
+  X("avx512vpopcntdq")                                                        \
+  X("avx512bf16")                                                             \
+  X("avx512fp16")                                                             \
+  X("avxvnni")                                                                \
+  X("gfni")                                                                   \
+  X("vaes")                                                                   \
+  X("vpclmulqdq")
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* COIL_ABI_H_ */
