@@ -78,6 +78,27 @@ static cl::opt<double>
                          "0.3 with --quick)"),
                 cl::init(0.0));
 
+static cl::list<std::string> experimentNames(
+    "experiments",
+    cl::desc("Run only these experiments (comma-separated): prefill, "
+             "decode-context, decode-batch, ttft, state-memory, threads "
+             "(default: all)"),
+    cl::CommaSeparated, cl::value_desc("names"));
+static cl::list<int64_t> prefillLengths(
+    "prefill-lengths",
+    cl::desc("Prompt lengths of the prefill experiment (comma-separated)"),
+    cl::CommaSeparated, cl::value_desc("T,..."));
+static cl::list<int64_t>
+    decodeContexts("contexts",
+                   cl::desc("Contexts of the decode-context experiment "
+                            "(comma-separated)"),
+                   cl::CommaSeparated, cl::value_desc("C,..."));
+static cl::list<int64_t>
+    decodeBatches("batches",
+                  cl::desc("Batch sizes of the decode-batch experiment "
+                           "(comma-separated)"),
+                  cl::CommaSeparated, cl::value_desc("B,..."));
+
 namespace {
 
 //===----------------------------------------------------------------------===//
@@ -399,17 +420,65 @@ struct Sweeps {
   int64_t ttftPrompt, ttftGenerate, threadT, decodeSteps;
 };
 
+/// The experiment groups --experiments selects from.
+const std::vector<llvm::StringRef> &experimentGroups() {
+  static const std::vector<llvm::StringRef> groups{
+      "prefill", "decode-context", "decode-batch",
+      "ttft",    "state-memory",   "threads"};
+  return groups;
+}
+
+/// Whether experiment group `name` runs.
+bool selected(llvm::StringRef name) {
+  return experimentNames.empty() || llvm::is_contained(experimentNames, name);
+}
+
 Sweeps sweeps() {
-  if (quick)
-    return {{16, 64}, {0, 32}, {1, 4}, {64, 256}, 32, 8, 64, 4};
-  return {{128, 256, 512, 1024, 2048, 4096},
-          {0, 256, 1024, 2048, 4096},
-          {1, 2, 4, 8, 16, 32},
-          {256, 1024, 2048, 4096, 8192},
-          512,
-          128,
-          512,
-          8};
+  Sweeps sw = quick ? Sweeps{{16, 64}, {0, 32}, {1, 4}, {64, 256}, 32, 8, 64, 4}
+                    : Sweeps{{128, 256, 512, 1024, 2048, 4096},
+                             {0, 256, 1024, 2048, 4096},
+                             {1, 2, 4, 8, 16, 32},
+                             {256, 1024, 2048, 4096, 8192},
+                             512,
+                             128,
+                             512,
+                             8};
+  if (!prefillLengths.empty())
+    sw.prefillT.assign(prefillLengths.begin(), prefillLengths.end());
+  if (!decodeContexts.empty())
+    sw.decodeContext.assign(decodeContexts.begin(), decodeContexts.end());
+  if (!decodeBatches.empty())
+    sw.batch.assign(decodeBatches.begin(), decodeBatches.end());
+  if (!selected("prefill"))
+    sw.prefillT.clear();
+  if (!selected("decode-context"))
+    sw.decodeContext.clear();
+  if (!selected("decode-batch"))
+    sw.batch.clear();
+  if (!selected("state-memory"))
+    sw.memoryContext.clear();
+  return sw;
+}
+
+/// Refuses unknown experiment names and impossible sweep points.
+llvm::Error checkSelection() {
+  for (const std::string &name : experimentNames)
+    if (!llvm::is_contained(experimentGroups(), name))
+      return error("unknown experiment '" + name +
+                   "' (known: " + llvm::join(experimentGroups(), ", ") + ")");
+  for (int64_t t : prefillLengths)
+    if (t < 1)
+      return error("--prefill-lengths: " + std::to_string(t) +
+                   " is not a positive prompt length");
+  for (int64_t c : decodeContexts)
+    if (c < 0)
+      return error("--contexts: " + std::to_string(c) +
+                   " is not a context length (>= 0)");
+  for (int64_t b : decodeBatches)
+    if (b < 1)
+      return error("--batches: " + std::to_string(b) +
+                   " is not a positive batch size");
+  return llvm::Error::success();
 }
 
 /// Runs every experiment for model `m`, adding points to `run`.
@@ -429,7 +498,7 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
   };
 
   // Prefill latency and throughput against prompt length.
-  {
+  if (!sw.prefillT.empty()) {
     int64_t maxT = *std::max_element(sw.prefillT.begin(), sw.prefillT.end());
     auto session = Session::open(m, 1, maxT, cores);
     if (!session)
@@ -452,7 +521,7 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
   }
 
   // Decode latency per token against the context already in the state.
-  {
+  if (!sw.decodeContext.empty()) {
     int64_t maxC =
         *std::max_element(sw.decodeContext.begin(), sw.decodeContext.end());
     int64_t capacity = maxC + sw.decodeSteps + 2;
@@ -516,7 +585,7 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
   }
 
   // Time to first token and end-to-end time of a prompt + generation.
-  {
+  if (selected("ttft")) {
     if (stopRequested)
       return llvm::Error::success();
     progress.point(llvm::formatv("ttft/e2e {0} {1}+{2}", m.label, sw.ttftPrompt,
@@ -577,7 +646,7 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
   for (int threads : {1, cores}) {
     if (stopRequested)
       return llvm::Error::success();
-    if (threads == 1 && cores == 1)
+    if ((threads == 1 && cores == 1) || !selected("threads"))
       continue;
     progress.point(
         llvm::formatv("threads {0} threads={1}", m.label, threads).str());
@@ -968,6 +1037,8 @@ llvm::Error writeResults(const Run &run, const std::vector<Model> &models,
 llvm::Error runBench() {
   if (pointBudget < 0)
     return error("--point-seconds must be >= 0");
+  if (llvm::Error e = checkSelection())
+    return e;
   double budget =
       pointBudget > 0 ? pointBudget.getValue() : (quick ? 0.3 : 3.0);
   // Resolve every model and check every sweep before any work.
@@ -997,11 +1068,16 @@ llvm::Error runBench() {
     }
   }
   const Sweeps sw = sweeps();
+  auto maxOf = [](const std::vector<int64_t> &v) -> int64_t {
+    return v.empty() ? 0 : *std::max_element(v.begin(), v.end());
+  };
   int64_t longest = std::max(
-      {*std::max_element(sw.prefillT.begin(), sw.prefillT.end()),
-       *std::max_element(sw.decodeContext.begin(), sw.decodeContext.end()) +
-           sw.decodeSteps + 2,
-       sw.ttftPrompt + sw.ttftGenerate + 1});
+      {maxOf(sw.prefillT),
+       sw.decodeContext.empty()
+           ? int64_t(0)
+           : maxOf(sw.decodeContext) + sw.decodeSteps + 2,
+       selected("ttft") ? sw.ttftPrompt + sw.ttftGenerate + 1 : int64_t(0),
+       selected("threads") ? sw.threadT + sw.decodeSteps + 2 : int64_t(0)});
   for (const Model &m : models)
     if (m.maxContext() > 0 && longest > m.maxContext())
       return error(llvm::formatv("{0}: the sweeps need {1} tokens of context "
@@ -1044,8 +1120,9 @@ llvm::Error runBench() {
   }
 
   int perModel = sw.prefillT.size() + sw.decodeContext.size() +
-                 sw.batch.size() + 1 + sw.memoryContext.size() +
-                 (run.cores > 1 ? 2 : 0);
+                 sw.batch.size() + (selected("ttft") ? 1 : 0) +
+                 sw.memoryContext.size() +
+                 (run.cores > 1 && selected("threads") ? 2 : 0);
   Progress progress(perModel * static_cast<int>(models.size()));
   for (Model &m : models) {
     if (stopRequested)
