@@ -207,7 +207,7 @@ public:
         auto calls = fn->getAttrOfType<IntegerAttr>("coil.calls");
         kernels.push_back(
             json::Object{{"name", fn.getName()},
-                         {"symbol", ("coil_kernel_" + fn.getName()).str()},
+                         {"symbol", (COIL_KERNEL_SYMBOL_PREFIX + fn.getName()).str()},
                          {"ops", opsOf(fn)},
                          {"calls", calls ? calls.getInt() : 0}});
       }

@@ -67,7 +67,7 @@ Status Model::load(const std::string &path, std::shared_ptr<Model> &out) {
   if (Status status = Library::open(path, library); !status.isOk())
     return status;
   const auto *text =
-      static_cast<const char *>(library->symbol("coil_model_metadata"));
+      static_cast<const char *>(library->symbol(COIL_MODEL_METADATA_SYMBOL));
   if (!text)
     return Status::error(COIL_BAD_MODEL,
                          path + ": not a compiled Coil model (it does not "

@@ -6,6 +6,8 @@
 
 #include "compiler/Conversion/Passes.h"
 
+#include "runtime/include/coil/abi.h"
+
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 
@@ -47,7 +49,7 @@ struct CoilEmitRuntimeABIPass
       }
       b.setInsertionPointToEnd(module.getBody());
       auto wrapper = b.create<LLVM::LLVMFuncOp>(
-          loc, ("coil_kernel_" + name).str(),
+          loc, (COIL_KERNEL_SYMBOL_PREFIX + name).str(),
           LLVM::LLVMFunctionType::get(voidType, {ptr, i64, i64, ptr}));
       Block *entry = wrapper.addEntryBlock(b);
       b.setInsertionPointToStart(entry);
@@ -91,9 +93,9 @@ struct CoilEmitRuntimeABIPass
                              args);
       b.create<LLVM::ReturnOp>(loc, ValueRange{});
     };
-    defineHook("coil_kernel_barrier", 0);
-    defineHook("coil_kernel_enter", 1);
-    defineHook("coil_kernel_exit", 2);
+    defineHook("coil_kernel_barrier", COIL_SYNC_SLOT_WAIT);
+    defineHook("coil_kernel_enter", COIL_SYNC_SLOT_ENTER);
+    defineHook("coil_kernel_exit", COIL_SYNC_SLOT_EXIT);
 
     auto metadata = module->getAttrOfType<StringAttr>("coil.metadata");
     if (!metadata) {
@@ -107,7 +109,7 @@ struct CoilEmitRuntimeABIPass
     auto arrayType =
         LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8), text.size());
     b.create<LLVM::GlobalOp>(module.getLoc(), arrayType, /*isConstant=*/true,
-                             LLVM::Linkage::External, "coil_model_metadata",
+                             LLVM::Linkage::External, COIL_MODEL_METADATA_SYMBOL,
                              b.getStringAttr(text));
     module->removeAttr("coil.metadata");
   }

@@ -1,0 +1,54 @@
+// RUN: coil-opt %s --coil-cpu-select-strategy=target-cpu=skylake-avx512 | FileCheck %s --check-prefix=AVX512
+// RUN: coil-opt %s --coil-cpu-select-strategy=target-cpu=znver3 | FileCheck %s --check-prefix=AVX2
+// RUN: coil-opt %s --coil-cpu-select-strategy=target-cpu=x86-64 | FileCheck %s --check-prefix=BASE
+// RUN: not coil-opt %s --coil-cpu-select-strategy=target-cpu=pentium-9000 2>&1 | FileCheck %s --check-prefix=BAD
+
+// The target is recorded on the module, with the cpuid features the code
+// will need; every linear gets its register tile and cache block.
+
+// AVX512: module attributes {coil.target = {cpu = "skylake-avx512", features = "", isa = "avx512", l1_bytes = 49152 : i64, l2_bytes = 1048576 : i64,
+// AVX512-SAME: required_features = [{{.*}}"avx512bw", {{.*}}"avx512f", {{.*}}"fma"{{.*}}], vector_bits = 512 : i64, vector_registers = 32 : i64}}
+// AVX2: module attributes {coil.target = {cpu = "znver3", features = "", isa = "avx2",
+// AVX2-SAME: vector_bits = 256 : i64, vector_registers = 16 : i64}}
+// AVX2-NOT: avx512f
+// BASE: module attributes {coil.target = {cpu = "x86-64", features = "", isa = "x86-64",
+// BASE-SAME: vector_bits = 128 : i64
+
+// A weight only linears read, and that every call site passes as a model
+// parameter, is packed in panels of the tile's width.
+// AVX512-LABEL: func.func private @norm_linear
+// AVX512-SAME: %{{.*}}: tensor<48x64xf32> {coil.layout = {kind = "panels", n0 = 32 : i64}}
+// AVX512: coil.linear {{.*}} {coil.lowering_config = {isa = "avx512", mc = {{[0-9]+}} : i64, split = "panels", tile = array<i64: 12, 32>, vector = 16 : i64, weights = "panels"}}
+// AVX2-LABEL: func.func private @norm_linear
+// AVX2-SAME: {coil.layout = {kind = "panels", n0 = 16 : i64}}
+// AVX2: coil.lowering_config = {isa = "avx2", mc = 384 : i64, split = "panels", tile = array<i64: 6, 16>, vector = 8 : i64, weights = "panels"}
+// BASE-LABEL: func.func private @norm_linear
+// BASE-SAME: {coil.layout = {kind = "panels", n0 = 8 : i64}}
+// BASE: coil.lowering_config = {isa = "x86-64", {{.*}}tile = array<i64: 6, 8>, vector = 4 : i64, weights = "panels"}
+
+// A weight computed at a call site stays as stored.
+// AVX512-LABEL: func.func private @computed_weight
+// AVX512-NOT: coil.layout
+// AVX512: coil.lowering_config = {{{.*}}weights = "rows"}
+
+// BAD: error: unknown target CPU 'pentium-9000' (expected 'host' or an x86-64 CPU name LLVM knows
+
+module {
+  func.func @prefill(%x: tensor<?x?x64xf32>) -> (tensor<?x?x48xf32>, tensor<?x?x48xf32>) {
+    %n = coil.weight "norm" : tensor<64xf32>
+    %w = coil.weight "proj" : tensor<48x64xf32>
+    %y = call @norm_linear(%x, %n, %w) : (tensor<?x?x64xf32>, tensor<64xf32>, tensor<48x64xf32>) -> tensor<?x?x48xf32>
+    %e = coil.exp %w : tensor<48x64xf32>
+    %z = call @computed_weight(%x, %e) : (tensor<?x?x64xf32>, tensor<48x64xf32>) -> tensor<?x?x48xf32>
+    return %y, %z : tensor<?x?x48xf32>, tensor<?x?x48xf32>
+  }
+  func.func private @norm_linear(%x: tensor<?x?x64xf32>, %n: tensor<64xf32>, %w: tensor<48x64xf32>) -> tensor<?x?x48xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
+    %h = coil.rms_norm %x, %n {epsilon = 1.0e-5 : f32} : (tensor<?x?x64xf32>, tensor<64xf32>) -> tensor<?x?x64xf32>
+    %y = coil.linear %h, %w : (tensor<?x?x64xf32>, tensor<48x64xf32>) -> tensor<?x?x48xf32>
+    return %y : tensor<?x?x48xf32>
+  }
+  func.func private @computed_weight(%x: tensor<?x?x64xf32>, %w: tensor<48x64xf32>) -> tensor<?x?x48xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
+    %y = coil.linear %x, %w : (tensor<?x?x64xf32>, tensor<48x64xf32>) -> tensor<?x?x48xf32>
+    return %y : tensor<?x?x48xf32>
+  }
+}
