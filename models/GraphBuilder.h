@@ -77,6 +77,14 @@ public:
     return SmallVector<Value>(op.getResults());
   }
 
+  /// The last position of every sequence of `x` [B, T, F]: [B, 1, F].
+  Value lastPosition(Value x) {
+    SmallVector<int64_t> shape(shapeOf(x));
+    shape[1] = 1;
+    return b.create<SliceOp>(loc, tensor(shape), x, /*dim=*/1, /*offset=*/0,
+                             /*size=*/1, /*from_end=*/true);
+  }
+
   Value reshape(Value x, ArrayRef<int64_t> shape) {
     return b.create<ReshapeOp>(loc, tensor(shape), x);
   }

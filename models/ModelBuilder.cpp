@@ -256,8 +256,10 @@ Value llamaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
 }
 
 /// Builds one entry point with sequence extent `seq` (dynamic for prefill).
+/// With `lastOnly`, the final norm and the LM head run on the last position
+/// of each sequence only and the logits are [B, 1, V].
 void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
-                     StringRef name, int64_t seq) {
+                     StringRef name, int64_t seq, bool lastOnly) {
   Location loc = builder.getUnknownLoc();
   GraphBuilder g(builder, loc);
   auto ids = RankedTensorType::get({kDyn, seq}, builder.getI32Type());
@@ -266,7 +268,8 @@ void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
   SmallVector<Type> argTypes{ids, ids}, resultTypes;
   for (const StateArg &s : states)
     argTypes.push_back(s.type);
-  resultTypes.push_back(g.tensor({kDyn, seq, config.vocabSize()}));
+  resultTypes.push_back(
+      g.tensor({kDyn, lastOnly ? 1 : seq, config.vocabSize()}));
   for (const StateArg &s : states)
     resultTypes.push_back(s.type);
 
@@ -289,6 +292,8 @@ void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
     for (int64_t i = 0; i < m.numLayers; ++i)
       h = mambaLayer(g, config, i, h, fn.getArgument(2 + 2 * i),
                      fn.getArgument(3 + 2 * i), newStates);
+    if (lastOnly)
+      h = g.lastPosition(h);
     h = g.rmsNorm(h, g.weight("backbone.norm_f.weight", {m.dModel}),
                   m.normEpsilon);
     Value head = m.tieEmbeddings
@@ -303,6 +308,8 @@ void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
     for (int64_t i = 0; i < l.numLayers; ++i)
       h = llamaLayer(g, config, i, h, positions, fn.getArgument(2 + 2 * i),
                      fn.getArgument(3 + 2 * i), newStates);
+    if (lastOnly)
+      h = g.lastPosition(h);
     h = g.rmsNorm(h, g.weight("model.norm.weight", {l.hiddenSize}),
                   l.normEpsilon);
     Value head = l.tieEmbeddings
@@ -338,7 +345,9 @@ mlir::coil::models::buildModel(MLIRContext &context,
         "coil.max_context",
         builder.getI64IntegerAttr(config.llama.maxPositions));
   builder.setInsertionPointToEnd(module->getBody());
-  buildEntryPoint(builder, config, kPrefillFunction, kDyn);
-  buildEntryPoint(builder, config, kDecodeFunction, 1);
+  buildEntryPoint(builder, config, kPrefillFunction, kDyn, /*lastOnly=*/true);
+  buildEntryPoint(builder, config, kPrefillAllFunction, kDyn,
+                  /*lastOnly=*/false);
+  buildEntryPoint(builder, config, kDecodeFunction, 1, /*lastOnly=*/false);
   return module;
 }

@@ -4,12 +4,15 @@
 // IR from a ModelConfig, and lists the parameters it reads with their shapes
 // and published initialisations.
 //
-// The module holds two entry points with one calling convention:
+// The module holds three entry points with one calling convention:
 //
-//   func.func @prefill(%tokens: tensor<?x?xi32>, %positions: tensor<?x?xi32>,
-//                      %state_0, ..., %state_n)
+//   func.func @prefill_all(%tokens: tensor<?x?xi32>,
+//                          %positions: tensor<?x?xi32>, %state_0, ...)
 //       -> (tensor<?x?xVxf32> logits, %state_0', ..., %state_n')
-//   func.func @decode  -- the same with sequence length 1
+//   func.func @prefill  -- logits of each sequence's last position only,
+//                          tensor<?x1xVxf32> (the final norm and the LM head
+//                          run on those rows alone)
+//   func.func @decode   -- sequence length 1
 //
 // `positions[b, t]` is the absolute position of token `t` of sequence `b`.
 // State arguments carry `coil.state = "<kind>.<layer>"` (conv / ssm for Mamba,
@@ -59,8 +62,11 @@ std::vector<WeightSpec> weightSpecs(const ModelConfig &config);
 OwningOpRef<ModuleOp> buildModel(MLIRContext &context,
                                  const ModelConfig &config);
 
-/// Names of the entry points.
+/// Names of the entry points: prefill returns the logits of each
+/// sequence's last position [B, 1, V], prefill_all those of every position
+/// [B, T, V], decode those of the one new token [B, 1, V].
 inline constexpr const char *kPrefillFunction = "prefill";
+inline constexpr const char *kPrefillAllFunction = "prefill_all";
 inline constexpr const char *kDecodeFunction = "decode";
 /// Attribute naming a state argument.
 inline constexpr const char *kStateAttr = "coil.state";

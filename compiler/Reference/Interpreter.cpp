@@ -347,6 +347,8 @@ Error Interpreter::Frame::execSlice(SliceOp op) {
   if (offset + size > x.shape[dim])
     return opError(op, llvm::formatv("slice [{0}, {1}) exceeds extent {2}",
                                      offset, offset + size, x.shape[dim]));
+  if (op.getFromEnd())
+    offset = x.shape[dim] - offset - size;
   return set(op, op.getResult(), sliceAlong(x, dim, offset, size));
 }
 

@@ -117,6 +117,12 @@ ReferenceSession::prefill(const std::vector<std::vector<int64_t>> &tokens) {
   return step("prefill", tokens);
 }
 
+Expected<Tensor>
+ReferenceSession::prefillAll(const std::vector<std::vector<int64_t>> &tokens) {
+  return step(module.lookupSymbol("prefill_all") ? "prefill_all" : "prefill",
+              tokens);
+}
+
 Expected<Tensor> ReferenceSession::decode(const std::vector<int64_t> &tokens) {
   std::vector<std::vector<int64_t>> rows;
   for (int64_t t : tokens)

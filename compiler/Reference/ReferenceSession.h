@@ -1,8 +1,8 @@
 //===- ReferenceSession.h - Prefill and decode on the interpreter -*- C++
 //-*-===//
 //
-// Runs a model module built by models/ModelBuilder (its @prefill and @decode
-// entry points) on the reference interpreter, keeping each sequence's state
+// Runs a model module built by models/ModelBuilder (its @prefill,
+// @prefill_all and @decode entry points) on the reference interpreter, keeping each sequence's state
 // (Mamba's conv and SSM state, or the KV cache) between calls.
 //
 //===----------------------------------------------------------------------===//
@@ -25,9 +25,14 @@ public:
          int64_t capacity);
 
   /// Feeds `tokens[b]` (every sequence the same length T >= 1) after what
-  /// was fed before; returns the logits [batch, T, vocab].
+  /// was fed before through @prefill; returns its logits: those of each
+  /// sequence's last position, [batch, 1, vocab], for a built model.
   llvm::Expected<Tensor>
   prefill(const std::vector<std::vector<int64_t>> &tokens);
+  /// The same through @prefill_all (or @prefill when the module has none):
+  /// the logits of every position, [batch, T, vocab].
+  llvm::Expected<Tensor>
+  prefillAll(const std::vector<std::vector<int64_t>> &tokens);
 
   /// Feeds one token per sequence; returns the logits [batch, 1, vocab].
   llvm::Expected<Tensor> decode(const std::vector<int64_t> &tokens);

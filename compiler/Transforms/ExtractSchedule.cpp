@@ -174,6 +174,24 @@ json::Array opsOf(func::FuncOp fn) {
   return ops;
 }
 
+/// Whether every activation a call reads or writes has one row per
+/// sequence ([B, 1, ...]: the LM head of a prefill that keeps the last
+/// position), so its per-token costs count sequences, not tokens.
+bool processesOneRowPerSequence(func::CallOp call) {
+  bool any = false;
+  SmallVector<Type> types(call.getOperandTypes());
+  llvm::append_range(types, call.getResultTypes());
+  for (Type t : types) {
+    auto tensor = dyn_cast<RankedTensorType>(t);
+    if (!tensor || tensor.getRank() < 3 || !tensor.isDynamicDim(0))
+      continue;
+    if (tensor.isDynamicDim(1) || tensor.getDimSize(1) != 1)
+      return false;
+    any = true;
+  }
+  return any;
+}
+
 /// The layer a call belongs to: `N` of the first parameter named
 /// `...layers.N...` among its operands, or -1.
 int64_t layerOf(func::CallOp call) {
@@ -373,11 +391,13 @@ public:
         bufferOf[r] = id;
         args.push_back(id);
       }
-      steps.push_back(
-          json::Object{{"kernel", kernel->second},
-                       {"args", std::move(args)},
-                       {"layer", layerOf(call)},
-                       {"cost", kernelCost[kernel->second].toJson()}});
+      json::Object stepJson{{"kernel", kernel->second},
+                            {"args", std::move(args)},
+                            {"layer", layerOf(call)},
+                            {"cost", kernelCost[kernel->second].toJson()}};
+      if (ids.isDynamicDim(1) && processesOneRowPerSequence(call))
+        stepJson["rows"] = "sequence";
+      steps.push_back(std::move(stepJson));
       // Temporaries whose last reader was this call, and results nobody
       // reads, can be reused by later calls.
       for (Value r : call.getResults())

@@ -193,6 +193,7 @@ void coil_session_options_initialize(coil_session_options_t *options) {
   options->max_batch = 1;
   options->max_context = 2048;
   options->threads = 1;
+  options->all_logits = 0;
 }
 
 coil_status_t *coil_session_create(coil_model_t *model,
@@ -219,11 +220,14 @@ coil_status_t *coil_session_create(coil_model_t *model,
       if (hasField(size, offsetof(coil_session_options_t, threads) +
                              sizeof(options->threads)))
         effective.threads = options->threads;
+      if (hasField(size, offsetof(coil_session_options_t, all_logits) +
+                             sizeof(options->all_logits)))
+        effective.all_logits = options->all_logits;
     }
     std::unique_ptr<Session> session;
-    if (Status status =
-            Session::create(model->model, effective.max_batch,
-                            effective.max_context, effective.threads, session);
+    if (Status status = Session::create(
+            model->model, effective.max_batch, effective.max_context,
+            effective.threads, effective.all_logits != 0, session);
         !status.isOk())
       return status;
     *out_session = new coil_session_t{std::move(session), {}};

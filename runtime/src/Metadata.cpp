@@ -523,6 +523,16 @@ Status parseStepProfile(const json &item, const std::string &path,
              !s.isOk())
       return s;
   }
+  if (auto it = item.find("rows"); it != item.end()) {
+    std::string rows;
+    if (Status s = Reader::string(*it, path + ".rows", rows); !s.isOk())
+      return s;
+    if (rows != "token" && rows != "sequence")
+      return Reader::fail(path + ".rows",
+                          "expected \"token\" or \"sequence\", found " +
+                              describe(*it));
+    step.perSequence = rows == "sequence";
+  }
   auto cost = item.find("cost");
   if (cost == item.end() || cost->is_null())
     return Status::ok();
@@ -579,11 +589,15 @@ Status parseEntry(const json &value, const std::string &name,
   auto sameTokens = [&](const Dim &dim) {
     return dim.kind == tokensDim.kind && dim.value == tokensDim.value;
   };
-  if (!sameTokens(entry.buffers[entry.logitsBuffer].shape[1]))
+  // Logits are per token, or (last position only) one row per sequence.
+  const Dim &logitsDim = entry.buffers[entry.logitsBuffer].shape[1];
+  bool lastOnly = logitsDim.kind == Dim::Literal && logitsDim.value == 1;
+  if (!sameTokens(logitsDim) && !lastOnly)
     return Reader::fail(
         path + ".buffers[" + std::to_string(entry.logitsBuffer) + "].shape",
         "dimension 1 of logits must match the tokens " +
-            formatShape(entry.buffers[entry.tokensBuffer].shape));
+            formatShape(entry.buffers[entry.tokensBuffer].shape) +
+            " or be 1 (the last position)");
   if (entry.positionsBuffer >= 0 &&
       !sameTokens(entry.buffers[entry.positionsBuffer].shape[1]))
     return Reader::fail(

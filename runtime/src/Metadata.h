@@ -142,6 +142,10 @@ struct StepSpec {
   /// mean length of its sequences after the call. Zero when not given.
   double flops[3] = {0, 0, 0};
   double bytes[3] = {0, 0, 0};
+  /// Whether the step processes one row per sequence whatever the tokens
+  /// of the call ("rows": "sequence", e.g. the LM head of a prefill that
+  /// returns the last position's logits): then N is the batch alone.
+  bool perSequence = false;
 };
 
 /// An entry point ("prefill", "decode").

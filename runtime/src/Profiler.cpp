@@ -86,8 +86,10 @@ int64_t Profiler::dropped() const {
   return total;
 }
 
-double Profiler::costOf(const double (&cost)[3], const Call &call) {
-  double processed = static_cast<double>(call.batch * call.tokens);
+double Profiler::costOf(const double (&cost)[3], bool perSequence,
+                        const Call &call) {
+  double processed =
+      static_cast<double>(perSequence ? call.batch : call.batch * call.tokens);
   return cost[0] + cost[1] * processed + cost[2] * processed * call.context;
 }
 
@@ -143,8 +145,8 @@ void Profiler::summary(const Metadata &meta,
     Totals &sum = totals[call.entry][step];
     ++sum.calls;
     sum.nanoseconds += end - start;
-    sum.flops += costOf(spec.flops, call);
-    sum.bytes += costOf(spec.bytes, call);
+    sum.flops += costOf(spec.flops, spec.perSequence, call);
+    sum.bytes += costOf(spec.bytes, spec.perSequence, call);
   }
 
   for (int e = 0; e < kNumEntries; ++e) {
@@ -236,8 +238,8 @@ Status Profiler::writeTrace(const char *path, const Metadata &meta,
           static_cast<long long>(step ? step->layer : -1),
           static_cast<long long>(call.batch),
           static_cast<long long>(call.tokens),
-          step ? costOf(step->flops, call) : 0.0,
-          step ? costOf(step->bytes, call) : 0.0);
+          step ? costOf(step->flops, step->perSequence, call) : 0.0,
+          step ? costOf(step->bytes, step->perSequence, call) : 0.0);
       first = false;
     }
   }

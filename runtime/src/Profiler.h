@@ -152,8 +152,10 @@ private:
         .count();
   }
 
-  /// `cost[0] + cost[1] * N + cost[2] * N * C` for `call`.
-  static double costOf(const double (&cost)[3], const Call &call);
+  /// `cost[0] + cost[1] * N + cost[2] * N * C` for `call`, N its batch x
+  /// tokens (its batch alone for a per-sequence step).
+  static double costOf(const double (&cost)[3], bool perSequence,
+                       const Call &call);
 
   const int numTiles;
   std::unique_ptr<Tile[]> tileState;

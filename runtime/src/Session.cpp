@@ -79,7 +79,7 @@ constexpr size_t roundUp(size_t value, size_t multiple) {
 //===----------------------------------------------------------------------===//
 
 Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
-                       int64_t maxContext, int threads,
+                       int64_t maxContext, int threads, bool allLogits,
                        std::unique_ptr<Session> &out) {
   out.reset();
   if (!model->hasWeights())
@@ -123,18 +123,41 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
                          what + " is too large to allocate");
   };
 
+  // The prefill entry: the last position's logits, or every position's.
+  std::string prefillName = "prefill";
+  if (allLogits) {
+    if (meta.entries.count("prefill_all")) {
+      prefillName = "prefill_all";
+    } else {
+      const EntrySpec &prefill = meta.entries.find("prefill")->second;
+      const Shape &shape = prefill.buffers[prefill.logitsBuffer].shape;
+      if (shape.size() < 2 || shape[1].kind != Dim::Tokens)
+        return Status::error(COIL_FAILED_PRECONDITION,
+                             "all_logits: the model has no entry "
+                             "\"prefill_all\" and its \"prefill\" computes "
+                             "only the last position's logits");
+    }
+  }
+
   // Tokens, positions and logits for the largest call.
   size_t cells;
   if (__builtin_mul_overflow(static_cast<uint64_t>(maxBatch),
                              static_cast<uint64_t>(maxContext), &cells))
     return tooLarge("the tokens buffer");
-  size_t tokenBytes, logitBytes;
+  size_t tokenBytes, logitBytes = 0;
   if (__builtin_mul_overflow(cells, sizeof(int32_t), &tokenBytes))
     return tooLarge("the tokens buffer");
-  if (__builtin_mul_overflow(cells, static_cast<uint64_t>(meta.vocabSize),
-                             &logitBytes) ||
-      __builtin_mul_overflow(logitBytes, sizeof(float), &logitBytes))
-    return tooLarge("the logits buffer");
+  for (auto [name, tokens] : {std::pair<std::string, int64_t>{prefillName,
+                                                              maxContext},
+                              {"decode", 1}}) {
+    const EntrySpec &entry = meta.entries.find(name)->second;
+    const BufferSpec &logits = entry.buffers[entry.logitsBuffer];
+    size_t bytes;
+    if (!shapeBytes(logits.shape, logits.type, maxBatch, tokens, maxContext,
+                    bytes))
+      return tooLarge("the logits buffer");
+    logitBytes = std::max(logitBytes, bytes);
+  }
   if (Status s = Buffer::allocate(tokenBytes, "the tokens buffer",
                                   session->tokensBuffer);
       !s.isOk())
@@ -172,8 +195,8 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
 
   // Temps: one scratch block for whichever entry needs more.
   size_t prefillBytes, decodeBytes;
-  if (Status s = session->layOut("prefill", maxContext, session->prefillEntry,
-                                 prefillBytes);
+  if (Status s = session->layOut(prefillName, maxContext,
+                                 session->prefillEntry, prefillBytes);
       !s.isOk())
     return s;
   if (Status s =
@@ -189,8 +212,8 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
 
   session->prefillEntry.profileId = 0;
   session->decodeEntry.profileId = 1;
-  session->profiledEntries[0] = {session->prefillEntry.name.c_str(),
-                                 session->prefillEntry.spec};
+  // Either prefill entry is the profile's "prefill".
+  session->profiledEntries[0] = {"prefill", session->prefillEntry.spec};
   session->profiledEntries[1] = {session->decodeEntry.name.c_str(),
                                  session->decodeEntry.spec};
   session->profiler = std::make_unique<Profiler>(threads);
@@ -370,7 +393,11 @@ Status Session::run(PreparedEntry &entry, const int32_t *tokens, int64_t batch,
     lengths[b] += numTokens;
   haveLogits = true;
   logitsBatch = batch;
-  logitsTokens = numTokens;
+  const EntrySpec &spec = *entry.spec;
+  const Shape &logitsShape = spec.buffers[spec.logitsBuffer].shape;
+  logitsTokens = logitsShape.size() >= 2
+                     ? logitsShape[1].resolve(batch, numTokens, contextCapacity)
+                     : 1;
   return Status::ok();
 }
 

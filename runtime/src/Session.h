@@ -38,10 +38,13 @@ class Session {
 public:
   /// Creates a session for `model` (weights bound) with room for `maxBatch`
   /// sequences of `maxContext` tokens, running kernels on `threads` threads
-  /// (1 to ThreadPool::kMaxThreads). Errors: COIL_FAILED_PRECONDITION,
+  /// (1 to ThreadPool::kMaxThreads). Prefill runs the entry "prefill"
+  /// (logits of each sequence's last position), or with `allLogits`
+  /// "prefill_all" (every position; a model without it must have a
+  /// "prefill" with per-position logits). Errors: COIL_FAILED_PRECONDITION,
   /// COIL_INVALID_ARGUMENT, COIL_OUT_OF_RANGE, COIL_OUT_OF_MEMORY.
   static Status create(std::shared_ptr<const Model> model, int64_t maxBatch,
-                       int64_t maxContext, int threads,
+                       int64_t maxContext, int threads, bool allLogits,
                        std::unique_ptr<Session> &out);
 
   Session(const Session &) = delete;
@@ -55,7 +58,8 @@ public:
   /// Runs "decode" on one token for each of sequences 0..batch-1.
   Status decode(const int32_t *tokens, int64_t batch);
 
-  /// The logits of the last call: `[batch, tokens, vocab]`.
+  /// The logits of the last call: `[batch, tokens, vocab]` (tokens is 1
+  /// for an entry whose logits are the last position's).
   Status logits(const float *&data, int64_t &batch, int64_t &tokens,
                 int64_t &vocab) const;
 

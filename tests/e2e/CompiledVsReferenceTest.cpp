@@ -3,7 +3,8 @@
 // Compiles small Mamba and Llama models to shared libraries with the full
 // pipeline, runs them through the runtime's C API, and compares every logit
 // with the reference interpreter on the same seeded weights: prompts of
-// T = 1, 2, 7, 64 and 300 tokens at batch 1 and 3, then 20 decode steps; and
+// T = 1, 2, 7, 64 and 300 tokens at batch 1 and 3 (every position's logits,
+// and the default last position's), then 20 decode steps; and
 // a sequence's state saved, advanced and restored; kernels run on 2 threads,
 // and 1, 2 or 3 threads give bit-identical logits. Every test runs for each
 // micro-kernel family the host can execute: x86-64 (SSE), x86-64-v3 (AVX2 +
@@ -106,6 +107,8 @@ protected:
   void TearDown() override {
     if (session)
       coil_session_release(session);
+    if (lastSession)
+      coil_session_release(lastSession);
     if (model)
       coil_model_release(model);
     if (files)
@@ -149,6 +152,8 @@ protected:
     options.max_batch = kMaxBatch;
     options.max_context = kMaxContext;
     options.threads = threads;
+    ASSERT_COIL_OK(coil_session_create(model, &options, &lastSession));
+    options.all_logits = 1;
     ASSERT_COIL_OK(coil_session_create(model, &options, &session));
   }
 
@@ -204,13 +209,15 @@ protected:
     return s ? std::move(*s) : nullptr;
   }
 
-  /// Compares the session's last logits with the reference's.
+  /// Compares the last logits of `from` (default: the all-logits session)
+  /// with the reference's.
   void expectLogitsMatch(const reference::Tensor &expected,
-                         const std::string &what) {
+                         const std::string &what,
+                         coil_session_t *from = nullptr) {
     const float *logits = nullptr;
     int64_t batch = 0, tokens = 0, vocab = 0;
-    ASSERT_COIL_OK(
-        coil_session_logits(session, &logits, &batch, &tokens, &vocab));
+    ASSERT_COIL_OK(coil_session_logits(from ? from : session, &logits, &batch,
+                                       &tokens, &vocab));
     ASSERT_EQ(std::vector<int64_t>({batch, tokens, vocab}), expected.shape)
         << what;
     for (int64_t row = 0; row < batch * tokens; ++row) {
@@ -243,10 +250,19 @@ protected:
         prompts[b].push_back(id);
         flat.push_back(id);
       }
-    llvm::Expected<reference::Tensor> expected = ref->prefill(prompts);
+    llvm::Expected<reference::Tensor> expected = ref->prefillAll(prompts);
     ASSERT_TRUE(!!expected) << llvm::toString(expected.takeError());
     ASSERT_COIL_OK(coil_session_prefill(session, flat.data(), batch, seq));
     expectLogitsMatch(*expected, what + " prefill");
+    // The default session computes the last position's logits only.
+    auto refLast = referenceSession(batch);
+    ASSERT_TRUE(refLast);
+    llvm::Expected<reference::Tensor> last = refLast->prefill(prompts);
+    ASSERT_TRUE(!!last) << llvm::toString(last.takeError());
+    ASSERT_EQ(last->shape, std::vector<int64_t>({batch, 1, vocab}));
+    coil_session_reset(lastSession);
+    ASSERT_COIL_OK(coil_session_prefill(lastSession, flat.data(), batch, seq));
+    expectLogitsMatch(*last, what + " prefill (last position)", lastSession);
     for (int64_t step = 0; step < 20; ++step) {
       std::vector<int64_t> next;
       std::vector<int32_t> next32;
@@ -318,7 +334,9 @@ protected:
       weightValues;
   coil_model_t *model = nullptr;
   coil_weights_t *files = nullptr;
+  /// All positions' logits (all_logits), and the default: the last one's.
   coil_session_t *session = nullptr;
+  coil_session_t *lastSession = nullptr;
 };
 
 TEST_P(CompiledVsReferenceTest, Mamba) {

@@ -218,10 +218,21 @@ struct Model {
   }
   /// Bytes of parameters (f32).
   double weightBytes() const { return 4.0 * params; }
-  /// FLOPs of a prefill of T tokens: 2 per parameter and token, plus the
+  /// Elements of the LM head's matrix (vocabulary x width).
+  double headParams() const {
+    return static_cast<double>(config.vocabSize()) *
+           (isMamba() ? config.mamba.dModel : config.llama.hiddenSize);
+  }
+  bool tied() const {
+    return isMamba() ? config.mamba.tieEmbeddings : config.llama.tieEmbeddings;
+  }
+  /// FLOPs of a prefill of T tokens that returns the last position's
+  /// logits: 2 per parameter and token in the layers, 2 per LM head
+  /// parameter once (the embedding lookup computes nothing), plus the
   /// attention scores and weighted sums (causal) or the scan.
   double prefillFlops(double t) const {
-    double flops = 2.0 * params * t;
+    double body = params - headParams() - (tied() ? 0.0 : headParams());
+    double flops = 2.0 * body * t + 2.0 * headParams();
     if (isMamba()) {
       const models::MambaConfig &m = config.mamba;
       flops += 9.0 * m.dInner * m.dState * t * m.numLayers;

@@ -238,8 +238,9 @@ class ReferenceBackend : public Backend {
 public:
   static llvm::Expected<std::unique_ptr<Backend>>
   create(ModuleOp module, const weights::WeightFileSet &files, int64_t batch,
-         int64_t capacity) {
+         int64_t capacity, bool allLogits) {
     auto backend = std::make_unique<ReferenceBackend>();
+    backend->allLogits = allLogits;
     llvm::Expected<std::unique_ptr<reference::ReferenceSession>> session =
         reference::ReferenceSession::create(module, makeProvider(files), batch,
                                             capacity);
@@ -251,7 +252,8 @@ public:
 
   llvm::Expected<Logits>
   prefill(const std::vector<std::vector<int64_t>> &tokens) override {
-    return convert(session->prefill(tokens));
+    return convert(allLogits ? session->prefillAll(tokens)
+                             : session->prefill(tokens));
   }
   llvm::Expected<Logits> decode(const std::vector<int64_t> &tokens) override {
     return convert(session->decode(tokens));
@@ -267,6 +269,7 @@ private:
   }
 
   std::unique_ptr<reference::ReferenceSession> session;
+  bool allLogits = false;
 };
 
 llvm::Error statusError(coil_status_t *status) {
@@ -388,7 +391,8 @@ public:
   }
 
   static llvm::Expected<std::unique_ptr<CpuBackend>>
-  create(ModuleOp module, int64_t batch, int64_t capacity, bool profiled) {
+  create(ModuleOp module, int64_t batch, int64_t capacity, bool profiled,
+         bool allLogits) {
     llvm::Expected<std::string> compiled = compileCached(module, profiled);
     if (!compiled)
       return compiled.takeError();
@@ -406,6 +410,7 @@ public:
     coil_session_options_initialize(&options);
     options.max_batch = batch;
     options.max_context = capacity;
+    options.all_logits = allLogits;
     int threads = *threadsOption;
     options.threads = threads > 0
                           ? threads
@@ -555,11 +560,16 @@ llvm::Error run() {
   if (profiling && backendKind == Backend_::Reference)
     return error("--profile, --trace and --profile-csv need --backend cpu");
   CpuBackend *cpu = nullptr;
+  // Every prompt row's logits only when they are written out; otherwise
+  // prefill computes the last position's alone.
+  bool allLogits = !dumpLogits.empty();
   llvm::Expected<std::unique_ptr<Backend>> backend =
       backendKind == Backend_::Reference
-          ? ReferenceBackend::create(**module, *files, batch, capacity)
+          ? ReferenceBackend::create(**module, *files, batch, capacity,
+                                     allLogits)
           : [&]() -> llvm::Expected<std::unique_ptr<Backend>> {
-    auto b = CpuBackend::create(**module, batch, capacity, profiling);
+    auto b =
+        CpuBackend::create(**module, batch, capacity, profiling, allLogits);
     if (!b)
       return b.takeError();
     cpu = b->get();
@@ -575,10 +585,11 @@ llvm::Error run() {
   if (!logits)
     return logits.takeError();
   int64_t promptLength = static_cast<int64_t>(prompt->size());
-  rows.insert(rows.end(), logits->row(0, 0),
-              logits->row(0, 0) + promptLength * logits->vocab);
+  if (allLogits)
+    rows.insert(rows.end(), logits->row(0, 0),
+                logits->row(0, 0) + promptLength * logits->vocab);
   if (generate > 0)
-    generated.push_back(logits->argmax(0, promptLength - 1));
+    generated.push_back(logits->argmax(0, logits->tokens - 1));
   while (static_cast<int64_t>(generated.size()) < generate) {
     std::vector<int64_t> next(batch, generated.back());
     llvm::Expected<Logits> step = (*backend)->decode(next);

@@ -35,7 +35,11 @@ LogicalResult mlir::coil::lowerDataMovement(LoopBuilder &lb, Operation *op,
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case([&](EmbedOp) { return lowerEmbed(lb, in, out); })
       .Case([&](SliceOp o) {
-        lb.copyAlong(in[0], out[0], o.getDim(), o.getOffset());
+        Value offset = lb.idx(o.getOffset());
+        if (o.getFromEnd())
+          offset = lb.subi(lb.dim(in[0], o.getDim()),
+                           lb.idx(o.getOffset() + o.getSize()));
+        lb.copyAlong(in[0], out[0], o.getDim(), offset);
         return success();
       })
       .Case([&](SplitOp o) {

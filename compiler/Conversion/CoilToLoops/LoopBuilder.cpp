@@ -188,12 +188,12 @@ void LoopBuilder::copyFlat(Value src, Value dst) {
   loop(lo, hi, 1, [&](Value i) { store(load(src, i), dst, i); });
 }
 
-void LoopBuilder::copyAlong(Value src, Value dst, int64_t d, int64_t offset) {
+void LoopBuilder::copyAlong(Value src, Value dst, int64_t d, Value offset) {
   SmallVector<Value> ivs;
   std::function<void(int64_t)> nest = [&](int64_t level) {
     if (level == rank(dst)) {
       SmallVector<Value> from(ivs);
-      from[d] = addi(from[d], idx(offset));
+      from[d] = addi(from[d], offset);
       store(load(src, from), dst, ivs);
       return;
     }

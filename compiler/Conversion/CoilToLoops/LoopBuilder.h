@@ -121,7 +121,10 @@ public:
   /// dst[i] = src[i] over this tile's share of the elements (rank 1).
   void copyFlat(Value src, Value dst);
   /// dst[i...] = src[i... with i[d] + offset] for every index of dst.
-  void copyAlong(Value src, Value dst, int64_t d, int64_t offset);
+  void copyAlong(Value src, Value dst, int64_t d, Value offset);
+  void copyAlong(Value src, Value dst, int64_t d, int64_t offset) {
+    copyAlong(src, dst, d, idx(offset));
+  }
 };
 
 } // namespace mlir::coil

@@ -257,15 +257,21 @@ def Coil_SliceOp : Coil_Op<"slice", [Pure]> {
   let summary = "Contiguous range of one dimension";
   let description = [{
     `result = input[..., offset : offset + size, ...]` along dimension `dim`;
-    every other dimension is unchanged. `offset + size` must not exceed the
-    dimension's extent. A slice that covers the whole dimension folds away.
+    every other dimension is unchanged. With `from_end`, `offset` counts
+    from the end of the dimension instead:
+    `result = input[..., E - offset - size : E - offset, ...]` for the
+    dimension's extent `E`, which may be dynamic (the last position of every
+    sequence of a prompt is `{dim = 1, offset = 0, size = 1, from_end}`).
+    `offset + size` must not exceed the extent. A slice that covers the whole
+    dimension folds away.
 
     ```mlir
     %dt = coil.slice %xdbl {dim = 2 : i64, offset = 0 : i64, size = 48 : i64} : tensor<?x?x80xf32> -> tensor<?x?x48xf32>
+    %last = coil.slice %h {dim = 1 : i64, offset = 0 : i64, size = 1 : i64, from_end} : tensor<?x?x768xf32> -> tensor<?x1x768xf32>
     ```
   }];
   let arguments = (ins Coil_FloatTensor:$input, I64Attr:$dim,
-                       I64Attr:$offset, I64Attr:$size);
+                       I64Attr:$offset, I64Attr:$size, UnitAttr:$from_end);
   let results = (outs Coil_FloatTensor:$result);
   let assemblyFormat =
       "$input attr-dict `:` type($input) `->` type($result)";

@@ -207,9 +207,17 @@ typedef struct coil_session_options_t {
   /// them. Between calls the workers spin for about 100 microseconds, then
   /// sleep. Results do not depend on the number. Default 1 (no workers).
   int32_t threads;
+  /// Which logits coil_session_prefill computes. 0 (the default): those of
+  /// each sequence's last position only, `[batch, 1, vocab]` (the model's
+  /// entry "prefill"; the LM head runs on those rows alone and the logits
+  /// buffer holds max_batch rows). Nonzero: those of every position,
+  /// `[batch, num_tokens, vocab]` (the entry "prefill_all"; the logits
+  /// buffer holds max_batch x max_context rows).
+  int32_t all_logits;
 } coil_session_options_t;
 
-/// Sets `options` to the defaults: max_batch 1, max_context 2048, threads 1.
+/// Sets `options` to the defaults: max_batch 1, max_context 2048, threads 1,
+/// all_logits 0.
 /// NULL is allowed (nothing happens).
 COIL_API void coil_session_options_initialize(coil_session_options_t *options);
 
@@ -257,7 +265,8 @@ COIL_API coil_status_t *coil_session_decode(coil_session_t *session,
                                             int64_t batch);
 
 /// The logits of the last successful prefill or decode, f32
-/// `[batch, tokens, vocab]` row-major, owned by `session` and valid until
+/// `[batch, tokens, vocab]` row-major (tokens is 1 after decode and after a
+/// prefill of a session without all_logits, else num_tokens), owned by `session` and valid until
 /// its next prefill, decode, reset or release. Errors:
 /// COIL_FAILED_PRECONDITION (no call since creation or reset).
 COIL_API coil_status_t *coil_session_logits(const coil_session_t *session,

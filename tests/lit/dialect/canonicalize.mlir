@@ -22,6 +22,20 @@ func.func @slice_partial_range_kept(%x: tensor<?x8xf32>) -> tensor<?x7xf32> {
 
 // -----
 
+// A slice counted from the end that covers the whole dimension folds too;
+// the last position of a dynamic dimension stays.
+// CHECK-LABEL: func.func @slice_from_end
+// CHECK-SAME: (%[[X:.+]]: tensor<?x8xf32>, %[[H:.+]]: tensor<?x?x4xf32>)
+// CHECK: %[[L:.+]] = coil.slice %[[H]] {dim = 1 : i64, from_end, offset = 0 : i64, size = 1 : i64}
+// CHECK: return %[[X]], %[[L]]
+func.func @slice_from_end(%x: tensor<?x8xf32>, %h: tensor<?x?x4xf32>) -> (tensor<?x8xf32>, tensor<?x1x4xf32>) {
+  %y = coil.slice %x {dim = 1 : i64, offset = 0 : i64, size = 8 : i64, from_end} : tensor<?x8xf32> -> tensor<?x8xf32>
+  %l = coil.slice %h {dim = 1 : i64, offset = 0 : i64, size = 1 : i64, from_end} : tensor<?x?x4xf32> -> tensor<?x1x4xf32>
+  return %y, %l : tensor<?x8xf32>, tensor<?x1x4xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @reshape_chain_folds
 // CHECK-SAME: (%[[X:.+]]: tensor<4x1x3xf32>)
 // CHECK: %[[R:.+]] = coil.reshape %[[X]] : tensor<4x1x3xf32> -> tensor<12xf32>

@@ -298,6 +298,14 @@ func.func @slice_out_of_bounds(%x: tensor<?x8xf32>) {
 
 // -----
 
+func.func @slice_from_end_out_of_bounds(%x: tensor<?x8xf32>) {
+  // expected-error @+1 {{slice [6, 9) exceeds extent 8 of dimension 1}}
+  %y = coil.slice %x {dim = 1 : i64, offset = 6 : i64, size = 3 : i64, from_end} : tensor<?x8xf32> -> tensor<?x3xf32>
+  return
+}
+
+// -----
+
 func.func @slice_result_rank(%x: tensor<?x8xf32>) {
   // expected-error @+1 {{result must have rank 2}}
   %y = coil.slice %x {dim = 1 : i64, offset = 0 : i64, size = 3 : i64} : tensor<?x8xf32> -> tensor<3xf32>

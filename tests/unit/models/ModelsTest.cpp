@@ -225,10 +225,10 @@ void checkPrefillThenDecode(const char *json, ModelsTest *self) {
   auto longer = self->session(*module, randomProvider(config, 7), 1, 16);
   auto split = self->session(*module, randomProvider(config, 7), 1, 16);
   ASSERT_TRUE(longer && split);
-  llvm::Expected<Tensor> full = longer->prefill({prompt});
+  llvm::Expected<Tensor> full = longer->prefillAll({prompt});
   ASSERT_TRUE(!!full) << llvm::toString(full.takeError());
   std::vector<int64_t> head(prompt.begin(), prompt.end() - 1);
-  llvm::Expected<Tensor> first = split->prefill({head});
+  llvm::Expected<Tensor> first = split->prefillAll({head});
   ASSERT_TRUE(!!first) << llvm::toString(first.takeError());
   llvm::Expected<Tensor> step = split->decode({prompt.back()});
   ASSERT_TRUE(!!step) << llvm::toString(step.takeError());
@@ -257,7 +257,7 @@ void checkBatchEqualsSingles(const char *json, ModelsTest *self) {
       {1, 2, 3, 4}, {30, 20, 10, 0}, {7, 7, 7, 7}};
   auto batched = self->session(*module, randomProvider(config, 3), 3, 8);
   ASSERT_TRUE(batched);
-  llvm::Expected<Tensor> all = batched->prefill(prompts);
+  llvm::Expected<Tensor> all = batched->prefillAll(prompts);
   ASSERT_TRUE(!!all) << llvm::toString(all.takeError());
   std::vector<Tensor> steps;
   for (int64_t s = 0; s < 3; ++s) {
@@ -269,7 +269,7 @@ void checkBatchEqualsSingles(const char *json, ModelsTest *self) {
     SCOPED_TRACE("sequence " + std::to_string(b));
     auto single = self->session(*module, randomProvider(config, 3), 1, 8);
     ASSERT_TRUE(single);
-    llvm::Expected<Tensor> one = single->prefill({prompts[b]});
+    llvm::Expected<Tensor> one = single->prefillAll({prompts[b]});
     ASSERT_TRUE(!!one);
     for (int64_t t = 0; t < 4; ++t)
       expectRowsNear(row(*one, 0, t), row(*all, b, t), 1e-6);
@@ -288,6 +288,32 @@ TEST_F(ModelsTest, MambaBatchEqualsSequencesOneByOne) {
 
 TEST_F(ModelsTest, LlamaBatchEqualsSequencesOneByOne) {
   checkBatchEqualsSingles(kLlama, this);
+}
+
+/// @prefill's logits are exactly the last row of @prefill_all's: the final
+/// norm and the LM head compute each row alone.
+void checkPrefillIsLastPosition(const char *json, ModelsTest *self) {
+  ModelConfig config = parse(json);
+  OwningOpRef<ModuleOp> module = buildModel(self->context, config);
+  std::vector<std::vector<int64_t>> prompts{{1, 2, 3, 4, 5}, {9, 8, 7, 6, 5}};
+  auto all = self->session(*module, randomProvider(config, 5), 2, 8);
+  auto last = self->session(*module, randomProvider(config, 5), 2, 8);
+  ASSERT_TRUE(all && last);
+  llvm::Expected<Tensor> every = all->prefillAll(prompts);
+  llvm::Expected<Tensor> one = last->prefill(prompts);
+  ASSERT_TRUE(!!every && !!one);
+  EXPECT_EQ(one->shape, std::vector<int64_t>({2, 1, config.vocabSize()}));
+  for (int64_t b = 0; b < 2; ++b)
+    expectRowsNear(row(*one, b, 0), row(*every, b, 4), 0.0);
+  EXPECT_EQ(last->length(), all->length());
+}
+
+TEST_F(ModelsTest, MambaPrefillComputesTheLastPosition) {
+  checkPrefillIsLastPosition(kMambaHF, this);
+}
+
+TEST_F(ModelsTest, LlamaPrefillComputesTheLastPosition) {
+  checkPrefillIsLastPosition(kLlama, this);
 }
 
 TEST_F(ModelsTest, MambaLayoutsGiveTheSameLogits) {
