@@ -2,6 +2,7 @@
 
 #include "compiler/Codegen/CPU/LoweringConfig.h"
 
+#include "dialects/Coil/IR/CoilOps.h"
 #include "runtime/include/coil/abi.h"
 
 #include "mlir/IR/Builders.h"
@@ -13,7 +14,11 @@ using namespace mlir::coil;
 
 DictionaryAttr ContractionConfig::toAttr(MLIRContext *context) const {
   Builder b(context);
+  SmallVector<Attribute> names;
+  for (const std::string &name : epilogue)
+    names.push_back(b.getStringAttr(name));
   return b.getDictionaryAttr({
+      b.getNamedAttr("epilogue", b.getArrayAttr(names)),
       b.getNamedAttr("isa", b.getStringAttr(isa)),
       b.getNamedAttr("mc", b.getI64IntegerAttr(mc)),
       b.getNamedAttr("split", b.getStringAttr("panels")),
@@ -42,10 +47,57 @@ std::optional<ContractionConfig> ContractionConfig::of(Operation *op) {
   config.lanes = lanes.getInt();
   config.mc = mc.getInt();
   config.packed = weights.getValue() == COIL_LAYOUT_PANELS;
+  if (auto epilogue = dict.getAs<ArrayAttr>("epilogue"))
+    for (Attribute name : epilogue) {
+      auto s = dyn_cast<StringAttr>(name);
+      if (!s)
+        return std::nullopt;
+      config.epilogue.push_back(s.str());
+    }
   if (config.mr < 1 || config.lanes < 1 || config.nr < config.lanes ||
       config.nr % config.lanes != 0 || config.mc < config.mr)
     return std::nullopt;
   return config;
+}
+
+SmallVector<Operation *>
+mlir::coil::epilogueCandidates(Operation *linear,
+                               const llvm::DenseSet<Value> &alsoReady) {
+  SmallVector<Operation *> chain;
+  Value current = linear->getResult(0);
+  while (true) {
+    // The one op that reads the value (returning it does not count).
+    Operation *user = nullptr;
+    int64_t readers = 0;
+    for (Operation *u : current.getUsers())
+      if (!u->hasTrait<OpTrait::IsTerminator>()) {
+        user = u;
+        ++readers;
+      }
+    if (readers != 1)
+      break;
+    if (!isa<SiluOp, GeluOp, SoftplusOp, ExpOp, NegOp, AddOp, MulOp, SubOp>(
+            user) ||
+        user->getBlock() != linear->getBlock() ||
+        user->getResult(0).getType() != current.getType())
+      break;
+    bool ready = true;
+    for (Value operand : user->getOperands()) {
+      if (operand == current)
+        continue;
+      Operation *def = operand.getDefiningOp();
+      if (operand.getType() != current.getType() ||
+          (def && !def->isBeforeInBlock(linear) &&
+           !alsoReady.contains(operand)))
+        ready = false;
+    }
+    // x * x and similar read the chained value twice: keep them separate.
+    if (!ready || llvm::count(user->getOperands(), current) != 1)
+      break;
+    chain.push_back(user);
+    current = user->getResult(0);
+  }
+  return chain;
 }
 
 int64_t mlir::coil::panelWidthOf(Attribute layout) {

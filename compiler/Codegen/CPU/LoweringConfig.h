@@ -9,10 +9,14 @@
 #ifndef COIL_COMPILER_CODEGEN_CPU_LOWERINGCONFIG_H
 #define COIL_COMPILER_CODEGEN_CPU_LOWERINGCONFIG_H
 
+#include "mlir/IR/Value.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace mlir {
 class Attribute;
@@ -41,11 +45,24 @@ struct ContractionConfig {
   int64_t mc = 64;
   /// Whether the weight is packed in panels of `nr` features.
   bool packed = false;
+  /// The element-wise ops applied on the register tile before its one
+  /// store (the first `epilogue.size()` of epilogueCandidates), by name.
+  llvm::SmallVector<std::string, 2> epilogue;
 
   DictionaryAttr toAttr(MLIRContext *context) const;
   /// The config recorded on `op`, if any and well formed.
   static std::optional<ContractionConfig> of(Operation *op);
 };
+
+/// The element-wise ops that can run on `linear`'s register tile, in
+/// order: each is the only op reading the previous value (the linear's
+/// result first; returning it does not count), computes the same shape,
+/// and its other operand, if any, exists before the linear runs (a kernel
+/// argument, an earlier op's result, or one of `alsoReady`: the last values
+/// of earlier linears' epilogues). Whether the values in between may stay
+/// unwritten is for the caller to decide.
+llvm::SmallVector<Operation *>
+epilogueCandidates(Operation *linear, const llvm::DenseSet<Value> &alsoReady);
 
 /// The panel width of a `coil.layout` attribute, or 0 for none/rows.
 int64_t panelWidthOf(Attribute layout);

@@ -11,6 +11,7 @@
 #include "dialects/Coil/IR/CoilOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseSet.h"
 
 #include <algorithm>
 
@@ -65,6 +66,40 @@ bool isPackable(BlockArgument arg, ArrayRef<func::CallOp> calls) {
   return true;
 }
 
+/// Whether any call site of the kernel reads `v`, one of its results.
+bool readByCaller(Value v, func::ReturnOp ret, ArrayRef<func::CallOp> calls) {
+  for (auto [i, operand] : llvm::enumerate(ret.getOperands()))
+    if (operand == v)
+      for (func::CallOp call : calls)
+        if (!call.getResult(i).use_empty())
+          return true;
+  return false;
+}
+
+/// The epilogue of `linear`: the candidates whose input values nobody but
+/// the next op reads, so they need not be written; none of them reads a
+/// value an earlier epilogue left unwritten.
+SmallVector<Operation *> chooseEpilogue(LinearOp linear, func::ReturnOp ret,
+                                        ArrayRef<func::CallOp> calls,
+                                        llvm::DenseSet<Value> &unwritten,
+                                        llvm::DenseSet<Value> &early) {
+  SmallVector<Operation *> chosen;
+  Value current = linear.getResult();
+  for (Operation *op : epilogueCandidates(linear, early)) {
+    if (readByCaller(current, ret, calls) || calls.empty())
+      break;
+    if (llvm::any_of(op->getOperands(),
+                     [&](Value v) { return unwritten.contains(v); }))
+      break;
+    unwritten.insert(current);
+    chosen.push_back(op);
+    current = op->getResult(0);
+  }
+  if (!chosen.empty())
+    early.insert(current);
+  return chosen;
+}
+
 struct CoilCpuSelectStrategyPass
     : public coil::impl::CoilCpuSelectStrategyPassBase<
           CoilCpuSelectStrategyPass> {
@@ -92,6 +127,8 @@ struct CoilCpuSelectStrategyPass
       if (!fn->hasAttr("coil.kernel") || fn.isExternal())
         continue;
       ArrayRef<func::CallOp> calls = callsOf[fn];
+      auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
+      llvm::DenseSet<Value> unwritten, early;
       fn.walk([&](LinearOp linear) {
         auto weightType = cast<RankedTensorType>(linear.getWeight().getType());
         int64_t k = weightType.getDimSize(1);
@@ -103,6 +140,10 @@ struct CoilCpuSelectStrategyPass
         auto arg = dyn_cast<BlockArgument>(linear.getWeight());
         config.packed = arg && arg.getOwner() == &fn.getBody().front() &&
                         isPackable(arg, calls);
+        if (config.packed)
+          for (Operation *op :
+               chooseEpilogue(linear, ret, calls, unwritten, early))
+            config.epilogue.push_back(op->getName().stripDialect().str());
         linear->setAttr(kLoweringConfigAttrName,
                         config.toAttr(&getContext()));
         if (config.packed)

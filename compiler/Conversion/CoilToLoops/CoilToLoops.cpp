@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir::coil {
@@ -150,9 +151,37 @@ LogicalResult lowerKernel(func::FuncOp fn) {
       destination[v] = output;
   }
 
+  // The element-wise ops each contraction applies on its register tile
+  // (coil.lowering_config's epilogue): lowered with it, not on their own.
+  llvm::DenseMap<Operation *, SmallVector<Operation *>> epilogueOf;
+  llvm::DenseSet<Operation *> fused;
+  llvm::DenseSet<Value> early;
+  for (auto linear : oldBody.getOps<LinearOp>()) {
+    std::optional<ContractionConfig> config = ContractionConfig::of(linear);
+    if (!config || config->epilogue.empty())
+      continue;
+    SmallVector<Operation *> chain = epilogueCandidates(linear, early);
+    bool matches = chain.size() >= config->epilogue.size();
+    for (size_t i = 0; matches && i < config->epilogue.size(); ++i)
+      matches = chain[i]->getName().stripDialect() == config->epilogue[i];
+    if (!matches) {
+      delete body;
+      return linear.emitOpError("cannot be lowered to loops: the ops after "
+                                "it do not match its epilogue");
+    }
+    chain.resize(config->epilogue.size());
+    fused.insert(chain.begin(), chain.end());
+    early.insert(chain.back()->getResult(0));
+    epilogueOf[linear] = std::move(chain);
+  }
+
   LoopBuilder lb(b, fn.getLoc(), tile, tiles, sync);
   bool first = true;
   for (Operation &op : oldBody.without_terminator()) {
+    for (OpResult r : op.getResults())
+      buffer[r] = destination.lookup(r);
+    if (fused.contains(&op))
+      continue;
     // Each op reads what the previous ones wrote, across all tiles.
     if (!first)
       lb.barrier();
@@ -160,11 +189,33 @@ LogicalResult lowerKernel(func::FuncOp fn) {
     SmallVector<Value> in, out;
     for (Value v : op.getOperands())
       in.push_back(buffer.lookup(v));
-    for (OpResult r : op.getResults()) {
-      buffer[r] = destination.lookup(r);
-      out.push_back(buffer[r]);
+    LogicalResult lowered = failure();
+    auto chain = epilogueOf.find(&op);
+    if (chain == epilogueOf.end()) {
+      for (OpResult r : op.getResults())
+        out.push_back(buffer[r]);
+      lowered = lowerOp(lb, &op, in, out);
+    } else {
+      // The tile stores the last epilogue op's value, into its buffer.
+      SmallVector<EpilogueStep> steps;
+      Value chained = op.getResult(0);
+      for (Operation *e : chain->second) {
+        EpilogueStep step{e, 0, Value()};
+        for (auto [i, operand] : llvm::enumerate(e->getOperands())) {
+          if (operand == chained)
+            step.chained = i;
+          else
+            step.other = buffer.lookup(operand);
+        }
+        steps.push_back(step);
+        chained = e->getResult(0);
+        buffer[chained] = destination.lookup(chained);
+      }
+      out.push_back(buffer.lookup(chained));
+      lb.loc = op.getLoc();
+      lowered = lowerContraction(lb, &op, in, out, steps);
     }
-    if (failed(lowerOp(lb, &op, in, out))) {
+    if (failed(lowered)) {
       delete body;
       return failure();
     }

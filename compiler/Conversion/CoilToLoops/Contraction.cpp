@@ -95,11 +95,16 @@ LogicalResult lowerLinearRows(LoopBuilder &lb, LinearOp op, ArrayRef<Value> in,
 class PanelLowering {
 public:
   PanelLowering(LoopBuilder &lb, const ContractionConfig &config,
-                ArrayRef<Value> in, ArrayRef<Value> out, bool hasBias)
+                ArrayRef<Value> in, ArrayRef<Value> out, bool hasBias,
+                ArrayRef<EpilogueStep> epilogue)
       : lb(lb), c(config), x(lb.rows(in[0])), w(in[1]),
         bias(hasBias ? in[2] : Value()), y(lb.rows(out[0])),
         n(lb.staticDim(y, 1)), k(lb.staticDim(w, 1)),
-        vt(VectorType::get({config.lanes}, lb.b.getF32Type())) {}
+        vt(VectorType::get({config.lanes}, lb.b.getF32Type())),
+        epilogue(epilogue) {
+    for (const EpilogueStep &step : epilogue)
+      others.push_back(step.other ? lb.rows(step.other) : Value());
+  }
 
   void emit() {
     int64_t panels = lb.staticDim(w, 0);
@@ -217,6 +222,18 @@ private:
         Value r = acc[t * nv + v];
         if (b)
           r = lb.add(r, b);
+        // The epilogue, on the registers: each op's other operand is read
+        // at the same position.
+        for (auto [step, other] : llvm::zip(epilogue, others)) {
+          SmallVector<Value> operands(step.op->getNumOperands(), r);
+          if (other)
+            operands[1 - step.chained] =
+                mask ? lb.b.create<vector::MaskedLoadOp>(
+                           lb.loc, vt, other, ValueRange{rowIdx[t], col}, mask,
+                           lb.splat(vt, lb.f32(0.0)))
+                     : lb.vload(vt, other, {rowIdx[t], col});
+          r = applyElementwise(lb, step.op, operands);
+        }
         if (mask)
           lb.b.create<vector::MaskedStoreOp>(lb.loc, y,
                                              ValueRange{rowIdx[t], col}, mask, r);
@@ -231,25 +248,34 @@ private:
   Value x, w, bias, y;
   int64_t n, k;
   VectorType vt;
+  ArrayRef<EpilogueStep> epilogue;
+  /// The other operand of each epilogue step as rows, or null.
+  SmallVector<Value> others;
 };
 
 } // namespace
 
 LogicalResult mlir::coil::lowerContraction(LoopBuilder &lb, Operation *op,
                                            ArrayRef<Value> in,
-                                           ArrayRef<Value> out) {
+                                           ArrayRef<Value> out,
+                                           ArrayRef<EpilogueStep> epilogue) {
   auto linear = cast<LinearOp>(op);
   if (lb.rank(in[0]) < 2)
     return linear.emitOpError("cannot be lowered to loops: rank-1 input");
   std::optional<ContractionConfig> config = ContractionConfig::of(op);
   bool packedWeight = lb.rank(in[1]) == 3;
-  if (!packedWeight)
+  if (!packedWeight) {
+    if (!epilogue.empty())
+      return linear.emitOpError("cannot be lowered to loops: an epilogue "
+                                "needs packed weights");
     return lowerLinearRows(lb, linear, in, out);
+  }
   if (!config || !config->packed ||
       lb.staticDim(in[1], 2) != config->nr)
     return linear.emitOpError(
         "cannot be lowered to loops: its weight is packed but its "
         "coil.lowering_config does not describe those panels");
-  PanelLowering(lb, *config, in, out, linear.getBias() != nullptr).emit();
+  PanelLowering(lb, *config, in, out, linear.getBias() != nullptr, epilogue)
+      .emit();
   return success();
 }

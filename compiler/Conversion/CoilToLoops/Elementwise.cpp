@@ -12,9 +12,10 @@
 using namespace mlir;
 using namespace mlir::coil;
 
-namespace {
-
-Value applyUnary(LoopBuilder &lb, Operation *op, Value v) {
+Value mlir::coil::applyElementwise(LoopBuilder &lb, Operation *op,
+                                   ValueRange operands) {
+  Value v = operands[0];
+  auto c = [&](double value) { return lb.f32Like(v, value); };
   return llvm::TypeSwitch<Operation *, Value>(op)
       .Case([&](SiluOp) { return lb.silu(v); })
       .Case([&](SoftplusOp) { return lb.softplus(v); })
@@ -23,19 +24,18 @@ Value applyUnary(LoopBuilder &lb, Operation *op, Value v) {
       .Case([&](GeluOp g) -> Value {
         if (g.getTanhApproximation()) {
           Value inner =
-              lb.mul(lb.f32(std::sqrt(2.0 / M_PI)),
-                     lb.add(v, lb.mul(lb.f32(0.044715),
-                                      lb.mul(v, lb.mul(v, v)))));
+              lb.mul(c(std::sqrt(2.0 / M_PI)),
+                     lb.add(v, lb.mul(c(0.044715), lb.mul(v, lb.mul(v, v)))));
           Value t = lb.b.create<math::TanhOp>(lb.loc, inner);
-          return lb.mul(lb.mul(lb.f32(0.5), v), lb.add(lb.f32(1.0), t));
+          return lb.mul(lb.mul(c(0.5), v), lb.add(c(1.0), t));
         }
-        Value e =
-            lb.b.create<math::ErfOp>(lb.loc, lb.mul(v, lb.f32(M_SQRT1_2)));
-        return lb.mul(lb.mul(lb.f32(0.5), v), lb.add(lb.f32(1.0), e));
-      });
+        Value e = lb.b.create<math::ErfOp>(lb.loc, lb.mul(v, c(M_SQRT1_2)));
+        return lb.mul(lb.mul(c(0.5), v), lb.add(c(1.0), e));
+      })
+      .Case([&](AddOp) { return lb.add(v, operands[1]); })
+      .Case([&](MulOp) { return lb.mul(v, operands[1]); })
+      .Case([&](SubOp) { return lb.sub(v, operands[1]); });
 }
-
-} // namespace
 
 /// Over the flattened elements; tiles split them in chunks of
 /// LoopBuilder::kVectorChunk.
@@ -48,17 +48,10 @@ LogicalResult mlir::coil::lowerElementwise(LoopBuilder &lb, Operation *op,
     operands.push_back(lb.flatten(v));
   auto [lo, hi] = lb.share(lb.dim(y, 0), LoopBuilder::kVectorChunk);
   lb.loop(lo, hi, 1, [&](Value i) {
-    Value a = lb.load(operands[0], i);
-    Value r;
-    if (operands.size() == 1) {
-      r = applyUnary(lb, op, a);
-    } else {
-      Value c = lb.load(operands[1], i);
-      r = isa<AddOp>(op)   ? lb.add(a, c)
-          : isa<MulOp>(op) ? lb.mul(a, c)
-                           : lb.sub(a, c);
-    }
-    lb.store(r, y, i);
+    SmallVector<Value> values;
+    for (Value operand : operands)
+      values.push_back(lb.load(operand, i));
+    lb.store(applyElementwise(lb, op, values), y, i);
   });
   return success();
 }

@@ -26,6 +26,10 @@ Value LoopBuilder::idx(int64_t v) {
 Value LoopBuilder::f32(double v) {
   return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(v));
 }
+Value LoopBuilder::f32Like(Value like, double v) {
+  Type t = like.getType();
+  return isa<VectorType>(t) ? splat(t, f32(v)) : f32(v);
+}
 Value LoopBuilder::f64(double v) {
   return b.create<arith::ConstantOp>(loc, b.getF64FloatAttr(v));
 }
@@ -116,15 +120,13 @@ Value LoopBuilder::minui(Value x, Value y) {
 }
 
 Value LoopBuilder::silu(Value x) {
-  Type t = x.getType();
-  Value one = isa<VectorType>(t) ? splat(t, f32(1.0)) : f32(1.0);
   Value negX = b.create<arith::NegFOp>(loc, x, fmf);
-  return div(x, add(one, fexp(negX)));
+  return div(x, add(f32Like(x, 1.0), fexp(negX)));
 }
 
 Value LoopBuilder::softplus(Value x) {
-  Value big =
-      b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, f32(20.0));
+  Value big = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x,
+                                      f32Like(x, 20.0));
   Value soft = b.create<math::Log1pOp>(loc, fexp(x));
   return b.create<arith::SelectOp>(loc, big, x, soft);
 }

@@ -42,6 +42,8 @@ public:
 
   Value idx(int64_t v);
   Value f32(double v);
+  /// `v` as an f32 scalar, or splat to a vector, of `like`'s type.
+  Value f32Like(Value like, double v);
   Value f64(double v);
   /// Extent `i` of memref `m`, a constant when static.
   Value dim(Value m, int64_t i);

@@ -11,6 +11,7 @@
 #define COIL_COMPILER_CONVERSION_COILTOLOOPS_OPLOWERINGS_H
 
 #include "mlir/IR/Operation.h"
+#include "mlir/IR/Value.h"
 #include "mlir/Support/LogicalResult.h"
 
 namespace mlir::coil {
@@ -22,15 +23,29 @@ class LoopBuilder;
 LogicalResult lowerOp(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
                       ArrayRef<Value> out);
 
-/// Contraction.cpp: `linear`.
+/// One element-wise op applied on a contraction's register tile: `op`
+/// with the chained value as operand `chained` and, for a binary op, the
+/// buffer of its other operand.
+struct EpilogueStep {
+  Operation *op = nullptr;
+  unsigned chained = 0;
+  Value other;
+};
+
+/// Contraction.cpp: `linear`; with an epilogue (its coil.lowering_config),
+/// `out` is the buffer of the epilogue's last op.
 LogicalResult lowerContraction(LoopBuilder &lb, Operation *op,
-                               ArrayRef<Value> in, ArrayRef<Value> out);
+                               ArrayRef<Value> in, ArrayRef<Value> out,
+                               ArrayRef<EpilogueStep> epilogue = {});
 /// Norm.cpp: `rms_norm`, `layer_norm`.
 LogicalResult lowerNorm(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
                         ArrayRef<Value> out);
 /// Elementwise.cpp: the unary and binary element-wise ops.
 LogicalResult lowerElementwise(LoopBuilder &lb, Operation *op,
                                ArrayRef<Value> in, ArrayRef<Value> out);
+/// The value of element-wise `op` on `operands` (scalars or vectors, in
+/// the op's operand order).
+Value applyElementwise(LoopBuilder &lb, Operation *op, ValueRange operands);
 /// DataMovement.cpp: `embed`, `slice`, `split`, `reshape`.
 LogicalResult lowerDataMovement(LoopBuilder &lb, Operation *op,
                                 ArrayRef<Value> in, ArrayRef<Value> out);

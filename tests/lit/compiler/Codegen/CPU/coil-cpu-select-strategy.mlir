@@ -18,18 +18,29 @@
 // parameter, is packed in panels of the tile's width.
 // AVX512-LABEL: func.func private @norm_linear
 // AVX512-SAME: %{{.*}}: tensor<48x64xf32> {coil.layout = {kind = "panels", n0 = 32 : i64}}
-// AVX512: coil.linear {{.*}} {coil.lowering_config = {isa = "avx512", mc = {{[0-9]+}} : i64, split = "panels", tile = array<i64: 12, 32>, vector = 16 : i64, weights = "panels"}}
+// AVX512: coil.linear {{.*}} {coil.lowering_config = {epilogue = [], isa = "avx512", mc = {{[0-9]+}} : i64, split = "panels", tile = array<i64: 12, 32>, vector = 16 : i64, weights = "panels"}}
 // AVX2-LABEL: func.func private @norm_linear
 // AVX2-SAME: {coil.layout = {kind = "panels", n0 = 16 : i64}}
-// AVX2: coil.lowering_config = {isa = "avx2", mc = 384 : i64, split = "panels", tile = array<i64: 6, 16>, vector = 8 : i64, weights = "panels"}
+// AVX2: coil.lowering_config = {epilogue = [], isa = "avx2", mc = 384 : i64, split = "panels", tile = array<i64: 6, 16>, vector = 8 : i64, weights = "panels"}
 // BASE-LABEL: func.func private @norm_linear
 // BASE-SAME: {coil.layout = {kind = "panels", n0 = 8 : i64}}
-// BASE: coil.lowering_config = {isa = "x86-64", {{.*}}tile = array<i64: 6, 8>, vector = 4 : i64, weights = "panels"}
+// BASE: coil.lowering_config = {epilogue = [], isa = "x86-64", {{.*}}tile = array<i64: 6, 8>, vector = 4 : i64, weights = "panels"}
 
 // A weight computed at a call site stays as stored.
 // AVX512-LABEL: func.func private @computed_weight
 // AVX512-NOT: coil.layout
 // AVX512: coil.lowering_config = {{{.*}}weights = "rows"}
+
+// Element-wise ops that only consume a linear's value run on its register
+// tile: gate + silu, up + mul (silu's value is ready once the gate tile
+// ran), down + the residual add. A value a caller reads is stored, so
+// nothing is fused after it.
+// AVX512-LABEL: func.func private @ffn
+// AVX512: coil.linear {{.*}}coil.lowering_config = {epilogue = ["silu"]
+// AVX512: coil.linear {{.*}}coil.lowering_config = {epilogue = ["mul"]
+// AVX512: coil.linear {{.*}}coil.lowering_config = {epilogue = ["add"]
+// AVX512-LABEL: func.func private @read_by_caller
+// AVX512: coil.linear {{.*}}coil.lowering_config = {epilogue = []
 
 // BAD: error: unknown target CPU 'pentium-9000' (expected 'host' or an x86-64 CPU name LLVM knows
 
@@ -40,6 +51,13 @@ module {
     %y = call @norm_linear(%x, %n, %w) : (tensor<?x?x64xf32>, tensor<64xf32>, tensor<48x64xf32>) -> tensor<?x?x48xf32>
     %e = coil.exp %w : tensor<48x64xf32>
     %z = call @computed_weight(%x, %e) : (tensor<?x?x64xf32>, tensor<48x64xf32>) -> tensor<?x?x48xf32>
+    %g = coil.weight "gate" : tensor<96x64xf32>
+    %u = coil.weight "up" : tensor<96x64xf32>
+    %d = coil.weight "down" : tensor<64x96xf32>
+    %f = call @ffn(%x, %g, %u, %d) : (tensor<?x?x64xf32>, tensor<96x64xf32>, tensor<96x64xf32>, tensor<64x96xf32>) -> tensor<?x?x64xf32>
+    %q = coil.weight "square" : tensor<64x64xf32>
+    %r:2 = call @read_by_caller(%x, %q) : (tensor<?x?x64xf32>, tensor<64x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>)
+    %s = coil.add %r#0, %f : tensor<?x?x64xf32>
     return %y, %z : tensor<?x?x48xf32>, tensor<?x?x48xf32>
   }
   func.func private @norm_linear(%x: tensor<?x?x64xf32>, %n: tensor<64xf32>, %w: tensor<48x64xf32>) -> tensor<?x?x48xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
@@ -50,5 +68,19 @@ module {
   func.func private @computed_weight(%x: tensor<?x?x64xf32>, %w: tensor<48x64xf32>) -> tensor<?x?x48xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
     %y = coil.linear %x, %w : (tensor<?x?x64xf32>, tensor<48x64xf32>) -> tensor<?x?x48xf32>
     return %y : tensor<?x?x48xf32>
+  }
+  func.func private @ffn(%x: tensor<?x?x64xf32>, %g: tensor<96x64xf32>, %u: tensor<96x64xf32>, %d: tensor<64x96xf32>) -> tensor<?x?x64xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
+    %a = coil.linear %x, %g : (tensor<?x?x64xf32>, tensor<96x64xf32>) -> tensor<?x?x96xf32>
+    %b = coil.linear %x, %u : (tensor<?x?x64xf32>, tensor<96x64xf32>) -> tensor<?x?x96xf32>
+    %s = coil.silu %a : tensor<?x?x96xf32>
+    %m = coil.mul %s, %b : tensor<?x?x96xf32>
+    %o = coil.linear %m, %d : (tensor<?x?x96xf32>, tensor<64x96xf32>) -> tensor<?x?x64xf32>
+    %h = coil.add %x, %o : tensor<?x?x64xf32>
+    return %h : tensor<?x?x64xf32>
+  }
+  func.func private @read_by_caller(%x: tensor<?x?x64xf32>, %q: tensor<64x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>) attributes {coil.calls = 1 : i64, coil.kernel} {
+    %o = coil.linear %x, %q : (tensor<?x?x64xf32>, tensor<64x64xf32>) -> tensor<?x?x64xf32>
+    %h = coil.silu %o : tensor<?x?x64xf32>
+    return %o, %h : tensor<?x?x64xf32>, tensor<?x?x64xf32>
   }
 }
