@@ -17,6 +17,8 @@
 #include <algorithm>
 #include <set>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 namespace coil::runtime {
 
@@ -28,22 +30,52 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-/// Packs the f32 matrix `src` [n, k] into panels of n0 rows:
-/// dst[p][kk][j] = src[p * n0 + j][kk], zero past row n.
+/// Packs panels [pBegin, pEnd) of the f32 matrix `src` [n, k] into panels
+/// of n0 rows: dst[p][kk][j] = src[p * n0 + j][kk], zero past row n. Blocks
+/// of 16 columns keep the reads contiguous and the written lines in L1.
+void packPanelRange(const float *src, int64_t n, int64_t k, int64_t n0,
+                    float *dst, int64_t pBegin, int64_t pEnd) {
+  constexpr int64_t kBlock = 16;
+  for (int64_t p = pBegin; p < pEnd; ++p) {
+    float *panel = dst + p * k * n0;
+    int64_t rows = std::min(n0, n - p * n0);
+    for (int64_t k0 = 0; k0 < k; k0 += kBlock) {
+      int64_t k1 = std::min(k, k0 + kBlock);
+      for (int64_t j = 0; j < rows; ++j) {
+        const float *row = src + (p * n0 + j) * k;
+        for (int64_t kk = k0; kk < k1; ++kk)
+          panel[kk * n0 + j] = row[kk];
+      }
+      for (int64_t kk = k0; kk < k1; ++kk)
+        for (int64_t j = rows; j < n0; ++j)
+          panel[kk * n0 + j] = 0.0f;
+    }
+  }
+}
+
+/// packPanelRange over every panel, large matrices on all cores.
 void packPanels(const float *src, int64_t n, int64_t k, int64_t n0,
                 float *dst) {
   int64_t panels = (n + n0 - 1) / n0;
-  for (int64_t p = 0; p < panels; ++p) {
-    float *panel = dst + p * k * n0;
-    int64_t rows = std::min(n0, n - p * n0);
-    for (int64_t kk = 0; kk < k; ++kk) {
-      float *out = panel + kk * n0;
-      for (int64_t j = 0; j < rows; ++j)
-        out[j] = src[(p * n0 + j) * k + kk];
-      for (int64_t j = rows; j < n0; ++j)
-        out[j] = 0.0f;
+  unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+  if (n * k < (int64_t(1) << 20) || workers == 1 || panels < 2) {
+    packPanelRange(src, n, k, n0, dst, 0, panels);
+    return;
+  }
+  workers = std::min<unsigned>(workers, static_cast<unsigned>(panels));
+  std::vector<std::thread> threads;
+  for (unsigned w = 1; w < workers; ++w) {
+    int64_t begin = panels * w / workers, end = panels * (w + 1) / workers;
+    try {
+      threads.emplace_back(packPanelRange, src, n, k, n0, dst, begin, end);
+    } catch (...) {
+      // No thread: pack that range here.
+      packPanelRange(src, n, k, n0, dst, begin, end);
     }
   }
+  packPanelRange(src, n, k, n0, dst, 0, panels / workers);
+  for (std::thread &t : threads)
+    t.join();
 }
 
 /// True if the file's `dtype` is the model's `type`.

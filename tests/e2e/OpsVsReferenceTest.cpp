@@ -9,7 +9,8 @@
 // lanes), N = 96 (whole panels); T = 1, 7, 64 at batch 3, so the rows of one
 // call (3, 21, 192) leave every remainder of the 12-, 6-, 8-, 4-, 2- and
 // 1-row tiles; then decode steps (3 rows). Linear cases cover a bias and the
-// epilogues fused on the register tile (silu, gelu, a residual add).
+// epilogues fused on the register tile (silu, gelu, a residual add, a split
+// into pieces of whole panels, and one that cuts panels and stays a copy).
 // Sequence ops with state (conv, scan, attention, rope) are covered by
 // CompiledVsReferenceTest's whole models.
 //
@@ -73,6 +74,7 @@ std::string modelSource(const OpCase &c) {
         body.replace(at, from.size(), to);
     };
     replace("$ACT", act);
+    replace("$T", t);
     replace("$OUT", out);
     replace("$K", std::to_string(c.k));
     replace("$N", std::to_string(c.n));
@@ -126,6 +128,16 @@ const OpCase kCases[] = {
     %w = coil.weight "w" : tensor<$Nx$Kxf32>
     %l = coil.linear %h, %w : ($ACT, tensor<$Nx$Kxf32>) -> $OUT
     %y = coil.sub %r, %l : $OUT)"},
+    {"linear_split_k19_n64", 19, 64, R"(
+    %w = coil.weight "w" : tensor<128x$Kxf32>
+    %l = coil.linear %h, %w : ($ACT, tensor<128x$Kxf32>) -> tensor<?x$Tx128xf32>
+    %a, %b = coil.split %l {dim = 2 : i64, sizes = array<i64: 64, 64>} : tensor<?x$Tx128xf32> -> $OUT, $OUT
+    %y = coil.mul %a, %b : $OUT)"},
+    {"linear_split_k33_n40", 33, 40, R"(
+    %w = coil.weight "w" : tensor<80x$Kxf32>
+    %l = coil.linear %h, %w : ($ACT, tensor<80x$Kxf32>) -> tensor<?x$Tx80xf32>
+    %a, %b = coil.split %l {dim = 2 : i64, sizes = array<i64: 40, 40>} : tensor<?x$Tx80xf32> -> $OUT, $OUT
+    %y = coil.sub %a, %b : $OUT)"},
     {"rms_norm_n37", 37, 37, R"(
     %g = coil.weight "g" : tensor<$Nxf32>
     %y = coil.rms_norm %h, %g {epsilon = 1.0e-5 : f32} : ($ACT, tensor<$Nxf32>) -> $OUT)"},

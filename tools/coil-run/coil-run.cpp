@@ -438,6 +438,13 @@ public:
         return statusError(s);
     ::coil::bench::MachineLimits limits =
         ::coil::bench::measureMachine(threads);
+    coil_bind_stats_t bind;
+    coil_model_bind_stats(model, &bind);
+    llvm::outs() << llvm::formatv(
+        "\nWeights: bound in {0:f1} ms, {1} packed into panels ({2:f1} MiB) "
+        "in {3:f1} ms\n",
+        bind.bind_seconds * 1e3, bind.packed_weights,
+        bind.packed_bytes / 1048576.0, bind.pack_seconds * 1e3);
     return printProfile(llvm::ArrayRef(entries, count), limits, threads);
   }
 

@@ -76,6 +76,15 @@ mlir::coil::epilogueCandidates(Operation *linear,
       }
     if (readers != 1)
       break;
+    // A split of the last dimension ends the chain: the tile stores each
+    // column into the piece it belongs to.
+    if (auto split = dyn_cast<SplitOp>(user)) {
+      auto type = cast<RankedTensorType>(current.getType());
+      if (static_cast<int64_t>(split.getDim()) == type.getRank() - 1 &&
+          split->getBlock() == linear->getBlock())
+        chain.push_back(split);
+      break;
+    }
     if (!isa<SiluOp, GeluOp, SoftplusOp, ExpOp, NegOp, AddOp, MulOp, SubOp>(
             user) ||
         user->getBlock() != linear->getBlock() ||

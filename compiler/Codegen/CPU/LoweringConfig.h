@@ -59,8 +59,10 @@ struct ContractionConfig {
 /// result first; returning it does not count), computes the same shape,
 /// and its other operand, if any, exists before the linear runs (a kernel
 /// argument, an earlier op's result, or one of `alsoReady`: the last values
-/// of earlier linears' epilogues). Whether the values in between may stay
-/// unwritten is for the caller to decide.
+/// of earlier linears' epilogues). A `split` of the last dimension may end
+/// the chain. Whether the values in between may stay unwritten, and
+/// whether the split's pieces fit whole panels, is for the caller to
+/// decide.
 llvm::SmallVector<Operation *>
 epilogueCandidates(Operation *linear, const llvm::DenseSet<Value> &alsoReady);
 

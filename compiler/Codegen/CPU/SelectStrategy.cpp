@@ -82,12 +82,18 @@ bool readByCaller(Value v, func::ReturnOp ret, ArrayRef<func::CallOp> calls) {
 SmallVector<Operation *> chooseEpilogue(LinearOp linear, func::ReturnOp ret,
                                         ArrayRef<func::CallOp> calls,
                                         llvm::DenseSet<Value> &unwritten,
-                                        llvm::DenseSet<Value> &early) {
+                                        llvm::DenseSet<Value> &early,
+                                        int64_t panelWidth) {
   SmallVector<Operation *> chosen;
   Value current = linear.getResult();
   for (Operation *op : epilogueCandidates(linear, early)) {
     if (readByCaller(current, ret, calls) || calls.empty())
       break;
+    // A split is fused when every piece is whole panels.
+    if (auto split = dyn_cast<SplitOp>(op))
+      if (llvm::any_of(split.getSizes(),
+                       [&](int64_t size) { return size % panelWidth != 0; }))
+        break;
     if (llvm::any_of(op->getOperands(),
                      [&](Value v) { return unwritten.contains(v); }))
       break;
@@ -96,7 +102,8 @@ SmallVector<Operation *> chooseEpilogue(LinearOp linear, func::ReturnOp ret,
     current = op->getResult(0);
   }
   if (!chosen.empty())
-    early.insert(current);
+    for (Value v : chosen.back()->getResults())
+      early.insert(v);
   return chosen;
 }
 
@@ -142,7 +149,8 @@ struct CoilCpuSelectStrategyPass
                         isPackable(arg, calls);
         if (config.packed)
           for (Operation *op :
-               chooseEpilogue(linear, ret, calls, unwritten, early))
+               chooseEpilogue(linear, ret, calls, unwritten, early,
+                              config.nr))
             config.epilogue.push_back(op->getName().stripDialect().str());
         linear->setAttr(kLoweringConfigAttrName,
                         config.toAttr(&getContext()));

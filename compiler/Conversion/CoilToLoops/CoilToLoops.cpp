@@ -171,7 +171,8 @@ LogicalResult lowerKernel(func::FuncOp fn) {
     }
     chain.resize(config->epilogue.size());
     fused.insert(chain.begin(), chain.end());
-    early.insert(chain.back()->getResult(0));
+    for (Value v : chain.back()->getResults())
+      early.insert(v);
     epilogueOf[linear] = std::move(chain);
   }
 
@@ -196,7 +197,8 @@ LogicalResult lowerKernel(func::FuncOp fn) {
         out.push_back(buffer[r]);
       lowered = lowerOp(lb, &op, in, out);
     } else {
-      // The tile stores the last epilogue op's value, into its buffer.
+      // The tile stores the last epilogue op's values, into their buffers
+      // (a split's pieces each into its own).
       SmallVector<EpilogueStep> steps;
       Value chained = op.getResult(0);
       for (Operation *e : chain->second) {
@@ -208,10 +210,12 @@ LogicalResult lowerKernel(func::FuncOp fn) {
             step.other = buffer.lookup(operand);
         }
         steps.push_back(step);
+        for (Value r : e->getResults())
+          buffer[r] = destination.lookup(r);
         chained = e->getResult(0);
-        buffer[chained] = destination.lookup(chained);
       }
-      out.push_back(buffer.lookup(chained));
+      for (Value r : chain->second.back()->getResults())
+        out.push_back(buffer.lookup(r));
       lb.loc = op.getLoc();
       lowered = lowerContraction(lb, &op, in, out, steps);
     }
@@ -231,14 +235,10 @@ LogicalResult lowerKernel(func::FuncOp fn) {
   fn.getBody().front().erase();
   fn.getBody().push_back(body);
   fn.setFunctionType(FunctionType::get(ctx, argTypes, {}));
-  SmallVector<DictionaryAttr> argAttrs;
-  for (unsigned i = 0; i < argTypes.size(); ++i) {
-    NamedAttrList attrs;
-    if (i < layouts.size() && layouts[i])
-      attrs.set(kLayoutAttrName, layouts[i]);
-    argAttrs.push_back(attrs.getDictionary(ctx));
-  }
-  fn.setAllArgAttrs(argAttrs);
+  // A packed weight's memref type ([panels, K, n0]) says all there is to
+  // know; no argument attribute survives into the LLVM dialect.
+  fn.setAllArgAttrs(SmallVector<DictionaryAttr>(
+      argTypes.size(), DictionaryAttr::get(ctx)));
   fn->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
   fn.setPublic();
   return success();

@@ -94,16 +94,25 @@ LogicalResult lowerLinearRows(LoopBuilder &lb, LinearOp op, ArrayRef<Value> in,
 /// hide the FMA latency split K over several accumulator sets.
 class PanelLowering {
 public:
+  /// `out` is the linear's (or its epilogue's) result, or the pieces of a
+  /// split that ends the epilogue, each a whole number of panels.
   PanelLowering(LoopBuilder &lb, const ContractionConfig &config,
-                ArrayRef<Value> in, ArrayRef<Value> out, bool hasBias,
-                ArrayRef<EpilogueStep> epilogue)
+                ArrayRef<Value> in, ArrayRef<Value> out, int64_t n,
+                bool hasBias, ArrayRef<EpilogueStep> epilogue)
       : lb(lb), c(config), x(lb.rows(in[0])), w(in[1]),
-        bias(hasBias ? in[2] : Value()), y(lb.rows(out[0])),
-        n(lb.staticDim(y, 1)), k(lb.staticDim(w, 1)),
+        bias(hasBias ? in[2] : Value()), n(n), k(lb.staticDim(w, 1)),
         vt(VectorType::get({config.lanes}, lb.b.getF32Type())),
         epilogue(epilogue) {
     for (const EpilogueStep &step : epilogue)
-      others.push_back(step.other ? lb.rows(step.other) : Value());
+      if (!isa<SplitOp>(step.op))
+        others.push_back(step.other ? lb.rows(step.other) : Value());
+    int64_t first = 0;
+    for (Value piece : out) {
+      Value rows = lb.rows(piece);
+      int64_t width = lb.staticDim(rows, 1);
+      pieces.push_back({rows, first});
+      first += width;
+    }
   }
 
   void emit() {
@@ -114,8 +123,15 @@ public:
     Value m = lb.dim(x, 0);
     lb.loop(lb.idx(0), m, c.mc, [&](Value m0) {
       Value mEnd = lb.minui(lb.addi(m0, lb.idx(c.mc)), m);
-      lb.loop(pLo, lb.minui(pHi, lb.idx(fullPanels)), 1,
-              [&](Value p) { panel(p, m0, mEnd, c.nr); });
+      // The whole panels of each piece this tile owns.
+      for (size_t i = 0; i < pieces.size(); ++i) {
+        int64_t begin = pieces[i].first / c.nr;
+        int64_t end = i + 1 < pieces.size() ? pieces[i + 1].first / c.nr
+                                            : fullPanels;
+        lb.loop(lb.b.create<arith::MaxUIOp>(lb.loc, pLo, lb.idx(begin)),
+                lb.minui(pHi, lb.idx(end)), 1,
+                [&](Value p) { panel(p, m0, mEnd, c.nr, pieces[i]); });
+      }
       if (fullPanels == panels)
         return;
       // The last panel is partial; its owner computes it.
@@ -129,18 +145,27 @@ public:
       auto ifOp = lb.b.create<scf::IfOp>(lb.loc, owns, /*withElse=*/false);
       OpBuilder::InsertionGuard guard(lb.b);
       lb.b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-      panel(last, m0, mEnd, n - fullPanels * c.nr);
+      panel(last, m0, mEnd, n - fullPanels * c.nr, pieces.back());
     });
   }
 
 private:
-  /// Rows [m0, mEnd) of panel p, whose first `valid` features exist.
-  void panel(Value p, Value m0, Value mEnd, int64_t valid) {
+  /// An output buffer (as rows) holding the linear's columns from `first`.
+  struct Piece {
+    Value rows;
+    int64_t first;
+  };
+
+  /// Rows [m0, mEnd) of panel p, whose first `valid` features exist,
+  /// stored into `piece`.
+  void panel(Value p, Value m0, Value mEnd, int64_t valid,
+             const Piece &piece) {
     Value span = lb.subi(mEnd, m0);
     Value cur = lb.addi(
         m0, lb.subi(span, lb.b.create<arith::RemUIOp>(lb.loc, span,
                                                       lb.idx(c.mr))));
-    lb.loop(m0, cur, c.mr, [&](Value r) { tile(r, c.mr, p, valid); });
+    lb.loop(m0, cur, c.mr,
+            [&](Value r) { tile(r, c.mr, p, valid, piece); });
     for (int64_t rowsInTile : {8, 4, 2, 1}) {
       if (rowsInTile >= c.mr)
         continue;
@@ -149,13 +174,14 @@ private:
           cur, lb.subi(left, lb.b.create<arith::RemUIOp>(
                                  lb.loc, left, lb.idx(rowsInTile))));
       lb.loop(cur, next, rowsInTile,
-              [&](Value r) { tile(r, rowsInTile, p, valid); });
+              [&](Value r) { tile(r, rowsInTile, p, valid, piece); });
       cur = next;
     }
   }
 
   /// One register tile: rows r0 .. r0 + tr - 1 of panel p.
-  void tile(Value r0, int64_t tr, Value p, int64_t valid) {
+  void tile(Value r0, int64_t tr, Value p, int64_t valid,
+            const Piece &piece) {
     int64_t nv = (valid + c.lanes - 1) / c.lanes;
     // Independent accumulator sets over k, so at least 8 FMA chains run.
     int64_t sets = std::max<int64_t>(1, (8 + tr * nv - 1) / (tr * nv));
@@ -207,6 +233,7 @@ private:
     for (int64_t v = 0; v < nv; ++v) {
       int64_t lanes = std::min(c.lanes, valid - v * c.lanes);
       Value col = lb.addi(col0, lb.idx(v * c.lanes));
+      Value outCol = lb.subi(col, lb.idx(piece.first));
       Value mask;
       if (lanes < c.lanes)
         mask = lb.b.create<vector::CreateMaskOp>(
@@ -224,7 +251,7 @@ private:
           r = lb.add(r, b);
         // The epilogue, on the registers: each op's other operand is read
         // at the same position.
-        for (auto [step, other] : llvm::zip(epilogue, others)) {
+        for (auto [step, other] : llvm::zip(elementwise(), others)) {
           SmallVector<Value> operands(step.op->getNumOperands(), r);
           if (other)
             operands[1 - step.chained] =
@@ -235,22 +262,31 @@ private:
           r = applyElementwise(lb, step.op, operands);
         }
         if (mask)
-          lb.b.create<vector::MaskedStoreOp>(lb.loc, y,
-                                             ValueRange{rowIdx[t], col}, mask, r);
+          lb.b.create<vector::MaskedStoreOp>(
+              lb.loc, piece.rows, ValueRange{rowIdx[t], outCol}, mask, r);
         else
-          lb.vstore(r, y, {rowIdx[t], col});
+          lb.vstore(r, piece.rows, {rowIdx[t], outCol});
       }
     }
   }
 
+  /// The element-wise steps of the epilogue (all but a final split).
+  ArrayRef<EpilogueStep> elementwise() const {
+    if (!epilogue.empty() && isa<SplitOp>(epilogue.back().op))
+      return epilogue.drop_back();
+    return epilogue;
+  }
+
   LoopBuilder &lb;
   const ContractionConfig &c;
-  Value x, w, bias, y;
+  Value x, w, bias;
   int64_t n, k;
   VectorType vt;
   ArrayRef<EpilogueStep> epilogue;
-  /// The other operand of each epilogue step as rows, or null.
+  /// The other operand of each element-wise step as rows, or null.
   SmallVector<Value> others;
+  /// Where the columns go: one piece, or a split's pieces in order.
+  SmallVector<Piece> pieces;
 };
 
 } // namespace
@@ -275,7 +311,16 @@ LogicalResult mlir::coil::lowerContraction(LoopBuilder &lb, Operation *op,
     return linear.emitOpError(
         "cannot be lowered to loops: its weight is packed but its "
         "coil.lowering_config does not describe those panels");
-  PanelLowering(lb, *config, in, out, linear.getBias() != nullptr, epilogue)
+  int64_t n = cast<RankedTensorType>(linear.getResult().getType()).getShape().back();
+  if (!epilogue.empty())
+    if (auto split = dyn_cast<SplitOp>(epilogue.back().op))
+      for (int64_t size : split.getSizes())
+        if (size % config->nr != 0)
+          return linear.emitOpError("cannot be lowered to loops: a split "
+                                    "piece of ")
+                 << size << " columns is not whole panels of " << config->nr;
+  PanelLowering(lb, *config, in, out, n, linear.getBias() != nullptr,
+                epilogue)
       .emit();
   return success();
 }

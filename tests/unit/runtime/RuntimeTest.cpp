@@ -804,6 +804,29 @@ TEST_F(RuntimeTest, OptionsOfAnOlderCallerRunOnOneThread) {
   EXPECT_EQ(*lastTiles, 2);
 }
 
+TEST_F(RuntimeTest, AllLogitsRunsAPerTokenPrefill) {
+  // The toy has no "prefill_all"; its "prefill" already returns every
+  // position's logits, so all_logits runs it. An older caller's struct
+  // without the field gets the default.
+  coil_session_options_t options;
+  coil_session_options_initialize(&options);
+  EXPECT_EQ(options.all_logits, 0);
+  options.max_context = 8;
+  options.all_logits = 1;
+  for (uint32_t size : {uint32_t(sizeof(coil_session_options_t)),
+                        uint32_t(offsetof(coil_session_options_t, all_logits))}) {
+    options.struct_size = size;
+    coil_session_t *session = nullptr;
+    ASSERT_COIL_OK(coil_session_create(model.get(), &options, &session));
+    SessionPtr owned(session);
+    std::vector<int32_t> tokens = {0, 1, 2};
+    ASSERT_COIL_OK(coil_session_prefill(session, tokens.data(), 1, 3));
+    Logits logits = logitsOf(session);
+    EXPECT_EQ(logits.batch, 1);
+    EXPECT_EQ(logits.tokens, 3);
+  }
+}
+
 TEST_F(RuntimeTest, MaxContextIsBoundedByTheModel) {
   ModelPtr bounded = loadWithWeights(weightsPath, variantPath("bounded"));
   ASSERT_TRUE(bounded);

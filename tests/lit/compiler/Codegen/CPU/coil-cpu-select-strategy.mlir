@@ -42,6 +42,15 @@
 // AVX512-LABEL: func.func private @read_by_caller
 // AVX512: coil.linear {{.*}}coil.lowering_config = {epilogue = []
 
+// A split of the linear's columns into whole panels is stored piece by
+// piece from the tile; pieces that cut a panel stay a separate copy.
+// AVX512-LABEL: func.func private @split_whole_panels
+// AVX512: coil.linear {{.*}}coil.lowering_config = {epilogue = ["split"]
+// AVX512-LABEL: func.func private @split_inside_a_panel
+// AVX512: coil.linear {{.*}}coil.lowering_config = {epilogue = []
+// AVX2-LABEL: func.func private @split_inside_a_panel
+// AVX2: coil.linear {{.*}}coil.lowering_config = {epilogue = ["split"]
+
 // BAD: error: unknown target CPU 'pentium-9000' (expected 'host' or an x86-64 CPU name LLVM knows
 
 module {
@@ -58,6 +67,9 @@ module {
     %q = coil.weight "square" : tensor<64x64xf32>
     %r:2 = call @read_by_caller(%x, %q) : (tensor<?x?x64xf32>, tensor<64x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>)
     %s = coil.add %r#0, %f : tensor<?x?x64xf32>
+    %p = coil.weight "pieces" : tensor<96x64xf32>
+    %w1:2 = call @split_whole_panels(%x, %p) : (tensor<?x?x64xf32>, tensor<96x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x32xf32>)
+    %w2:2 = call @split_inside_a_panel(%x, %p) : (tensor<?x?x64xf32>, tensor<96x64xf32>) -> (tensor<?x?x48xf32>, tensor<?x?x48xf32>)
     return %y, %z : tensor<?x?x48xf32>, tensor<?x?x48xf32>
   }
   func.func private @norm_linear(%x: tensor<?x?x64xf32>, %n: tensor<64xf32>, %w: tensor<48x64xf32>) -> tensor<?x?x48xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
@@ -82,5 +94,15 @@ module {
     %o = coil.linear %x, %q : (tensor<?x?x64xf32>, tensor<64x64xf32>) -> tensor<?x?x64xf32>
     %h = coil.silu %o : tensor<?x?x64xf32>
     return %o, %h : tensor<?x?x64xf32>, tensor<?x?x64xf32>
+  }
+  func.func private @split_whole_panels(%x: tensor<?x?x64xf32>, %w: tensor<96x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x32xf32>) attributes {coil.calls = 1 : i64, coil.kernel} {
+    %l = coil.linear %x, %w : (tensor<?x?x64xf32>, tensor<96x64xf32>) -> tensor<?x?x96xf32>
+    %a, %b = coil.split %l {dim = 2 : i64, sizes = array<i64: 64, 32>} : tensor<?x?x96xf32> -> tensor<?x?x64xf32>, tensor<?x?x32xf32>
+    return %a, %b : tensor<?x?x64xf32>, tensor<?x?x32xf32>
+  }
+  func.func private @split_inside_a_panel(%x: tensor<?x?x64xf32>, %w: tensor<96x64xf32>) -> (tensor<?x?x48xf32>, tensor<?x?x48xf32>) attributes {coil.calls = 1 : i64, coil.kernel} {
+    %l = coil.linear %x, %w : (tensor<?x?x64xf32>, tensor<96x64xf32>) -> tensor<?x?x96xf32>
+    %a, %b = coil.split %l {dim = 2 : i64, sizes = array<i64: 48, 48>} : tensor<?x?x96xf32> -> tensor<?x?x48xf32>, tensor<?x?x48xf32>
+    return %a, %b : tensor<?x?x48xf32>, tensor<?x?x48xf32>
   }
 }
