@@ -77,8 +77,8 @@ struct KernelCost {
   double bytes[3] = {0, 0, 0};
 
   json::Object toJson() const {
-    return json::Object{{"flops", json::Array{flops[0], flops[1], flops[2]}},
-                        {"bytes", json::Array{bytes[0], bytes[1], bytes[2]}}};
+    return json::Object{{COIL_KEY_FLOPS, json::Array{flops[0], flops[1], flops[2]}},
+                        {COIL_KEY_BYTES, json::Array{bytes[0], bytes[1], bytes[2]}}};
   }
 };
 
@@ -224,10 +224,10 @@ public:
         kernelCost.push_back(costOf(fn));
         auto calls = fn->getAttrOfType<IntegerAttr>("coil.calls");
         kernels.push_back(
-            json::Object{{"name", fn.getName()},
-                         {"symbol", (COIL_KERNEL_SYMBOL_PREFIX + fn.getName()).str()},
-                         {"ops", opsOf(fn)},
-                         {"calls", calls ? calls.getInt() : 0}});
+            json::Object{{COIL_KEY_NAME, fn.getName()},
+                         {COIL_KEY_SYMBOL, (COIL_KERNEL_SYMBOL_PREFIX + fn.getName()).str()},
+                         {COIL_KEY_OPS, opsOf(fn)},
+                         {COIL_KEY_CALLS, calls ? calls.getInt() : 0}});
       }
     return success();
   }
@@ -252,12 +252,12 @@ public:
     auto ids = cast<RankedTensorType>(type.getInput(0));
     json::Value seq =
         ids.isDynamicDim(1) ? json::Value("T") : json::Value(ids.getDimSize(1));
-    buffers.push_back(json::Object{{"kind", "tokens"},
-                                   {"dtype", "i32"},
-                                   {"shape", json::Array{"B", seq}}});
-    buffers.push_back(json::Object{{"kind", "positions"},
-                                   {"dtype", "i32"},
-                                   {"shape", json::Array{"B", seq}}});
+    buffers.push_back(json::Object{{COIL_KEY_KIND, COIL_BUFFER_TOKENS},
+                                   {COIL_KEY_DTYPE, "i32"},
+                                   {COIL_KEY_SHAPE, json::Array{"B", seq}}});
+    buffers.push_back(json::Object{{COIL_KEY_KIND, COIL_BUFFER_POSITIONS},
+                                   {COIL_KEY_DTYPE, "i32"},
+                                   {COIL_KEY_SHAPE, json::Array{"B", seq}}});
     bufferOf[body.getArgument(0)] = 0;
     bufferOf[body.getArgument(1)] = 1;
 
@@ -277,15 +277,15 @@ public:
       if (it == stateIndex.end()) {
         index = states.size();
         stateIndex[name.getValue()] = index;
-        states.push_back(json::Object{{"name", name.getValue()},
-                                      {"dtype", *dtype},
-                                      {"shape", std::move(*shape)}});
+        states.push_back(json::Object{{COIL_KEY_NAME, name.getValue()},
+                                      {COIL_KEY_DTYPE, *dtype},
+                                      {COIL_KEY_SHAPE, std::move(*shape)}});
       } else {
         index = it->second;
       }
       bufferOf[body.getArgument(i)] = buffers.size();
       stateBuffer.push_back(buffers.size());
-      buffers.push_back(json::Object{{"kind", "state"}, {"index", index}});
+      buffers.push_back(json::Object{{COIL_KEY_KIND, COIL_BUFFER_STATE}, {COIL_KEY_INDEX, index}});
     }
 
     // Which entry result each value is.
@@ -314,7 +314,7 @@ public:
       if (failed(index))
         return failure();
       int64_t id = buffers.size();
-      buffers.push_back(json::Object{{"kind", "weight"}, {"index", *index}});
+      buffers.push_back(json::Object{{COIL_KEY_KIND, COIL_BUFFER_WEIGHT}, {COIL_KEY_INDEX, *index}});
       weightBuffer[key] = id;
       return id;
     };
@@ -354,9 +354,9 @@ public:
           if (failed(shape))
             return failure();
           id = buffers.size();
-          buffers.push_back(json::Object{{"kind", "logits"},
-                                         {"dtype", "f32"},
-                                         {"shape", std::move(*shape)}});
+          buffers.push_back(json::Object{{COIL_KEY_KIND, COIL_BUFFER_LOGITS},
+                                         {COIL_KEY_DTYPE, "f32"},
+                                         {COIL_KEY_SHAPE, std::move(*shape)}});
         } else if (res != resultIndex.end()) {
           // The new value of state argument res + 1, written in place.
           id = stateBuffer[res->second - 1];
@@ -382,21 +382,21 @@ public:
             id = pool.pop_back_val();
           } else {
             id = buffers.size();
-            buffers.push_back(json::Object{{"kind", "temp"},
-                                           {"dtype", *dtype},
-                                           {"shape", std::move(shapeValue)}});
+            buffers.push_back(json::Object{{COIL_KEY_KIND, COIL_BUFFER_TEMP},
+                                           {COIL_KEY_DTYPE, *dtype},
+                                           {COIL_KEY_SHAPE, std::move(shapeValue)}});
           }
           tempKey[id] = key;
         }
         bufferOf[r] = id;
         args.push_back(id);
       }
-      json::Object stepJson{{"kernel", kernel->second},
-                            {"args", std::move(args)},
-                            {"layer", layerOf(call)},
-                            {"cost", kernelCost[kernel->second].toJson()}};
+      json::Object stepJson{{COIL_KEY_KERNEL, kernel->second},
+                            {COIL_KEY_ARGS, std::move(args)},
+                            {COIL_KEY_LAYER, layerOf(call)},
+                            {COIL_KEY_COST, kernelCost[kernel->second].toJson()}};
       if (ids.isDynamicDim(1) && processesOneRowPerSequence(call))
-        stepJson["rows"] = "sequence";
+        stepJson[COIL_KEY_ROWS] = COIL_ROWS_SEQUENCE;
       steps.push_back(std::move(stepJson));
       // Temporaries whose last reader was this call, and results nobody
       // reads, can be reused by later calls.
@@ -417,38 +417,38 @@ public:
             freeTemps[key->second].push_back(id);
         }
     }
-    entries[fn.getName()] = json::Object{{"buffers", std::move(buffers)},
-                                         {"steps", std::move(steps)}};
+    entries[fn.getName()] = json::Object{{COIL_KEY_BUFFERS, std::move(buffers)},
+                                         {COIL_KEY_STEPS, std::move(steps)}};
     return success();
   }
 
   std::string finish() {
-    json::Object root{{"format", "coil-model"},
-                      {"version", COIL_MODEL_ABI_VERSION},
-                      {"profiled", false},
-                      {"weights", std::move(weights)},
-                      {"states", std::move(states)},
-                      {"kernels", std::move(kernels)},
-                      {"entries", std::move(entries)}};
+    json::Object root{{COIL_KEY_FORMAT, COIL_FORMAT_NAME},
+                      {COIL_KEY_VERSION, COIL_MODEL_ABI_VERSION},
+                      {COIL_KEY_PROFILED, false},
+                      {COIL_KEY_WEIGHTS, std::move(weights)},
+                      {COIL_KEY_STATES, std::move(states)},
+                      {COIL_KEY_KERNELS, std::move(kernels)},
+                      {COIL_KEY_ENTRIES, std::move(entries)}};
     if (auto target = module->getAttrOfType<DictionaryAttr>(kTargetAttrName)) {
       json::Object t;
       if (auto cpu = target.getAs<StringAttr>("cpu"))
-        t["cpu"] = cpu.getValue();
+        t[COIL_KEY_CPU] = cpu.getValue();
       if (auto isa = target.getAs<StringAttr>("isa"))
-        t["isa"] = isa.getValue();
+        t[COIL_KEY_ISA] = isa.getValue();
       json::Array features;
       if (auto required = target.getAs<ArrayAttr>("required_features"))
         for (auto f : required.getAsRange<StringAttr>())
           features.push_back(f.getValue());
-      t["features"] = std::move(features);
-      root["target"] = std::move(t);
+      t[COIL_KEY_FEATURES] = std::move(features);
+      root[COIL_KEY_TARGET] = std::move(t);
     }
     if (auto family = module->getAttrOfType<StringAttr>("coil.family"))
-      root["family"] = family.getValue();
+      root[COIL_KEY_FAMILY] = family.getValue();
     if (auto vocab = module->getAttrOfType<IntegerAttr>("coil.vocab_size"))
-      root["vocab_size"] = vocab.getInt();
+      root[COIL_KEY_VOCAB_SIZE] = vocab.getInt();
     auto maxContext = module->getAttrOfType<IntegerAttr>("coil.max_context");
-    root["max_context"] =
+    root[COIL_KEY_MAX_CONTEXT] =
         maxContext ? json::Value(maxContext.getInt()) : json::Value(nullptr);
     std::string text;
     llvm::raw_string_ostream os(text);
@@ -476,11 +476,11 @@ private:
     }
     int64_t index = weights.size();
     weightIndex[key] = index;
-    json::Object entry{{"name", op.getName()},
-                       {"dtype", *dtype},
-                       {"shape", std::move(shape)}};
+    json::Object entry{{COIL_KEY_NAME, op.getName()},
+                       {COIL_KEY_DTYPE, *dtype},
+                       {COIL_KEY_SHAPE, std::move(shape)}};
     if (n0)
-      entry["layout"] = json::Object{{"kind", COIL_LAYOUT_PANELS}, {"n0", n0}};
+      entry[COIL_KEY_LAYOUT] = json::Object{{COIL_KEY_KIND, COIL_LAYOUT_PANELS}, {COIL_KEY_N0, n0}};
     weights.push_back(std::move(entry));
     return index;
   }

@@ -176,23 +176,23 @@ public:
 };
 
 Status parseTarget(const json &root, Metadata &out) {
-  auto it = root.find("target");
+  auto it = root.find(COIL_KEY_TARGET);
   if (it == root.end())
     return Status::ok();
   if (!it->is_object())
     return Reader::fail("target", "expected an object, found " + describe(*it));
   const json *field;
-  if (Status s = Reader::member(*it, "target", "cpu", field); !s.isOk())
+  if (Status s = Reader::member(*it, "target", COIL_KEY_CPU, field); !s.isOk())
     return s;
   if (Status s = Reader::string(*field, "target.cpu", out.target.cpu);
       !s.isOk())
     return s;
-  if (Status s = Reader::member(*it, "target", "isa", field); !s.isOk())
+  if (Status s = Reader::member(*it, "target", COIL_KEY_ISA, field); !s.isOk())
     return s;
   if (Status s = Reader::string(*field, "target.isa", out.target.isa);
       !s.isOk())
     return s;
-  if (Status s = Reader::member(*it, "target", "features", field); !s.isOk())
+  if (Status s = Reader::member(*it, "target", COIL_KEY_FEATURES, field); !s.isOk())
     return s;
   if (!field->is_array())
     return Reader::fail("target.features",
@@ -210,7 +210,7 @@ Status parseTarget(const json &root, Metadata &out) {
 }
 
 Status parseWeights(const json &root, Metadata &out) {
-  auto it = root.find("weights");
+  auto it = root.find(COIL_KEY_WEIGHTS);
   if (it == root.end())
     return Status::ok();
   if (!it->is_array())
@@ -223,18 +223,18 @@ Status parseWeights(const json &root, Metadata &out) {
       return Reader::fail(path, "expected an object, found " + describe(entry));
     WeightSpec weight;
     const json *field;
-    if (Status s = Reader::member(entry, path, "name", field); !s.isOk())
+    if (Status s = Reader::member(entry, path, COIL_KEY_NAME, field); !s.isOk())
       return s;
     if (Status s = Reader::string(*field, path + ".name", weight.name);
         !s.isOk())
       return s;
 
-    if (Status s = Reader::member(entry, path, "dtype", field); !s.isOk())
+    if (Status s = Reader::member(entry, path, COIL_KEY_DTYPE, field); !s.isOk())
       return s;
     if (Status s = Reader::elementType(*field, path + ".dtype", weight.type);
         !s.isOk())
       return s;
-    if (Status s = Reader::member(entry, path, "shape", field); !s.isOk())
+    if (Status s = Reader::member(entry, path, COIL_KEY_SHAPE, field); !s.isOk())
       return s;
     Shape shape;
     if (Status s = Reader::shape(*field, path + ".shape", shape); !s.isOk())
@@ -252,18 +252,18 @@ Status parseWeights(const json &root, Metadata &out) {
                             formatShape(shape) + " is too large to address");
       weight.shape.push_back(dim.value);
     }
-    if (auto layout = entry.find("layout"); layout != entry.end()) {
+    if (auto layout = entry.find(COIL_KEY_LAYOUT); layout != entry.end()) {
       std::string lpath = path + ".layout";
       if (!layout->is_object())
         return Reader::fail(lpath,
                             "expected an object, found " + describe(*layout));
       std::string kind;
-      if (Status s = Reader::member(*layout, lpath, "kind", field); !s.isOk())
+      if (Status s = Reader::member(*layout, lpath, COIL_KEY_KIND, field); !s.isOk())
         return s;
       if (Status s = Reader::string(*field, lpath + ".kind", kind); !s.isOk())
         return s;
       if (kind == COIL_LAYOUT_PANELS) {
-        if (Status s = Reader::member(*layout, lpath, "n0", field); !s.isOk())
+        if (Status s = Reader::member(*layout, lpath, COIL_KEY_N0, field); !s.isOk())
           return s;
         if (Status s = Reader::integer(*field, lpath + ".n0",
                                        weight.panelWidth);
@@ -303,7 +303,7 @@ Status parseWeights(const json &root, Metadata &out) {
 }
 
 Status parseStates(const json &root, Metadata &out) {
-  auto it = root.find("states");
+  auto it = root.find(COIL_KEY_STATES);
   if (it == root.end())
     return Status::ok();
   if (!it->is_array())
@@ -316,7 +316,7 @@ Status parseStates(const json &root, Metadata &out) {
       return Reader::fail(path, "expected an object, found " + describe(entry));
     StateSpec state;
     const json *field;
-    if (Status s = Reader::member(entry, path, "name", field); !s.isOk())
+    if (Status s = Reader::member(entry, path, COIL_KEY_NAME, field); !s.isOk())
       return s;
     if (Status s = Reader::string(*field, path + ".name", state.name);
         !s.isOk())
@@ -324,12 +324,12 @@ Status parseStates(const json &root, Metadata &out) {
     if (!names.insert(state.name).second)
       return Reader::fail(path + ".name",
                           "state \"" + state.name + "\" is listed twice");
-    if (Status s = Reader::member(entry, path, "dtype", field); !s.isOk())
+    if (Status s = Reader::member(entry, path, COIL_KEY_DTYPE, field); !s.isOk())
       return s;
     if (Status s = Reader::elementType(*field, path + ".dtype", state.type);
         !s.isOk())
       return s;
-    if (Status s = Reader::member(entry, path, "shape", field); !s.isOk())
+    if (Status s = Reader::member(entry, path, COIL_KEY_SHAPE, field); !s.isOk())
       return s;
     if (Status s = Reader::shape(*field, path + ".shape", state.shape);
         !s.isOk())
@@ -352,7 +352,7 @@ Status parseStates(const json &root, Metadata &out) {
 
 Status parseKernels(const json &root, Metadata &out) {
   const json *kernels;
-  if (Status s = Reader::member(root, "", "kernels", kernels); !s.isOk())
+  if (Status s = Reader::member(root, "", COIL_KEY_KERNELS, kernels); !s.isOk())
     return s;
   if (!kernels->is_array())
     return Reader::fail("kernels",
@@ -364,17 +364,17 @@ Status parseKernels(const json &root, Metadata &out) {
       return Reader::fail(path, "expected an object, found " + describe(entry));
     KernelSpec kernel;
     const json *field;
-    if (Status s = Reader::member(entry, path, "name", field); !s.isOk())
+    if (Status s = Reader::member(entry, path, COIL_KEY_NAME, field); !s.isOk())
       return s;
     if (Status s = Reader::string(*field, path + ".name", kernel.name);
         !s.isOk())
       return s;
-    if (Status s = Reader::member(entry, path, "symbol", field); !s.isOk())
+    if (Status s = Reader::member(entry, path, COIL_KEY_SYMBOL, field); !s.isOk())
       return s;
     if (Status s = Reader::string(*field, path + ".symbol", kernel.symbol);
         !s.isOk())
       return s;
-    if (auto calls = entry.find("calls"); calls != entry.end())
+    if (auto calls = entry.find(COIL_KEY_CALLS); calls != entry.end())
       if (Status s = Reader::integer(*calls, path + ".calls", kernel.calls);
           !s.isOk())
         return s;
@@ -411,16 +411,16 @@ Status parseBuffer(const json &entry, const std::string &entryName,
   if (!entry.is_object())
     return Reader::fail(path, "expected an object, found " + describe(entry));
   const json *field;
-  if (Status s = Reader::member(entry, path, "kind", field); !s.isOk())
+  if (Status s = Reader::member(entry, path, COIL_KEY_KIND, field); !s.isOk())
     return s;
   std::string kind;
   if (Status s = Reader::string(*field, path + ".kind", kind); !s.isOk())
     return s;
 
-  if (kind == "state" || kind == "weight") {
-    bool isState = kind == "state";
+  if (kind == COIL_BUFFER_STATE || kind == COIL_BUFFER_WEIGHT) {
+    bool isState = kind == COIL_BUFFER_STATE;
     buffer.kind = isState ? BufferKind::State : BufferKind::Weight;
-    if (Status s = Reader::member(entry, path, "index", field); !s.isOk())
+    if (Status s = Reader::member(entry, path, COIL_KEY_INDEX, field); !s.isOk())
       return s;
     if (Status s = Reader::integer(*field, path + ".index", buffer.index);
         !s.isOk())
@@ -444,25 +444,25 @@ Status parseBuffer(const json &entry, const std::string &entryName,
     return Status::ok();
   }
 
-  if (kind == "tokens")
+  if (kind == COIL_BUFFER_TOKENS)
     buffer.kind = BufferKind::Tokens;
-  else if (kind == "positions")
+  else if (kind == COIL_BUFFER_POSITIONS)
     buffer.kind = BufferKind::Positions;
-  else if (kind == "temp")
+  else if (kind == COIL_BUFFER_TEMP)
     buffer.kind = BufferKind::Temp;
-  else if (kind == "logits")
+  else if (kind == COIL_BUFFER_LOGITS)
     buffer.kind = BufferKind::Logits;
   else
     return Reader::fail(path + ".kind",
                         "unknown buffer kind \"" + kind +
                             "\" (expected tokens, positions, state, weight, "
                             "temp or logits)");
-  if (Status s = Reader::member(entry, path, "dtype", field); !s.isOk())
+  if (Status s = Reader::member(entry, path, COIL_KEY_DTYPE, field); !s.isOk())
     return s;
   if (Status s = Reader::elementType(*field, path + ".dtype", buffer.type);
       !s.isOk())
     return s;
-  if (Status s = Reader::member(entry, path, "shape", field); !s.isOk())
+  if (Status s = Reader::member(entry, path, COIL_KEY_SHAPE, field); !s.isOk())
     return s;
   if (Status s = Reader::shape(*field, path + ".shape", buffer.shape);
       !s.isOk())
@@ -514,7 +514,7 @@ Status parseCost(const json &value, const std::string &path, double (&out)[3]) {
 /// Reads the optional "layer" and "cost" of the step `item` at `path`.
 Status parseStepProfile(const json &item, const std::string &path,
                         StepSpec &step) {
-  if (auto it = item.find("layer"); it != item.end() && !it->is_null()) {
+  if (auto it = item.find(COIL_KEY_LAYER); it != item.end() && !it->is_null()) {
     // -1 says the step belongs to no layer.
     if (it->is_number_integer() && !it->is_number_unsigned() &&
         it->get<int64_t>() == -1)
@@ -523,26 +523,26 @@ Status parseStepProfile(const json &item, const std::string &path,
              !s.isOk())
       return s;
   }
-  if (auto it = item.find("rows"); it != item.end()) {
+  if (auto it = item.find(COIL_KEY_ROWS); it != item.end()) {
     std::string rows;
     if (Status s = Reader::string(*it, path + ".rows", rows); !s.isOk())
       return s;
-    if (rows != "token" && rows != "sequence")
+    if (rows != COIL_ROWS_TOKEN && rows != COIL_ROWS_SEQUENCE)
       return Reader::fail(path + ".rows",
                           "expected \"token\" or \"sequence\", found " +
                               describe(*it));
-    step.perSequence = rows == "sequence";
+    step.perSequence = rows == COIL_ROWS_SEQUENCE;
   }
-  auto cost = item.find("cost");
+  auto cost = item.find(COIL_KEY_COST);
   if (cost == item.end() || cost->is_null())
     return Status::ok();
   if (!cost->is_object())
     return Reader::fail(path + ".cost",
                         "expected an object, found " + describe(*cost));
-  if (auto it = cost->find("flops"); it != cost->end())
+  if (auto it = cost->find(COIL_KEY_FLOPS); it != cost->end())
     if (Status s = parseCost(*it, path + ".cost.flops", step.flops); !s.isOk())
       return s;
-  if (auto it = cost->find("bytes"); it != cost->end())
+  if (auto it = cost->find(COIL_KEY_BYTES); it != cost->end())
     if (Status s = parseCost(*it, path + ".cost.bytes", step.bytes); !s.isOk())
       return s;
   return Status::ok();
@@ -554,7 +554,7 @@ Status parseEntry(const json &value, const std::string &name,
   if (!value.is_object())
     return Reader::fail(path, "expected an object, found " + describe(value));
   const json *buffers;
-  if (Status s = Reader::member(value, path, "buffers", buffers); !s.isOk())
+  if (Status s = Reader::member(value, path, COIL_KEY_BUFFERS, buffers); !s.isOk())
     return s;
   if (!buffers->is_array())
     return Reader::fail(path + ".buffers",
@@ -606,7 +606,7 @@ Status parseEntry(const json &value, const std::string &name,
             formatShape(entry.buffers[entry.tokensBuffer].shape));
 
   const json *steps;
-  if (Status s = Reader::member(value, path, "steps", steps); !s.isOk())
+  if (Status s = Reader::member(value, path, COIL_KEY_STEPS, steps); !s.isOk())
     return s;
   if (!steps->is_array())
     return Reader::fail(path + ".steps",
@@ -618,7 +618,7 @@ Status parseEntry(const json &value, const std::string &name,
       return Reader::fail(where, "expected an object, found " + describe(item));
     StepSpec step;
     const json *field;
-    if (Status s = Reader::member(item, where, "kernel", field); !s.isOk())
+    if (Status s = Reader::member(item, where, COIL_KEY_KERNEL, field); !s.isOk())
       return s;
     if (Status s = Reader::integer(*field, where + ".kernel", step.kernel);
         !s.isOk())
@@ -629,7 +629,7 @@ Status parseEntry(const json &value, const std::string &name,
                               " is out of range (the model has " +
                               std::to_string(meta.kernels.size()) +
                               " kernels)");
-    if (Status s = Reader::member(item, where, "args", field); !s.isOk())
+    if (Status s = Reader::member(item, where, COIL_KEY_ARGS, field); !s.isOk())
       return s;
     if (!field->is_array())
       return Reader::fail(where + ".args",
@@ -667,15 +667,15 @@ Status parseMetadata(std::string_view text, Metadata &out) {
 
   const json *field;
   std::string format;
-  if (Status s = Reader::member(root, "", "format", field); !s.isOk())
+  if (Status s = Reader::member(root, "", COIL_KEY_FORMAT, field); !s.isOk())
     return s;
   if (Status s = Reader::string(*field, "format", format); !s.isOk())
     return s;
-  if (format != "coil-model")
+  if (format != COIL_FORMAT_NAME)
     return Reader::fail("format",
                         "expected \"coil-model\", found " + describe(*field));
   int64_t version;
-  if (Status s = Reader::member(root, "", "version", field); !s.isOk())
+  if (Status s = Reader::member(root, "", COIL_KEY_VERSION, field); !s.isOk())
     return s;
   if (Status s = Reader::integer(*field, "version", version); !s.isOk())
     return s;
@@ -684,21 +684,21 @@ Status parseMetadata(std::string_view text, Metadata &out) {
                         "version " + std::to_string(version) +
                             " is not supported (this runtime reads version " +
                             std::to_string(kMetadataVersion) + ")");
-  if (auto it = root.find("compiler"); it != root.end())
+  if (auto it = root.find(COIL_KEY_COMPILER); it != root.end())
     if (Status s = Reader::string(*it, "compiler", out.compiler, true);
         !s.isOk())
       return s;
-  if (auto it = root.find("profiled"); it != root.end()) {
+  if (auto it = root.find(COIL_KEY_PROFILED); it != root.end()) {
     if (!it->is_boolean())
       return Reader::fail("profiled",
                           "expected true or false, found " + describe(*it));
     out.profiled = it->get<bool>();
   }
-  if (Status s = Reader::member(root, "", "family", field); !s.isOk())
+  if (Status s = Reader::member(root, "", COIL_KEY_FAMILY, field); !s.isOk())
     return s;
   if (Status s = Reader::string(*field, "family", out.family); !s.isOk())
     return s;
-  if (Status s = Reader::member(root, "", "vocab_size", field); !s.isOk())
+  if (Status s = Reader::member(root, "", COIL_KEY_VOCAB_SIZE, field); !s.isOk())
     return s;
   if (Status s = Reader::integer(*field, "vocab_size", out.vocabSize);
       !s.isOk())
@@ -709,7 +709,7 @@ Status parseMetadata(std::string_view text, Metadata &out) {
     return Reader::fail("vocab_size", "expected 1 to " +
                                           std::to_string(maxVocab) +
                                           ", found " + describe(*field));
-  if (auto it = root.find("max_context"); it != root.end() && !it->is_null()) {
+  if (auto it = root.find(COIL_KEY_MAX_CONTEXT); it != root.end() && !it->is_null()) {
     if (Status s = Reader::integer(*it, "max_context", out.maxContext);
         !s.isOk())
       return s;
@@ -728,7 +728,7 @@ Status parseMetadata(std::string_view text, Metadata &out) {
     return s;
 
   const json *entries;
-  if (Status s = Reader::member(root, "", "entries", entries); !s.isOk())
+  if (Status s = Reader::member(root, "", COIL_KEY_ENTRIES, entries); !s.isOk())
     return s;
   if (!entries->is_object())
     return Reader::fail("entries",

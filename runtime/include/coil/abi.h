@@ -43,6 +43,52 @@ struct coil_kernel_sync {
 #define COIL_SYNC_SLOT_ENTER 1
 #define COIL_SYNC_SLOT_EXIT 2
 
+/* The metadata's keys (docs/abi.md), and the values with a fixed
+ * spelling. */
+#define COIL_FORMAT_NAME "coil-model"
+#define COIL_KEY_FORMAT "format"
+#define COIL_KEY_VERSION "version"
+#define COIL_KEY_COMPILER "compiler"
+#define COIL_KEY_PROFILED "profiled"
+#define COIL_KEY_FAMILY "family"
+#define COIL_KEY_VOCAB_SIZE "vocab_size"
+#define COIL_KEY_MAX_CONTEXT "max_context"
+#define COIL_KEY_TARGET "target"
+#define COIL_KEY_CPU "cpu"
+#define COIL_KEY_ISA "isa"
+#define COIL_KEY_FEATURES "features"
+#define COIL_KEY_WEIGHTS "weights"
+#define COIL_KEY_STATES "states"
+#define COIL_KEY_KERNELS "kernels"
+#define COIL_KEY_ENTRIES "entries"
+#define COIL_KEY_NAME "name"
+#define COIL_KEY_DTYPE "dtype"
+#define COIL_KEY_SHAPE "shape"
+#define COIL_KEY_LAYOUT "layout"
+#define COIL_KEY_KIND "kind"
+#define COIL_KEY_N0 "n0"
+#define COIL_KEY_SYMBOL "symbol"
+#define COIL_KEY_OPS "ops"
+#define COIL_KEY_CALLS "calls"
+#define COIL_KEY_BUFFERS "buffers"
+#define COIL_KEY_STEPS "steps"
+#define COIL_KEY_KERNEL "kernel"
+#define COIL_KEY_ARGS "args"
+#define COIL_KEY_LAYER "layer"
+#define COIL_KEY_COST "cost"
+#define COIL_KEY_FLOPS "flops"
+#define COIL_KEY_BYTES "bytes"
+#define COIL_KEY_ROWS "rows"
+#define COIL_KEY_INDEX "index"
+#define COIL_BUFFER_TOKENS "tokens"
+#define COIL_BUFFER_POSITIONS "positions"
+#define COIL_BUFFER_STATE "state"
+#define COIL_BUFFER_WEIGHT "weight"
+#define COIL_BUFFER_TEMP "temp"
+#define COIL_BUFFER_LOGITS "logits"
+#define COIL_ROWS_TOKEN "token"
+#define COIL_ROWS_SEQUENCE "sequence"
+
 /* Weight layouts ("layout": {"kind": ...}). "rows": the tensor as stored,
  * row-major (the default when "layout" is absent). "panels" with "n0": a
  * [N, K] matrix as ceil(N / n0) panels of [K, n0], panel p holding rows
