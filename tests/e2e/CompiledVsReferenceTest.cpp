@@ -24,7 +24,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/Codegen/CPU/CpuTarget.h"
 #include "compiler/Driver/Compile.h"
 #include "compiler/InitAll.h"
 #include "compiler/Reference/ReferenceSession.h"
@@ -33,12 +32,12 @@
 #include "runtime/src/weights/Safetensors.h"
 
 #include "coil/coil.h"
+#include "tests/e2e/HostTargets.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
-#include "llvm/TargetParser/Host.h"
 
 #include <gtest/gtest.h>
 
@@ -76,19 +75,7 @@ constexpr int64_t kMaxBatch = 3, kMaxContext = 330;
     ASSERT_EQ(code_, COIL_OK) << message_;                                     \
   } while (0)
 
-/// Whether this machine has every feature code for `cpu` may use.
-bool hostRuns(llvm::StringRef cpu, std::string &missing) {
-  llvm::Expected<CpuTarget> target = resolveCpuTarget(cpu);
-  if (!target) {
-    missing = llvm::toString(target.takeError());
-    return false;
-  }
-  llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
-  for (const std::string &f : target->requiredFeatures)
-    if (!host.lookup(f))
-      missing += (missing.empty() ? "" : ", ") + f;
-  return missing.empty();
-}
+using ::coil::testing::hostRuns;
 
 class CompiledVsReferenceTest : public ::testing::TestWithParam<const char *> {
 protected:
@@ -379,7 +366,7 @@ TEST_P(CompiledVsReferenceTest, LlamaSaveRestore) {
 
 INSTANTIATE_TEST_SUITE_P(
     Isa, CompiledVsReferenceTest,
-    ::testing::Values("x86-64", "x86-64-v3", "x86-64-v4"),
+    ::testing::ValuesIn(::coil::testing::kTargetCpus),
     [](const ::testing::TestParamInfo<const char *> &info) {
       std::string name = info.param;
       std::replace(name.begin(), name.end(), '-', '_');

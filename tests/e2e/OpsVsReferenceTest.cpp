@@ -22,7 +22,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/Codegen/CPU/CpuTarget.h"
 #include "compiler/Driver/Compile.h"
 #include "compiler/InitAll.h"
 #include "compiler/Reference/ReferenceSession.h"
@@ -30,6 +29,7 @@
 #include "runtime/src/weights/Safetensors.h"
 
 #include "coil/coil.h"
+#include "tests/e2e/HostTargets.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -37,7 +37,6 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/TargetParser/Host.h"
 
 #include <gtest/gtest.h>
 
@@ -150,19 +149,7 @@ const OpCase kCases[] = {
     %y = coil.mul %s, %r : $OUT)"},
 };
 
-/// Whether this machine has every feature code for `cpu` may use.
-bool hostRuns(llvm::StringRef cpu, std::string &missing) {
-  llvm::Expected<CpuTarget> target = resolveCpuTarget(cpu);
-  if (!target) {
-    missing = llvm::toString(target.takeError());
-    return false;
-  }
-  llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
-  for (const std::string &f : target->requiredFeatures)
-    if (!host.lookup(f))
-      missing += (missing.empty() ? "" : ", ") + f;
-  return missing.empty();
-}
+using ::coil::testing::hostRuns;
 
 /// Deterministic values in [-1, 1).
 std::vector<float> values(size_t count, uint64_t seed) {
@@ -330,7 +317,7 @@ TEST_P(OpsVsReferenceTest, MatchesTheReference) {
 INSTANTIATE_TEST_SUITE_P(
     Ops, OpsVsReferenceTest,
     ::testing::Combine(::testing::Range(0, static_cast<int>(std::size(kCases))),
-                       ::testing::Values("x86-64", "x86-64-v3", "x86-64-v4")),
+                       ::testing::ValuesIn(::coil::testing::kTargetCpus)),
     [](const ::testing::TestParamInfo<Param> &info) {
       std::string name = std::string(kCases[std::get<0>(info.param)].name) +
                          "_" + std::get<1>(info.param);
