@@ -20,6 +20,7 @@ DictionaryAttr ContractionConfig::toAttr(MLIRContext *context) const {
   return b.getDictionaryAttr({
       b.getNamedAttr("epilogue", b.getArrayAttr(names)),
       b.getNamedAttr("isa", b.getStringAttr(isa)),
+      b.getNamedAttr("kc", b.getI64IntegerAttr(kc)),
       b.getNamedAttr("mc", b.getI64IntegerAttr(mc)),
       b.getNamedAttr("split", b.getStringAttr("panels")),
       b.getNamedAttr("tile", b.getDenseI64ArrayAttr({mr, nr})),
@@ -47,6 +48,10 @@ std::optional<ContractionConfig> ContractionConfig::of(Operation *op) {
   config.lanes = lanes.getInt();
   config.mc = mc.getInt();
   config.packed = weights.getValue() == COIL_LAYOUT_PANELS;
+  if (auto kc = dict.getAs<IntegerAttr>("kc"))
+    config.kc = kc.getInt();
+  if (config.kc < 0)
+    return std::nullopt;
   if (auto epilogue = dict.getAs<ArrayAttr>("epilogue"))
     for (Attribute name : epilogue) {
       auto s = dyn_cast<StringAttr>(name);

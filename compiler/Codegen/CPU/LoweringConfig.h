@@ -43,6 +43,9 @@ struct ContractionConfig {
   int64_t lanes = 4;
   /// Rows per cache block.
   int64_t mc = 64;
+  /// Input features per cache block (0 or >= K: one block): kc x nr
+  /// weights take half the L1.
+  int64_t kc = 0;
   /// Whether the weight is packed in panels of `nr` features.
   bool packed = false;
   /// The element-wise ops applied on the register tile before its one

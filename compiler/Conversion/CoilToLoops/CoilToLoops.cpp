@@ -217,7 +217,8 @@ LogicalResult lowerKernel(func::FuncOp fn) {
       for (Value r : chain->second.back()->getResults())
         out.push_back(buffer.lookup(r));
       lb.loc = op.getLoc();
-      lowered = lowerContraction(lb, &op, in, out, steps);
+      lowered = lowerContraction(lb, &op, in, out, steps,
+                                 buffer.lookup(op.getResult(0)));
     }
     if (failed(lowered)) {
       delete body;

@@ -95,12 +95,15 @@ LogicalResult lowerLinearRows(LoopBuilder &lb, LinearOp op, ArrayRef<Value> in,
 class PanelLowering {
 public:
   /// `out` is the linear's (or its epilogue's) result, or the pieces of a
-  /// split that ends the epilogue, each a whole number of panels.
+  /// split that ends the epilogue, each a whole number of panels;
+  /// `partialSums` is the linear's own result buffer, which holds the sums
+  /// between K blocks.
   PanelLowering(LoopBuilder &lb, const ContractionConfig &config,
-                ArrayRef<Value> in, ArrayRef<Value> out, int64_t n,
-                bool hasBias, ArrayRef<EpilogueStep> epilogue)
+                ArrayRef<Value> in, ArrayRef<Value> out, Value partialSums,
+                int64_t n, bool hasBias, ArrayRef<EpilogueStep> epilogue)
       : lb(lb), c(config), x(lb.rows(in[0])), w(in[1]),
-        bias(hasBias ? in[2] : Value()), n(n), k(lb.staticDim(w, 1)),
+        bias(hasBias ? in[2] : Value()), partial(lb.rows(partialSums)), n(n),
+        k(lb.staticDim(w, 1)),
         vt(VectorType::get({config.lanes}, lb.b.getF32Type())),
         epilogue(epilogue) {
     for (const EpilogueStep &step : epilogue)
@@ -156,41 +159,92 @@ private:
     int64_t first;
   };
 
+  /// Which part of K a sweep of the row tiles covers, and where its sums
+  /// start and go: the first block starts from zero, the others from the
+  /// partial sums the previous block stored; only the last block applies
+  /// the bias and the epilogue and stores into the outputs.
+  struct KBlock {
+    Value start;
+    int64_t length;
+    bool fromPartial, last;
+  };
+
   /// Rows [m0, mEnd) of panel p, whose first `valid` features exist,
-  /// stored into `piece`.
+  /// stored into `piece`. With K blocking, the rows are swept once per
+  /// block of kc, so the block's kc x nr weights stay in L1 for every tile.
   void panel(Value p, Value m0, Value mEnd, int64_t valid,
              const Piece &piece) {
-    Value span = lb.subi(mEnd, m0);
-    Value cur = lb.addi(
-        m0, lb.subi(span, lb.b.create<arith::RemUIOp>(lb.loc, span,
-                                                      lb.idx(c.mr))));
-    lb.loop(m0, cur, c.mr,
-            [&](Value r) { tile(r, c.mr, p, valid, piece); });
-    for (int64_t rowsInTile : {8, 4, 2, 1}) {
-      if (rowsInTile >= c.mr)
-        continue;
-      Value left = lb.subi(mEnd, cur);
-      Value next = lb.addi(
-          cur, lb.subi(left, lb.b.create<arith::RemUIOp>(
-                                 lb.loc, left, lb.idx(rowsInTile))));
-      lb.loop(cur, next, rowsInTile,
-              [&](Value r) { tile(r, rowsInTile, p, valid, piece); });
-      cur = next;
+    auto sweep = [&](const KBlock &kb) {
+      Value span = lb.subi(mEnd, m0);
+      Value cur = lb.addi(
+          m0, lb.subi(span, lb.b.create<arith::RemUIOp>(lb.loc, span,
+                                                        lb.idx(c.mr))));
+      lb.loop(m0, cur, c.mr,
+              [&](Value r) { tile(r, c.mr, p, valid, piece, kb); });
+      for (int64_t rowsInTile : {8, 4, 2, 1}) {
+        if (rowsInTile >= c.mr)
+          continue;
+        Value left = lb.subi(mEnd, cur);
+        Value next = lb.addi(
+            cur, lb.subi(left, lb.b.create<arith::RemUIOp>(
+                                   lb.loc, left, lb.idx(rowsInTile))));
+        lb.loop(cur, next, rowsInTile,
+                [&](Value r) { tile(r, rowsInTile, p, valid, piece, kb); });
+        cur = next;
+      }
+    };
+    int64_t kc = c.kc > 0 && c.kc < k ? c.kc : k;
+    if (kc == k) {
+      sweep({lb.idx(0), k, false, true});
+      return;
     }
+    int64_t blocks = (k + kc - 1) / kc;
+    int64_t lastStart = (blocks - 1) * kc;
+    sweep({lb.idx(0), kc, false, false});
+    if (blocks > 2)
+      lb.loop(lb.idx(kc), lb.idx(lastStart), kc,
+              [&](Value k0) { sweep({k0, kc, true, false}); });
+    sweep({lb.idx(lastStart), k - lastStart, true, true});
   }
 
-  /// One register tile: rows r0 .. r0 + tr - 1 of panel p.
-  void tile(Value r0, int64_t tr, Value p, int64_t valid,
-            const Piece &piece) {
+  /// One register tile: rows r0 .. r0 + tr - 1 of panel p over K block kb.
+  void tile(Value r0, int64_t tr, Value p, int64_t valid, const Piece &piece,
+            const KBlock &kb) {
     int64_t nv = (valid + c.lanes - 1) / c.lanes;
     // Independent accumulator sets over k, so at least 8 FMA chains run.
     int64_t sets = std::max<int64_t>(1, (8 + tr * nv - 1) / (tr * nv));
-    sets = std::min<int64_t>(sets, std::max<int64_t>(k, 1));
+    sets = std::min<int64_t>(sets, std::max<int64_t>(kb.length, 1));
     int64_t per = tr * nv;
-    SmallVector<Value> init(sets * per, lb.splat(vt, lb.f32(0.0)));
     SmallVector<Value> rowIdx;
     for (int64_t t = 0; t < tr; ++t)
       rowIdx.push_back(lb.addi(r0, lb.idx(t)));
+    Value col0 = lb.muli(p, lb.idx(c.nr));
+    // Vector v of the panel: its column and, when the panel is partial, the
+    // mask of the lanes that exist.
+    auto columnOf = [&](int64_t v) {
+      return lb.addi(col0, lb.idx(v * c.lanes));
+    };
+    auto maskOf = [&](int64_t v) -> Value {
+      int64_t lanes = std::min(c.lanes, valid - v * c.lanes);
+      if (lanes == c.lanes)
+        return Value();
+      return lb.b.create<vector::CreateMaskOp>(
+          lb.loc, VectorType::get({c.lanes}, lb.b.getI1Type()),
+          ValueRange{lb.idx(lanes)});
+    };
+    auto loadAt = [&](Value buffer, Value row, int64_t v) -> Value {
+      Value mask = maskOf(v);
+      if (mask)
+        return lb.b.create<vector::MaskedLoadOp>(
+            lb.loc, vt, buffer, ValueRange{row, columnOf(v)}, mask,
+            lb.splat(vt, lb.f32(0.0)));
+      return lb.vload(vt, buffer, {row, columnOf(v)});
+    };
+    SmallVector<Value> init(sets * per, lb.splat(vt, lb.f32(0.0)));
+    if (kb.fromPartial)
+      for (int64_t t = 0; t < tr; ++t)
+        for (int64_t v = 0; v < nv; ++v)
+          init[t * nv + v] = loadAt(partial, rowIdx[t], v);
     // acc[s * per + t * nv + v] += x[r0 + t, kk] * w[p, kk, v * lanes...].
     auto step = [&](Value kk, int64_t s, SmallVector<Value> &acc) {
       SmallVector<Value> wv;
@@ -204,18 +258,20 @@ private:
         }
       }
     };
-    int64_t kMain = k - k % sets;
+    int64_t kMain = kb.length - kb.length % sets;
+    Value kMainEnd = lb.addi(kb.start, lb.idx(kMain));
+    Value kEnd = lb.addi(kb.start, lb.idx(kb.length));
     SmallVector<Value> acc = lb.reduce(
-        lb.idx(0), lb.idx(kMain), sets, init,
+        kb.start, kMainEnd, sets, init,
         [&](Value k0, ValueRange a) -> SmallVector<Value> {
           SmallVector<Value> next(a.begin(), a.end());
           for (int64_t s = 0; s < sets; ++s)
             step(lb.addi(k0, lb.idx(s)), s, next);
           return next;
         });
-    if (kMain < k) {
+    if (kMain < kb.length) {
       SmallVector<Value> first(acc.begin(), acc.begin() + per);
-      first = lb.reduce(lb.idx(kMain), lb.idx(k), 1, first,
+      first = lb.reduce(kMainEnd, kEnd, 1, first,
                         [&](Value kk, ValueRange a) -> SmallVector<Value> {
                           SmallVector<Value> next(a.begin(), a.end());
                           step(kk, 0, next);
@@ -229,16 +285,25 @@ private:
         for (int64_t i = 0; i < per; ++i)
           acc[s * per + i] = lb.add(acc[s * per + i], acc[(s + width) * per + i]);
 
-    Value col0 = lb.muli(p, lb.idx(c.nr));
+    if (!kb.last) {
+      // Partial sums, for the next block.
+      for (int64_t v = 0; v < nv; ++v) {
+        Value mask = maskOf(v);
+        for (int64_t t = 0; t < tr; ++t) {
+          SmallVector<Value, 2> at{rowIdx[t], columnOf(v)};
+          if (mask)
+            lb.b.create<vector::MaskedStoreOp>(lb.loc, partial, at, mask,
+                                               acc[t * nv + v]);
+          else
+            lb.vstore(acc[t * nv + v], partial, at);
+        }
+      }
+      return;
+    }
     for (int64_t v = 0; v < nv; ++v) {
-      int64_t lanes = std::min(c.lanes, valid - v * c.lanes);
-      Value col = lb.addi(col0, lb.idx(v * c.lanes));
+      Value col = columnOf(v);
       Value outCol = lb.subi(col, lb.idx(piece.first));
-      Value mask;
-      if (lanes < c.lanes)
-        mask = lb.b.create<vector::CreateMaskOp>(
-            lb.loc, VectorType::get({c.lanes}, lb.b.getI1Type()),
-            ValueRange{lb.idx(lanes)});
+      Value mask = maskOf(v);
       Value b;
       if (bias)
         b = mask ? lb.b.create<vector::MaskedLoadOp>(
@@ -279,7 +344,7 @@ private:
 
   LoopBuilder &lb;
   const ContractionConfig &c;
-  Value x, w, bias;
+  Value x, w, bias, partial;
   int64_t n, k;
   VectorType vt;
   ArrayRef<EpilogueStep> epilogue;
@@ -294,7 +359,8 @@ private:
 LogicalResult mlir::coil::lowerContraction(LoopBuilder &lb, Operation *op,
                                            ArrayRef<Value> in,
                                            ArrayRef<Value> out,
-                                           ArrayRef<EpilogueStep> epilogue) {
+                                           ArrayRef<EpilogueStep> epilogue,
+                                           Value result) {
   auto linear = cast<LinearOp>(op);
   if (lb.rank(in[0]) < 2)
     return linear.emitOpError("cannot be lowered to loops: rank-1 input");
@@ -319,8 +385,8 @@ LogicalResult mlir::coil::lowerContraction(LoopBuilder &lb, Operation *op,
           return linear.emitOpError("cannot be lowered to loops: a split "
                                     "piece of ")
                  << size << " columns is not whole panels of " << config->nr;
-  PanelLowering(lb, *config, in, out, n, linear.getBias() != nullptr,
-                epilogue)
+  PanelLowering(lb, *config, in, out, result ? result : out[0], n,
+                linear.getBias() != nullptr, epilogue)
       .emit();
   return success();
 }

@@ -33,10 +33,12 @@ struct EpilogueStep {
 };
 
 /// Contraction.cpp: `linear`; with an epilogue (its coil.lowering_config),
-/// `out` is the buffer of the epilogue's last op.
+/// `out` is the buffer(s) of the epilogue's last op and `result` the
+/// linear's own (it holds partial sums between K blocks).
 LogicalResult lowerContraction(LoopBuilder &lb, Operation *op,
                                ArrayRef<Value> in, ArrayRef<Value> out,
-                               ArrayRef<EpilogueStep> epilogue = {});
+                               ArrayRef<EpilogueStep> epilogue = {},
+                               Value result = {});
 /// Norm.cpp: `rms_norm`, `layer_norm`.
 LogicalResult lowerNorm(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
                         ArrayRef<Value> out);

@@ -18,13 +18,19 @@
 // parameter, is packed in panels of the tile's width.
 // AVX512-LABEL: func.func private @norm_linear
 // AVX512-SAME: %{{.*}}: tensor<48x64xf32> {coil.layout = {kind = "panels", n0 = 32 : i64}}
-// AVX512: coil.linear {{.*}} {coil.lowering_config = {epilogue = [], isa = "avx512", mc = {{[0-9]+}} : i64, split = "panels", tile = array<i64: 12, 32>, vector = 16 : i64, weights = "panels"}}
+// AVX512: coil.linear {{.*}} {coil.lowering_config = {epilogue = [], isa = "avx512", kc = 64 : i64, mc = {{[0-9]+}} : i64, split = "panels", tile = array<i64: 12, 32>, vector = 16 : i64, weights = "panels"}}
 // AVX2-LABEL: func.func private @norm_linear
 // AVX2-SAME: {coil.layout = {kind = "panels", n0 = 16 : i64}}
-// AVX2: coil.lowering_config = {epilogue = [], isa = "avx2", mc = 384 : i64, split = "panels", tile = array<i64: 6, 16>, vector = 8 : i64, weights = "panels"}
+// AVX2: coil.lowering_config = {epilogue = [], isa = "avx2", kc = 64 : i64, mc = 384 : i64, split = "panels", tile = array<i64: 6, 16>, vector = 8 : i64, weights = "panels"}
 // BASE-LABEL: func.func private @norm_linear
 // BASE-SAME: {coil.layout = {kind = "panels", n0 = 8 : i64}}
 // BASE: coil.lowering_config = {epilogue = [], isa = "x86-64", {{.*}}tile = array<i64: 6, 8>, vector = 4 : i64, weights = "panels"}
+
+// K longer than half the L1 holds (kc x nr weights) is swept in blocks.
+// AVX512-LABEL: func.func private @long_k
+// AVX512: coil.lowering_config = {epilogue = [], isa = "avx512", kc = 192 : i64,
+// AVX2-LABEL: func.func private @long_k
+// AVX2: coil.lowering_config = {epilogue = [], isa = "avx2", kc = 256 : i64,
 
 // A weight computed at a call site stays as stored.
 // AVX512-LABEL: func.func private @computed_weight
@@ -67,6 +73,9 @@ module {
     %q = coil.weight "square" : tensor<64x64xf32>
     %r:2 = call @read_by_caller(%x, %q) : (tensor<?x?x64xf32>, tensor<64x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>)
     %s = coil.add %r#0, %f : tensor<?x?x64xf32>
+    %lw = coil.weight "long" : tensor<16x1000xf32>
+    %lx = coil.weight "long_input" : tensor<4x1000xf32>
+    %lk = call @long_k(%lx, %lw) : (tensor<4x1000xf32>, tensor<16x1000xf32>) -> tensor<4x16xf32>
     %p = coil.weight "pieces" : tensor<96x64xf32>
     %w1:2 = call @split_whole_panels(%x, %p) : (tensor<?x?x64xf32>, tensor<96x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x32xf32>)
     %w2:2 = call @split_inside_a_panel(%x, %p) : (tensor<?x?x64xf32>, tensor<96x64xf32>) -> (tensor<?x?x48xf32>, tensor<?x?x48xf32>)
@@ -76,6 +85,10 @@ module {
     %h = coil.rms_norm %x, %n {epsilon = 1.0e-5 : f32} : (tensor<?x?x64xf32>, tensor<64xf32>) -> tensor<?x?x64xf32>
     %y = coil.linear %h, %w : (tensor<?x?x64xf32>, tensor<48x64xf32>) -> tensor<?x?x48xf32>
     return %y : tensor<?x?x48xf32>
+  }
+  func.func private @long_k(%x: tensor<4x1000xf32>, %w: tensor<16x1000xf32>) -> tensor<4x16xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
+    %y = coil.linear %x, %w : (tensor<4x1000xf32>, tensor<16x1000xf32>) -> tensor<4x16xf32>
+    return %y : tensor<4x16xf32>
   }
   func.func private @computed_weight(%x: tensor<?x?x64xf32>, %w: tensor<48x64xf32>) -> tensor<?x?x48xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
     %y = coil.linear %x, %w : (tensor<?x?x64xf32>, tensor<48x64xf32>) -> tensor<?x?x48xf32>
