@@ -12,6 +12,7 @@
 
 #include "compiler/Codegen/CPU/LoweringConfig.h"
 #include "dialects/Coil/IR/CoilOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -179,7 +180,14 @@ private:
       Value cur = lb.addi(
           m0, lb.subi(span, lb.b.create<arith::RemUIOp>(lb.loc, span,
                                                         lb.idx(c.mr))));
-      lb.loop(m0, cur, c.mr,
+      // The first full tile of the sweep, and the few tiles of leftover
+      // rows, also prefetch the weights the next sweep reads; the other
+      // full tiles find them in cache already.
+      Value firstEnd = lb.minui(lb.addi(m0, lb.idx(c.mr)), cur);
+      lb.loop(m0, firstEnd, c.mr, [&](Value r) {
+        tile(r, c.mr, p, valid, piece, kb, /*prefetch=*/true);
+      });
+      lb.loop(firstEnd, cur, c.mr,
               [&](Value r) { tile(r, c.mr, p, valid, piece, kb); });
       for (int64_t rowsInTile : {8, 4, 2, 1}) {
         if (rowsInTile >= c.mr)
@@ -188,8 +196,9 @@ private:
         Value next = lb.addi(
             cur, lb.subi(left, lb.b.create<arith::RemUIOp>(
                                    lb.loc, left, lb.idx(rowsInTile))));
-        lb.loop(cur, next, rowsInTile,
-                [&](Value r) { tile(r, rowsInTile, p, valid, piece, kb); });
+        lb.loop(cur, next, rowsInTile, [&](Value r) {
+          tile(r, rowsInTile, p, valid, piece, kb, /*prefetch=*/true);
+        });
         cur = next;
       }
     };
@@ -207,9 +216,10 @@ private:
     sweep({lb.idx(lastStart), k - lastStart, true, true});
   }
 
-  /// One register tile: rows r0 .. r0 + tr - 1 of panel p over K block kb.
+  /// One register tile: rows r0 .. r0 + tr - 1 of panel p over K block kb;
+  /// with `prefetch`, it also asks for the weights of the next block.
   void tile(Value r0, int64_t tr, Value p, int64_t valid, const Piece &piece,
-            const KBlock &kb) {
+            const KBlock &kb, bool prefetch = false) {
     int64_t nv = (valid + c.lanes - 1) / c.lanes;
     // Independent accumulator sets over k, so at least 8 FMA chains run.
     int64_t sets = std::max<int64_t>(1, (8 + tr * nv - 1) / (tr * nv));
@@ -246,10 +256,20 @@ private:
         for (int64_t v = 0; v < nv; ++v)
           init[t * nv + v] = loadAt(partial, rowIdx[t], v);
     // acc[s * per + t * nv + v] += x[r0 + t, kk] * w[p, kk, v * lanes...].
+    // The weights `kPrefetch` steps ahead (the next K block, or the rest
+    // of the panel), one cache line per vector, clamped into the panel.
+    int64_t kPrefetch = c.kc > 0 && c.kc < k ? c.kc : 64;
     auto step = [&](Value kk, int64_t s, SmallVector<Value> &acc) {
       SmallVector<Value> wv;
       for (int64_t v = 0; v < nv; ++v)
         wv.push_back(lb.vload(vt, w, {p, kk, lb.idx(v * c.lanes)}));
+      if (prefetch && s == 0) {
+        Value ahead = lb.minui(lb.addi(kk, lb.idx(kPrefetch)), lb.idx(k - 1));
+        for (int64_t v = 0; v < nv; v += std::max<int64_t>(1, 16 / c.lanes))
+          lb.b.create<memref::PrefetchOp>(
+              lb.loc, w, ValueRange{p, ahead, lb.idx(v * c.lanes)},
+              /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+      }
       for (int64_t t = 0; t < tr; ++t) {
         Value xb = lb.splat(vt, lb.load(x, {rowIdx[t], kk}));
         for (int64_t v = 0; v < nv; ++v) {
