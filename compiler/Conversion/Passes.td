@@ -26,11 +26,15 @@ def ConvertCoilToLoopsPass : Pass<"convert-coil-to-loops", "::mlir::ModuleOp"> {
     tiles meet at a barrier (`coil_kernel_barrier`) before the next op reads
     what they wrote:
 
-    * `linear`: tiles split the output features in blocks of 64; inside, a
-      register tile of 4 rows x 4 features, every weight element used for 4
-      rows, the reduction over input features contiguous and vectorised by
-      LLVM (reassociation is allowed). Decode (one row) still uses every
-      thread.
+    * `linear`, as its `coil.lowering_config` says
+      (--coil-cpu-select-strategy): over a weight packed in panels
+      (`[panels, K, nr]`), tiles take contiguous ranges of panels; each
+      panel is swept by broadcast-FMA register tiles of `mr` rows x `nr`
+      features per block of `mc` rows and `kc` input features, with the
+      bias and the epilogue (element-wise ops, a split into whole panels)
+      applied on the registers before the one store. Over a weight as
+      stored, tiles split the output features in blocks of 64 with a
+      4 x 4 inner-product tile. Decode (one row) uses every thread.
     * `rms_norm`/`layer_norm`, `embed`, `rope`: rows.
     * `scan` and `conv1d_causal`: channels. The scan holds one channel's
       N-element state in a vector register for the whole sequence.

@@ -37,6 +37,12 @@ def CoilCpuSelectStrategyPass
     * `mc`: rows per cache block, so that `mc` rows of the input (mc x K
       floats) take at most half the L2 and stay there while every weight
       panel of the tile's share streams past them.
+    * `kc`: input features per cache block, so that kc x nr weights take
+      half the L1 and serve every row tile of the block (K itself when it
+      is not longer).
+    * `epilogue`: the element-wise ops after the linear (and a final
+      `split` into pieces of whole panels) applied on the register tile
+      before its one store, when nothing else reads the values in between.
     * `weights`: "panels" when the weight is packed at bind time into
       panels of `nr` output features (`[ceil(N/nr), K, nr]`, see docs/abi.md),
       so the micro-kernel reads it contiguously; "rows" (the stored `[N, K]`
