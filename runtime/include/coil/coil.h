@@ -265,9 +265,10 @@ COIL_API coil_status_t *coil_session_decode(coil_session_t *session,
                                             int64_t batch);
 
 /// The logits of the last successful prefill or decode, f32
-/// `[batch, tokens, vocab]` row-major (tokens is 1 after decode and after a
-/// prefill of a session without all_logits, else num_tokens), owned by `session` and valid until
-/// its next prefill, decode, reset or release. Errors:
+/// `[batch, tokens, vocab]` row-major, owned by `session` and valid until
+/// its next prefill, decode, reset or release. `tokens` is 1 after decode,
+/// and after a prefill without all_logits of a model whose prefill keeps
+/// the last position (every model coilc compiles); else num_tokens. Errors:
 /// COIL_FAILED_PRECONDITION (no call since creation or reset).
 COIL_API coil_status_t *coil_session_logits(const coil_session_t *session,
                                             const float **out_logits,

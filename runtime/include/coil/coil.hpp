@@ -152,6 +152,9 @@ struct SessionOptions {
   /// The threads each kernel runs on: the caller plus threads - 1 workers
   /// the session owns (1 to COIL_SESSION_MAX_THREADS).
   int32_t threads = 1;
+  /// Whether prefill returns every position's logits (all_logits), not
+  /// only the last position's.
+  bool allLogits = false;
 };
 
 /// A view of the logits of a session's last call, valid until its next
@@ -203,6 +206,7 @@ public:
     cOptions.max_batch = options.maxBatch;
     cOptions.max_context = options.maxContext;
     cOptions.threads = options.threads;
+    cOptions.all_logits = options.allLogits ? 1 : 0;
     coil_session_t *session = nullptr;
     detail::check(coil_session_create(model.get(), &cOptions, &session));
     handle = SessionHandle(session);

@@ -1801,6 +1801,11 @@ TEST_F(RuntimeTest, CppWrapperRunsTheModel) {
   coil::Session session(cppModel,
                         {/*maxBatch=*/2, /*maxContext=*/16, /*threads=*/3});
   EXPECT_EQ(coil::SessionOptions().threads, 1);
+  EXPECT_FALSE(coil::SessionOptions().allLogits);
+  coil::Session every(cppModel, {/*maxBatch=*/1, /*maxContext=*/16,
+                                 /*threads=*/1, /*allLogits=*/true});
+  every.prefill({1, 2, 3});
+  EXPECT_EQ(every.logits().tokens, 3);
   session.prefill({1, 2, 3});
   session.decode(4);
   coil::LogitsView logits = session.logits();
