@@ -46,16 +46,15 @@
 #include <optional>
 #include <thread>
 
+// COIL_GIT_REVISION, written at build time.
+#include "GitRevision.h"
+
 using namespace mlir;
 using namespace mlir::coil;
 namespace cl = llvm::cl;
 namespace json = llvm::json;
 namespace weights = ::coil::weights;
 namespace bench = ::coil::bench;
-
-#ifndef COIL_GIT_REVISION
-#define COIL_GIT_REVISION "unknown"
-#endif
 
 static cl::opt<bool> quick("quick",
                            cl::desc("A reduced sweep (under a minute)"));
