@@ -827,6 +827,23 @@ TEST_F(RuntimeTest, AllLogitsRunsAPerTokenPrefill) {
   }
 }
 
+TEST_F(RuntimeTest, AllLogitsNeedsAnEntryThatComputesThem) {
+  ModelPtr last = loadWithWeights(weightsPath, variantPath("last_logits"));
+  ASSERT_TRUE(last);
+  coil_session_options_t options;
+  coil_session_options_initialize(&options);
+  options.max_context = 8;
+  coil_session_t *session = nullptr;
+  ASSERT_COIL_OK(coil_session_create(last.get(), &options, &session));
+  coil_session_release(session);
+  options.all_logits = 1;
+  session = nullptr;
+  EXPECT_TRUE(isError(coil_session_create(last.get(), &options, &session),
+                      COIL_FAILED_PRECONDITION,
+                      {"all_logits", "no entry \"prefill_all\""}));
+  EXPECT_EQ(session, nullptr);
+}
+
 TEST_F(RuntimeTest, MaxContextIsBoundedByTheModel) {
   ModelPtr bounded = loadWithWeights(weightsPath, variantPath("bounded"));
   ASSERT_TRUE(bounded);
