@@ -125,9 +125,8 @@ llvm::Expected<std::string> mlir::coil::compileCached(ModuleOp module,
   if (llvm::sys::fs::exists(path))
     return path;
   OwningOpRef<ModuleOp> copy(module.clone());
-  if (Error e =
-          compileModel(*copy, Stage::SharedLibrary, path, nullptr,
-                       CompileOptions{profile, "host"}))
+  if (Error e = compileModel(*copy, Stage::SharedLibrary, path, nullptr,
+                             CompileOptions{profile, "host"}))
     return std::move(e);
   return path;
 }

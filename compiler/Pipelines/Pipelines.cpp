@@ -71,9 +71,7 @@ struct RegisteredPipelineOptions
                      "name LLVM knows"),
       llvm::cl::init("host")};
 
-  coil::PipelineOptions get() const {
-    return coil::PipelineOptions{targetCpu};
-  }
+  coil::PipelineOptions get() const { return coil::PipelineOptions{targetCpu}; }
 };
 
 } // namespace

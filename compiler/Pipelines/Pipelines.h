@@ -35,8 +35,7 @@ void buildKernelsPipeline(OpPassManager &pm);
 /// lowering choices (--coil-cpu-select-strategy), schedule metadata
 /// (--coil-extract-schedule) and kernels as multi-threaded loops and
 /// vectors on memrefs (--convert-coil-to-loops), then canonicalize and CSE.
-void buildLoopsPipeline(OpPassManager &pm,
-                        const PipelineOptions &options = {});
+void buildLoopsPipeline(OpPassManager &pm, const PipelineOptions &options = {});
 
 /// Loops on memrefs -> the LLVM dialect (scf, vector, memref, math, arith,
 /// cf, func to LLVM) and the runtime ABI symbols (--coil-emit-runtime-abi).

@@ -2,8 +2,9 @@
 //-*-===//
 //
 // Runs a model module built by models/ModelBuilder (its @prefill,
-// @prefill_all and @decode entry points) on the reference interpreter, keeping each sequence's state
-// (Mamba's conv and SSM state, or the KV cache) between calls.
+// @prefill_all and @decode entry points) on the reference interpreter, keeping
+// each sequence's state (Mamba's conv and SSM state, or the KV cache) between
+// calls.
 //
 //===----------------------------------------------------------------------===//
 

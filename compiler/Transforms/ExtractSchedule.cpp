@@ -8,9 +8,9 @@
 
 #include "compiler/Codegen/CPU/LoweringConfig.h"
 #include "dialects/Coil/IR/CoilOps.h"
-#include "runtime/include/coil/abi.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "runtime/include/coil/abi.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -77,8 +77,9 @@ struct KernelCost {
   double bytes[3] = {0, 0, 0};
 
   json::Object toJson() const {
-    return json::Object{{COIL_KEY_FLOPS, json::Array{flops[0], flops[1], flops[2]}},
-                        {COIL_KEY_BYTES, json::Array{bytes[0], bytes[1], bytes[2]}}};
+    return json::Object{
+        {COIL_KEY_FLOPS, json::Array{flops[0], flops[1], flops[2]}},
+        {COIL_KEY_BYTES, json::Array{bytes[0], bytes[1], bytes[2]}}};
   }
 };
 
@@ -223,11 +224,11 @@ public:
         kernelIndex[fn.getName()] = kernels.size();
         kernelCost.push_back(costOf(fn));
         auto calls = fn->getAttrOfType<IntegerAttr>("coil.calls");
-        kernels.push_back(
-            json::Object{{COIL_KEY_NAME, fn.getName()},
-                         {COIL_KEY_SYMBOL, (COIL_KERNEL_SYMBOL_PREFIX + fn.getName()).str()},
-                         {COIL_KEY_OPS, opsOf(fn)},
-                         {COIL_KEY_CALLS, calls ? calls.getInt() : 0}});
+        kernels.push_back(json::Object{
+            {COIL_KEY_NAME, fn.getName()},
+            {COIL_KEY_SYMBOL, (COIL_KERNEL_SYMBOL_PREFIX + fn.getName()).str()},
+            {COIL_KEY_OPS, opsOf(fn)},
+            {COIL_KEY_CALLS, calls ? calls.getInt() : 0}});
       }
     return success();
   }
@@ -285,7 +286,8 @@ public:
       }
       bufferOf[body.getArgument(i)] = buffers.size();
       stateBuffer.push_back(buffers.size());
-      buffers.push_back(json::Object{{COIL_KEY_KIND, COIL_BUFFER_STATE}, {COIL_KEY_INDEX, index}});
+      buffers.push_back(json::Object{{COIL_KEY_KIND, COIL_BUFFER_STATE},
+                                     {COIL_KEY_INDEX, index}});
     }
 
     // Which entry result each value is.
@@ -314,7 +316,8 @@ public:
       if (failed(index))
         return failure();
       int64_t id = buffers.size();
-      buffers.push_back(json::Object{{COIL_KEY_KIND, COIL_BUFFER_WEIGHT}, {COIL_KEY_INDEX, *index}});
+      buffers.push_back(json::Object{{COIL_KEY_KIND, COIL_BUFFER_WEIGHT},
+                                     {COIL_KEY_INDEX, *index}});
       weightBuffer[key] = id;
       return id;
     };
@@ -382,19 +385,21 @@ public:
             id = pool.pop_back_val();
           } else {
             id = buffers.size();
-            buffers.push_back(json::Object{{COIL_KEY_KIND, COIL_BUFFER_TEMP},
-                                           {COIL_KEY_DTYPE, *dtype},
-                                           {COIL_KEY_SHAPE, std::move(shapeValue)}});
+            buffers.push_back(
+                json::Object{{COIL_KEY_KIND, COIL_BUFFER_TEMP},
+                             {COIL_KEY_DTYPE, *dtype},
+                             {COIL_KEY_SHAPE, std::move(shapeValue)}});
           }
           tempKey[id] = key;
         }
         bufferOf[r] = id;
         args.push_back(id);
       }
-      json::Object stepJson{{COIL_KEY_KERNEL, kernel->second},
-                            {COIL_KEY_ARGS, std::move(args)},
-                            {COIL_KEY_LAYER, layerOf(call)},
-                            {COIL_KEY_COST, kernelCost[kernel->second].toJson()}};
+      json::Object stepJson{
+          {COIL_KEY_KERNEL, kernel->second},
+          {COIL_KEY_ARGS, std::move(args)},
+          {COIL_KEY_LAYER, layerOf(call)},
+          {COIL_KEY_COST, kernelCost[kernel->second].toJson()}};
       if (ids.isDynamicDim(1) && processesOneRowPerSequence(call))
         stepJson[COIL_KEY_ROWS] = COIL_ROWS_SEQUENCE;
       steps.push_back(std::move(stepJson));
@@ -480,7 +485,8 @@ private:
                        {COIL_KEY_DTYPE, *dtype},
                        {COIL_KEY_SHAPE, std::move(shape)}};
     if (n0)
-      entry[COIL_KEY_LAYOUT] = json::Object{{COIL_KEY_KIND, COIL_LAYOUT_PANELS}, {COIL_KEY_N0, n0}};
+      entry[COIL_KEY_LAYOUT] =
+          json::Object{{COIL_KEY_KIND, COIL_LAYOUT_PANELS}, {COIL_KEY_N0, n0}};
     weights.push_back(std::move(entry));
     return index;
   }

@@ -19,7 +19,8 @@ const std::vector<Feature> &hostFeatures() {
   static const std::vector<Feature> features = [] {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-#define COIL_HOST_FEATURE(name) Feature{name, __builtin_cpu_supports(name) != 0},
+#define COIL_HOST_FEATURE(name)                                                \
+  Feature{name, __builtin_cpu_supports(name) != 0},
     return std::vector<Feature>{COIL_ABI_CPU_FEATURES(COIL_HOST_FEATURE)};
 #undef COIL_HOST_FEATURE
 #else

@@ -192,16 +192,16 @@ Status parseTarget(const json &root, Metadata &out) {
   if (Status s = Reader::string(*field, "target.isa", out.target.isa);
       !s.isOk())
     return s;
-  if (Status s = Reader::member(*it, "target", COIL_KEY_FEATURES, field); !s.isOk())
+  if (Status s = Reader::member(*it, "target", COIL_KEY_FEATURES, field);
+      !s.isOk())
     return s;
   if (!field->is_array())
     return Reader::fail("target.features",
                         "expected an array, found " + describe(*field));
   for (size_t i = 0; i < field->size(); ++i) {
     std::string name;
-    if (Status s = Reader::string((*field)[i],
-                                  "target.features[" + std::to_string(i) + "]",
-                                  name);
+    if (Status s = Reader::string(
+            (*field)[i], "target.features[" + std::to_string(i) + "]", name);
         !s.isOk())
       return s;
     out.target.features.push_back(std::move(name));
@@ -229,12 +229,14 @@ Status parseWeights(const json &root, Metadata &out) {
         !s.isOk())
       return s;
 
-    if (Status s = Reader::member(entry, path, COIL_KEY_DTYPE, field); !s.isOk())
+    if (Status s = Reader::member(entry, path, COIL_KEY_DTYPE, field);
+        !s.isOk())
       return s;
     if (Status s = Reader::elementType(*field, path + ".dtype", weight.type);
         !s.isOk())
       return s;
-    if (Status s = Reader::member(entry, path, COIL_KEY_SHAPE, field); !s.isOk())
+    if (Status s = Reader::member(entry, path, COIL_KEY_SHAPE, field);
+        !s.isOk())
       return s;
     Shape shape;
     if (Status s = Reader::shape(*field, path + ".shape", shape); !s.isOk())
@@ -258,20 +260,22 @@ Status parseWeights(const json &root, Metadata &out) {
         return Reader::fail(lpath,
                             "expected an object, found " + describe(*layout));
       std::string kind;
-      if (Status s = Reader::member(*layout, lpath, COIL_KEY_KIND, field); !s.isOk())
+      if (Status s = Reader::member(*layout, lpath, COIL_KEY_KIND, field);
+          !s.isOk())
         return s;
       if (Status s = Reader::string(*field, lpath + ".kind", kind); !s.isOk())
         return s;
       if (kind == COIL_LAYOUT_PANELS) {
-        if (Status s = Reader::member(*layout, lpath, COIL_KEY_N0, field); !s.isOk())
+        if (Status s = Reader::member(*layout, lpath, COIL_KEY_N0, field);
+            !s.isOk())
           return s;
-        if (Status s = Reader::integer(*field, lpath + ".n0",
-                                       weight.panelWidth);
+        if (Status s =
+                Reader::integer(*field, lpath + ".n0", weight.panelWidth);
             !s.isOk())
           return s;
         if (weight.panelWidth < 1 || weight.panelWidth > 1024)
-          return Reader::fail(lpath + ".n0", "expected 1 to 1024, found " +
-                                                 describe(*field));
+          return Reader::fail(lpath + ".n0",
+                              "expected 1 to 1024, found " + describe(*field));
         if (weight.shape.size() != 2)
           return Reader::fail(lpath, "only a matrix can be packed in panels, "
                                      "found shape " +
@@ -293,10 +297,10 @@ Status parseWeights(const json &root, Metadata &out) {
     }
     std::string key = weight.name + "#" + std::to_string(weight.panelWidth);
     if (!names.insert(key).second)
-      return Reader::fail(path + ".name",
-                          "weight \"" + weight.name + "\" is listed twice" +
-                              (weight.panelWidth ? " with the same layout"
-                                                 : ""));
+      return Reader::fail(
+          path + ".name",
+          "weight \"" + weight.name + "\" is listed twice" +
+              (weight.panelWidth ? " with the same layout" : ""));
     out.weights.push_back(std::move(weight));
   }
   return Status::ok();
@@ -324,12 +328,14 @@ Status parseStates(const json &root, Metadata &out) {
     if (!names.insert(state.name).second)
       return Reader::fail(path + ".name",
                           "state \"" + state.name + "\" is listed twice");
-    if (Status s = Reader::member(entry, path, COIL_KEY_DTYPE, field); !s.isOk())
+    if (Status s = Reader::member(entry, path, COIL_KEY_DTYPE, field);
+        !s.isOk())
       return s;
     if (Status s = Reader::elementType(*field, path + ".dtype", state.type);
         !s.isOk())
       return s;
-    if (Status s = Reader::member(entry, path, COIL_KEY_SHAPE, field); !s.isOk())
+    if (Status s = Reader::member(entry, path, COIL_KEY_SHAPE, field);
+        !s.isOk())
       return s;
     if (Status s = Reader::shape(*field, path + ".shape", state.shape);
         !s.isOk())
@@ -369,7 +375,8 @@ Status parseKernels(const json &root, Metadata &out) {
     if (Status s = Reader::string(*field, path + ".name", kernel.name);
         !s.isOk())
       return s;
-    if (Status s = Reader::member(entry, path, COIL_KEY_SYMBOL, field); !s.isOk())
+    if (Status s = Reader::member(entry, path, COIL_KEY_SYMBOL, field);
+        !s.isOk())
       return s;
     if (Status s = Reader::string(*field, path + ".symbol", kernel.symbol);
         !s.isOk())
@@ -420,7 +427,8 @@ Status parseBuffer(const json &entry, const std::string &entryName,
   if (kind == COIL_BUFFER_STATE || kind == COIL_BUFFER_WEIGHT) {
     bool isState = kind == COIL_BUFFER_STATE;
     buffer.kind = isState ? BufferKind::State : BufferKind::Weight;
-    if (Status s = Reader::member(entry, path, COIL_KEY_INDEX, field); !s.isOk())
+    if (Status s = Reader::member(entry, path, COIL_KEY_INDEX, field);
+        !s.isOk())
       return s;
     if (Status s = Reader::integer(*field, path + ".index", buffer.index);
         !s.isOk())
@@ -554,7 +562,8 @@ Status parseEntry(const json &value, const std::string &name,
   if (!value.is_object())
     return Reader::fail(path, "expected an object, found " + describe(value));
   const json *buffers;
-  if (Status s = Reader::member(value, path, COIL_KEY_BUFFERS, buffers); !s.isOk())
+  if (Status s = Reader::member(value, path, COIL_KEY_BUFFERS, buffers);
+      !s.isOk())
     return s;
   if (!buffers->is_array())
     return Reader::fail(path + ".buffers",
@@ -618,7 +627,8 @@ Status parseEntry(const json &value, const std::string &name,
       return Reader::fail(where, "expected an object, found " + describe(item));
     StepSpec step;
     const json *field;
-    if (Status s = Reader::member(item, where, COIL_KEY_KERNEL, field); !s.isOk())
+    if (Status s = Reader::member(item, where, COIL_KEY_KERNEL, field);
+        !s.isOk())
       return s;
     if (Status s = Reader::integer(*field, where + ".kernel", step.kernel);
         !s.isOk())
@@ -698,7 +708,8 @@ Status parseMetadata(std::string_view text, Metadata &out) {
     return s;
   if (Status s = Reader::string(*field, "family", out.family); !s.isOk())
     return s;
-  if (Status s = Reader::member(root, "", COIL_KEY_VOCAB_SIZE, field); !s.isOk())
+  if (Status s = Reader::member(root, "", COIL_KEY_VOCAB_SIZE, field);
+      !s.isOk())
     return s;
   if (Status s = Reader::integer(*field, "vocab_size", out.vocabSize);
       !s.isOk())
@@ -709,7 +720,8 @@ Status parseMetadata(std::string_view text, Metadata &out) {
     return Reader::fail("vocab_size", "expected 1 to " +
                                           std::to_string(maxVocab) +
                                           ", found " + describe(*field));
-  if (auto it = root.find(COIL_KEY_MAX_CONTEXT); it != root.end() && !it->is_null()) {
+  if (auto it = root.find(COIL_KEY_MAX_CONTEXT);
+      it != root.end() && !it->is_null()) {
     if (Status s = Reader::integer(*it, "max_context", out.maxContext);
         !s.isOk())
       return s;

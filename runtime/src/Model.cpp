@@ -12,9 +12,9 @@
 
 #include "runtime/src/CpuFeatures.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <algorithm>
 #include <set>
 #include <string_view>
 #include <thread>
@@ -25,8 +25,7 @@ namespace coil::runtime {
 namespace {
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                       start)
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
 }
 
@@ -168,8 +167,9 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
     if (spec.panelWidth) {
       if (spec.type != ElementType::F32)
         return Status::error(COIL_BAD_WEIGHTS,
-                             found + ": the model reads it packed in panels "
-                                     "as " +
+                             found +
+                                 ": the model reads it packed in panels "
+                                 "as " +
                                  expected + ", which only f32 supports");
       auto packStart = std::chrono::steady_clock::now();
       const float *src = static_cast<const float *>(tensor->data);
@@ -194,8 +194,8 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
         src = static_cast<const float *>(wide.data());
       }
       std::vector<int64_t> storage = spec.storageShape();
-      size_t packedCount = static_cast<size_t>(storage[0] * storage[1] *
-                                               storage[2]);
+      size_t packedCount =
+          static_cast<size_t>(storage[0] * storage[1] * storage[2]);
       Buffer packed;
       if (Status s = Buffer::allocate(packedCount * sizeof(float),
                                       found + " (packed in panels)", packed);

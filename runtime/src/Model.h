@@ -6,7 +6,8 @@
 // when the dtype matches and the data is aligned to its element size, and
 // copied (widened from F16/BF16 to f32 where the model wants f32) otherwise;
 // weights the metadata lays out in panels are packed into their own buffer
-// at bind time. A bound model is immutable; sessions share it through shared_ptr.
+// at bind time. A bound model is immutable; sessions share it through
+// shared_ptr.
 //
 //===----------------------------------------------------------------------===//
 

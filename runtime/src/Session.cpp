@@ -147,9 +147,9 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
   size_t tokenBytes, logitBytes = 0;
   if (__builtin_mul_overflow(cells, sizeof(int32_t), &tokenBytes))
     return tooLarge("the tokens buffer");
-  for (auto [name, tokens] : {std::pair<std::string, int64_t>{prefillName,
-                                                              maxContext},
-                              {"decode", 1}}) {
+  for (auto [name, tokens] :
+       {std::pair<std::string, int64_t>{prefillName, maxContext},
+        {"decode", 1}}) {
     const EntrySpec &entry = meta.entries.find(name)->second;
     const BufferSpec &logits = entry.buffers[entry.logitsBuffer];
     size_t bytes;
@@ -195,8 +195,8 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
 
   // Temps: one scratch block for whichever entry needs more.
   size_t prefillBytes, decodeBytes;
-  if (Status s = session->layOut(prefillName, maxContext,
-                                 session->prefillEntry, prefillBytes);
+  if (Status s = session->layOut(prefillName, maxContext, session->prefillEntry,
+                                 prefillBytes);
       !s.isOk())
     return s;
   if (Status s =

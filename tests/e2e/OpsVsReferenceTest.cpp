@@ -1,4 +1,5 @@
-//===- OpsVsReferenceTest.cpp - One op compiled alone == reference -*- C++ -*-===//
+//===- OpsVsReferenceTest.cpp - One op compiled alone == reference -*- C++
+//-*-===//
 //
 // Each case is a tiny model around one op: tokens -> embed -> the op ->
 // logits, compiled with the full pipeline for every micro-kernel family the
@@ -78,14 +79,13 @@ std::string modelSource(const OpCase &c) {
     replace("$OUT", out);
     replace("$K", std::to_string(c.k));
     replace("$N", std::to_string(c.n));
-    std::string residual =
-        body.find("%r") == std::string::npos
-            ? std::string()
-            : llvm::formatv(R"mlir(
+    std::string residual = body.find("%r") == std::string::npos
+                               ? std::string()
+                               : llvm::formatv(R"mlir(
     %rtable = coil.weight "residual" : tensor<{0}x{0}xf32>
     %r = coil.embed %rtable, %tokens : (tensor<{0}x{0}xf32>, {1}) -> {2})mlir",
-                            c.n, ids, out)
-                  .str();
+                                               c.n, ids, out)
+                                     .str();
     return llvm::formatv(R"mlir(
   func.func @{0}(%tokens: {1}, %positions: {1}) -> {3} {
     %table = coil.weight "table" : tensor<{4}x{5}xf32>
@@ -180,8 +180,8 @@ protected:
   void SetUp() override {
     std::string missing;
     if (!hostRuns(std::get<1>(GetParam()), missing))
-      GTEST_SKIP() << "this CPU cannot run code for "
-                   << std::get<1>(GetParam()) << " (lacks " << missing << ")";
+      GTEST_SKIP() << "this CPU cannot run code for " << std::get<1>(GetParam())
+                   << " (lacks " << missing << ")";
     DialectRegistry registry;
     registerAllDialects(registry);
     context.appendDialectRegistry(registry);
@@ -236,7 +236,8 @@ TEST_P(OpsVsReferenceTest, MatchesTheReference) {
   OwningOpRef<ModuleOp> reference =
       parseSourceString<ModuleOp>(source, &context);
   ASSERT_TRUE(reference) << source;
-  OwningOpRef<ModuleOp> compiled = parseSourceString<ModuleOp>(source, &context);
+  OwningOpRef<ModuleOp> compiled =
+      parseSourceString<ModuleOp>(source, &context);
   std::string so = (dir + "/model.so").str();
   llvm::Error e = compileModel(*compiled, Stage::SharedLibrary, so, nullptr,
                                CompileOptions{false, std::get<1>(GetParam())});
@@ -257,8 +258,7 @@ TEST_P(OpsVsReferenceTest, MatchesTheReference) {
   std::vector<weights::TensorToWrite> tensors;
   for (auto &entry : data)
     tensors.push_back({entry.getKey().str(), weights::DType::F32,
-                       entry.getValue().first,
-                       entry.getValue().second.data()});
+                       entry.getValue().first, entry.getValue().second.data()});
   std::string st = (dir + "/model.safetensors").str();
   weights::Status written = weights::writeSafetensors(st, tensors);
   ASSERT_TRUE(written.isOk()) << written.message();

@@ -1083,9 +1083,8 @@ llvm::Error runBench() {
   };
   int64_t longest = std::max(
       {maxOf(sw.prefillT),
-       sw.decodeContext.empty()
-           ? int64_t(0)
-           : maxOf(sw.decodeContext) + sw.decodeSteps + 2,
+       sw.decodeContext.empty() ? int64_t(0)
+                                : maxOf(sw.decodeContext) + sw.decodeSteps + 2,
        selected("ttft") ? sw.ttftPrompt + sw.ttftGenerate + 1 : int64_t(0),
        selected("threads") ? sw.threadT + sw.decodeSteps + 2 : int64_t(0)});
   for (const Model &m : models)

@@ -109,8 +109,7 @@ llvm::Expected<CpuTarget> mlir::coil::resolveCpuTarget(StringRef name) {
     readHostCaches(target);
     return target;
   }
-  if (llvm::X86::parseArchX86(name, /*Only64Bit=*/true) ==
-      llvm::X86::CK_None)
+  if (llvm::X86::parseArchX86(name, /*Only64Bit=*/true) == llvm::X86::CK_None)
     return makeError("unknown target CPU '" + name +
                      "' (expected 'host' or an x86-64 CPU name LLVM knows, "
                      "e.g. x86-64, x86-64-v3, haswell, znver3, znver4, "

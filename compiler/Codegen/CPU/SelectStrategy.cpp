@@ -147,19 +147,17 @@ struct CoilCpuSelectStrategyPass
         // kc x nr weights take half the L1 (a multiple of 8, so every
         // block splits evenly over the accumulator sets); one block when
         // K is not longer.
-        int64_t kc = std::max<int64_t>(
-            8, target->l1Bytes / 2 / (4 * config.nr) / 8 * 8);
+        int64_t kc =
+            std::max<int64_t>(8, target->l1Bytes / 2 / (4 * config.nr) / 8 * 8);
         config.kc = kc < k ? kc : k;
         auto arg = dyn_cast<BlockArgument>(linear.getWeight());
         config.packed = arg && arg.getOwner() == &fn.getBody().front() &&
                         isPackable(arg, calls);
         if (config.packed)
           for (Operation *op :
-               chooseEpilogue(linear, ret, calls, unwritten, early,
-                              config.nr))
+               chooseEpilogue(linear, ret, calls, unwritten, early, config.nr))
             config.epilogue.push_back(op->getName().stripDialect().str());
-        linear->setAttr(kLoweringConfigAttrName,
-                        config.toAttr(&getContext()));
+        linear->setAttr(kLoweringConfigAttrName, config.toAttr(&getContext()));
         if (config.packed)
           fn.setArgAttr(arg.getArgNumber(), kLayoutAttrName,
                         panelLayout(&getContext(), config.nr));

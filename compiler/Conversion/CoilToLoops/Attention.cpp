@@ -97,20 +97,21 @@ LogicalResult lowerAttentionOp(LoopBuilder &lb, AttentionOp op,
         Value qv = lb.vload(vt, q, {bb, t, lb.muli(h, lb.idx(headDim))});
         SmallVector<Value> init{lb.f32(-3.0e38), lb.f32(0.0),
                                 lb.splat(vt, lb.f32(0.0))};
-        SmallVector<Value> fin = lb.reduce(
-            lb.idx(0), lb.addi(p, lb.idx(1)), 1, init,
-            [&](Value j, ValueRange s) -> SmallVector<Value> {
-              Value kv = lb.vload(vt, kc, {bb, g, j, lb.idx(0)});
-              Value score = lb.mul(lb.hsum(lb.mul(qv, kv)), scale);
-              Value mNew = b.create<arith::MaximumFOp>(loc, s[0], score);
-              Value corr = lb.fexp(lb.sub(s[0], mNew));
-              Value pj = lb.fexp(lb.sub(score, mNew));
-              Value l = lb.add(lb.mul(s[1], corr), pj);
-              Value vv = lb.vload(vt, vc, {bb, g, j, lb.idx(0)});
-              Value acc = lb.add(lb.mul(s[2], lb.splat(vt, corr)),
-                                 lb.mul(lb.splat(vt, pj), vv));
-              return {mNew, l, acc};
-            });
+        SmallVector<Value> fin =
+            lb.reduce(lb.idx(0), lb.addi(p, lb.idx(1)), 1, init,
+                      [&](Value j, ValueRange s) -> SmallVector<Value> {
+                        Value kv = lb.vload(vt, kc, {bb, g, j, lb.idx(0)});
+                        Value score = lb.mul(lb.hsum(lb.mul(qv, kv)), scale);
+                        Value mNew =
+                            b.create<arith::MaximumFOp>(loc, s[0], score);
+                        Value corr = lb.fexp(lb.sub(s[0], mNew));
+                        Value pj = lb.fexp(lb.sub(score, mNew));
+                        Value l = lb.add(lb.mul(s[1], corr), pj);
+                        Value vv = lb.vload(vt, vc, {bb, g, j, lb.idx(0)});
+                        Value acc = lb.add(lb.mul(s[2], lb.splat(vt, corr)),
+                                           lb.mul(lb.splat(vt, pj), vv));
+                        return {mNew, l, acc};
+                      });
         lb.vstore(lb.div(fin[2], lb.splat(vt, fin[1])), o,
                   {bb, t, lb.muli(h, lb.idx(headDim))});
       });

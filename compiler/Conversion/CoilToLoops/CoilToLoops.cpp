@@ -238,8 +238,8 @@ LogicalResult lowerKernel(func::FuncOp fn) {
   fn.setFunctionType(FunctionType::get(ctx, argTypes, {}));
   // A packed weight's memref type ([panels, K, n0]) says all there is to
   // know; no argument attribute survives into the LLVM dialect.
-  fn.setAllArgAttrs(SmallVector<DictionaryAttr>(
-      argTypes.size(), DictionaryAttr::get(ctx)));
+  fn.setAllArgAttrs(
+      SmallVector<DictionaryAttr>(argTypes.size(), DictionaryAttr::get(ctx)));
   fn->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
   fn.setPublic();
   return success();

@@ -67,9 +67,9 @@ LogicalResult lowerLinearRows(LoopBuilder &lb, LinearOp op, ArrayRef<Value> in,
           lb.muli(blockHi, lb.idx(kColBlock)), kColBlock, [&](Value c0) {
             Value c1 = lb.minui(lb.addi(c0, lb.idx(kColBlock)), lb.idx(n));
             Value span = lb.subi(c1, c0);
-            Value cMain = lb.addi(
-                c0, lb.subi(span, lb.b.create<arith::RemUIOp>(
-                                      lb.loc, span, lb.idx(kColTile))));
+            Value cMain =
+                lb.addi(c0, lb.subi(span, lb.b.create<arith::RemUIOp>(
+                                              lb.loc, span, lb.idx(kColTile))));
             auto rowsOf = [&](Value rLo, Value rHi, int64_t tr) {
               lb.loop(rLo, rHi, tr, [&](Value r0) {
                 lb.loop(c0, cMain, kColTile,
@@ -130,8 +130,8 @@ public:
       // The whole panels of each piece this tile owns.
       for (size_t i = 0; i < pieces.size(); ++i) {
         int64_t begin = pieces[i].first / c.nr;
-        int64_t end = i + 1 < pieces.size() ? pieces[i + 1].first / c.nr
-                                            : fullPanels;
+        int64_t end =
+            i + 1 < pieces.size() ? pieces[i + 1].first / c.nr : fullPanels;
         lb.loop(lb.b.create<arith::MaxUIOp>(lb.loc, pLo, lb.idx(begin)),
                 lb.minui(pHi, lb.idx(end)), 1,
                 [&](Value p) { panel(p, m0, mEnd, c.nr, pieces[i]); });
@@ -173,13 +173,11 @@ private:
   /// Rows [m0, mEnd) of panel p, whose first `valid` features exist,
   /// stored into `piece`. With K blocking, the rows are swept once per
   /// block of kc, so the block's kc x nr weights stay in L1 for every tile.
-  void panel(Value p, Value m0, Value mEnd, int64_t valid,
-             const Piece &piece) {
+  void panel(Value p, Value m0, Value mEnd, int64_t valid, const Piece &piece) {
     auto sweep = [&](const KBlock &kb) {
       Value span = lb.subi(mEnd, m0);
-      Value cur = lb.addi(
-          m0, lb.subi(span, lb.b.create<arith::RemUIOp>(lb.loc, span,
-                                                        lb.idx(c.mr))));
+      Value cur = lb.addi(m0, lb.subi(span, lb.b.create<arith::RemUIOp>(
+                                                lb.loc, span, lb.idx(c.mr))));
       // The first full tile of the sweep, and the few tiles of leftover
       // rows, also prefetch the weights the next sweep reads; the other
       // full tiles find them in cache already.
@@ -193,9 +191,9 @@ private:
         if (rowsInTile >= c.mr)
           continue;
         Value left = lb.subi(mEnd, cur);
-        Value next = lb.addi(
-            cur, lb.subi(left, lb.b.create<arith::RemUIOp>(
-                                   lb.loc, left, lb.idx(rowsInTile))));
+        Value next =
+            lb.addi(cur, lb.subi(left, lb.b.create<arith::RemUIOp>(
+                                           lb.loc, left, lb.idx(rowsInTile))));
         lb.loop(cur, next, rowsInTile, [&](Value r) {
           tile(r, rowsInTile, p, valid, piece, kb, /*prefetch=*/true);
         });
@@ -211,8 +209,9 @@ private:
     int64_t lastStart = (blocks - 1) * kc;
     sweep({lb.idx(0), kc, false, false});
     if (blocks > 2)
-      lb.loop(lb.idx(kc), lb.idx(lastStart), kc,
-              [&](Value k0) { sweep({k0, kc, true, false}); });
+      lb.loop(lb.idx(kc), lb.idx(lastStart), kc, [&](Value k0) {
+        sweep({k0, kc, true, false});
+      });
     sweep({lb.idx(lastStart), k - lastStart, true, true});
   }
 
@@ -281,14 +280,14 @@ private:
     int64_t kMain = kb.length - kb.length % sets;
     Value kMainEnd = lb.addi(kb.start, lb.idx(kMain));
     Value kEnd = lb.addi(kb.start, lb.idx(kb.length));
-    SmallVector<Value> acc = lb.reduce(
-        kb.start, kMainEnd, sets, init,
-        [&](Value k0, ValueRange a) -> SmallVector<Value> {
-          SmallVector<Value> next(a.begin(), a.end());
-          for (int64_t s = 0; s < sets; ++s)
-            step(lb.addi(k0, lb.idx(s)), s, next);
-          return next;
-        });
+    SmallVector<Value> acc =
+        lb.reduce(kb.start, kMainEnd, sets, init,
+                  [&](Value k0, ValueRange a) -> SmallVector<Value> {
+                    SmallVector<Value> next(a.begin(), a.end());
+                    for (int64_t s = 0; s < sets; ++s)
+                      step(lb.addi(k0, lb.idx(s)), s, next);
+                    return next;
+                  });
     if (kMain < kb.length) {
       SmallVector<Value> first(acc.begin(), acc.begin() + per);
       first = lb.reduce(kMainEnd, kEnd, 1, first,
@@ -303,7 +302,8 @@ private:
     for (int64_t width = 1; width < sets; width *= 2)
       for (int64_t s = 0; s + width < sets; s += 2 * width)
         for (int64_t i = 0; i < per; ++i)
-          acc[s * per + i] = lb.add(acc[s * per + i], acc[(s + width) * per + i]);
+          acc[s * per + i] =
+              lb.add(acc[s * per + i], acc[(s + width) * per + i]);
 
     if (!kb.last) {
       // Partial sums, for the next block.
@@ -326,9 +326,9 @@ private:
       Value mask = maskOf(v);
       Value b;
       if (bias)
-        b = mask ? lb.b.create<vector::MaskedLoadOp>(
-                       lb.loc, vt, bias, ValueRange{col}, mask,
-                       lb.splat(vt, lb.f32(0.0)))
+        b = mask ? lb.b.create<vector::MaskedLoadOp>(lb.loc, vt, bias,
+                                                     ValueRange{col}, mask,
+                                                     lb.splat(vt, lb.f32(0.0)))
                  : lb.vload(vt, bias, {col});
       for (int64_t t = 0; t < tr; ++t) {
         Value r = acc[t * nv + v];
@@ -392,12 +392,12 @@ LogicalResult mlir::coil::lowerContraction(LoopBuilder &lb, Operation *op,
                                 "needs packed weights");
     return lowerLinearRows(lb, linear, in, out);
   }
-  if (!config || !config->packed ||
-      lb.staticDim(in[1], 2) != config->nr)
+  if (!config || !config->packed || lb.staticDim(in[1], 2) != config->nr)
     return linear.emitOpError(
         "cannot be lowered to loops: its weight is packed but its "
         "coil.lowering_config does not describe those panels");
-  int64_t n = cast<RankedTensorType>(linear.getResult().getType()).getShape().back();
+  int64_t n =
+      cast<RankedTensorType>(linear.getResult().getType()).getShape().back();
   if (!epilogue.empty())
     if (auto split = dyn_cast<SplitOp>(epilogue.back().op))
       for (int64_t size : split.getSizes())

@@ -28,8 +28,8 @@ LogicalResult mlir::coil::lowerConv(LoopBuilder &lb, Operation *op,
   Value batch = lb.dim(x, 0), seq = lb.dim(x, 1);
   // The element j of s for (bb, c).
   auto element = [&](Value bb, Value c, Value j) -> Value {
-    Value inHistory = b.create<arith::CmpIOp>(
-        lb.loc, arith::CmpIPredicate::ult, j, lb.idx(hist));
+    Value inHistory = b.create<arith::CmpIOp>(lb.loc, arith::CmpIPredicate::ult,
+                                              j, lb.idx(hist));
     auto ifOp = b.create<scf::IfOp>(lb.loc, b.getF32Type(), inHistory, true);
     {
       OpBuilder::InsertionGuard guard(b);

@@ -20,7 +20,8 @@ Value mlir::coil::applyElementwise(LoopBuilder &lb, Operation *op,
       .Case([&](SiluOp) { return lb.silu(v); })
       .Case([&](SoftplusOp) { return lb.softplus(v); })
       .Case([&](ExpOp) { return lb.fexp(v); })
-      .Case([&](NegOp) { return lb.b.create<arith::NegFOp>(lb.loc, v, lb.fmf); })
+      .Case(
+          [&](NegOp) { return lb.b.create<arith::NegFOp>(lb.loc, v, lb.fmf); })
       .Case([&](GeluOp g) -> Value {
         if (g.getTanhApproximation()) {
           Value inner =

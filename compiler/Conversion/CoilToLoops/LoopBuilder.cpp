@@ -154,10 +154,9 @@ LoopBuilder::reduce(Value lb, Value ub, int64_t step, ValueRange init,
 }
 
 std::pair<Value, Value> LoopBuilder::share(Value extent, int64_t align) {
-  Value units =
-      align == 1 ? extent
-                 : b.create<arith::DivUIOp>(loc, addi(extent, idx(align - 1)),
-                                            idx(align));
+  Value units = align == 1 ? extent
+                           : b.create<arith::DivUIOp>(
+                                 loc, addi(extent, idx(align - 1)), idx(align));
   Value lo = b.create<arith::DivUIOp>(loc, muli(units, tile), tiles);
   Value hi =
       b.create<arith::DivUIOp>(loc, muli(units, addi(tile, idx(1))), tiles);

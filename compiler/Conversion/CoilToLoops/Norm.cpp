@@ -14,9 +14,8 @@ using namespace mlir::coil;
 LogicalResult mlir::coil::lowerNorm(LoopBuilder &lb, Operation *op,
                                     ArrayRef<Value> in, ArrayRef<Value> out) {
   bool rms = isa<RmsNormOp>(op);
-  double epsilon =
-      rms ? cast<RmsNormOp>(op).getEpsilon().convertToDouble()
-          : cast<LayerNormOp>(op).getEpsilon().convertToDouble();
+  double epsilon = rms ? cast<RmsNormOp>(op).getEpsilon().convertToDouble()
+                       : cast<LayerNormOp>(op).getEpsilon().convertToDouble();
   Value x = lb.rows(in[0]), w = in[1], y = lb.rows(out[0]);
   Value bias = (!rms && in.size() > 2) ? in[2] : Value();
   int64_t width = lb.staticDim(x, 1);
@@ -35,12 +34,13 @@ LogicalResult mlir::coil::lowerNorm(LoopBuilder &lb, Operation *op,
                            Value c = lb.sub(lb.load(x, {r, i}), mean);
                            return {lb.add(a[0], lb.mul(c, c))};
                          })[0];
-    Value inv = lb.div(lb.f32(1.0), lb.b.create<math::SqrtOp>(
-                                        lb.loc, lb.add(lb.div(sq, lb.f32(width)),
-                                                       lb.f32(epsilon))));
+    Value inv =
+        lb.div(lb.f32(1.0),
+               lb.b.create<math::SqrtOp>(
+                   lb.loc, lb.add(lb.div(sq, lb.f32(width)), lb.f32(epsilon))));
     lb.loop(lb.idx(0), lb.idx(width), 1, [&](Value i) {
-      Value v = lb.mul(lb.mul(lb.sub(lb.load(x, {r, i}), mean), inv),
-                       lb.load(w, i));
+      Value v =
+          lb.mul(lb.mul(lb.sub(lb.load(x, {r, i}), mean), inv), lb.load(w, i));
       if (bias)
         v = lb.add(v, lb.load(bias, i));
       lb.store(v, y, {r, i});

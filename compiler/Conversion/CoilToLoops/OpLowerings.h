@@ -58,8 +58,8 @@ LogicalResult lowerConv(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
 LogicalResult lowerScan(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
                         ArrayRef<Value> out);
 /// Attention.cpp: `rope`, `attention`.
-LogicalResult lowerAttention(LoopBuilder &lb, Operation *op,
-                             ArrayRef<Value> in, ArrayRef<Value> out);
+LogicalResult lowerAttention(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
+                             ArrayRef<Value> out);
 
 } // namespace mlir::coil
 

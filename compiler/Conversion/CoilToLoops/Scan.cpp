@@ -15,8 +15,7 @@ using namespace mlir::coil;
 LogicalResult mlir::coil::lowerScan(LoopBuilder &lb, Operation *op,
                                     ArrayRef<Value> in, ArrayRef<Value> out) {
   auto scan = cast<ScanOp>(op);
-  Value u = in[0], delta = in[1], a = in[2], bm = in[3], cm = in[4],
-        dv = in[5];
+  Value u = in[0], delta = in[1], a = in[2], bm = in[3], cm = in[4], dv = in[5];
   Value z = scan.getZ() ? in[6] : Value();
   Value h0 = in.back(), y = out[0], hOut = out[1];
   int64_t channels = lb.staticDim(a, 0), n = lb.staticDim(a, 1);
@@ -39,9 +38,9 @@ LogicalResult mlir::coil::lowerScan(LoopBuilder &lb, Operation *op,
                       Value bv = lb.vload(vt, bm, {bb, t, lb.idx(0)});
                       Value cv = lb.vload(vt, cm, {bb, t, lb.idx(0)});
                       Value decay = lb.fexp(lb.mul(lb.splat(vt, dt), av));
-                      Value next = lb.add(
-                          lb.mul(decay, h[0]),
-                          lb.mul(lb.splat(vt, lb.mul(dt, uu)), bv));
+                      Value next =
+                          lb.add(lb.mul(decay, h[0]),
+                                 lb.mul(lb.splat(vt, lb.mul(dt, uu)), bv));
                       Value dot = lb.hsum(lb.mul(cv, next));
                       Value res = lb.add(dot, lb.mul(skip, uu));
                       if (z)

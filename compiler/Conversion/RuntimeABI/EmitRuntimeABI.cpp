@@ -109,8 +109,8 @@ struct CoilEmitRuntimeABIPass
     auto arrayType =
         LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8), text.size());
     b.create<LLVM::GlobalOp>(module.getLoc(), arrayType, /*isConstant=*/true,
-                             LLVM::Linkage::External, COIL_MODEL_METADATA_SYMBOL,
-                             b.getStringAttr(text));
+                             LLVM::Linkage::External,
+                             COIL_MODEL_METADATA_SYMBOL, b.getStringAttr(text));
     module->removeAttr("coil.metadata");
   }
 };

@@ -100,31 +100,31 @@ struct coil_kernel_sync {
 /* The CPU features a model may require ("target": {"features": [...]}),
  * by their cpuid names as GCC and Clang spell them in
  * __builtin_cpu_supports. X(name) once per feature. */
-#define COIL_ABI_CPU_FEATURES(X)                                              \
-  X("sse4.2")                                                                 \
-  X("popcnt")                                                                 \
-  X("avx")                                                                    \
-  X("avx2")                                                                   \
-  X("fma")                                                                    \
-  X("f16c")                                                                   \
-  X("bmi")                                                                    \
-  X("bmi2")                                                                   \
-  X("avx512f")                                                                \
-  X("avx512cd")                                                               \
-  X("avx512dq")                                                               \
-  X("avx512bw")                                                               \
-  X("avx512vl")                                                               \
-  X("avx512ifma")                                                             \
-  X("avx512vbmi")                                                             \
-  X("avx512vbmi2")                                                            \
-  X("avx512vnni")                                                             \
-  X("avx512bitalg")                                                           \
-  X("avx512vpopcntdq")                                                        \
-  X("avx512bf16")                                                             \
-  X("avx512fp16")                                                             \
-  X("avxvnni")                                                                \
-  X("gfni")                                                                   \
-  X("vaes")                                                                   \
+#define COIL_ABI_CPU_FEATURES(X)                                               \
+  X("sse4.2")                                                                  \
+  X("popcnt")                                                                  \
+  X("avx")                                                                     \
+  X("avx2")                                                                    \
+  X("fma")                                                                     \
+  X("f16c")                                                                    \
+  X("bmi")                                                                     \
+  X("bmi2")                                                                    \
+  X("avx512f")                                                                 \
+  X("avx512cd")                                                                \
+  X("avx512dq")                                                                \
+  X("avx512bw")                                                                \
+  X("avx512vl")                                                                \
+  X("avx512ifma")                                                              \
+  X("avx512vbmi")                                                              \
+  X("avx512vbmi2")                                                             \
+  X("avx512vnni")                                                              \
+  X("avx512bitalg")                                                            \
+  X("avx512vpopcntdq")                                                         \
+  X("avx512bf16")                                                              \
+  X("avx512fp16")                                                              \
+  X("avxvnni")                                                                 \
+  X("gfni")                                                                    \
+  X("vaes")                                                                    \
   X("vpclmulqdq")
 
 #ifdef __cplusplus

@@ -543,12 +543,12 @@ INSTANTIATE_TEST_SUITE_P(
                         {"compiled for future-cpu (avx512)",
                          "this CPU lacks no-such-feature",
                          "--target-cpu=host"}},
-        BadMetadataCase{"bad_layout",
-                        {"weights[0].layout.kind",
-                         "expected \"rows\" or \"panels\""}},
-        BadMetadataCase{"packed_vector",
-                        {"weights[1].layout",
-                         "only a matrix can be packed in panels"}},
+        BadMetadataCase{
+            "bad_layout",
+            {"weights[0].layout.kind", "expected \"rows\" or \"panels\""}},
+        BadMetadataCase{
+            "packed_vector",
+            {"weights[1].layout", "only a matrix can be packed in panels"}},
         BadMetadataCase{"bad_cost",
                         {"entries.decode.steps[2].cost.flops[1]",
                          "expected a finite number >= 0"}}),
@@ -813,8 +813,9 @@ TEST_F(RuntimeTest, AllLogitsRunsAPerTokenPrefill) {
   EXPECT_EQ(options.all_logits, 0);
   options.max_context = 8;
   options.all_logits = 1;
-  for (uint32_t size : {uint32_t(sizeof(coil_session_options_t)),
-                        uint32_t(offsetof(coil_session_options_t, all_logits))}) {
+  for (uint32_t size :
+       {uint32_t(sizeof(coil_session_options_t)),
+        uint32_t(offsetof(coil_session_options_t, all_logits))}) {
     options.struct_size = size;
     coil_session_t *session = nullptr;
     ASSERT_COIL_OK(coil_session_create(model.get(), &options, &session));
