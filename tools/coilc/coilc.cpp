@@ -65,6 +65,8 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
+  // Registered first, so --mlir-print-ir-after=<pass> etc. know them.
+  registerAllPasses();
   registerPassManagerCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "coilc: the Coil compiler\n");
 
