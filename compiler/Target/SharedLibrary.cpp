@@ -100,7 +100,9 @@ Error writeAtomically(
 } // namespace
 
 std::string mlir::coil::hostTargetDescription() {
-  return (llvm::sys::getProcessTriple() + " " + llvm::sys::getHostCPUName())
+  // The features too: a virtual machine may hide some of a CPU's.
+  return (llvm::sys::getProcessTriple() + " " + llvm::sys::getHostCPUName() +
+          " " + hostFeatures())
       .str();
 }
 

@@ -39,7 +39,8 @@ translateAndOptimize(ModuleOp module, llvm::LLVMContext &context);
 llvm::Error writeArtifact(llvm::Module &module, ArtifactKind kind,
                           llvm::StringRef path);
 
-/// The host CPU name and feature string used for code generation.
+/// The host triple, CPU name and feature string code is generated for by
+/// default (part of the compile cache key).
 std::string hostTargetDescription();
 
 } // namespace coil
