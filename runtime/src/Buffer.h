@@ -11,6 +11,7 @@
 
 #include "runtime/src/Status.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -42,6 +43,17 @@ public:
   /// Allocates `size` zeroed bytes (at least one cache line, so the pointer
   /// is never null). On failure returns COIL_OUT_OF_MEMORY naming `what`.
   static Status allocate(size_t size, const std::string &what, Buffer &out) {
+    if (Status s = allocateForOverwrite(size, what, out); !s.isOk())
+      return s;
+    std::memset(out.ptr, 0, (std::max<size_t>(size, 1) + kAlignment - 1) /
+                                kAlignment * kAlignment);
+    return Status::ok();
+  }
+
+  /// The same, not zeroed nor touched: for a caller that writes every byte
+  /// (and so faults the pages in where it writes them).
+  static Status allocateForOverwrite(size_t size, const std::string &what,
+                                     Buffer &out) {
     size_t rounded = size == 0 ? kAlignment : size;
     if (rounded > SIZE_MAX - (kAlignment - 1))
       return tooLarge(size, what);
@@ -49,7 +61,6 @@ public:
     void *memory = std::aligned_alloc(kAlignment, rounded);
     if (!memory)
       return tooLarge(size, what);
-    std::memset(memory, 0, rounded);
     out = Buffer();
     out.ptr = memory;
     out.bytes = size;

@@ -197,8 +197,11 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
       size_t packedCount =
           static_cast<size_t>(storage[0] * storage[1] * storage[2]);
       Buffer packed;
-      if (Status s = Buffer::allocate(packedCount * sizeof(float),
-                                      found + " (packed in panels)", packed);
+      // Packing writes every byte (the padding too), page by page on the
+      // thread that packs it.
+      if (Status s = Buffer::allocateForOverwrite(
+              packedCount * sizeof(float), found + " (packed in panels)",
+              packed);
           !s.isOk())
         return s;
       packPanels(src, spec.shape[0], spec.shape[1], spec.panelWidth,
