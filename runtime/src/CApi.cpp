@@ -13,6 +13,7 @@
 #include "runtime/src/Session.h"
 #include "runtime/src/Status.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -66,6 +67,11 @@ constexpr uint32_t kSessionOptionsV1Size =
     offsetof(coil_session_options_t, threads);
 static_assert(kSessionOptionsV1Size == 24,
               "version 1 options: struct_size, max_batch, max_context");
+
+// Callers compiled before all_logits existed have 4 bytes of padding after
+// `threads` that they may leave uninitialised: the field lies beyond them.
+static_assert(offsetof(coil_session_options_t, all_logits) >= 32,
+              "all_logits must lie past the version 2 options");
 
 /// True if a caller's options of `structSize` bytes hold the field that
 /// ends `fieldEnd` bytes into the struct.
@@ -131,14 +137,21 @@ void coil_model_bind_stats(const coil_model_t *model,
                            coil_bind_stats_t *out_stats) {
   if (!out_stats)
     return;
-  *out_stats = coil_bind_stats_t{};
-  if (!model)
-    return;
-  const auto &stats = model->model->bindStats();
-  out_stats->packed_weights = stats.packedWeights;
-  out_stats->packed_bytes = stats.packedBytes;
-  out_stats->pack_seconds = stats.packSeconds;
-  out_stats->bind_seconds = stats.bindSeconds;
+  // Only the fields the caller's struct has.
+  coil_bind_stats_t all{};
+  all.struct_size = out_stats->struct_size;
+  if (model) {
+    const auto &stats = model->model->bindStats();
+    all.packed_weights = stats.packedWeights;
+    all.packed_bytes = stats.packedBytes;
+    all.pack_seconds = stats.packSeconds;
+    all.bind_seconds = stats.bindSeconds;
+  }
+  size_t size = std::min<size_t>(out_stats->struct_size, sizeof(all));
+  if (size > sizeof(all.struct_size))
+    std::memcpy(reinterpret_cast<char *>(out_stats) + sizeof(all.struct_size),
+                reinterpret_cast<const char *>(&all) + sizeof(all.struct_size),
+                size - sizeof(all.struct_size));
 }
 
 //===----------------------------------------------------------------------===//

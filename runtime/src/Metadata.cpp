@@ -400,14 +400,16 @@ Status checkTokenShape(const std::string &entryName, const std::string &path,
                                              " must be i32, found " +
                                              elementTypeName(buffer.type));
   const Shape &shape = buffer.shape;
+  // Both prefill entries take any number of tokens.
+  bool prefill = entryName == "prefill" || entryName == "prefill_all";
   bool ok = shape.size() == 2 && shape[0].kind == Dim::Batch &&
             (shape[1].kind == Dim::Tokens ||
-             (entryName != "prefill" && shape[1].kind == Dim::Literal &&
+             (!prefill && shape[1].kind == Dim::Literal &&
               shape[1].value == 1));
   if (!ok)
     return Reader::fail(path + ".shape",
                         std::string(kind) + " must have shape [\"B\", \"T\"]" +
-                            (entryName == "prefill" ? "" : " or [\"B\", 1]") +
+                            (prefill ? "" : " or [\"B\", 1]") +
                             ", found " + formatShape(shape));
   return Status::ok();
 }
@@ -598,9 +600,11 @@ Status parseEntry(const json &value, const std::string &name,
   auto sameTokens = [&](const Dim &dim) {
     return dim.kind == tokensDim.kind && dim.value == tokensDim.value;
   };
-  // Logits are per token, or (last position only) one row per sequence.
+  // Logits are per token, or (last position only) one row per sequence;
+  // prefill_all's are per token.
   const Dim &logitsDim = entry.buffers[entry.logitsBuffer].shape[1];
-  bool lastOnly = logitsDim.kind == Dim::Literal && logitsDim.value == 1;
+  bool lastOnly = logitsDim.kind == Dim::Literal && logitsDim.value == 1 &&
+                  name != "prefill_all";
   if (!sameTokens(logitsDim) && !lastOnly)
     return Reader::fail(
         path + ".buffers[" + std::to_string(entry.logitsBuffer) + "].shape",

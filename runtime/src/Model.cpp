@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include <sched.h>
+
 namespace coil::runtime {
 
 namespace {
@@ -57,6 +59,13 @@ void packPanels(const float *src, int64_t n, int64_t k, int64_t n0,
                 float *dst) {
   int64_t panels = (n + n0 - 1) / n0;
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+#ifdef CPU_COUNT
+  // Only the cores this process may run on (affinity, cgroup cpusets).
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0)
+    workers = std::min<unsigned>(
+        workers, std::max(1, CPU_COUNT(&allowed)));
+#endif
   if (n * k < (int64_t(1) << 20) || workers == 1 || panels < 2) {
     packPanelRange(src, n, k, n0, dst, 0, panels);
     return;

@@ -439,6 +439,7 @@ public:
     ::coil::bench::MachineLimits limits =
         ::coil::bench::measureMachine(threads);
     coil_bind_stats_t bind;
+    bind.struct_size = sizeof(bind);
     coil_model_bind_stats(model, &bind);
     llvm::outs() << llvm::formatv(
         "\nWeights: bound in {0:f1} ms, {1} packed into panels ({2:f1} MiB) "

@@ -102,6 +102,11 @@ struct coil_kernel_sync {
  * __builtin_cpu_supports. X(name) once per feature. */
 #define COIL_ABI_CPU_FEATURES(X)                                               \
   X("sse4.2")                                                                  \
+  X("cx16")                                                                    \
+  X("lzcnt")                                                                   \
+  X("movbe")                                                                   \
+  X("adx")                                                                     \
+  X("prfchw")                                                                  \
   X("popcnt")                                                                  \
   X("avx")                                                                     \
   X("avx2")                                                                    \

@@ -39,7 +39,7 @@
 #endif
 
 /// The version of this API; it changes when a declaration here changes.
-#define COIL_API_VERSION 3
+#define COIL_API_VERSION 4
 
 /// The most threads a session may run kernels on.
 #define COIL_SESSION_MAX_THREADS 256
@@ -173,14 +173,18 @@ COIL_API coil_status_t *coil_model_bind_weights(coil_model_t *model,
 /// kernels read (docs/abi.md), their bytes, and the seconds spent packing
 /// and binding in all.
 typedef struct coil_bind_stats_t {
+  /// sizeof(coil_bind_stats_t) as the caller was compiled: fields beyond it
+  /// are not written.
+  uint32_t struct_size;
   int64_t packed_weights;
   int64_t packed_bytes;
   double pack_seconds;
   double bind_seconds;
 } coil_bind_stats_t;
 
-/// Fills `out_stats` for `model` (all zero before weights are bound or for
-/// a NULL model). Thread-safe.
+/// Fills `out_stats` (whose struct_size the caller sets) for `model`: all
+/// zero before weights are bound or for a NULL model. Thread-safe once the
+/// weights are bound.
 COIL_API void coil_model_bind_stats(const coil_model_t *model,
                                     coil_bind_stats_t *out_stats);
 
@@ -207,6 +211,9 @@ typedef struct coil_session_options_t {
   /// them. Between calls the workers spin for about 100 microseconds, then
   /// sleep. Results do not depend on the number. Default 1 (no workers).
   int32_t threads;
+  /// Unused: the padding after `threads` in callers compiled before
+  /// `all_logits` existed, which they may leave uninitialised.
+  int32_t reserved0;
   /// Which logits coil_session_prefill computes. 0 (the default): those of
   /// each sequence's last position only, `[batch, 1, vocab]` (the model's
   /// entry "prefill"; the LM head runs on those rows alone and the logits
