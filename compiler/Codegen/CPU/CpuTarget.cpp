@@ -65,12 +65,6 @@ void readHostCaches(CpuTarget &target) {
 #endif
 }
 
-int64_t intField(DictionaryAttr attr, StringRef name, int64_t fallback) {
-  if (auto value = attr.getAs<IntegerAttr>(name))
-    return value.getInt();
-  return fallback;
-}
-
 } // namespace
 
 StringRef mlir::coil::cpuIsaName(CpuIsa isa) {
@@ -138,32 +132,4 @@ DictionaryAttr CpuTarget::toAttr(MLIRContext *context) const {
       b.getNamedAttr("features", b.getStringAttr(features)),
       b.getNamedAttr("required_features", b.getArrayAttr(required)),
   });
-}
-
-llvm::Expected<CpuTarget> CpuTarget::fromAttr(DictionaryAttr attr) {
-  auto cpu = attr.getAs<StringAttr>("cpu");
-  auto isa = attr.getAs<StringAttr>("isa");
-  if (!cpu || !isa)
-    return makeError("coil.target needs string fields 'cpu' and 'isa'");
-  CpuTarget target;
-  target.cpu = cpu.str();
-  if (isa.getValue() == "avx512")
-    target.isa = CpuIsa::AVX512;
-  else if (isa.getValue() == "avx2")
-    target.isa = CpuIsa::AVX2;
-  else if (isa.getValue() == "x86-64")
-    target.isa = CpuIsa::X86_64;
-  else
-    return makeError("coil.target: unknown isa '" + isa.getValue() + "'");
-  target.vectorBits = intField(attr, "vector_bits", 128);
-  target.vectorRegisters = intField(attr, "vector_registers", 16);
-  target.l1Bytes = intField(attr, "l1_bytes", target.l1Bytes);
-  target.l2Bytes = intField(attr, "l2_bytes", target.l2Bytes);
-  if (auto features = attr.getAs<StringAttr>("features"))
-    target.features = features.str();
-  if (auto required = attr.getAs<ArrayAttr>("required_features"))
-    for (Attribute f : required)
-      if (auto s = dyn_cast<StringAttr>(f))
-        target.requiredFeatures.push_back(s.str());
-  return target;
 }

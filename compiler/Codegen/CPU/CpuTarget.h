@@ -49,10 +49,9 @@ struct CpuTarget {
   /// f32 lanes of one vector register.
   int64_t f32Lanes() const { return vectorBits / 32; }
 
-  /// The description as the `coil.target` module attribute.
+  /// The description as the `coil.target` module attribute (read back by
+  /// compiler/Target for code generation and by --coil-extract-schedule).
   DictionaryAttr toAttr(MLIRContext *context) const;
-  /// Reads a `coil.target` attribute back.
-  static llvm::Expected<CpuTarget> fromAttr(DictionaryAttr attr);
 };
 
 /// The target for `name`: "host", or an x86-64 CPU LLVM knows. An unknown

@@ -95,9 +95,6 @@ Value LoopBuilder::mul(Value x, Value y) {
 Value LoopBuilder::div(Value x, Value y) {
   return b.create<arith::DivFOp>(loc, x, y, fmf);
 }
-Value LoopBuilder::fma(Value x, Value y, Value acc) {
-  return b.create<math::FmaOp>(loc, x, y, acc);
-}
 Value LoopBuilder::fexp(Value x) { return b.create<math::ExpOp>(loc, x); }
 Value LoopBuilder::hsum(Value v) {
   return b.create<vector::ReductionOp>(
@@ -169,15 +166,6 @@ std::pair<Value, Value> LoopBuilder::share(Value extent, int64_t align) {
 
 void LoopBuilder::barrier() {
   b.create<func::CallOp>(loc, kBarrierFunction, TypeRange{}, ValueRange{sync});
-}
-
-void LoopBuilder::inFirstTile(function_ref<void()> body) {
-  Value first =
-      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, tile, idx(0));
-  auto ifOp = b.create<scf::IfOp>(loc, first, /*withElse=*/false);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-  body();
 }
 
 void LoopBuilder::copyAll(Value src, Value dst) {

@@ -73,8 +73,6 @@ public:
   Value sub(Value x, Value y);
   Value mul(Value x, Value y);
   Value div(Value x, Value y);
-  /// x * y + acc in one rounding.
-  Value fma(Value x, Value y, Value acc);
   Value fexp(Value x);
   /// The sum of a vector's elements.
   Value hsum(Value v);
@@ -109,9 +107,6 @@ public:
 
   /// Waits until every tile of this kernel call reached this point.
   void barrier();
-
-  /// Runs `body` in tile 0 only.
-  void inFirstTile(function_ref<void()> body);
 
   //===--------------------------------------------------------------------===//
   // Copies
