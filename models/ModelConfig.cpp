@@ -8,6 +8,9 @@
 
 #include "models/ModelConfig.h"
 
+#include "runtime/src/weights/FileChecks.h"
+#include "runtime/src/weights/JsonCheck.h"
+
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -35,6 +38,17 @@ int64_t ModelConfig::numLayers() const {
 
 namespace {
 
+/// The largest values a configuration may give. Real checkpoints stay far
+/// below them; beyond them a config is refused at once, before its sizes
+/// are multiplied or a graph of that size is built.
+constexpr int64_t kMaxLayers = 1024;
+constexpr int64_t kMaxWidth = int64_t(1) << 20;
+constexpr int64_t kMaxVocab = int64_t(1) << 24;
+constexpr int64_t kMaxPositions = int64_t(1) << 24;
+constexpr int64_t kMaxStates = 1024;
+constexpr int64_t kMaxConvKernel = 64;
+constexpr int64_t kMaxExpand = 64;
+
 /// Typed access to the keys of one JSON object. The first problem is kept and
 /// reported by `takeError`; later reads return defaults.
 class KeyReader {
@@ -47,22 +61,28 @@ public:
     return v && v->kind() != json::Value::Null;
   }
 
-  /// A required integer >= `min`.
-  int64_t requiredInt(StringRef key, int64_t min = 1) {
+  /// A required integer in [`min`, `max`].
+  int64_t requiredInt(StringRef key, int64_t max, int64_t min = 1) {
     if (!has(key)) {
       fail(formatv("missing required key '{0}'", qualified(key)));
       return min;
     }
-    return optionalInt(key, min, min);
+    return optionalInt(key, min, max, min);
   }
 
-  /// An optional integer >= `min` (`fallback` when absent or null).
-  int64_t optionalInt(StringRef key, int64_t fallback, int64_t min = 1) {
+  /// An optional integer in [`min`, `max`] (`fallback` when absent or null).
+  int64_t optionalInt(StringRef key, int64_t fallback, int64_t max,
+                      int64_t min = 1) {
     if (!has(key))
       return fallback;
     std::optional<int64_t> v = object.get(key)->getAsInteger();
     if (!v || *v < min) {
       fail(formatv("key '{0}' must be an integer >= {1}", qualified(key), min));
+      return fallback;
+    }
+    if (*v > max) {
+      fail(formatv("key '{0}' is {1}; Coil accepts at most {2}",
+                   qualified(key), *v, max));
       return fallback;
     }
     return *v;
@@ -156,7 +176,7 @@ int64_t readDtRank(const json::Object &object, StringRef key, int64_t dModel,
     reader.fail(formatv("key '{0}' must be an integer or \"auto\"", key));
     return 1;
   }
-  return reader.optionalInt(key, ceilDiv(dModel, 16));
+  return reader.optionalInt(key, ceilDiv(dModel, 16), kMaxWidth);
 }
 
 Expected<ModelConfig> parseHuggingFaceMamba(const json::Object &root,
@@ -166,13 +186,20 @@ Expected<ModelConfig> parseHuggingFaceMamba(const json::Object &root,
   config.family = ModelConfig::Family::Mamba;
   MambaConfig &m = config.mamba;
   m.layout = MambaConfig::Layout::HuggingFace;
-  m.dModel = r.requiredInt("hidden_size");
-  m.numLayers = r.requiredInt("num_hidden_layers");
-  m.vocabSize = r.requiredInt("vocab_size");
-  m.dState = r.optionalInt("state_size", 16);
-  m.expand = r.optionalInt("expand", 2);
-  m.dInner = r.optionalInt("intermediate_size", m.expand * m.dModel);
-  m.dConv = r.optionalInt("conv_kernel", 4, 2);
+  m.dModel = r.requiredInt("hidden_size", kMaxWidth);
+  m.numLayers = r.requiredInt("num_hidden_layers", kMaxLayers);
+  m.vocabSize = r.requiredInt("vocab_size", kMaxVocab);
+  m.dState = r.optionalInt("state_size", 16, kMaxStates);
+  m.expand = r.optionalInt("expand", 2, kMaxExpand);
+  m.dInner = r.optionalInt("intermediate_size", m.expand * m.dModel,
+                           kMaxExpand * kMaxWidth);
+  // Hugging Face's MambaConfig derives intermediate_size from the two; a
+  // file that disagrees describes no model it would build.
+  if (m.dInner != m.expand * m.dModel)
+    r.fail(formatv("key 'intermediate_size' is {0} but expand x hidden_size "
+                   "is {1} x {2} = {3}",
+                   m.dInner, m.expand, m.dModel, m.expand * m.dModel));
+  m.dConv = r.optionalInt("conv_kernel", 4, kMaxConvKernel, 2);
   m.dtRank = readDtRank(root, "time_step_rank", m.dModel, r);
   m.normEpsilon = r.optionalPositive("layer_norm_epsilon", 1e-5);
   m.linearBias = r.optionalBool("use_bias", false);
@@ -191,10 +218,10 @@ Expected<ModelConfig> parseStateSpacesMamba(const json::Object &root,
   config.family = ModelConfig::Family::Mamba;
   MambaConfig &m = config.mamba;
   m.layout = MambaConfig::Layout::StateSpaces;
-  m.dModel = r.requiredInt("d_model");
-  m.numLayers = r.requiredInt("n_layer");
-  int64_t vocab = r.requiredInt("vocab_size");
-  int64_t multiple = r.optionalInt("pad_vocab_size_multiple", 8);
+  m.dModel = r.requiredInt("d_model", kMaxWidth);
+  m.numLayers = r.requiredInt("n_layer", kMaxLayers);
+  int64_t vocab = r.requiredInt("vocab_size", kMaxVocab);
+  int64_t multiple = r.optionalInt("pad_vocab_size_multiple", 8, kMaxVocab);
   m.vocabSize = ceilDiv(vocab, multiple) * multiple;
   m.tieEmbeddings = true;
   if (r.has("tie_embeddings") && !r.optionalBool("tie_embeddings", true))
@@ -216,9 +243,9 @@ Expected<ModelConfig> parseStateSpacesMamba(const json::Object &root,
                      "supported",
                      *layer));
   }
-  m.dState = s.optionalInt("d_state", 16);
-  m.dConv = s.optionalInt("d_conv", 4, 2);
-  m.expand = s.optionalInt("expand", 2);
+  m.dState = s.optionalInt("d_state", 16, kMaxStates);
+  m.dConv = s.optionalInt("d_conv", 4, kMaxConvKernel, 2);
+  m.expand = s.optionalInt("expand", 2, kMaxExpand);
   m.dInner = m.expand * m.dModel;
   m.dtRank = readDtRank(ssm ? *ssm : empty, "dt_rank", m.dModel, s);
   m.convBias = s.optionalBool("conv_bias", true);
@@ -235,17 +262,22 @@ Expected<ModelConfig> parseLlama(const json::Object &root, StringRef fileName) {
   ModelConfig config;
   config.family = ModelConfig::Family::Llama;
   LlamaConfig &l = config.llama;
-  l.hiddenSize = r.requiredInt("hidden_size");
-  l.intermediateSize = r.requiredInt("intermediate_size");
-  l.numHeads = r.requiredInt("num_attention_heads");
-  l.numKvHeads = r.optionalInt("num_key_value_heads", l.numHeads);
-  l.numLayers = r.requiredInt("num_hidden_layers");
-  l.vocabSize = r.requiredInt("vocab_size");
-  l.maxPositions = r.optionalInt("max_position_embeddings", 2048);
+  l.hiddenSize = r.requiredInt("hidden_size", kMaxWidth);
+  l.intermediateSize = r.requiredInt("intermediate_size", kMaxWidth);
+  l.numHeads = r.requiredInt("num_attention_heads", kMaxWidth);
+  l.numKvHeads = r.optionalInt("num_key_value_heads", l.numHeads, kMaxWidth);
+  l.numLayers = r.requiredInt("num_hidden_layers", kMaxLayers);
+  l.vocabSize = r.requiredInt("vocab_size", kMaxVocab);
+  l.maxPositions = r.optionalInt("max_position_embeddings", 2048,
+                                 kMaxPositions);
   l.normEpsilon = r.optionalPositive("rms_norm_eps", 1e-6);
   l.ropeTheta = r.optionalPositive("rope_theta", 10000.0);
   l.tieEmbeddings = r.optionalBool("tie_word_embeddings", false);
-  l.headDim = r.optionalInt("head_dim", l.hiddenSize / l.numHeads);
+  l.headDim = r.optionalInt("head_dim", l.hiddenSize / l.numHeads, kMaxWidth);
+  if (l.numHeads * l.headDim > kMaxWidth)
+    r.fail(formatv("num_attention_heads x head dimension is {0} x {1}; Coil "
+                   "accepts at most {2}",
+                   l.numHeads, l.headDim, kMaxWidth));
   r.requireString("hidden_act", "silu");
   r.requireNull("rope_scaling", "scaled rotary embeddings are not supported");
   r.requireFalse("attention_bias", "biased attention projections are not "
@@ -275,6 +307,13 @@ Expected<ModelConfig> parseLlama(const json::Object &root, StringRef fileName) {
 
 Expected<ModelConfig> mlir::coil::models::parseModelConfig(StringRef text,
                                                            StringRef fileName) {
+  // llvm::json recurses once per nesting level and keeps the last of two
+  // equal keys: both are ruled out first.
+  if (std::string problem = ::coil::weights::checkJsonStructure(
+          std::string_view(text.data(), text.size()));
+      !problem.empty() && problem.rfind("not valid JSON", 0) != 0)
+    return createStringError(inconvertibleErrorCode(),
+                             fileName + ": " + problem);
   Expected<json::Value> parsed = json::parse(text);
   if (!parsed)
     return createStringError(
@@ -308,6 +347,10 @@ Expected<ModelConfig> mlir::coil::models::loadModelConfig(StringRef path) {
   SmallString<256> file(path);
   if (sys::fs::is_directory(path))
     sys::path::append(file, "config.json");
+  if (std::string problem = ::coil::weights::checkInputFile(
+          file.str().str(), ::coil::weights::kMaxJsonFileBytes);
+      !problem.empty())
+    return createStringError(inconvertibleErrorCode(), problem);
   ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
       MemoryBuffer::getFile(file, /*IsText=*/true);
   if (!buffer)

@@ -5,6 +5,8 @@
 # Release build in build/ against the system LLVM/MLIR 19 (linked to the shared
 # libMLIR.so), and builds everything. When all is present and up to date it
 # costs a second or two. Extra arguments are passed to the build (targets).
+# COIL_BUILD_DIR names another build folder and COIL_CMAKE_ARGS adds options
+# to its first configuration (tools/test.sh's sanitized builds use both).
 #
 #===----------------------------------------------------------------------===#
 set -euo pipefail
@@ -14,7 +16,7 @@ BUILD="${COIL_BUILD_DIR:-$ROOT/build}"
 
 PACKAGES=(
   llvm-19-dev libmlir-19-dev mlir-19-tools clang-19 lld
-  libgtest-dev libfmt-dev nlohmann-json3-dev ninja-build cmake ccache python3
+  libclang-rt-19-dev libgtest-dev libfmt-dev nlohmann-json3-dev ninja-build cmake ccache python3
 )
 
 missing=()
@@ -39,6 +41,7 @@ if [[ ! -f "$BUILD/build.ninja" ]]; then
     -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
     -DLLVM_USE_LINKER=lld \
     -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+    ${COIL_CMAKE_ARGS:-} \
     >"$BUILD/configure.log" 2>&1 || { cat "$BUILD/configure.log"; exit 1; }
 fi
 

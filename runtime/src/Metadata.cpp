@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/src/Metadata.h"
+#include "runtime/src/weights/JsonCheck.h"
 
 #include <nlohmann/json.hpp>
 
@@ -675,6 +676,9 @@ Status parseMetadata(std::string_view text, Metadata &out) {
                           /*allow_exceptions=*/false);
   if (root.is_discarded())
     return Status::error(COIL_BAD_MODEL, "metadata: not valid JSON");
+  if (std::string problem = weights::checkJsonStructure(text);
+      !problem.empty())
+    return Status::error(COIL_BAD_MODEL, "metadata: " + problem);
   if (!root.is_object())
     return Reader::fail("(root)",
                         "expected an object, found " + describe(root));

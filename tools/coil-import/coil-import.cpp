@@ -11,6 +11,7 @@
 #include "compiler/InitAll.h"
 #include "models/ModelBuilder.h"
 #include "models/RandomWeights.h"
+#include "runtime/src/weights/FileChecks.h"
 #include "runtime/src/weights/Safetensors.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -48,6 +49,15 @@ int main(int argc, char **argv) {
       argc, argv,
       "coil-import: Hugging Face config.json -> coil IR (+ random weights)\n");
 
+  if (outputPath != "-")
+    if (std::string problem = weights::checkOutputFile(outputPath);
+        !problem.empty())
+      return fail("-o: " + problem);
+  if (randomWeightsPath.getNumOccurrences() > 0)
+    if (std::string problem =
+            weights::checkOutputFile(randomWeightsPath);
+        !problem.empty())
+      return fail("--random-weights: " + problem);
   llvm::Expected<models::ModelConfig> config =
       models::loadModelConfig(inputPath);
   if (!config)

@@ -16,7 +16,9 @@
 #include "compiler/InitAll.h"
 #include "compiler/Reference/ReferenceSession.h"
 #include "compiler/Target/SharedLibrary.h"
+#include "models/CheckpointWeights.h"
 #include "models/ModelBuilder.h"
+#include "runtime/src/weights/FileChecks.h"
 #include "runtime/src/weights/Safetensors.h"
 #include "tools/coil-bench/support/Probes.h"
 
@@ -121,7 +123,12 @@ llvm::Expected<std::vector<int64_t>> parseTokens(llvm::StringRef text) {
 }
 
 /// Loads the module: built from config.json, or parsed from a .mlir file.
-llvm::Expected<OwningOpRef<ModuleOp>> loadModule(MLIRContext &context) {
+/// A checkpoint's weights are opened into `files` and checked against its
+/// config before the model is built, so a config that disagrees with them
+/// is refused before any work its sizes would take.
+llvm::Expected<OwningOpRef<ModuleOp>>
+loadModule(MLIRContext &context,
+           std::unique_ptr<weights::WeightFileSet> &files) {
   if (llvm::StringRef(modelPath).ends_with(".mlir")) {
     if (weightsPath.empty())
       return error("a .mlir model needs --weights FILE");
@@ -141,6 +148,11 @@ llvm::Expected<OwningOpRef<ModuleOp>> loadModule(MLIRContext &context) {
     weightsPath = llvm::sys::fs::is_directory(modelPath)
                       ? modelPath.getValue()
                       : llvm::sys::path::parent_path(modelPath).str();
+  if (weights::Status s = weights::WeightFileSet::open(weightsPath, files); !s)
+    return error(s.message());
+  if (llvm::Error e =
+          models::checkCheckpointWeights(*config, *files, weightsPath))
+    return e;
   return models::buildModel(context, *config);
 }
 
@@ -518,7 +530,20 @@ llvm::Error checkWeights(ModuleOp module, const weights::WeightFileSet &files) {
   return llvm::Error::success();
 }
 
+/// Refuses, before any work, an output option given an empty path or a
+/// target that is not a regular file (a symlink, FIFO or device).
+llvm::Error checkOutputOptions() {
+  for (cl::opt<std::string> *option : {&dumpLogits, &tracePath, &profileCsv})
+    if (option->getNumOccurrences() > 0)
+      if (std::string problem = weights::checkOutputFile(*option);
+          !problem.empty())
+        return error("--" + option->ArgStr + ": " + problem);
+  return llvm::Error::success();
+}
+
 llvm::Error run() {
+  if (llvm::Error e = checkOutputOptions())
+    return e;
   if (batch < 1)
     return error(llvm::formatv("--batch must be >= 1, got {0}", batch));
   if (generate < 0)
@@ -533,15 +558,17 @@ llvm::Error run() {
   DialectRegistry registry;
   registerAllDialects(registry);
   MLIRContext context(registry);
-  llvm::Expected<OwningOpRef<ModuleOp>> module = loadModule(context);
+  std::unique_ptr<weights::WeightFileSet> files;
+  llvm::Expected<OwningOpRef<ModuleOp>> module = loadModule(context, files);
   if (!module)
     return module.takeError();
   if (failed(verify(**module)))
     return error(modelPath + " does not verify");
 
-  std::unique_ptr<weights::WeightFileSet> files;
-  if (weights::Status s = weights::WeightFileSet::open(weightsPath, files); !s)
-    return error(s.message());
+  if (!files)
+    if (weights::Status s = weights::WeightFileSet::open(weightsPath, files);
+        !s)
+      return error(s.message());
 
   // Check the prompt, the context and the weights before any work.
   auto vocabAttr = (**module)->getAttrOfType<IntegerAttr>("coil.vocab_size");

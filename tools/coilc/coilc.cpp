@@ -11,6 +11,7 @@
 #include "compiler/Driver/Compile.h"
 #include "compiler/InitAll.h"
 #include "models/ModelBuilder.h"
+#include "runtime/src/weights/FileChecks.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -70,9 +71,14 @@ int main(int argc, char **argv) {
   registerPassManagerCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "coilc: the Coil compiler\n");
 
-  // An unknown CPU is refused before any work.
+  // An unknown CPU and an output that must not be replaced are refused
+  // before any work.
   if (llvm::Expected<CpuTarget> target = resolveCpuTarget(targetCpu); !target)
     return fail(llvm::toString(target.takeError()));
+  if (outputPath != "-")
+    if (std::string problem = ::coil::weights::checkOutputFile(outputPath);
+        !problem.empty())
+      return fail("-o: " + problem);
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -83,6 +89,11 @@ int main(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &context, llvm::errs());
   if (llvm::StringRef(inputPath).ends_with(".mlir")) {
+    constexpr uint64_t maxIRBytes = uint64_t(1) << 30;
+    if (std::string problem =
+            ::coil::weights::checkInputFile(inputPath, maxIRBytes);
+        !problem.empty())
+      return fail(problem);
     module = parseSourceFile<ModuleOp>(inputPath, sourceMgr, &context);
     if (!module)
       return fail("cannot load " + inputPath);

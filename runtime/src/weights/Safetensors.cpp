@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/src/weights/Safetensors.h"
+#include "runtime/src/weights/FileChecks.h"
+#include "runtime/src/weights/JsonCheck.h"
 
 #include <nlohmann/json.hpp>
 
@@ -176,6 +178,23 @@ std::string parentDir(const std::string &path) {
   return path.substr(0, slash);
 }
 
+/// True for a relative path with no ".." component: one that stays inside
+/// the folder it is taken relative to.
+bool isInsideFolder(const std::string &path) {
+  if (path.empty() || path[0] == '/' || path.find('\0') != std::string::npos)
+    return false;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos)
+      slash = path.size();
+    if (path.compare(start, slash - start, "..") == 0)
+      return false;
+    start = slash + 1;
+  }
+  return true;
+}
+
 bool pathExists(const std::string &path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
@@ -275,7 +294,9 @@ std::string describeSyntaxError(const char *first, const char *last) {
 /// Opens `path` read-only and checks it is a regular file; on success `fd`
 /// is open (the caller closes it) and `size` is the file's size.
 Status openRegularFile(const std::string &path, int &fd, off_t &size) {
-  fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
+  // below like every file that is not a regular one.
+  fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return Status::error(path + ": cannot open: " + errnoText(errno));
   struct stat st;
@@ -292,12 +313,19 @@ Status openRegularFile(const std::string &path, int &fd, off_t &size) {
   return Status::ok();
 }
 
-/// Reads a whole regular file into `text`.
+/// Reads a whole regular file of at most kMaxJsonFileBytes into `text`.
 Status readTextFile(const std::string &path, std::string &text) {
   int fd;
   off_t fileSize;
   if (Status s = openRegularFile(path, fd, fileSize); !s)
     return s;
+  if (static_cast<uint64_t>(fileSize) > kMaxJsonFileBytes) {
+    ::close(fd);
+    return Status::error(path + ": " + std::to_string(fileSize) +
+                         " bytes, larger than the " +
+                         std::to_string(kMaxJsonFileBytes) +
+                         " bytes an index may have");
+  }
   text.clear();
   char buffer[65536];
   while (true) {
@@ -425,7 +453,13 @@ WeightFileSet::Loader::loadFile(const std::string &path,
   if (!header.is_object())
     return Status::error(path + ": header is not a JSON object");
   if (!repeatedKey.empty())
-    return Status::error(path + ": header lists '" + repeatedKey + "' twice");
+    return Status::error(path + ": header lists '" + abbreviate(repeatedKey) +
+                         "' twice");
+  // Deeper levels (a tensor entry giving "dtype" twice, say) too.
+  if (std::string problem = checkJsonStructure(
+          std::string_view(headerBegin, headerEnd - headerBegin));
+      !problem.empty())
+    return Status::error(path + ": header: " + problem);
 
   const unsigned char *data = base + 8 + headerLength;
   uint64_t dataSize = available - headerLength;
@@ -454,7 +488,7 @@ WeightFileSet::Loader::loadFile(const std::string &path,
       continue;
     }
 
-    std::string where = path + ": tensor '" + key + "': ";
+    std::string where = path + ": tensor '" + abbreviate(key) + "': ";
     if (!value.is_object())
       return Status::error(where + "entry must be a JSON object, got " +
                            formatJson(value));
@@ -559,6 +593,26 @@ WeightFileSet::Loader::loadFile(const std::string &path,
     if (!widest || range.end > widest->end)
       widest = &range;
   }
+  // The tensors must fill the data section exactly, as the format requires:
+  // a gap or trailing bytes is what a header length off by a few bytes, or a
+  // file cut and padded, leaves behind.
+  uint64_t covered = 0;
+  for (const Range &range : ranges) {
+    if (range.begin == range.end)
+      continue;
+    if (range.begin != covered)
+      return Status::error(path + ": bytes [" + std::to_string(covered) +
+                           ", " + std::to_string(range.begin) +
+                           ") of the data section belong to no tensor (the "
+                           "next one is '" +
+                           abbreviate(found[range.index].name) + "')");
+    covered = range.end;
+  }
+  if (covered != dataSize)
+    return Status::error(path + ": the data section has " +
+                         std::to_string(dataSize - covered) +
+                         " byte(s) after the last tensor's data (header "
+                         "length or data_offsets wrong?)");
 
   for (TensorInfo &info : found)
     tensors.push_back(std::move(info));
@@ -574,6 +628,8 @@ Status WeightFileSet::Loader::loadIndex(const std::string &indexPath) {
     return Status::error(
         indexPath + ": index is " +
         describeSyntaxError(text.data(), text.data() + text.size()));
+  if (std::string problem = checkJsonStructure(text); !problem.empty())
+    return Status::error(indexPath + ": " + problem);
   if (!index.is_object())
     return Status::error(indexPath + ": index is not a JSON object");
   auto mapIt = index.find("weight_map");
@@ -590,8 +646,15 @@ Status WeightFileSet::Loader::loadIndex(const std::string &indexPath) {
   for (const auto &[name, shard] : mapIt->items()) {
     if (!shard.is_string() || shard.get_ref<const std::string &>().empty())
       return Status::error(indexPath + ": weight_map entry for tensor '" +
-                           name + "' must be a shard file name, got " +
+                           abbreviate(name) +
+                           "' must be a shard file name, got " +
                            formatJson(shard));
+    if (!isInsideFolder(shard.get_ref<const std::string &>()))
+      return Status::error(indexPath + ": weight_map entry for tensor '" +
+                           abbreviate(name) + "' names shard " +
+                           formatJson(shard) +
+                           ", outside the index's folder (shards are "
+                           "relative paths without '..')");
     shardTensors[shard.get<std::string>()].push_back(name);
   }
 
@@ -964,6 +1027,8 @@ Status writeFile(const std::string &path,
 Status writeSafetensors(const std::string &path,
                         const std::vector<TensorToWrite> &tensors,
                         const std::map<std::string, std::string> &metadata) {
+  if (std::string problem = checkOutputFile(path); !problem.empty())
+    return Status::error(problem);
   try {
     return writeFile(path, tensors, metadata);
   } catch (const std::exception &e) {

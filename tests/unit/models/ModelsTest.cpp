@@ -11,8 +11,10 @@
 #include "compiler/InitAll.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Reference/ReferenceSession.h"
+#include "models/CheckpointWeights.h"
 #include "models/ModelBuilder.h"
 #include "models/RandomWeights.h"
+#include "runtime/src/weights/Safetensors.h"
 
 #include "dialects/Coil/IR/CoilOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -24,7 +26,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <set>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace mlir::coil;
@@ -97,7 +105,7 @@ class ModelsTest : public ::testing::Test {
 public:
   ModelsTest() {
     DialectRegistry registry;
-    coil::registerAllDialects(registry);
+    mlir::coil::registerAllDialects(registry);
     context.appendDialectRegistry(registry);
   }
 
@@ -190,6 +198,116 @@ TEST_F(ModelsTest, RefusesBadConfigs) {
       "ssm_cfg": {"layer": "Mamba2"}})")
                 .find("only Mamba1 is supported"),
             std::string::npos);
+}
+
+TEST_F(ModelsTest, RefusesStructurallyBadJson) {
+  // llvm::json would recurse once per level; the check before it does not.
+  std::string deep = std::string(50000, '[') + std::string(50000, ']');
+  EXPECT_NE(parseError(deep).find("config.json: nested deeper than 64 levels"),
+            std::string::npos);
+  EXPECT_NE(parseError(R"({"model_type": "mamba", "hidden_size": 16,
+      "hidden_size": 8, "num_hidden_layers": 1, "vocab_size": 8})")
+                .find("key 'hidden_size' appears twice in one object"),
+            std::string::npos);
+}
+
+TEST_F(ModelsTest, RefusesAbsurdAndInconsistentSizes) {
+  EXPECT_NE(parseError(R"({"model_type": "mamba", "hidden_size": 16,
+      "num_hidden_layers": 100000, "vocab_size": 8})")
+                .find("key 'num_hidden_layers' is 100000; Coil accepts at "
+                      "most 1024"),
+            std::string::npos);
+  EXPECT_NE(parseError(R"({"model_type": "llama", "hidden_size": 16,
+      "intermediate_size": 8, "num_attention_heads": 2, "num_hidden_layers": 1,
+      "vocab_size": 1099511627776})")
+                .find("key 'vocab_size' is 1099511627776"),
+            std::string::npos);
+  EXPECT_NE(parseError(R"({"d_model": 9223372036854775807, "n_layer": 1,
+      "vocab_size": 8})")
+                .find("key 'd_model' is 9223372036854775807"),
+            std::string::npos);
+  EXPECT_NE(parseError(R"({"model_type": "mamba", "hidden_size": 16,
+      "num_hidden_layers": 2, "vocab_size": 8, "expand": 2,
+      "intermediate_size": 48})")
+                .find("key 'intermediate_size' is 48 but expand x hidden_size "
+                      "is 2 x 16 = 32"),
+            std::string::npos);
+}
+
+/// A temporary folder, removed at the end of the test.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char pattern[] = "/tmp/coil-models-XXXXXX";
+    path = ::mkdtemp(pattern) ? pattern : "";
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
+TEST_F(ModelsTest, LoadRefusesFilesThatAreNotRegular) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path.empty());
+  std::string fifo = dir.path + "/config.json";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string &input : {dir.path, fifo, std::string("/dev/zero")}) {
+    llvm::Expected<ModelConfig> config = loadModelConfig(input);
+    ASSERT_FALSE(!!config) << input;
+    std::string message = llvm::toString(config.takeError());
+    EXPECT_NE(message.find("not a regular file"), std::string::npos)
+        << message;
+  }
+}
+
+/// Opens the random weights of `writer` and checks them against `config`.
+std::string checkpointError(const ModelConfig &writer,
+                            const ModelConfig &config) {
+  TempDir dir;
+  std::string file = dir.path + "/model.safetensors";
+  if (llvm::Error e = writeRandomWeights(writer, 1, file))
+    return "cannot write: " + llvm::toString(std::move(e));
+  std::unique_ptr<::coil::weights::WeightFileSet> files;
+  if (auto s = ::coil::weights::WeightFileSet::open(file, files); !s)
+    return "cannot open: " + s.message();
+  if (llvm::Error e = checkCheckpointWeights(config, *files, dir.path))
+    return llvm::toString(std::move(e));
+  return "";
+}
+
+TEST_F(ModelsTest, CheckpointWeightsMustMatchTheConfig) {
+  for (const char *json : {kMambaHF, kMambaStateSpaces, kLlama}) {
+    ModelConfig config = parse(json);
+    EXPECT_EQ(checkpointError(config, config), "");
+
+    ModelConfig deeper = config;
+    ModelConfig wider = config;
+    if (config.family == ModelConfig::Family::Llama) {
+      deeper.llama.numLayers = 3;
+      wider.llama.intermediateSize = 32;
+    } else {
+      deeper.mamba.numLayers = 3;
+      wider.mamba.dState = 8;
+    }
+    std::string missing = checkpointError(config, deeper);
+    EXPECT_NE(missing.find("layers.2."), std::string::npos) << missing;
+    EXPECT_NE(missing.find("is missing, but the config implies it"),
+              std::string::npos)
+        << missing;
+    std::string extra = checkpointError(deeper, config);
+    EXPECT_NE(extra.find("layers.2."), std::string::npos) << extra;
+    EXPECT_NE(extra.find("is not a parameter of the model"), std::string::npos)
+        << extra;
+    std::string shape = checkpointError(config, wider);
+    EXPECT_NE(shape.find("but the config implies"), std::string::npos)
+        << shape;
+    EXPECT_NE(shape.find(config.family == ModelConfig::Family::Llama
+                             ? "intermediate_size = 32"
+                             : "= 8"),
+              std::string::npos)
+        << shape;
+  }
 }
 
 //===----------------------------------------------------------------------===//

@@ -292,16 +292,15 @@ TEST_F(SafetensorsTest, WriterWithoutTensorsOrMetadata) {
   EXPECT_TRUE(set->metadata().empty());
 }
 
-TEST_F(SafetensorsTest, ReadsUnalignedDataGapsAndTrailingBytes) {
-  // Written by another tool: a 7-byte-misaligned data section, a gap between
-  // the tensors, trailing bytes, and a zero-size tensor inside another's
-  // range; all of this is valid.
+TEST_F(SafetensorsTest, ReadsUnalignedDataAndEmptyTensors) {
+  // Written by another tool: a 7-byte-misaligned data section and a
+  // zero-size tensor inside another's range; both are valid.
   std::string file = path("model.safetensors");
   writeRaw(file,
            R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
            R"("z":{"dtype":"BF16","shape":[3,0],"data_offsets":[4,4]},)"
-           R"("b":{"dtype":"F16","shape":[1],"data_offsets":[12,14]}})",
-           20);
+           R"("b":{"dtype":"F16","shape":[1],"data_offsets":[8,10]}})",
+           10);
   std::unique_ptr<WeightFileSet> set;
   Status status = WeightFileSet::open(file, set);
   ASSERT_TRUE(status.isOk()) << status.message();
@@ -310,6 +309,43 @@ TEST_F(SafetensorsTest, ReadsUnalignedDataGapsAndTrailingBytes) {
   EXPECT_EQ(set->find("z")->numElements(), 0);
   EXPECT_EQ(set->find("b")->numBytes, 2u);
   EXPECT_EQ(*static_cast<const unsigned char *>(set->find("b")->data), 0x5a);
+}
+
+TEST_F(SafetensorsTest, DataGapBetweenTensors) {
+  expectMalformed(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                  R"("b":{"dtype":"F16","shape":[1],"data_offsets":[12,14]}})",
+                  14, {"bytes [8, 12) of the data section belong to no tensor",
+                       "'b'"});
+  expectMalformed(R"({"b":{"dtype":"F16","shape":[1],"data_offsets":[2,4]}})",
+                  4, {"bytes [0, 2)"});
+}
+
+TEST_F(SafetensorsTest, TrailingBytesAfterLastTensor) {
+  expectMalformed(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+                  9, {"1 byte(s) after the last tensor's data"});
+  expectMalformed("{}", 3, {"3 byte(s) after the last tensor's data"});
+}
+
+TEST_F(SafetensorsTest, HeaderLengthOneByteShort) {
+  // The header's padding space counted as data: every tensor would start one
+  // byte early, so the data section has a byte too many.
+  std::string header =
+      R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}} )";
+  expectMalformed(header, 8, {"1 byte(s) after the last tensor's data"},
+                  static_cast<int64_t>(header.size()) - 1);
+}
+
+TEST_F(SafetensorsTest, RepeatedKeyInsideEntry) {
+  expectMalformed(R"({"w":{"dtype":"F32","dtype":"F16","shape":[1],)"
+                  R"("data_offsets":[0,4]}})",
+                  4, {"key 'dtype' appears twice in one object"});
+}
+
+TEST_F(SafetensorsTest, LongTensorNameIsAbbreviated) {
+  std::string name(1000000, 'n');
+  std::string message = expectMalformed(
+      "{\"" + name + "\": 5}", 0, {"tensor 'nnnn", "...': entry must be"});
+  EXPECT_LT(message.size(), 1000u);
 }
 
 TEST_F(SafetensorsTest, EmptyHeaderObjectIsValid) {
@@ -527,6 +563,25 @@ TEST_F(SafetensorsShardTest, OpensIndexAndDirectory) {
   }
 }
 
+TEST_F(SafetensorsShardTest, ShardOutsideFolder) {
+  writeShards();
+  for (const std::string &shard :
+       {std::string("../") + shard1, std::string("sub/../../x.safetensors"),
+        std::string("/etc/passwd"), path(shard1)}) {
+    writeBytes(path(index),
+               R"({"weight_map": {"embed": ")" + shard + R"("}})");
+    expectOpenError(dir, {path(index), "tensor 'embed'",
+                          "outside the index's folder"});
+  }
+}
+
+TEST_F(SafetensorsShardTest, RepeatedTensorInIndex) {
+  writeShards();
+  writeBytes(path(index), R"({"weight_map": {"embed": ")" + shard1 +
+                              R"(", "embed": ")" + shard2 + R"("}})");
+  expectOpenError(dir, {path(index), "key 'embed' appears twice"});
+}
+
 TEST_F(SafetensorsShardTest, IndexNotJson) {
   writeShards();
   writeBytes(path(index), R"({"weight_map": {"embed": )");
@@ -619,6 +674,43 @@ TEST_F(SafetensorsTest, MissingPath) {
 
 TEST_F(SafetensorsTest, NotARegularFile) {
   expectOpenError("/dev/null", {"/dev/null", "not a regular file"});
+  expectOpenError("/dev/zero", {"/dev/zero", "not a regular file"});
+}
+
+TEST_F(SafetensorsTest, FifoIsRefusedWithoutBlocking) {
+  // Opening a FIFO for reading would wait for a writer forever.
+  std::string fifo = path("model.safetensors");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  expectOpenError(fifo, {fifo, "not a regular file"});
+  expectOpenError(dir, {fifo, "not a regular file"});
+}
+
+TEST_F(SafetensorsTest, WriterRefusesNonRegularTargets) {
+  float value = 1.0f;
+  std::vector<TensorToWrite> tensors{{"w", DType::F32, {1}, &value}};
+  std::string fifo = path("fifo.safetensors");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string target = path("target.safetensors");
+  writeBytes(target, "keep");
+  std::string link = path("link.safetensors");
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  for (const auto &[where, needle] :
+       std::vector<std::pair<std::string, std::string>>{
+           {fifo, "is a FIFO; refusing to replace it"},
+           {link, "is a symbolic link; refusing to replace it"},
+           {"/dev/full", "is a character device; refusing to replace it"},
+           {"", "the output path is empty"}}) {
+    Status status = writeSafetensors(where, tensors);
+    EXPECT_FALSE(status.isOk()) << where;
+    EXPECT_NE(status.message().find(needle), std::string::npos)
+        << status.message();
+  }
+  struct stat st;
+  ASSERT_EQ(::lstat(link.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  EXPECT_EQ(readBytes(target), "keep");
 }
 
 //===----------------------------------------------------------------------===//
@@ -665,16 +757,18 @@ TEST_F(SafetensorsTest, HeaderNotObject) {
 
 TEST_F(SafetensorsTest, DeeplyNestedHeader) {
   // Parsing, destroying and reporting a value nested a million levels deep
-  // must not recurse on the stack.
+  // must not recurse on the stack; no header nests deeper than 64 levels.
   std::string nested =
       "{\"w\": " + std::string(1000000, '[') + std::string(1000000, ']') + "}";
-  expectMalformed(nested, 0,
-                  {"tensor 'w'", "must be a JSON object, got [[[[...]]]]"});
+  expectMalformed(nested, 0, {"header: nested deeper than 64 levels"});
   std::string nestedShape =
       R"({"w": {"dtype": "F32", "shape": [1, )" + std::string(1000000, '[') +
       std::string(1000000, ']') + R"(], "data_offsets": [0, 4]}})";
-  expectMalformed(nestedShape, 4, {"tensor 'w'", "[1,[[[...]]]]"});
+  expectMalformed(nestedShape, 4, {"header: nested deeper than 64 levels"});
   expectMalformed(std::string(1000000, '['), 0, {"not valid JSON"});
+  // Shallow enough, the entry's own checks speak.
+  expectMalformed(R"({"w": [[[[[1]]]]]})", 0,
+                  {"tensor 'w'", "must be a JSON object, got [[[[...]]]]"});
 }
 
 TEST_F(SafetensorsTest, RepeatedTensorName) {
@@ -849,15 +943,14 @@ TEST_F(SafetensorsTest, WriterFailsInMissingDirectory) {
   EXPECT_TRUE(listDir(dir).empty());
 }
 
-TEST_F(SafetensorsTest, WriterRemovesTempFileWhenRenameFails) {
-  // The target is a directory, so the final rename fails after the temporary
-  // file was written.
+TEST_F(SafetensorsTest, WriterRefusesDirectoryTargetAndLeavesNothing) {
   std::string target = path("model.safetensors");
   ASSERT_EQ(::mkdir(target.c_str(), 0755), 0);
   float value = 1.0f;
   Status status = writeSafetensors(target, {{"w", DType::F32, {1}, &value}});
   ASSERT_FALSE(status.isOk());
-  EXPECT_NE(status.message().find("rename"), std::string::npos)
+  EXPECT_NE(status.message().find("is a directory; refusing to replace it"),
+            std::string::npos)
       << status.message();
   EXPECT_EQ(listDir(dir), std::vector<std::string>{"model.safetensors"});
   EXPECT_TRUE(std::filesystem::is_directory(target));
