@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Counts test results from ctest's JUnit file and lit's xUnit file.
+"""Counts test results from ctest's JUnit files and lit's xUnit files.
 
-ctest runs the whole lit suite as the single test `coil-lit`; its individual
-tests are read from lit.xml instead, so every lit test and every GoogleTest
-case counts once. Prints the failed tests, then a last line `N passed, N
-failed`, and exits 1 if anything failed or nothing ran.
+Usage: summarize_results.py [NAME=]DIR...
+
+Each DIR holds one build's `ctest.xml` and, when the lit suite ran, its
+`lit.xml`. ctest runs the whole lit suite as the single test `coil-lit`; its
+individual tests are read from lit.xml instead, so every lit test and every
+GoogleTest case counts once per build. Failed tests are printed with their
+build's NAME; the last line is `N passed, N failed`, and the exit status is 1
+if anything failed or nothing ran.
 """
 
 import sys
@@ -23,8 +27,8 @@ def cases(path):
         yield name, (None if skipped else not failed)
 
 
-def main():
-    results = Path(sys.argv[1])
+def outcomes_of(results):
+    """The (name, passed) outcomes of one build's results folder."""
     ctest_xml, lit_xml = results / "ctest.xml", results / "lit.xml"
     outcomes = []
     if ctest_xml.exists():
@@ -34,6 +38,18 @@ def main():
             outcomes.append((name, ok))
     if lit_xml.exists():
         outcomes.extend(cases(lit_xml))
+    return outcomes
+
+
+def main():
+    outcomes = []
+    for argument in sys.argv[1:]:
+        label, _, folder = argument.rpartition("=")
+        found = outcomes_of(Path(folder))
+        if not found:
+            found = [("(no results)", False)]
+        prefix = f"{label}: " if label else ""
+        outcomes.extend((prefix + name, ok) for name, ok in found)
     passed = sum(1 for _, ok in outcomes if ok)
     failed = [name for name, ok in outcomes if ok is False]
     for name in failed:
