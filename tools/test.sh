@@ -38,7 +38,7 @@ run_suite() {
 
 "$ROOT/tools/setup.sh"
 run_suite "$BUILD"
-suites=("$BUILD")
+suites=("$BUILD/test-results")
 
 if ((!quick)); then
   # Sanitizer reports end the process with an error; leaks are reported at
@@ -53,13 +53,13 @@ if ((!quick)); then
 -DCOIL_BUILD_FUZZERS=ON" "$ROOT/tools/setup.sh"
   cmake "$ASAN" -DCOIL_FUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null
   run_suite "$ASAN"
-  suites+=("asan=$ASAN")
+  suites+=("asan=$ASAN/test-results")
 
   TSAN="$ROOT/build-tsan"
   COIL_BUILD_DIR="$TSAN" COIL_CMAKE_ARGS="-DCOIL_SANITIZER=Thread" \
     "$ROOT/tools/setup.sh" coil-runtime-api-tests
   run_suite "$TSAN" -L threads
-  suites+=("tsan=$TSAN")
+  suites+=("tsan=$TSAN/test-results")
 fi
 
 python3 "$ROOT/tests/summarize_results.py" "${suites[@]}"

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/src/Session.h"
+#include "runtime/src/MemoryBudget.h"
 
 #include <algorithm>
 #include <cstring>
@@ -111,6 +112,13 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
                          "max_context " + std::to_string(maxContext) +
                              " does not fit the i32 positions");
 
+  // Per-sequence bookkeeping is allocated before the memory check below.
+  if (maxBatch > COIL_SESSION_MAX_BATCH)
+    return Status::error(COIL_OUT_OF_RANGE,
+                         "max_batch " + std::to_string(maxBatch) +
+                             " exceeds the runtime's limit of " +
+                             std::to_string(COIL_SESSION_MAX_BATCH) + " sequences");
+
   std::unique_ptr<Session> session(new Session());
   session->model = model;
   session->batchCapacity = maxBatch;
@@ -158,6 +166,58 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
       return tooLarge("the logits buffer");
     logitBytes = std::max(logitBytes, bytes);
   }
+  // Every buffer's size first, each computed with overflow checks: states
+  // (max_batch slices), then the scratch block for whichever entry needs
+  // more temps.
+  uint64_t layout = 14695981039346656037ull;
+  std::vector<size_t> stateBytes;
+  for (const StateSpec &state : meta.states) {
+    std::string what = "state \"" + state.name + "\"";
+    size_t slice, total;
+    if (!shapeBytes(state.shape, state.type, /*batch=*/1, /*tokens=*/1,
+                    maxContext, slice) ||
+        __builtin_mul_overflow(slice, static_cast<uint64_t>(maxBatch), &total))
+      return tooLarge(what);
+    stateBytes.push_back(total);
+    session->sliceBytes.push_back(slice);
+    layout = fnv1a(layout, state.name.c_str(), state.name.size() + 1);
+    auto type = static_cast<uint32_t>(state.type);
+    layout = fnv1a(layout, &type, sizeof(type));
+    uint64_t sliceSize = slice;
+    layout = fnv1a(layout, &sliceSize, sizeof(sliceSize));
+  }
+  session->layoutHash = layout;
+  size_t prefillBytes, decodeBytes;
+  if (Status s = session->layOut(prefillName, maxContext, session->prefillEntry,
+                                 prefillBytes);
+      !s.isOk())
+    return s;
+  if (Status s =
+          session->layOut("decode", 1, session->decodeEntry, decodeBytes);
+      !s.isOk())
+    return s;
+  size_t scratchBytes = std::max(prefillBytes, decodeBytes);
+
+  // The whole session against the memory left, before anything is touched:
+  // an allocation beyond it would succeed and the first touch of its pages
+  // would wake the kernel's OOM killer instead of failing here.
+  uint64_t needed = 0;
+  bool overflow = false;
+  for (size_t bytes : {tokenBytes, tokenBytes, logitBytes, scratchBytes})
+    overflow |= __builtin_add_overflow(needed, uint64_t(bytes), &needed);
+  for (size_t bytes : stateBytes)
+    overflow |= __builtin_add_overflow(needed, uint64_t(bytes), &needed);
+  uint64_t available = availableMemoryBytes();
+  if (overflow || needed > available)
+    return Status::error(
+        COIL_OUT_OF_MEMORY,
+        "the session needs " +
+            (overflow ? std::string("more than 2^64") : std::to_string(needed)) +
+            " bytes for max_batch " + std::to_string(maxBatch) +
+            " x max_context " + std::to_string(maxContext) +
+            ", more than the " + std::to_string(available) +
+            " bytes of memory this process may still take");
+
   if (Status s = Buffer::allocate(tokenBytes, "the tokens buffer",
                                   session->tokensBuffer);
       !s.isOk())
@@ -170,41 +230,16 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
                                   session->logitsBuffer);
       !s.isOk())
     return s;
-
   // States, zeroed.
-  uint64_t layout = 14695981039346656037ull;
-  for (const StateSpec &state : meta.states) {
-    std::string what = "state \"" + state.name + "\"";
-    size_t slice, total;
-    if (!shapeBytes(state.shape, state.type, /*batch=*/1, /*tokens=*/1,
-                    maxContext, slice) ||
-        __builtin_mul_overflow(slice, static_cast<uint64_t>(maxBatch), &total))
-      return tooLarge(what);
+  for (size_t i = 0; i < stateBytes.size(); ++i) {
     Buffer buffer;
-    if (Status s = Buffer::allocate(total, what, buffer); !s.isOk())
+    if (Status s = Buffer::allocate(
+            stateBytes[i], "state \"" + meta.states[i].name + "\"", buffer);
+        !s.isOk())
       return s;
     session->states.push_back(std::move(buffer));
-    session->sliceBytes.push_back(slice);
-    layout = fnv1a(layout, state.name.c_str(), state.name.size() + 1);
-    auto type = static_cast<uint32_t>(state.type);
-    layout = fnv1a(layout, &type, sizeof(type));
-    uint64_t sliceSize = slice;
-    layout = fnv1a(layout, &sliceSize, sizeof(sliceSize));
   }
-  session->layoutHash = layout;
-
-  // Temps: one scratch block for whichever entry needs more.
-  size_t prefillBytes, decodeBytes;
-  if (Status s = session->layOut(prefillName, maxContext, session->prefillEntry,
-                                 prefillBytes);
-      !s.isOk())
-    return s;
-  if (Status s =
-          session->layOut("decode", 1, session->decodeEntry, decodeBytes);
-      !s.isOk())
-    return s;
-  if (Status s = Buffer::allocate(std::max(prefillBytes, decodeBytes),
-                                  "scratch", session->scratch);
+  if (Status s = Buffer::allocate(scratchBytes, "scratch", session->scratch);
       !s.isOk())
     return s;
   session->bind(session->prefillEntry);

@@ -42,6 +42,7 @@
 #include "llvm/Support/xxhash.h"
 
 #include <algorithm>
+#include <limits>
 #include <cstdlib>
 #include <thread>
 
@@ -546,8 +547,18 @@ llvm::Error run() {
     return e;
   if (batch < 1)
     return error(llvm::formatv("--batch must be >= 1, got {0}", batch));
+  if (batch > COIL_SESSION_MAX_BATCH)
+    return error(llvm::formatv("--batch {0} is above the {1} sequences a "
+                               "session holds",
+                               batch, COIL_SESSION_MAX_BATCH));
   if (generate < 0)
     return error(llvm::formatv("--generate must be >= 0, got {0}", generate));
+  // Positions are i32, so no sequence grows beyond that.
+  constexpr int64_t maxTokens = std::numeric_limits<int32_t>::max();
+  if (generate > maxTokens)
+    return error(llvm::formatv("--generate {0} is above the {1} tokens a "
+                               "sequence may hold",
+                               generate, maxTokens));
   if (*threadsOption < 0)
     return error(
         llvm::formatv("--threads must be >= 1, got {0}", *threadsOption));

@@ -39,10 +39,13 @@
 #endif
 
 /// The version of this API; it changes when a declaration here changes.
-#define COIL_API_VERSION 4
+#define COIL_API_VERSION 5
 
 /// The most threads a session may run kernels on.
 #define COIL_SESSION_MAX_THREADS 256
+
+/// The most sequences one session may hold (its max_batch).
+#define COIL_SESSION_MAX_BATCH 1048576
 
 #ifdef __cplusplus
 extern "C" {
@@ -241,8 +244,10 @@ typedef struct coil_session_t coil_session_t;
 /// COIL_FAILED_PRECONDITION (no weights bound), COIL_INVALID_ARGUMENT (a
 /// field below 1, threads above COIL_SESSION_MAX_THREADS, or a struct_size
 /// smaller than the struct before `threads` was added), COIL_OUT_OF_RANGE
-/// (max_context above the model's bound), COIL_OUT_OF_MEMORY (including a
-/// worker thread that cannot be started). Thread-safe with respect to
+/// (max_context above the model's bound, max_batch above
+/// COIL_SESSION_MAX_BATCH), COIL_OUT_OF_MEMORY (the buffers would need more
+/// memory than the process may still take, which is checked before any is
+/// allocated, or a worker thread that cannot be started). Thread-safe with respect to
 /// `model`.
 COIL_API coil_status_t *
 coil_session_create(coil_model_t *model, const coil_session_options_t *options,

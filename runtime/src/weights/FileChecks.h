@@ -23,10 +23,15 @@ inline constexpr uint64_t kMaxJsonFileBytes = uint64_t(64) << 20;
 /// or similar.
 std::string checkInputFile(const std::string &path, uint64_t maxBytes);
 
+/// The one device an output may name: the writers discard what they would
+/// write there.
+inline constexpr const char *kNullOutput = "/dev/null";
+
 /// An empty string when a file may be written at `path`: the path is not
-/// empty, and nothing is there or a regular file is (it will be replaced);
-/// otherwise why not. A symlink is refused even when it points to a regular
-/// file, as replacing it would not write where it points.
+/// empty, and nothing is there or a regular file is (it will be replaced),
+/// or it is kNullOutput; otherwise why not. A symlink is refused even when
+/// it points to a regular file, as replacing it would not write where it
+/// points.
 std::string checkOutputFile(const std::string &path);
 
 } // namespace coil::weights

@@ -986,14 +986,19 @@ Status writeFile(const std::string &path,
     lengthBytes[i] =
         static_cast<unsigned char>(uint64_t(headerText.size()) >> (8 * i));
 
+  if (path == kNullOutput)
+    return Status::ok();
+  // A name no other writer (thread or process) uses: mkstemp creates it.
   TempFile temp;
-  std::string tempPath = path + ".tmp." + std::to_string(::getpid());
-  temp.fd =
-      ::open(tempPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::string tempPath = path + ".tmp.XXXXXX";
+  temp.fd = ::mkostemp(tempPath.data(), O_CLOEXEC);
   if (temp.fd < 0)
     return Status::error(path + ": cannot create " + tempPath + ": " +
                          errnoText(errno));
   temp.path = tempPath;
+  if (::fchmod(temp.fd, 0644) != 0)
+    return Status::error(path + ": cannot set the mode of " + tempPath +
+                         ": " + errnoText(errno));
 
   int err = writeAll(temp.fd, lengthBytes, sizeof(lengthBytes));
   if (!err)

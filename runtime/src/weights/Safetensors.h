@@ -152,14 +152,16 @@ struct TensorToWrite {
   const void *data;
 };
 
-/// Writes one safetensors file atomically: to `path + ".tmp.<pid>"`, then
-/// renamed over `path`, so no partial file is ever left at `path` (the
-/// temporary file is removed on failure). The tensors are checked (unique
-/// names, non-negative extents, data present) before anything is created. The
-/// JSON header lists the tensors sorted by name, with `metadata` as
-/// "__metadata__" when it is not empty, and is padded with spaces so the data
-/// starts 8-byte aligned. The data is contiguous, widest element type first, so
-/// every tensor is aligned to its element size.
+/// Writes one safetensors file atomically: to a fresh `path + ".tmp.XXXXXX"`
+/// (unique to this writer), then renamed over `path`, so no partial file is
+/// ever left at `path` (the temporary file is removed on failure). A target
+/// that is not a regular file is refused (checkOutputFile); "/dev/null"
+/// writes nothing. The tensors are checked (unique names, non-negative
+/// extents, data present) before anything is created. The JSON header lists
+/// the tensors sorted by name, with `metadata` as "__metadata__" when it is
+/// not empty, and is padded with spaces so the data starts 8-byte aligned.
+/// The data is contiguous, widest element type first, so every tensor is
+/// aligned to its element size.
 Status
 writeSafetensors(const std::string &path,
                  const std::vector<TensorToWrite> &tensors,

@@ -41,6 +41,8 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef COIL_TOY_MODEL
@@ -360,7 +362,7 @@ TEST(RuntimeStatusTest, NullIsSuccess) {
   EXPECT_EQ(coil_status_code(nullptr), COIL_OK);
   EXPECT_STREQ(coil_status_message(nullptr), "ok");
   coil_status_free(nullptr);
-  EXPECT_EQ(COIL_API_VERSION, 4);
+  EXPECT_EQ(COIL_API_VERSION, 5);
   EXPECT_EQ(COIL_SESSION_MAX_THREADS, 256);
 }
 
@@ -789,6 +791,72 @@ TEST_F(RuntimeTest, SessionOptionsAreChecked) {
   // acc (5 floats) and kv (2048 floats) after the header.
   EXPECT_EQ(coil_session_sequence_state_size(session),
             kBlobHeader + 4 * (5 + 2048));
+}
+
+TEST_F(RuntimeTest, HugeSessionsAreRefusedBeforeAllocating) {
+  coil_session_options_t options;
+  coil_session_options_initialize(&options);
+  coil_session_t *session = nullptr;
+  for (int64_t batch : {int64_t(COIL_SESSION_MAX_BATCH) + 1,
+                        int64_t(1000000000000), int64_t(1) << 62, INT64_MAX}) {
+    coil_session_options_t huge = options;
+    huge.max_batch = batch;
+    EXPECT_TRUE(isError(coil_session_create(model.get(), &huge, &session),
+                        COIL_OUT_OF_RANGE,
+                        {"max_batch " + std::to_string(batch),
+                         "limit of 1048576 sequences"}));
+  }
+  // 2^20 sequences of 2^30 tokens: exabytes, refused by the memory check.
+  coil_session_options_t huge = options;
+  huge.max_batch = COIL_SESSION_MAX_BATCH;
+  huge.max_context = int64_t(1) << 30;
+  EXPECT_TRUE(isError(coil_session_create(model.get(), &huge, &session),
+                      COIL_OUT_OF_MEMORY,
+                      {"the session needs", "max_batch 1048576",
+                       "bytes of memory this process may still take"}));
+  EXPECT_EQ(session, nullptr);
+}
+
+TEST_F(RuntimeTest, SessionBeyondAMemoryLimitFailsCleanly) {
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+  GTEST_SKIP() << "sanitizers reserve more address space than the limit";
+#endif
+#endif
+  // In a child limited to 512 MiB more address space than it uses, a
+  // session of about 1 GiB must fail with COIL_OUT_OF_MEMORY, not be killed.
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    uint64_t used = 0;
+    while (std::getline(status, line))
+      if (line.rfind("VmSize:", 0) == 0)
+        used = std::strtoull(line.c_str() + 7, nullptr, 10) * 1024;
+    struct rlimit limit = {used + (uint64_t(512) << 20),
+                           used + (uint64_t(512) << 20)};
+    if (used == 0 || ::setrlimit(RLIMIT_AS, &limit) != 0)
+      ::_exit(2);
+    coil_session_options_t options;
+    coil_session_options_initialize(&options);
+    options.max_batch = 1 << 14;
+    options.max_context = 1 << 14;
+    coil_session_t *session = nullptr;
+    coil_status_t *result = coil_session_create(model.get(), &options, &session);
+    bool clean = coil_status_code(result) == COIL_OUT_OF_MEMORY &&
+                 std::string(coil_status_message(result)).find("may still take") !=
+                     std::string::npos &&
+                 session == nullptr;
+    coil_status_free(result);
+    ::_exit(clean ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child was killed by signal "
+                                 << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "1: not COIL_OUT_OF_MEMORY with the message; 2: no limit set";
 }
 
 TEST_F(RuntimeTest, OptionsOfAnOlderCallerRunOnOneThread) {
