@@ -21,8 +21,11 @@
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/xxhash.h"
+
+#include <unistd.h>
 
 using namespace mlir;
 using llvm::Error;
@@ -106,6 +109,94 @@ std::string mlir::coil::cacheDirectory() {
   return std::string(path);
 }
 
+namespace {
+
+/// The content hash of the file at `path` as 16 hex digits; empty when it
+/// cannot be read.
+std::string contentHash(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return "";
+  return llvm::utohexstr(llvm::xxh3_64bits((*buffer)->getBuffer()), true, 16);
+}
+
+/// The first line of the file at `path`; empty when it cannot be read.
+std::string readLine(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return "";
+  return (*buffer)->getBuffer().split('\n').first.trim().str();
+}
+
+/// A fresh file `<path>.tmp-XXXXXX` next to `path` (so a rename onto `path`
+/// stays in one file system), created now: no other writer uses its name.
+llvm::Expected<std::string> createTemporaryBeside(llvm::StringRef path) {
+  int fd;
+  llvm::SmallString<256> temp;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%%%", fd, temp))
+    return llvm::createStringError(ec, "cannot create a file beside " + path +
+                                           ": " + ec.message());
+  llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+  return std::string(temp);
+}
+
+/// Compiles `module` into the cache folder `dir` as `name` with its content
+/// hash beside it (`name.xxh3`). Both are written under unique temporary
+/// names and renamed into place, so readers never see a partial entry and
+/// concurrent writers of the same entry (whose contents are identical) both
+/// succeed.
+llvm::Error compileEntry(ModuleOp module, bool profile, llvm::StringRef dir,
+                         llvm::StringRef name) {
+  std::string path = (dir + "/" + name).str();
+  llvm::Expected<std::string> temp = createTemporaryBeside(path);
+  if (!temp)
+    return temp.takeError();
+  llvm::FileRemover removeTemp(*temp);
+  OwningOpRef<ModuleOp> copy(module.clone());
+  if (llvm::Error e = mlir::coil::compileModel(
+          *copy, mlir::coil::Stage::SharedLibrary, *temp, nullptr,
+          mlir::coil::CompileOptions{profile, "host"}))
+    return e;
+  std::string hash = contentHash(*temp);
+  llvm::Expected<std::string> hashTemp = createTemporaryBeside(path + ".xxh3");
+  if (!hashTemp)
+    return hashTemp.takeError();
+  llvm::FileRemover removeHashTemp(*hashTemp);
+  if (llvm::Error e = llvm::writeToOutput(*hashTemp, [&](llvm::raw_ostream &os) {
+        os << hash << "\n";
+        return llvm::Error::success();
+      }))
+    return e;
+  if (std::error_code ec = llvm::sys::fs::rename(*temp, path))
+    return llvm::createStringError(ec, "cannot rename " + *temp + " to " +
+                                           path + ": " + ec.message());
+  if (std::error_code ec = llvm::sys::fs::rename(*hashTemp, path + ".xxh3"))
+    return llvm::createStringError(ec, "cannot rename " + *hashTemp + ": " +
+                                           ec.message());
+  return llvm::Error::success();
+}
+
+/// True when `dir` exists (or can be created) and a file can be created in
+/// it.
+bool isWritableFolder(llvm::StringRef dir, std::string &why) {
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
+    why = ec.message();
+    return false;
+  }
+  llvm::Expected<std::string> probe =
+      createTemporaryBeside((dir + "/probe").str());
+  if (!probe) {
+    why = llvm::toString(probe.takeError());
+    return false;
+  }
+  llvm::sys::fs::remove(*probe);
+  return true;
+}
+
+} // namespace
+
 llvm::Expected<std::string> mlir::coil::compileCached(ModuleOp module,
                                                       bool profile) {
   std::string text;
@@ -117,16 +208,40 @@ llvm::Expected<std::string> mlir::coil::compileCached(ModuleOp module,
   if (auto binary = llvm::MemoryBuffer::getFile(self))
     os << llvm::xxh3_64bits((*binary)->getBuffer());
   std::string key = llvm::utohexstr(llvm::xxh3_64bits(text), true, 16);
+  std::string name = "model-" + key + ".so";
+
   std::string dir = cacheDirectory();
-  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
-    return llvm::createStringError(ec, "cannot create the cache directory " +
-                                           dir + ": " + ec.message());
-  std::string path = dir + "/model-" + key + ".so";
-  if (llvm::sys::fs::exists(path))
-    return path;
-  OwningOpRef<ModuleOp> copy(module.clone());
-  if (Error e = compileModel(*copy, Stage::SharedLibrary, path, nullptr,
-                             CompileOptions{profile, "host"}))
+  std::string why;
+  if (!isWritableFolder(dir, why)) {
+    // A read-only or full cache costs a compile per run, never a failure.
+    llvm::SmallString<256> fallback;
+    llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, fallback);
+    llvm::sys::path::append(fallback,
+                            "coil-cache-" + std::to_string(::getuid()));
+    static bool warned = false;
+    if (!warned)
+      llvm::errs() << "coil: warning: cannot write the compile cache " << dir
+                   << " (" << why << "); using " << fallback << " instead\n";
+    warned = true;
+    dir = std::string(fallback);
+    if (!isWritableFolder(dir, why))
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "cannot write the compile cache or " +
+                                         dir + ": " + why);
+  }
+
+  std::string path = dir + "/" + name;
+  if (llvm::sys::fs::exists(path)) {
+    std::string expected = readLine(path + ".xxh3");
+    if (!expected.empty() && expected == contentHash(path))
+      return path;
+    // Truncated, replaced or half-copied: reported, then rebuilt over.
+    llvm::errs() << "coil: warning: the compile cache entry " << path
+                 << (expected.empty() ? " has no content hash"
+                                      : " does not match its content hash")
+                 << "; compiling it again\n";
+  }
+  if (llvm::Error e = compileEntry(module, profile, dir, name))
     return std::move(e);
   return path;
 }

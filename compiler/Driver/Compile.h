@@ -60,7 +60,12 @@ std::string cacheDirectory();
 
 /// Compiles a copy of `module` to a shared library in the cache unless it is
 /// there already; returns its path. The key covers the IR, the compiler (the
-/// running executable, which links it) and the host CPU.
+/// running executable, which links it) and the host CPU. An entry is used
+/// only when its content hash (`<entry>.xxh3`) matches; a damaged one is
+/// reported and rebuilt. Entries are written under unique names and renamed
+/// into place, so processes compiling the same model at once all succeed.
+/// A cache folder that cannot be written falls back, with a warning, to
+/// coil-cache-<uid> in the temporary folder.
 llvm::Expected<std::string> compileCached(ModuleOp module,
                                           bool profile = false);
 
