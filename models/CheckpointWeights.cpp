@@ -46,9 +46,10 @@ llvm::Error fail(const llvm::Twine &message) {
 
 } // namespace
 
-llvm::Error mlir::coil::models::checkCheckpointWeights(
-    const ModelConfig &config, const weights::WeightFileSet &files,
-    llvm::StringRef weightsPath) {
+llvm::Error
+mlir::coil::models::checkCheckpointWeights(const ModelConfig &config,
+                                           const weights::WeightFileSet &files,
+                                           llvm::StringRef weightsPath) {
   llvm::StringSet<> implied;
   for (const WeightSpec &spec : weightSpecs(config)) {
     implied.insert(spec.name);
@@ -60,16 +61,14 @@ llvm::Error mlir::coil::models::checkCheckpointWeights(
     if (info->shape != spec.shape)
       return fail(llvm::formatv(
           "{0}: tensor '{1}' is {2} in {3}, but the config implies {4} ({5})",
-          weightsPath, spec.name, weights::formatShape(info->shape),
-          info->file, weights::formatShape(spec.shape),
-          describeSizes(config)));
+          weightsPath, spec.name, weights::formatShape(info->shape), info->file,
+          weights::formatShape(spec.shape), describeSizes(config)));
   }
   for (const weights::TensorInfo &info : files.tensors())
     if (!implied.contains(info.name))
       return fail(llvm::formatv(
           "{0}: tensor '{1}' is not a parameter of the model the config "
           "describes ({2})",
-          weightsPath, weights::abbreviate(info.name),
-          describeSizes(config)));
+          weightsPath, weights::abbreviate(info.name), describeSizes(config)));
   return llvm::Error::success();
 }

@@ -1,4 +1,5 @@
-//===- CheckpointWeights.h - A config checked against its weights -*- C++ -*-===//
+//===- CheckpointWeights.h - A config checked against its weights -*- C++
+//-*-===//
 //
 // A checkpoint's config.json and its safetensors files must describe the
 // same model. checkCheckpointWeights compares the parameters the config

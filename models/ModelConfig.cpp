@@ -81,8 +81,8 @@ public:
       return fallback;
     }
     if (*v > max) {
-      fail(formatv("key '{0}' is {1}; Coil accepts at most {2}",
-                   qualified(key), *v, max));
+      fail(formatv("key '{0}' is {1}; Coil accepts at most {2}", qualified(key),
+                   *v, max));
       return fallback;
     }
     return *v;
@@ -268,8 +268,8 @@ Expected<ModelConfig> parseLlama(const json::Object &root, StringRef fileName) {
   l.numKvHeads = r.optionalInt("num_key_value_heads", l.numHeads, kMaxWidth);
   l.numLayers = r.requiredInt("num_hidden_layers", kMaxLayers);
   l.vocabSize = r.requiredInt("vocab_size", kMaxVocab);
-  l.maxPositions = r.optionalInt("max_position_embeddings", 2048,
-                                 kMaxPositions);
+  l.maxPositions =
+      r.optionalInt("max_position_embeddings", 2048, kMaxPositions);
   l.normEpsilon = r.optionalPositive("rms_norm_eps", 1e-6);
   l.ropeTheta = r.optionalPositive("rope_theta", 10000.0);
   l.tieEmbeddings = r.optionalBool("tie_word_embeddings", false);

@@ -31,7 +31,7 @@ using namespace mlir;
 using llvm::Error;
 
 std::string mlir::coil::compilerVersion() {
-  return "coilc 0.2 (model ABI 3, LLVM " LLVM_VERSION_STRING ")";
+  return "coilc 0.3 (model ABI 4, LLVM " LLVM_VERSION_STRING ")";
 }
 
 Error mlir::coil::compileModel(
@@ -164,10 +164,11 @@ llvm::Error compileEntry(ModuleOp module, bool profile, llvm::StringRef dir,
   if (!hashTemp)
     return hashTemp.takeError();
   llvm::FileRemover removeHashTemp(*hashTemp);
-  if (llvm::Error e = llvm::writeToOutput(*hashTemp, [&](llvm::raw_ostream &os) {
-        os << hash << "\n";
-        return llvm::Error::success();
-      }))
+  if (llvm::Error e =
+          llvm::writeToOutput(*hashTemp, [&](llvm::raw_ostream &os) {
+            os << hash << "\n";
+            return llvm::Error::success();
+          }))
     return e;
   if (std::error_code ec = llvm::sys::fs::rename(*temp, path))
     return llvm::createStringError(ec, "cannot rename " + *temp + " to " +

@@ -13,10 +13,12 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "runtime/include/coil/abi.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Object/ELFObjectFile.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -26,6 +28,10 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
+
+#include <optional>
+
+#include <unistd.h>
 
 using namespace mlir;
 using llvm::Error;
@@ -104,6 +110,58 @@ std::string mlir::coil::hostTargetDescription() {
   return (llvm::sys::getProcessTriple() + " " + llvm::sys::getHostCPUName() +
           " " + hostFeatures())
       .str();
+}
+
+/// Writes the content checksum (coil/abi.h) into the linked library at
+/// `path`: coil_abi_checksum over the file with its checksum section read as
+/// zero.
+Error sealLibrary(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return makeError("cannot read back " + path + ": " +
+                     buffer.getError().message());
+  Expected<std::unique_ptr<llvm::object::ObjectFile>> object =
+      llvm::object::ObjectFile::createObjectFile((*buffer)->getMemBufferRef());
+  if (!object)
+    return object.takeError();
+  std::optional<uint64_t> offset;
+  for (const llvm::object::SectionRef &section : (*object)->sections()) {
+    Expected<llvm::StringRef> name = section.getName();
+    if (!name)
+      return name.takeError();
+    if (*name != COIL_MODEL_CHECKSUM_SECTION)
+      continue;
+    if (section.getSize() != sizeof(uint64_t))
+      return makeError(path + ": section " COIL_MODEL_CHECKSUM_SECTION
+                              " is not 8 bytes");
+    offset = llvm::object::ELFSectionRef(section).getOffset();
+  }
+  if (!offset)
+    return makeError(path + ": no " COIL_MODEL_CHECKSUM_SECTION " section");
+  llvm::StringRef bytes = (*buffer)->getBuffer();
+  if (*offset + sizeof(uint64_t) > bytes.size())
+    return makeError(path + ": the checksum lies outside the file");
+  const uint64_t zero = 0;
+  uint64_t hash =
+      coil_abi_checksum(COIL_MODEL_CHECKSUM_SEED, bytes.data(), *offset);
+  hash = coil_abi_checksum(hash, &zero, sizeof(zero));
+  hash = coil_abi_checksum(hash, bytes.data() + *offset + sizeof(zero),
+                           bytes.size() - *offset - sizeof(zero));
+  unsigned char little[8];
+  for (int i = 0; i < 8; ++i)
+    little[i] = static_cast<unsigned char>(hash >> (8 * i));
+  buffer->reset();
+  int fd;
+  if (std::error_code ec = llvm::sys::fs::openFileForReadWrite(
+          path, fd, llvm::sys::fs::CD_OpenExisting, llvm::sys::fs::OF_None))
+    return makeError("cannot open " + path + ": " + ec.message());
+  ssize_t written =
+      ::pwrite(fd, little, sizeof(little), static_cast<off_t>(*offset));
+  bool closed = ::close(fd) == 0;
+  if (written != static_cast<ssize_t>(sizeof(little)) || !closed)
+    return makeError("cannot write the checksum into " + path);
+  return Error::success();
 }
 
 Expected<std::unique_ptr<llvm::Module>>
@@ -212,8 +270,16 @@ Error mlir::coil::writeArtifact(llvm::Module &module, ArtifactKind kind,
     clang = llvm::sys::findProgramByName("clang");
   if (!clang)
     return makeError("cannot find clang-19 to link the shared library");
-  llvm::SmallString<256> temp(path);
-  temp += ".tmp";
+  // A name of its own, so concurrent links into one folder never meet.
+  llvm::SmallString<256> temp;
+  {
+    int fd;
+    if (std::error_code ec =
+            llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%%%", fd, temp))
+      return makeError("cannot create a file beside " + path + ": " +
+                       ec.message());
+    ::close(fd);
+  }
   llvm::FileRemover removeTemp(temp);
   std::string errorText;
   llvm::SmallVector<llvm::StringRef> args{*clang, "-shared",   "-fuse-ld=lld",
@@ -225,6 +291,8 @@ Error mlir::coil::writeArtifact(llvm::Module &module, ArtifactKind kind,
     return makeError("linking " + path + " failed (" + *clang + " exited " +
                      std::to_string(rc) + ")" +
                      (errorText.empty() ? "" : ": " + errorText));
+  if (Error e = sealLibrary(temp))
+    return e;
   if (std::error_code ec = llvm::sys::fs::rename(temp, path))
     return makeError("cannot write " + path + ": " + ec.message());
   return Error::success();

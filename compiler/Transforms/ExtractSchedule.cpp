@@ -70,6 +70,53 @@ FailureOr<json::Array> symbolicShape(Operation *where, RankedTensorType t,
   return shape;
 }
 
+/// True when every use of `value`, followed into the kernels it is passed
+/// to, is as the key or value cache of a coil.attention: the one op that
+/// reads a dimension sized by the session (the KV-cache capacity S).
+bool onlyFeedsAttentionCaches(Value value, ModuleOp module) {
+  for (OpOperand &use : value.getUses()) {
+    Operation *user = use.getOwner();
+    if (auto attention = dyn_cast<AttentionOp>(user)) {
+      unsigned number = use.getOperandNumber();
+      if (number != attention.getKCacheMutable().getOperandNumber() &&
+          number != attention.getVCacheMutable().getOperandNumber())
+        return false;
+      continue;
+    }
+    if (auto call = dyn_cast<func::CallOp>(user)) {
+      auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
+      if (!callee || callee.isExternal() ||
+          !onlyFeedsAttentionCaches(callee.getArgument(use.getOperandNumber()),
+                                    module))
+        return false;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+/// Checks that state argument `arg` of `fn` has static extents except the
+/// batch (dimension 0) and, for an attention KV cache [B, Hkv, S, Dh], the
+/// capacity S (dimension 2): the runtime sizes every other dynamic extent
+/// as S, which no other op can read safely.
+LogicalResult checkStateShape(func::FuncOp fn, unsigned arg,
+                              RankedTensorType type, StringRef name) {
+  auto module = fn->getParentOfType<ModuleOp>();
+  for (int64_t i = 1; i < type.getRank(); ++i) {
+    if (!type.isDynamicDim(i))
+      continue;
+    if (type.getRank() == 4 && i == 2 &&
+        onlyFeedsAttentionCaches(fn.getArgument(arg), module))
+      continue;
+    return fn.emitError()
+           << "state '" << name << "' has type " << type << ": dimension " << i
+           << " is dynamic, but only the batch (dimension 0) and the capacity "
+              "of an attention KV cache [B, Hkv, S, Dh] (dimension 2) may be";
+  }
+  return success();
+}
+
 /// Cost of one kernel call as a + b*N + c*N*C, N the tokens processed
 /// (batch x tokens) and C the context length: FLOPs and bytes moved.
 struct KernelCost {
@@ -269,6 +316,8 @@ public:
       if (!name)
         return fn.emitError() << "argument " << i << " has no coil.state name";
       auto stateType = cast<RankedTensorType>(type.getInput(i));
+      if (failed(checkStateShape(fn, i, stateType, name.getValue())))
+        return failure();
       FailureOr<std::string> dtype = dtypeName(fn, stateType.getElementType());
       FailureOr<json::Array> shape = symbolicShape(fn, stateType, true);
       if (failed(dtype) || failed(shape))

@@ -8,6 +8,9 @@
 
 #include "runtime/src/Library.h"
 
+#include "coil/abi.h"
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -60,8 +63,68 @@ constexpr uint16_t hostMachine = EM_AARCH64;
 constexpr uint16_t hostMachine = EM_NONE;
 #endif
 
+/// Checks the content checksum (coil/abi.h) of the ELF file open as `fd`,
+/// whose header is `header`: finds the section COIL_MODEL_CHECKSUM_SECTION
+/// through the section-name table and compares its value with the checksum
+/// of the whole file read with those 8 bytes as zero. `bad` makes the error.
+template <typename Bad>
+Status checkChecksum(int fd, const Elf64_Ehdr &header, uint64_t fileSize,
+                     const Bad &bad) {
+  const char *missing = "no content checksum (the " COIL_MODEL_CHECKSUM_SECTION
+                        " section coilc writes)";
+  if (header.e_shoff == 0 || header.e_shentsize != sizeof(Elf64_Shdr) ||
+      header.e_shstrndx >= header.e_shnum)
+    return bad(missing);
+  std::vector<Elf64_Shdr> sections(header.e_shnum);
+  if (!readAt(fd, sections.data(), sections.size() * sizeof(Elf64_Shdr),
+              header.e_shoff))
+    return bad("cannot read the ELF section headers");
+  const Elf64_Shdr &names = sections[header.e_shstrndx];
+  constexpr uint64_t maxNames = uint64_t(1) << 20;
+  if (names.sh_size > maxNames ||
+      !within(names.sh_offset, names.sh_size, fileSize))
+    return bad("malformed ELF section-name table");
+  std::vector<char> table(names.sh_size + 1, '\0');
+  if (!readAt(fd, table.data(), names.sh_size, names.sh_offset))
+    return bad("cannot read the ELF section-name table");
+  const Elf64_Shdr *checksum = nullptr;
+  for (const Elf64_Shdr &section : sections)
+    if (section.sh_name < names.sh_size &&
+        std::strcmp(table.data() + section.sh_name,
+                    COIL_MODEL_CHECKSUM_SECTION) == 0)
+      checksum = &section;
+  if (!checksum || checksum->sh_type != SHT_PROGBITS ||
+      checksum->sh_size != sizeof(uint64_t) ||
+      !within(checksum->sh_offset, sizeof(uint64_t), fileSize))
+    return bad(missing);
+
+  uint64_t hash = COIL_MODEL_CHECKSUM_SEED;
+  uint64_t stored = 0;
+  std::vector<unsigned char> chunk(1 << 16);
+  for (uint64_t offset = 0; offset < fileSize;) {
+    size_t size = static_cast<size_t>(
+        std::min<uint64_t>(chunk.size(), fileSize - offset));
+    if (!readAt(fd, chunk.data(), size, offset))
+      return bad("cannot read the file to check its content checksum");
+    // The checksum's own bytes count as zero.
+    for (uint64_t i = 0; i < sizeof(uint64_t); ++i) {
+      uint64_t at = checksum->sh_offset + i;
+      if (at >= offset && at < offset + size) {
+        stored |= uint64_t(chunk[at - offset]) << (8 * i);
+        chunk[at - offset] = 0;
+      }
+    }
+    hash = coil_abi_checksum(hash, chunk.data(), size);
+    offset += size;
+  }
+  if (hash != stored)
+    return bad("damaged: its content checksum does not match (recompile it "
+               "with coilc)");
+  return Status::ok();
+}
+
 /// Checks that `path` is a complete 64-bit little-endian shared library for
-/// this host.
+/// this host, whose content checksum matches.
 Status checkElf(const std::string &path) {
   auto bad = [&](const std::string &problem) {
     return Status::error(COIL_BAD_MODEL, path + ": " + problem);
@@ -121,7 +184,7 @@ Status checkElf(const std::string &path) {
                  std::to_string(segment.p_offset + segment.p_filesz) +
                  " but the file has " + std::to_string(fileSize));
   }
-  return Status::ok();
+  return checkChecksum(file.fd, header, fileSize, bad);
 }
 
 } // namespace

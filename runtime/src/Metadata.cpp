@@ -403,15 +403,15 @@ Status checkTokenShape(const std::string &entryName, const std::string &path,
   const Shape &shape = buffer.shape;
   // Both prefill entries take any number of tokens.
   bool prefill = entryName == "prefill" || entryName == "prefill_all";
-  bool ok = shape.size() == 2 && shape[0].kind == Dim::Batch &&
-            (shape[1].kind == Dim::Tokens ||
-             (!prefill && shape[1].kind == Dim::Literal &&
-              shape[1].value == 1));
+  bool ok =
+      shape.size() == 2 && shape[0].kind == Dim::Batch &&
+      (shape[1].kind == Dim::Tokens ||
+       (!prefill && shape[1].kind == Dim::Literal && shape[1].value == 1));
   if (!ok)
-    return Reader::fail(path + ".shape",
-                        std::string(kind) + " must have shape [\"B\", \"T\"]" +
-                            (prefill ? "" : " or [\"B\", 1]") +
-                            ", found " + formatShape(shape));
+    return Reader::fail(path + ".shape", std::string(kind) +
+                                             " must have shape [\"B\", \"T\"]" +
+                                             (prefill ? "" : " or [\"B\", 1]") +
+                                             ", found " + formatShape(shape));
   return Status::ok();
 }
 
@@ -676,8 +676,7 @@ Status parseMetadata(std::string_view text, Metadata &out) {
                           /*allow_exceptions=*/false);
   if (root.is_discarded())
     return Status::error(COIL_BAD_MODEL, "metadata: not valid JSON");
-  if (std::string problem = weights::checkJsonStructure(text);
-      !problem.empty())
+  if (std::string problem = weights::checkJsonStructure(text); !problem.empty())
     return Status::error(COIL_BAD_MODEL, "metadata: " + problem);
   if (!root.is_object())
     return Reader::fail("(root)",

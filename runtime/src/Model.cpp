@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/src/Model.h"
+#include "runtime/src/Hash.h"
 
 #include "runtime/src/CpuFeatures.h"
 
@@ -63,8 +64,7 @@ void packPanels(const float *src, int64_t n, int64_t k, int64_t n0,
   // Only the cores this process may run on (affinity, cgroup cpusets).
   cpu_set_t allowed;
   if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0)
-    workers = std::min<unsigned>(
-        workers, std::max(1, CPU_COUNT(&allowed)));
+    workers = std::min<unsigned>(workers, std::max(1, CPU_COUNT(&allowed)));
 #endif
   if (n * k < (int64_t(1) << 20) || workers == 1 || panels < 2) {
     packPanelRange(src, n, k, n0, dst, 0, panels);
@@ -114,6 +114,7 @@ Status Model::load(const std::string &path, std::shared_ptr<Model> &out) {
                                 "export coil_model_metadata)");
 
   std::shared_ptr<Model> model(new Model());
+  model->identity = fnv1a(kFnvBasis, text, std::strlen(text));
   if (Status status = parseMetadata(text, model->meta); !status.isOk())
     return Status::error(COIL_BAD_MODEL, path + ": " + status.message());
   std::vector<std::string> missing =
@@ -208,9 +209,9 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
       Buffer packed;
       // Packing writes every byte (the padding too), page by page on the
       // thread that packs it.
-      if (Status s = Buffer::allocateForOverwrite(
-              packedCount * sizeof(float), found + " (packed in panels)",
-              packed);
+      if (Status s = Buffer::allocateForOverwrite(packedCount * sizeof(float),
+                                                  found + " (packed in panels)",
+                                                  packed);
           !s.isOk())
         return s;
       packPanels(src, spec.shape[0], spec.shape[1], spec.panelWidth,
@@ -263,6 +264,20 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
                                " is not a weight of " + library->path() +
                                " (every tensor of the files must be used)");
 
+  // The weights' share of the fingerprint: names and sampled bytes.
+  uint64_t withWeights = identity;
+  for (size_t i = 0; i < meta.weights.size(); ++i) {
+    const weights::TensorInfo *tensor = weights->find(meta.weights[i].name);
+    withWeights = fnv1a(withWeights, tensor->name.data(), tensor->name.size());
+    const auto *bytes = static_cast<const unsigned char *>(tensor->data);
+    constexpr size_t window = 64;
+    size_t size = tensor->numBytes;
+    for (size_t start :
+         {size_t(0), size / 3, 2 * size / 3, size > window ? size - window : 0})
+      withWeights =
+          fnv1a(withWeights, bytes + start, std::min(window, size - start));
+  }
+  identity = withWeights;
   weightSet = std::move(weights);
   weightPointers = std::move(pointers);
   ownedWeights = std::move(owned);

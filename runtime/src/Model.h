@@ -48,6 +48,12 @@ public:
   /// True once weights are bound.
   bool hasWeights() const { return weightSet != nullptr; }
 
+  /// Identifies the model a saved state belongs to: a hash of its metadata
+  /// and, once bound, of every weight's name and a sample of its bytes (the
+  /// first and last 64 and two windows between), so the same compiled model
+  /// with other weights differs, and an identical copy of both does not.
+  uint64_t fingerprint() const { return identity; }
+
   /// The data of weight `index` (bound models only).
   void *weightData(int64_t index) const { return weightPointers[index]; }
 
@@ -73,6 +79,7 @@ private:
   /// The data of each metadata weight, in the files or in ownedWeights.
   std::vector<void *> weightPointers;
   BindStats stats;
+  uint64_t identity = 0;
 };
 
 } // namespace coil::runtime

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/src/Session.h"
+#include "runtime/src/Hash.h"
 #include "runtime/src/MemoryBudget.h"
 
 #include <algorithm>
@@ -38,16 +39,6 @@ static_assert(sizeof(BlobHeader) == 40, "the documented header size");
 
 constexpr char kBlobMagic[8] = {'C', 'O', 'I', 'L', 'S', 'E', 'Q', '\0'};
 constexpr uint32_t kBlobVersion = 1;
-
-/// FNV-1a over `size` bytes, continuing from `hash`.
-uint64_t fnv1a(uint64_t hash, const void *data, size_t size) {
-  const auto *bytes = static_cast<const unsigned char *>(data);
-  for (size_t i = 0; i < size; ++i) {
-    hash ^= bytes[i];
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
 
 /// The bytes of `shape` of `type` with the symbols resolved, or false on
 /// overflow.
@@ -117,7 +108,8 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
     return Status::error(COIL_OUT_OF_RANGE,
                          "max_batch " + std::to_string(maxBatch) +
                              " exceeds the runtime's limit of " +
-                             std::to_string(COIL_SESSION_MAX_BATCH) + " sequences");
+                             std::to_string(COIL_SESSION_MAX_BATCH) +
+                             " sequences");
 
   std::unique_ptr<Session> session(new Session());
   session->model = model;
@@ -169,7 +161,10 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
   // Every buffer's size first, each computed with overflow checks: states
   // (max_batch slices), then the scratch block for whichever entry needs
   // more temps.
-  uint64_t layout = 14695981039346656037ull;
+  // The layout of every state, and which model (compiled code and bound
+  // weights) computed them.
+  uint64_t fingerprint = model->fingerprint();
+  uint64_t layout = fnv1a(kFnvBasis, &fingerprint, sizeof(fingerprint));
   std::vector<size_t> stateBytes;
   for (const StateSpec &state : meta.states) {
     std::string what = "state \"" + state.name + "\"";
@@ -209,14 +204,15 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
     overflow |= __builtin_add_overflow(needed, uint64_t(bytes), &needed);
   uint64_t available = availableMemoryBytes();
   if (overflow || needed > available)
-    return Status::error(
-        COIL_OUT_OF_MEMORY,
-        "the session needs " +
-            (overflow ? std::string("more than 2^64") : std::to_string(needed)) +
-            " bytes for max_batch " + std::to_string(maxBatch) +
-            " x max_context " + std::to_string(maxContext) +
-            ", more than the " + std::to_string(available) +
-            " bytes of memory this process may still take");
+    return Status::error(COIL_OUT_OF_MEMORY,
+                         "the session needs " +
+                             (overflow ? std::string("more than 2^64")
+                                       : std::to_string(needed)) +
+                             " bytes for max_batch " +
+                             std::to_string(maxBatch) + " x max_context " +
+                             std::to_string(maxContext) + ", more than the " +
+                             std::to_string(available) +
+                             " bytes of memory this process may still take");
 
   if (Status s = Buffer::allocate(tokenBytes, "the tokens buffer",
                                   session->tokensBuffer);
@@ -573,7 +569,8 @@ Status Session::restoreSequence(int64_t sequence, const void *buffer,
                std::to_string(needed));
   if (header.layout != layoutHash)
     return bad("the blob was saved from a session with a different state "
-               "layout (another model or max_context)");
+               "layout (another compiled model, other weights or another "
+               "max_context)");
   if (header.length < 0 || header.length > contextCapacity)
     return bad("length " + std::to_string(header.length) +
                " is outside [0, max_context " +

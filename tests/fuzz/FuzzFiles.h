@@ -1,4 +1,5 @@
-//===- FuzzFiles.h - Fuzz inputs as files ------------------------*- C++ -*-===//
+//===- FuzzFiles.h - Fuzz inputs as files ------------------------*- C++
+//-*-===//
 //
 // The weight readers take paths, so the safetensors fuzzers hand them each
 // input as a file: an anonymous in-memory file (memfd) opened through

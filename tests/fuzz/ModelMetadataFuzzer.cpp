@@ -16,10 +16,8 @@ using namespace coil::runtime;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   Metadata meta;
-  Status status =
-      parseMetadata(std::string_view(reinterpret_cast<const char *>(data),
-                                     size),
-                    meta);
+  Status status = parseMetadata(
+      std::string_view(reinterpret_cast<const char *>(data), size), meta);
   if (!status.isOk()) {
     if (status.code() == COIL_OK || status.message().empty())
       std::abort();

@@ -14,9 +14,11 @@
 
 #include "compiler/Driver/Compile.h"
 #include "compiler/InitAll.h"
+#include "models/CheckpointWeights.h"
 #include "models/ModelBuilder.h"
 #include "models/RandomWeights.h"
 #include "runtime/src/weights/Safetensors.h"
+#include "tools/ToolOptions.h"
 #include "tools/coil-bench/support/Chart.h"
 #include "tools/coil-bench/support/Machine.h"
 #include "tools/coil-bench/support/Probes.h"
@@ -43,6 +45,7 @@
 #include <ctime>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -1070,6 +1073,12 @@ llvm::Error runBench() {
       llvm::Expected<models::ModelConfig> config = models::loadModelConfig(dir);
       if (!config)
         return config.takeError();
+      // The checkpoint's tensors against its config, before any build.
+      std::unique_ptr<weights::WeightFileSet> files;
+      if (weights::Status s = weights::WeightFileSet::open(dir, files); !s)
+        return error(s.message());
+      if (llvm::Error e = models::checkCheckpointWeights(*config, *files, dir))
+        return e;
       Model m;
       m.label = llvm::sys::path::filename(dir).str();
       m.config = *config;
@@ -1187,6 +1196,13 @@ llvm::Error runBench() {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  static cl::OptionCategory coilBenchOptions("coil-bench options");
+  // cl::list's operator& yields its storage, hence std::addressof.
+  ::coil::tools::showOnlyOwnOptions(
+      coilBenchOptions,
+      {&quick, &preset, std::addressof(modelDirs), &outDir, &seed, &pointBudget,
+       std::addressof(experimentNames), std::addressof(prefillLengths),
+       std::addressof(decodeContexts), std::addressof(decodeBatches)});
   cl::ParseCommandLineOptions(
       argc, argv,
       "coil-bench: Mamba versus Transformer inference speed on this machine\n");

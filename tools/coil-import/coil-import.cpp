@@ -13,6 +13,7 @@
 #include "models/RandomWeights.h"
 #include "runtime/src/weights/FileChecks.h"
 #include "runtime/src/weights/Safetensors.h"
+#include "tools/ToolOptions.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -45,6 +46,9 @@ static int fail(const llvm::Twine &message) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  static cl::OptionCategory coilImportOptions("coil-import options");
+  ::coil::tools::showOnlyOwnOptions(
+      coilImportOptions, {&inputPath, &outputPath, &randomWeightsPath, &seed});
   cl::ParseCommandLineOptions(
       argc, argv,
       "coil-import: Hugging Face config.json -> coil IR (+ random weights)\n");
@@ -54,8 +58,7 @@ int main(int argc, char **argv) {
         !problem.empty())
       return fail("-o: " + problem);
   if (randomWeightsPath.getNumOccurrences() > 0)
-    if (std::string problem =
-            weights::checkOutputFile(randomWeightsPath);
+    if (std::string problem = weights::checkOutputFile(randomWeightsPath);
         !problem.empty())
       return fail("--random-weights: " + problem);
   llvm::Expected<models::ModelConfig> config =

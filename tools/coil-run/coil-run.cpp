@@ -20,6 +20,7 @@
 #include "models/ModelBuilder.h"
 #include "runtime/src/weights/FileChecks.h"
 #include "runtime/src/weights/Safetensors.h"
+#include "tools/ToolOptions.h"
 #include "tools/coil-bench/support/Probes.h"
 
 #include "coil/coil.h"
@@ -42,8 +43,8 @@
 #include "llvm/Support/xxhash.h"
 
 #include <algorithm>
-#include <limits>
 #include <cstdlib>
+#include <limits>
 #include <thread>
 
 using namespace mlir;
@@ -133,6 +134,10 @@ loadModule(MLIRContext &context,
   if (llvm::StringRef(modelPath).ends_with(".mlir")) {
     if (weightsPath.empty())
       return error("a .mlir model needs --weights FILE");
+    if (std::string problem =
+            weights::checkInputFile(modelPath, weights::kMaxIRFileBytes);
+        !problem.empty())
+      return error(problem);
     llvm::SourceMgr sourceMgr;
     SourceMgrDiagnosticHandler handler(sourceMgr, &context, llvm::errs());
     OwningOpRef<ModuleOp> module =
@@ -673,6 +678,11 @@ int main(int argc, char **argv) {
                "cores)"),
       cl::init(0));
   threadsOption = &threads;
+  static cl::OptionCategory coilRunOptions("coil-run options");
+  ::coil::tools::showOnlyOwnOptions(
+      coilRunOptions,
+      {&modelPath, &weightsPath, &tokensOpt, &generate, &dumpLogits, &batch,
+       &profile, &tracePath, &profileCsv, &threads, &backendKind});
   cl::ParseCommandLineOptions(argc, argv,
                               "coil-run: prefill a prompt and greedily "
                               "decode\n");

@@ -12,6 +12,7 @@
 #include "compiler/InitAll.h"
 #include "models/ModelBuilder.h"
 #include "runtime/src/weights/FileChecks.h"
+#include "tools/ToolOptions.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -69,7 +70,15 @@ int main(int argc, char **argv) {
   // Registered first, so --mlir-print-ir-after=<pass> etc. know them.
   registerAllPasses();
   registerPassManagerCLOptions();
-  cl::ParseCommandLineOptions(argc, argv, "coilc: the Coil compiler\n");
+  static cl::OptionCategory coilcOptions("coilc options");
+  ::coil::tools::showOnlyOwnOptions(
+      coilcOptions, {&inputPath, &outputPath, &emit, &profile, &targetCpu});
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "coilc: the Coil compiler\n\n"
+      "MLIR's pass-manager and printing options work too (hidden here), e.g.\n"
+      "--mlir-print-ir-after-all, --mlir-print-ir-after=PASS, "
+      "--mlir-timing.\n");
 
   // An unknown CPU and an output that must not be replaced are refused
   // before any work.
@@ -89,9 +98,8 @@ int main(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &context, llvm::errs());
   if (llvm::StringRef(inputPath).ends_with(".mlir")) {
-    constexpr uint64_t maxIRBytes = uint64_t(1) << 30;
-    if (std::string problem =
-            ::coil::weights::checkInputFile(inputPath, maxIRBytes);
+    if (std::string problem = ::coil::weights::checkInputFile(
+            inputPath, ::coil::weights::kMaxIRFileBytes);
         !problem.empty())
       return fail(problem);
     module = parseSourceFile<ModuleOp>(inputPath, sourceMgr, &context);

@@ -112,6 +112,14 @@ struct CoilEmitRuntimeABIPass
                              LLVM::Linkage::External,
                              COIL_MODEL_METADATA_SYMBOL, b.getStringAttr(text));
     module->removeAttr("coil.metadata");
+
+    // The content checksum, written into the linked library by the back end
+    // (compiler/Target). Non-zero, so the section holds file bytes.
+    auto checksum = b.create<LLVM::GlobalOp>(
+        module.getLoc(), IntegerType::get(ctx, 64), /*isConstant=*/true,
+        LLVM::Linkage::External, COIL_MODEL_CHECKSUM_SYMBOL,
+        b.getI64IntegerAttr(-1), /*alignment=*/8);
+    checksum.setSectionAttr(b.getStringAttr(COIL_MODEL_CHECKSUM_SECTION));
   }
 };
 

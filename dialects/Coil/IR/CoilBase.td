@@ -37,6 +37,9 @@ def Coil_Dialect : Dialect {
   }];
   let hasConstantMaterializer = 0;
   let useDefaultAttributePrinterParser = 0;
+  // The model-level attributes of a module (coil.family, coil.vocab_size,
+  // coil.max_context) are checked where they are set.
+  let hasOperationAttrVerify = 1;
 }
 
 //===----------------------------------------------------------------------===//

@@ -18,3 +18,21 @@ void CoilDialect::initialize() {
 #include "dialects/Coil/IR/CoilOps.cpp.inc"
       >();
 }
+
+LogicalResult CoilDialect::verifyOperationAttribute(Operation *op,
+                                                    NamedAttribute attribute) {
+  StringRef name = attribute.getName().getValue();
+  if (name == "coil.vocab_size" || name == "coil.max_context") {
+    auto value = dyn_cast<IntegerAttr>(attribute.getValue());
+    if (!value || !value.getType().isInteger(64) || value.getInt() < 1)
+      return op->emitOpError()
+             << "attribute '" << name << "' must be a positive i64, found "
+             << attribute.getValue();
+  } else if (name == "coil.family") {
+    if (!isa<StringAttr>(attribute.getValue()))
+      return op->emitOpError()
+             << "attribute 'coil.family' must be a string, found "
+             << attribute.getValue();
+  }
+  return success();
+}

@@ -17,13 +17,36 @@ extern "C" {
 
 /* The metadata version this header describes ("version"). Version 3 adds
  * weight layouts ("layout") and the target a model was compiled for
- * ("target"). */
-#define COIL_MODEL_ABI_VERSION 3
+ * ("target"); version 4 the content checksum. */
+#define COIL_MODEL_ABI_VERSION 4
 
 /* The exported symbols: the metadata string and one function per kernel,
  * named COIL_KERNEL_SYMBOL_PREFIX + the kernel's name. */
 #define COIL_MODEL_METADATA_SYMBOL "coil_model_metadata"
 #define COIL_KERNEL_SYMBOL_PREFIX "coil_kernel_"
+
+/* The content checksum: an 8-byte little-endian value, exported as
+ * COIL_MODEL_CHECKSUM_SYMBOL and alone in the ELF section
+ * COIL_MODEL_CHECKSUM_SECTION, equal to coil_abi_checksum over the whole
+ * file with those 8 bytes read as zero. coilc writes it after linking; the
+ * runtime checks it before dlopen, so a damaged file is refused instead of
+ * run. It detects accidents, not forgeries: a library is code, trusted as
+ * such. */
+#define COIL_MODEL_CHECKSUM_SYMBOL "coil_model_checksum"
+#define COIL_MODEL_CHECKSUM_SECTION ".coil_checksum"
+#define COIL_MODEL_CHECKSUM_SEED 14695981039346656037ull
+
+/* FNV-1a 64 over `size` bytes, continuing from `hash` (start from
+ * COIL_MODEL_CHECKSUM_SEED). */
+static inline uint64_t coil_abi_checksum(uint64_t hash, const void *data,
+                                         uint64_t size) {
+  const unsigned char *bytes = (const unsigned char *)data;
+  for (uint64_t i = 0; i < size; ++i) {
+    hash ^= bytes[i];
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
 
 /* A kernel: args[i] points to the memref descriptor of argument i (inputs,
  * then outputs); every tile in [0, tiles) calls it with the same arguments

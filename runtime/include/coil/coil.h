@@ -12,7 +12,11 @@
 //   coil_status_free. Out-parameters come last, are named `out_*`, and are
 //   written only on success.
 // - A NULL handle or a NULL pointer argument is COIL_INVALID_ARGUMENT; no
-//   input makes the runtime abort.
+//   input makes the runtime abort. The trust boundary: weight files,
+//   options and call arguments are untrusted and fully checked; a compiled
+//   model is native code, checked to be complete and undamaged (its content
+//   checksum, docs/abi.md) before it is loaded, and then trusted as code. A
+//   library built to look like a model can do anything a library can.
 // - Handles are created by one function (`*_load`, `*_open`, `*_create`) and
 //   released by the matching `*_release`, which accepts NULL.
 // - Thread safety: a model with its weights bound, and a weights handle, are
@@ -247,8 +251,8 @@ typedef struct coil_session_t coil_session_t;
 /// (max_context above the model's bound, max_batch above
 /// COIL_SESSION_MAX_BATCH), COIL_OUT_OF_MEMORY (the buffers would need more
 /// memory than the process may still take, which is checked before any is
-/// allocated, or a worker thread that cannot be started). Thread-safe with respect to
-/// `model`.
+/// allocated, or a worker thread that cannot be started). Thread-safe with
+/// respect to `model`.
 COIL_API coil_status_t *
 coil_session_create(coil_model_t *model, const coil_session_options_t *options,
                     coil_session_t **out_session);
@@ -304,10 +308,12 @@ COIL_API size_t coil_session_sequence_state_size(const coil_session_t *session);
 /// Writes the state of `sequence` to `buffer`, which holds `size` bytes, at
 /// least coil_session_sequence_state_size. The blob is a 40-byte header
 /// (magic "COILSEQ", version, length, total size, a fingerprint of the state
-/// layout) followed by that sequence's slice of every state in metadata
-/// order; it is restored only into a session of the same model with the same
-/// state layout (the same max_context when a state depends on it), on a host
-/// of the same byte order. Errors: COIL_INVALID_ARGUMENT (NULL, `size` too
+/// layout and of the model: its metadata, and its weights' names and a
+/// sample of their bytes) followed by that sequence's slice of every state
+/// in metadata order; it is restored only into a session of the same
+/// compiled model with the same weights and state layout (the same
+/// max_context when a state depends on it), on a host of the same byte
+/// order. Errors: COIL_INVALID_ARGUMENT (NULL, `size` too
 /// small), COIL_OUT_OF_RANGE (sequence outside [0, max_batch)).
 COIL_API coil_status_t *
 coil_session_save_sequence(const coil_session_t *session, int64_t sequence,

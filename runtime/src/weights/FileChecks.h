@@ -18,6 +18,9 @@ namespace coil::weights {
 /// The largest JSON file (config.json, index) Coil reads.
 inline constexpr uint64_t kMaxJsonFileBytes = uint64_t(64) << 20;
 
+/// The largest coil IR file the tools read.
+inline constexpr uint64_t kMaxIRFileBytes = uint64_t(1) << 30;
+
 /// An empty string when `path` names a regular file of at most `maxBytes`
 /// bytes (following symlinks); otherwise "PATH: not a regular file (a FIFO)"
 /// or similar.

@@ -321,10 +321,9 @@ Status readTextFile(const std::string &path, std::string &text) {
     return s;
   if (static_cast<uint64_t>(fileSize) > kMaxJsonFileBytes) {
     ::close(fd);
-    return Status::error(path + ": " + std::to_string(fileSize) +
-                         " bytes, larger than the " +
-                         std::to_string(kMaxJsonFileBytes) +
-                         " bytes an index may have");
+    return Status::error(
+        path + ": " + std::to_string(fileSize) + " bytes, larger than the " +
+        std::to_string(kMaxJsonFileBytes) + " bytes an index may have");
   }
   text.clear();
   char buffer[65536];
@@ -601,8 +600,8 @@ WeightFileSet::Loader::loadFile(const std::string &path,
     if (range.begin == range.end)
       continue;
     if (range.begin != covered)
-      return Status::error(path + ": bytes [" + std::to_string(covered) +
-                           ", " + std::to_string(range.begin) +
+      return Status::error(path + ": bytes [" + std::to_string(covered) + ", " +
+                           std::to_string(range.begin) +
                            ") of the data section belong to no tensor (the "
                            "next one is '" +
                            abbreviate(found[range.index].name) + "')");
@@ -645,10 +644,9 @@ Status WeightFileSet::Loader::loadIndex(const std::string &indexPath) {
   std::map<std::string, std::vector<std::string>> shardTensors;
   for (const auto &[name, shard] : mapIt->items()) {
     if (!shard.is_string() || shard.get_ref<const std::string &>().empty())
-      return Status::error(indexPath + ": weight_map entry for tensor '" +
-                           abbreviate(name) +
-                           "' must be a shard file name, got " +
-                           formatJson(shard));
+      return Status::error(
+          indexPath + ": weight_map entry for tensor '" + abbreviate(name) +
+          "' must be a shard file name, got " + formatJson(shard));
     if (!isInsideFolder(shard.get_ref<const std::string &>()))
       return Status::error(indexPath + ": weight_map entry for tensor '" +
                            abbreviate(name) + "' names shard " +
@@ -997,8 +995,8 @@ Status writeFile(const std::string &path,
                          errnoText(errno));
   temp.path = tempPath;
   if (::fchmod(temp.fd, 0644) != 0)
-    return Status::error(path + ": cannot set the mode of " + tempPath +
-                         ": " + errnoText(errno));
+    return Status::error(path + ": cannot set the mode of " + tempPath + ": " +
+                         errnoText(errno));
 
   int err = writeAll(temp.fd, lengthBytes, sizeof(lengthBytes));
   if (!err)

@@ -903,3 +903,25 @@ func.func @yield_outside_kernel(%x: tensor<4xf32>) {
   // expected-error @+1 {{expects parent op 'coil.kernel'}}
   coil.yield %x : tensor<4xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// Model attributes of a module
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// expected-error @+1 {{attribute 'coil.max_context' must be a positive i64, found -5 : i64}}
+module attributes {coil.max_context = -5 : i64} {
+}
+
+// -----
+
+// expected-error @+1 {{attribute 'coil.vocab_size' must be a positive i64, found 0 : i64}}
+module attributes {coil.vocab_size = 0 : i64} {
+}
+
+// -----
+
+// expected-error @+1 {{attribute 'coil.family' must be a string, found 3 : i64}}
+module attributes {coil.family = 3 : i64} {
+}

@@ -256,8 +256,7 @@ TEST_F(ModelsTest, LoadRefusesFilesThatAreNotRegular) {
     llvm::Expected<ModelConfig> config = loadModelConfig(input);
     ASSERT_FALSE(!!config) << input;
     std::string message = llvm::toString(config.takeError());
-    EXPECT_NE(message.find("not a regular file"), std::string::npos)
-        << message;
+    EXPECT_NE(message.find("not a regular file"), std::string::npos) << message;
   }
 }
 
@@ -300,8 +299,7 @@ TEST_F(ModelsTest, CheckpointWeightsMustMatchTheConfig) {
     EXPECT_NE(extra.find("is not a parameter of the model"), std::string::npos)
         << extra;
     std::string shape = checkpointError(config, wider);
-    EXPECT_NE(shape.find("but the config implies"), std::string::npos)
-        << shape;
+    EXPECT_NE(shape.find("but the config implies"), std::string::npos) << shape;
     EXPECT_NE(shape.find(config.family == ModelConfig::Family::Llama
                              ? "intermediate_size = 32"
                              : "= 8"),

@@ -490,7 +490,45 @@ TEST(RuntimeLoadTest, FilesThatAreNotLibrariesAreRejected) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(RuntimeLoadTest, DamagedLibraryIsRefusedBeforeLoading) {
+  // Every byte flipped in turn over a stride of the file: the content
+  // checksum refuses each copy before dlopen could run anything in it.
+  char pattern[] = "/tmp/coil-runtime-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  std::string dir = pattern;
+  std::ifstream in(COIL_TOY_MODEL, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 4096u);
+  std::string path = dir + "/damaged.so";
+  int refused = 0, tried = 0;
+  for (size_t at = 64; at < bytes.size(); at += bytes.size() / 61, ++tried) {
+    std::string copy = bytes;
+    copy[at] = static_cast<char>(copy[at] ^ 0x20);
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << copy;
+    coil_model_t *model = nullptr;
+    Outcome outcome = take(coil_model_load(path.c_str(), &model));
+    EXPECT_EQ(model, nullptr) << "byte " << at;
+    if (outcome.code == COIL_BAD_MODEL &&
+        outcome.message.find("content checksum") != std::string::npos)
+      ++refused;
+    else
+      EXPECT_EQ(outcome.code, COIL_BAD_MODEL)
+          << "byte " << at << ": " << outcome.message;
+  }
+  // A flip in the section or program headers may be caught by the ELF
+  // checks first; everything else by the checksum.
+  EXPECT_GE(refused, tried - 4);
+  coil_model_t *model = nullptr;
+  EXPECT_TRUE(
+      isError(coil_model_load(variantPath("no_checksum").c_str(), &model),
+              COIL_BAD_MODEL, {"no content checksum"}));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(RuntimeLoadTest, LibraryWithoutMetadataIsNotAModel) {
+  // A sealed library without metadata; a system library is not even
+  // sealed, so it is refused before dlopen.
   coil_model_t *model = nullptr;
   std::string path = variantPath("no_metadata");
   EXPECT_TRUE(isError(coil_model_load(path.c_str(), &model), COIL_BAD_MODEL,
@@ -504,7 +542,7 @@ TEST(RuntimeLoadTest, LibraryWithoutMetadataIsNotAModel) {
   ASSERT_NE(info.dli_fname, nullptr);
   std::string libm = std::filesystem::canonical(info.dli_fname);
   EXPECT_TRUE(isError(coil_model_load(libm.c_str(), &model), COIL_BAD_MODEL,
-                      {"coil_model_metadata"}));
+                      {"no content checksum"}));
   EXPECT_EQ(model, nullptr);
 }
 
@@ -549,7 +587,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadMetadataCase{"bad_json", {"not valid JSON"}},
         BadMetadataCase{"wrong_version",
                         {"metadata: version", "version 1 is not supported",
-                         "reads version 3"}},
+                         "reads version 4"}},
         BadMetadataCase{"state_without_batch",
                         {"states[0].shape", "must be \"B\""}},
         BadMetadataCase{"missing_cpu_feature",
@@ -801,10 +839,9 @@ TEST_F(RuntimeTest, HugeSessionsAreRefusedBeforeAllocating) {
                         int64_t(1000000000000), int64_t(1) << 62, INT64_MAX}) {
     coil_session_options_t huge = options;
     huge.max_batch = batch;
-    EXPECT_TRUE(isError(coil_session_create(model.get(), &huge, &session),
-                        COIL_OUT_OF_RANGE,
-                        {"max_batch " + std::to_string(batch),
-                         "limit of 1048576 sequences"}));
+    EXPECT_TRUE(isError(
+        coil_session_create(model.get(), &huge, &session), COIL_OUT_OF_RANGE,
+        {"max_batch " + std::to_string(batch), "limit of 1048576 sequences"}));
   }
   // 2^20 sequences of 2^30 tokens: exabytes, refused by the memory check.
   coil_session_options_t huge = options;
@@ -843,18 +880,20 @@ TEST_F(RuntimeTest, SessionBeyondAMemoryLimitFailsCleanly) {
     options.max_batch = 1 << 14;
     options.max_context = 1 << 14;
     coil_session_t *session = nullptr;
-    coil_status_t *result = coil_session_create(model.get(), &options, &session);
-    bool clean = coil_status_code(result) == COIL_OUT_OF_MEMORY &&
-                 std::string(coil_status_message(result)).find("may still take") !=
-                     std::string::npos &&
-                 session == nullptr;
+    coil_status_t *result =
+        coil_session_create(model.get(), &options, &session);
+    bool clean =
+        coil_status_code(result) == COIL_OUT_OF_MEMORY &&
+        std::string(coil_status_message(result)).find("may still take") !=
+            std::string::npos &&
+        session == nullptr;
     coil_status_free(result);
     ::_exit(clean ? 0 : 1);
   }
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status)) << "the child was killed by signal "
-                                 << WTERMSIG(status);
+  ASSERT_TRUE(WIFEXITED(status))
+      << "the child was killed by signal " << WTERMSIG(status);
   EXPECT_EQ(WEXITSTATUS(status), 0)
       << "1: not COIL_OUT_OF_MEMORY with the message; 2: no limit set";
 }
@@ -1285,7 +1324,8 @@ void RuntimeTest::expectConcurrentSessionsAgree(int32_t sessionThreads) {
 /// A small deterministic generator for the stress scripts.
 struct ScriptRandom {
   uint64_t state;
-  explicit ScriptRandom(uint64_t seed) : state(seed * 0x9e3779b97f4a7c15ull + 1) {}
+  explicit ScriptRandom(uint64_t seed)
+      : state(seed * 0x9e3779b97f4a7c15ull + 1) {}
   uint32_t next(uint32_t bound) {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     return static_cast<uint32_t>(state >> 33) % bound;
@@ -1687,6 +1727,35 @@ TEST_F(RuntimeTest, CorruptBlobsAreRejected) {
   std::vector<uint8_t> foreign = saveSequence(longer.get(), 0);
   EXPECT_TRUE(isError(restore(foreign), COIL_INVALID_ARGUMENT,
                       {"needs " + std::to_string(blob.size())}));
+}
+
+TEST_F(RuntimeTest, StatesRestoreOnlyIntoTheModelThatSavedThem) {
+  SessionPtr session = createSession(model.get(), 1, 8);
+  std::vector<int32_t> tokens = {1, 2, 3};
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), tokens.data(), 1, 3));
+  std::vector<uint8_t> blob = saveSequence(session.get(), 0);
+
+  // The same library and weights loaded again: the same model.
+  ModelPtr copy = loadWithWeights(weightsPath);
+  SessionPtr same = createSession(copy.get(), 1, 8);
+  EXPECT_COIL_OK(
+      coil_session_restore_sequence(same.get(), 0, blob.data(), blob.size()));
+
+  // The same library with other weights: the states mean something else.
+  std::vector<float> otherScale = {3, 3, 3, 3, 3};
+  ModelPtr reweighted = loadWithWeights(
+      writeToyWeights("other.safetensors", reference.embed, otherScale));
+  SessionPtr other = createSession(reweighted.get(), 1, 8);
+  EXPECT_TRUE(isError(
+      coil_session_restore_sequence(other.get(), 0, blob.data(), blob.size()),
+      COIL_INVALID_ARGUMENT, {"different state layout", "other weights"}));
+
+  // Another compiled model whose states have the same shapes.
+  ModelPtr variant = loadWithWeights(weightsPath, variantPath("profiled"));
+  SessionPtr foreign = createSession(variant.get(), 1, 8);
+  EXPECT_TRUE(isError(
+      coil_session_restore_sequence(foreign.get(), 0, blob.data(), blob.size()),
+      COIL_INVALID_ARGUMENT, {"another compiled model"}));
 }
 
 TEST_F(RuntimeTest, SaveChecksItsArguments) {

@@ -312,10 +312,10 @@ TEST_F(SafetensorsTest, ReadsUnalignedDataAndEmptyTensors) {
 }
 
 TEST_F(SafetensorsTest, DataGapBetweenTensors) {
-  expectMalformed(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                  R"("b":{"dtype":"F16","shape":[1],"data_offsets":[12,14]}})",
-                  14, {"bytes [8, 12) of the data section belong to no tensor",
-                       "'b'"});
+  expectMalformed(
+      R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+      R"("b":{"dtype":"F16","shape":[1],"data_offsets":[12,14]}})",
+      14, {"bytes [8, 12) of the data section belong to no tensor", "'b'"});
   expectMalformed(R"({"b":{"dtype":"F16","shape":[1],"data_offsets":[2,4]}})",
                   4, {"bytes [0, 2)"});
 }
@@ -568,10 +568,9 @@ TEST_F(SafetensorsShardTest, ShardOutsideFolder) {
   for (const std::string &shard :
        {std::string("../") + shard1, std::string("sub/../../x.safetensors"),
         std::string("/etc/passwd"), path(shard1)}) {
-    writeBytes(path(index),
-               R"({"weight_map": {"embed": ")" + shard + R"("}})");
-    expectOpenError(dir, {path(index), "tensor 'embed'",
-                          "outside the index's folder"});
+    writeBytes(path(index), R"({"weight_map": {"embed": ")" + shard + R"("}})");
+    expectOpenError(
+        dir, {path(index), "tensor 'embed'", "outside the index's folder"});
   }
 }
 
