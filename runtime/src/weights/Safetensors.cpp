@@ -247,50 +247,6 @@ bool isValidUtf8(std::string_view text) {
   return true;
 }
 
-/// A SAX consumer that accepts everything and keeps the parser's description
-/// of the first syntax error. Used only to explain why a header did not
-/// parse.
-struct SyntaxErrorRecorder {
-  std::string message;
-
-  bool null() { return true; }
-  bool boolean(bool) { return true; }
-  bool number_integer(json::number_integer_t) { return true; }
-  bool number_unsigned(json::number_unsigned_t) { return true; }
-  bool number_float(json::number_float_t, const json::string_t &) {
-    return true;
-  }
-  bool string(json::string_t &) { return true; }
-  bool binary(json::binary_t &) { return true; }
-  bool start_object(std::size_t) { return true; }
-  bool key(json::string_t &) { return true; }
-  bool end_object() { return true; }
-  bool start_array(std::size_t) { return true; }
-  bool end_array() { return true; }
-  bool parse_error(std::size_t, const std::string &,
-                   const nlohmann::detail::exception &ex) {
-    message = ex.what();
-    // Drop the "[json.exception.parse_error.101] " prefix.
-    size_t close = message.find("] ");
-    if (message.rfind("[json.exception.", 0) == 0 && close != std::string::npos)
-      message = message.substr(close + 2);
-    return false;
-  }
-};
-
-/// Why `[first, last)` is not valid JSON, as "not valid JSON (...)".
-std::string describeSyntaxError(const char *first, const char *last) {
-  SyntaxErrorRecorder recorder;
-  json::sax_parse(first, last, &recorder);
-  if (recorder.message.empty())
-    return "not valid JSON";
-  // The parser quotes the last token read, which may be long.
-  constexpr size_t maxLength = 240;
-  if (recorder.message.size() > maxLength)
-    recorder.message = recorder.message.substr(0, maxLength) + "...";
-  return "not valid JSON (" + recorder.message + ")";
-}
-
 /// Opens `path` read-only and checks it is a regular file; on success `fd`
 /// is open (the caller closes it) and `size` is the file's size.
 Status openRegularFile(const std::string &path, int &fd, off_t &size) {
@@ -448,7 +404,8 @@ WeightFileSet::Loader::loadFile(const std::string &path,
                             /*allow_exceptions=*/false);
   if (header.is_discarded())
     return Status::error(path + ": header is " +
-                         describeSyntaxError(headerBegin, headerEnd));
+                         checkJsonStructure(std::string_view(
+                             headerBegin, headerEnd - headerBegin)));
   if (!header.is_object())
     return Status::error(path + ": header is not a JSON object");
   if (!repeatedKey.empty())
@@ -624,9 +581,7 @@ Status WeightFileSet::Loader::loadIndex(const std::string &indexPath) {
     return status;
   json index = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (index.is_discarded())
-    return Status::error(
-        indexPath + ": index is " +
-        describeSyntaxError(text.data(), text.data() + text.size()));
+    return Status::error(indexPath + ": index is " + checkJsonStructure(text));
   if (std::string problem = checkJsonStructure(text); !problem.empty())
     return Status::error(indexPath + ": " + problem);
   if (!index.is_object())
