@@ -146,6 +146,9 @@ void coil_model_bind_stats(const coil_model_t *model,
     all.packed_bytes = stats.packedBytes;
     all.pack_seconds = stats.packSeconds;
     all.bind_seconds = stats.bindSeconds;
+    all.nonfinite_weights = stats.nonfiniteWeights;
+    all.first_nonfinite_weight =
+        stats.firstNonfinite.empty() ? nullptr : stats.firstNonfinite.c_str();
   }
   size_t size = std::min<size_t>(out_stats->struct_size, sizeof(all));
   if (size > sizeof(all.struct_size))

@@ -174,6 +174,9 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
                                weights::formatShape(tensor->shape) +
                                " but the model expects " + expected);
     size_t count = static_cast<size_t>(tensor->numElements());
+    if (weights::countNonFinite(tensor->dtype, tensor->data, count) > 0 &&
+        bound.nonfiniteWeights++ == 0)
+      bound.firstNonfinite = spec.name;
     if (spec.panelWidth) {
       if (spec.type != ElementType::F32)
         return Status::error(COIL_BAD_WEIGHTS,

@@ -63,6 +63,10 @@ public:
     int64_t packedBytes = 0;
     double packSeconds = 0;
     double bindSeconds = 0;
+    /// Weights holding a NaN or an infinity, and the first of them by
+    /// metadata order (empty when none).
+    int64_t nonfiniteWeights = 0;
+    std::string firstNonfinite;
   };
   const BindStats &bindStats() const { return stats; }
 

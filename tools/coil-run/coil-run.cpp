@@ -536,6 +536,25 @@ llvm::Error checkWeights(ModuleOp module, const weights::WeightFileSet &files) {
   return llvm::Error::success();
 }
 
+/// Warns when weights hold NaN or infinite values: the model runs, but its
+/// logits will not be numbers.
+void warnNonFinite(const weights::WeightFileSet &files) {
+  int64_t tensors = 0;
+  const weights::TensorInfo *first = nullptr;
+  for (const weights::TensorInfo &t : files.tensors())
+    if (weights::countNonFinite(t.dtype, t.data,
+                                static_cast<size_t>(t.numElements())) > 0) {
+      ++tensors;
+      if (!first)
+        first = &t;
+    }
+  if (first)
+    llvm::errs() << llvm::formatv(
+        "coil-run: warning: {0} tensor(s) of {1} hold NaN or infinite "
+        "values, e.g. '{2}'\n",
+        tensors, weightsPath, first->name);
+}
+
 /// Refuses, before any work, an output option given an empty path or a
 /// target that is not a regular file (a symlink, FIFO or device).
 llvm::Error checkOutputOptions() {
@@ -606,6 +625,7 @@ llvm::Error run() {
                                  capacity, max.getInt()));
   if (llvm::Error e = checkWeights(**module, *files))
     return e;
+  warnNonFinite(*files);
 
   bool profiling = profile || !tracePath.empty() || !profileCsv.empty();
   if (profiling && backendKind == Backend_::Reference)

@@ -178,7 +178,7 @@ COIL_API coil_status_t *coil_model_bind_weights(coil_model_t *model,
 
 /// What binding cost: the weights packed into the panel layout the model's
 /// kernels read (docs/abi.md), their bytes, and the seconds spent packing
-/// and binding in all.
+/// and binding in all; and what it found: weights that are not finite.
 typedef struct coil_bind_stats_t {
   /// sizeof(coil_bind_stats_t) as the caller was compiled: fields beyond it
   /// are not written.
@@ -187,6 +187,10 @@ typedef struct coil_bind_stats_t {
   int64_t packed_bytes;
   double pack_seconds;
   double bind_seconds;
+  /// The weights holding a NaN or an infinity (such a model computes NaNs),
+  /// and the name of the first, owned by the model (NULL when none).
+  int64_t nonfinite_weights;
+  const char *first_nonfinite_weight;
 } coil_bind_stats_t;
 
 /// Fills `out_stats` (whose struct_size the caller sets) for `model`: all

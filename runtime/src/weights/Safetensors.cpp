@@ -996,6 +996,27 @@ Status writeSafetensors(const std::string &path,
   }
 }
 
+size_t countNonFinite(DType dtype, const void *data, size_t count) {
+  // The exponent bits all set: infinity or NaN, in every format.
+  const auto *bytes = static_cast<const unsigned char *>(data);
+  size_t found = 0;
+  if (dtype == DType::F32) {
+    for (size_t i = 0; i < count; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, bytes + 4 * i, sizeof(bits));
+      found += (bits & 0x7f800000u) == 0x7f800000u;
+    }
+    return found;
+  }
+  const uint16_t exponent = dtype == DType::F16 ? 0x7c00 : 0x7f80;
+  for (size_t i = 0; i < count; ++i) {
+    uint16_t bits;
+    std::memcpy(&bits, bytes + 2 * i, sizeof(bits));
+    found += (bits & exponent) == exponent;
+  }
+  return found;
+}
+
 std::string formatShape(const std::vector<int64_t> &shape) {
   std::string text = "[";
   for (size_t i = 0; i < shape.size(); ++i) {

@@ -134,6 +134,10 @@ private:
 /// BF16, including subnormals, infinities and NaNs.
 void convertToF32(DType dtype, const void *src, float *dst, size_t count);
 
+/// The number of NaN and infinite values among `count` elements of `dtype`
+/// at `data` (which need not be aligned).
+size_t countNonFinite(DType dtype, const void *data, size_t count);
+
 /// Converts `count` f32 values at `src` to `dtype` at `dst`: to F16 rounding
 /// to nearest even, with overflow to infinity and underflow through the
 /// subnormals to zero; to BF16 rounding to nearest even, with NaN kept NaN.

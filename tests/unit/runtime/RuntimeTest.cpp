@@ -26,12 +26,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <new>
@@ -740,6 +742,36 @@ std::string u64LE(uint64_t value) {
   for (int i = 0; i < 8; ++i)
     bytes[i] = static_cast<char>(value >> (8 * i));
   return bytes;
+}
+
+TEST_F(RuntimeTest, BindStatsReportWeightsThatAreNotFinite) {
+  coil_bind_stats_t stats;
+  stats.struct_size = sizeof(stats);
+  coil_model_bind_stats(model.get(), &stats);
+  EXPECT_EQ(stats.nonfinite_weights, 0);
+  EXPECT_EQ(stats.first_nonfinite_weight, nullptr);
+  EXPECT_GE(stats.bind_seconds, 0.0);
+
+  std::vector<float> scale = {1, 1, std::nanf(""), 1, 1};
+  std::vector<float> embed = reference.embed;
+  embed[3] = std::numeric_limits<float>::infinity();
+  ModelPtr bad =
+      loadWithWeights(writeToyWeights("nan.safetensors", embed, scale));
+  ASSERT_TRUE(bad);
+  coil_model_bind_stats(bad.get(), &stats);
+  EXPECT_EQ(stats.nonfinite_weights, 2);
+  ASSERT_NE(stats.first_nonfinite_weight, nullptr);
+  EXPECT_STREQ(stats.first_nonfinite_weight, "embed.weight");
+
+  // A caller compiled before the field existed: nothing past its struct.
+  coil_bind_stats_t older;
+  std::memset(&older, 0x5a, sizeof(older));
+  older.struct_size = offsetof(coil_bind_stats_t, nonfinite_weights);
+  coil_model_bind_stats(bad.get(), &older);
+  EXPECT_GE(older.bind_seconds, 0.0);
+  int64_t untouched;
+  std::memset(&untouched, 0x5a, sizeof(untouched));
+  EXPECT_EQ(older.nonfinite_weights, untouched);
 }
 
 TEST_F(RuntimeTest, UnalignedWeightsAreCopied) {
