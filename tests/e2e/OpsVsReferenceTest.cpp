@@ -13,8 +13,10 @@
 // 1-row tiles; then decode steps (3 rows). Linear cases cover a bias and the
 // epilogues fused on the register tile (silu, gelu, a residual add, a split
 // into pieces of whole panels, and one that cuts panels and stays a copy).
-// Sequence ops with state (conv, scan, attention, rope) are covered by
-// CompiledVsReferenceTest's whole models.
+// The selective scan runs with its state carried from prefill into decode
+// (channel counts that leave part-filled vector blocks); the other ops with
+// state (conv, attention, rope) are covered by CompiledVsReferenceTest's
+// whole models.
 //
 // Tolerance: the reference computes in double and rounds each op to f32; the
 // compiled code sums K products in f32 in another order and uses polynomial
@@ -60,6 +62,9 @@ struct OpCase {
   /// The op applied to the embedded tokens `%h` [B, T, K]; `%r` is a second
   /// embedding [B, T, N] for residuals. Weights are declared as needed.
   const char *body;
+  /// For an op with state: the state's extents after the batch (e.g.
+  /// "$Kx16"); the body reads `%state` and defines `%state_out`.
+  const char *state = nullptr;
 };
 
 /// The IR of `c`'s model: prefill and decode differ only in T.
@@ -86,15 +91,31 @@ std::string modelSource(const OpCase &c) {
     %r = coil.embed %rtable, %tokens : (tensor<{0}x{0}xf32>, {1}) -> {2})mlir",
                                                c.n, ids, out)
                                      .str();
+    std::string stateArg, stateResult, stateReturn;
+    if (c.state) {
+      std::string type = "tensor<?x" + std::string(c.state) + "xf32>";
+      for (const auto &[from, to] :
+           {std::pair<std::string, std::string>{"$K", std::to_string(c.k)},
+            {"$N", std::to_string(c.n)}})
+        for (size_t at = type.find(from); at != std::string::npos;
+             at = type.find(from))
+          type.replace(at, from.size(), to);
+      replace("$STATE", type);
+      stateArg = ", %state: " + type + " {coil.state = \"s\"}";
+      stateResult = ", " + type;
+      stateReturn = ", %state_out : " + out + ", " + type;
+    }
     return llvm::formatv(R"mlir(
-  func.func @{0}(%tokens: {1}, %positions: {1}) -> {3} {
+  func.func @{0}(%tokens: {1}, %positions: {1}{8}) -> ({3}{9}) {
     %table = coil.weight "table" : tensor<{4}x{5}xf32>
     %h = coil.embed %table, %tokens : (tensor<{4}x{5}xf32>, {1}) -> {2}{7}
 {6}
-    return %y : {3}
+    return %y{10}
   }
 )mlir",
-                         name, ids, act, out, c.n, c.k, body, residual)
+                         name, ids, act, out, c.n, c.k, body, residual,
+                         stateArg, stateResult,
+                         c.state ? stateReturn : " : " + out)
         .str();
   };
   return llvm::formatv("module attributes {{coil.family = \"test\", "
@@ -156,6 +177,43 @@ const OpCase kCases[] = {
     {"softplus_mul_n37", 37, 37, R"(
     %s = coil.softplus %h : $ACT
     %y = coil.mul %s, %r : $OUT)"},
+    // The selective scan as Mamba runs it (softplus dt, D skip, silu gate)
+    // over 37 channels: whole vector blocks of channels plus leftovers for
+    // every vector width; then 40 channels and 5 states with dt = exp(.)
+    // and no gate.
+    {"scan_gate_softplus_c37_n16", 37, 37, R"(
+    %wd = coil.weight "wd" : tensor<$Kx$Kxf32>
+    %wb = coil.weight "wb" : tensor<16x$Kxf32>
+    %wc = coil.weight "wc" : tensor<16x$Kxf32>
+    %wz = coil.weight "wz" : tensor<$Kx$Kxf32>
+    %alog = coil.weight "alog" : tensor<$Kx16xf32>
+    %d = coil.weight "d" : tensor<$Kxf32>
+    %dl = coil.linear %h, %wd : ($ACT, tensor<$Kx$Kxf32>) -> $ACT
+    %bm = coil.linear %h, %wb : ($ACT, tensor<16x$Kxf32>) -> tensor<?x$Tx16xf32>
+    %cm = coil.linear %h, %wc : ($ACT, tensor<16x$Kxf32>) -> tensor<?x$Tx16xf32>
+    %z = coil.linear %h, %wz : ($ACT, tensor<$Kx$Kxf32>) -> $ACT
+    %ae = coil.exp %alog : tensor<$Kx16xf32>
+    %a = coil.neg %ae : tensor<$Kx16xf32>
+    %y, %state_out = coil.scan %h, %dl, %a, %bm, %cm, %d gate(%z) state(%state) {delta_softplus}
+        : ($ACT, $ACT, tensor<$Kx16xf32>, tensor<?x$Tx16xf32>, tensor<?x$Tx16xf32>,
+           tensor<$Kxf32>, $ACT, $STATE) -> ($ACT, $STATE))",
+     "$Kx16"},
+    {"scan_exp_dt_c40_n5", 40, 40, R"(
+    %wd = coil.weight "wd" : tensor<$Kx$Kxf32>
+    %wb = coil.weight "wb" : tensor<5x$Kxf32>
+    %wc = coil.weight "wc" : tensor<5x$Kxf32>
+    %alog = coil.weight "alog" : tensor<$Kx5xf32>
+    %d = coil.weight "d" : tensor<$Kxf32>
+    %dl = coil.linear %h, %wd : ($ACT, tensor<$Kx$Kxf32>) -> $ACT
+    %dt = coil.exp %dl : $ACT
+    %bm = coil.linear %h, %wb : ($ACT, tensor<5x$Kxf32>) -> tensor<?x$Tx5xf32>
+    %cm = coil.linear %h, %wc : ($ACT, tensor<5x$Kxf32>) -> tensor<?x$Tx5xf32>
+    %ae = coil.exp %alog : tensor<$Kx5xf32>
+    %a = coil.neg %ae : tensor<$Kx5xf32>
+    %y, %state_out = coil.scan %h, %dt, %a, %bm, %cm, %d state(%state)
+        : ($ACT, $ACT, tensor<$Kx5xf32>, tensor<?x$Tx5xf32>, tensor<?x$Tx5xf32>,
+           tensor<$Kxf32>, $STATE) -> ($ACT, $STATE))",
+     "$Kx5"},
 };
 
 using ::coil::testing::hostRuns;

@@ -30,6 +30,28 @@ DictionaryAttr ContractionConfig::toAttr(MLIRContext *context) const {
   });
 }
 
+DictionaryAttr ScanConfig::toAttr(MLIRContext *context) const {
+  Builder b(context);
+  return b.getDictionaryAttr({
+      b.getNamedAttr("channels", b.getI64IntegerAttr(channels)),
+      b.getNamedAttr("isa", b.getStringAttr(isa)),
+  });
+}
+
+std::optional<ScanConfig> ScanConfig::of(Operation *op) {
+  auto dict = op->getAttrOfType<DictionaryAttr>(kLoweringConfigAttrName);
+  if (!dict)
+    return std::nullopt;
+  auto isa = dict.getAs<StringAttr>("isa");
+  auto channels = dict.getAs<IntegerAttr>("channels");
+  if (!isa || !channels || channels.getInt() < 1 || channels.getInt() > 64)
+    return std::nullopt;
+  ScanConfig config;
+  config.isa = isa.getValue();
+  config.channels = channels.getInt();
+  return config;
+}
+
 std::optional<ContractionConfig> ContractionConfig::of(Operation *op) {
   auto dict = op->getAttrOfType<DictionaryAttr>(kLoweringConfigAttrName);
   if (!dict)

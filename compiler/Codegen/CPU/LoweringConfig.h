@@ -2,7 +2,7 @@
 //
 // Typed views of the attributes --coil-cpu-select-strategy writes and the
 // lowerings read: `coil.target` on the module, `coil.lowering_config` on a
-// contraction, `coil.layout` on a packed weight argument.
+// contraction or a scan, `coil.layout` on a packed weight argument.
 //
 //===----------------------------------------------------------------------===//
 
@@ -55,6 +55,19 @@ struct ContractionConfig {
   DictionaryAttr toAttr(MLIRContext *context) const;
   /// The config recorded on `op`, if any and well formed.
   static std::optional<ContractionConfig> of(Operation *op);
+};
+
+/// How one selective scan is lowered: the states of `channels` channels
+/// for one state index share a vector register (see Scan.cpp).
+struct ScanConfig {
+  /// The ISA class of the target: "avx512", "avx2", "x86-64".
+  llvm::StringRef isa;
+  /// Channels per vector: the f32 lanes of one register.
+  int64_t channels = 4;
+
+  DictionaryAttr toAttr(MLIRContext *context) const;
+  /// The config recorded on `op`, if any and well formed.
+  static std::optional<ScanConfig> of(Operation *op);
 };
 
 /// The element-wise ops that can run on `linear`'s register tile, in

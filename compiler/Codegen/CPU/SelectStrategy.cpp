@@ -162,6 +162,13 @@ struct CoilCpuSelectStrategyPass
           fn.setArgAttr(arg.getArgNumber(), kLayoutAttrName,
                         panelLayout(&getContext(), config.nr));
       });
+      // Scans: one vector register of channels per state index.
+      fn.walk([&](ScanOp scan) {
+        ScanConfig config;
+        config.isa = base.isa;
+        config.channels = target->f32Lanes();
+        scan->setAttr(kLoweringConfigAttrName, config.toAttr(&getContext()));
+      });
     }
   }
 };

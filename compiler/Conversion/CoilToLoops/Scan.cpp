@@ -1,55 +1,176 @@
 //===- Scan.cpp - Lower the selective scan to loops -------------*- C++ -*-===//
+//
+// The scan walks time in order, so its parallelism is across channels (and
+// sequences). Channels are taken `W` at a time (the `channels` of the scan's
+// lowering config, one vector register of f32): each of the N state indices
+// keeps the states of those W channels in one vector, carried in registers
+// from step to step, and every per-channel quantity (dt, softplus, u, the D
+// skip, the silu gate) is a vector too. A step is then N vector exps and
+// 3N FMAs with no horizontal sum. Channels left over when Din is not a
+// multiple of W run one at a time with the state vector along N.
+//
+//===----------------------------------------------------------------------===//
 
+#include "compiler/Codegen/CPU/LoweringConfig.h"
 #include "compiler/Conversion/CoilToLoops/LoopBuilder.h"
 #include "compiler/Conversion/CoilToLoops/OpLowerings.h"
 
 #include "dialects/Coil/IR/CoilOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <tuple>
 
 using namespace mlir;
 using namespace mlir::coil;
 
-/// One (sequence, channel) at a time; the N-element state lives in a vector
-/// register for the whole sequence. Tiles split the channels.
+namespace {
+
+/// The W values m[prefix..., d + j, n], j in [0, W), as one vector: a read
+/// across the channel dimension, which is not the contiguous one.
+Value loadAcross(LoopBuilder &lb, VectorType vt, Value m,
+                 ArrayRef<Value> prefix, Value d, Value n) {
+  Value v = lb.splat(vt, lb.f32(0.0));
+  for (int64_t j = 0; j < vt.getNumElements(); ++j) {
+    SmallVector<Value> indices(prefix.begin(), prefix.end());
+    indices.push_back(lb.addi(d, lb.idx(j)));
+    indices.push_back(n);
+    v = lb.b.create<vector::InsertElementOp>(lb.loc, lb.load(m, indices), v,
+                                             lb.idx(j));
+  }
+  return v;
+}
+
+/// Stores vector `v` to m[prefix..., d + j, n], j in [0, W).
+void storeAcross(LoopBuilder &lb, Value v, Value m, ArrayRef<Value> prefix,
+                 Value d, Value n) {
+  auto vt = cast<VectorType>(v.getType());
+  for (int64_t j = 0; j < vt.getNumElements(); ++j) {
+    SmallVector<Value> indices(prefix.begin(), prefix.end());
+    indices.push_back(lb.addi(d, lb.idx(j)));
+    indices.push_back(n);
+    lb.store(lb.b.create<vector::ExtractElementOp>(lb.loc, v, lb.idx(j)), m,
+             indices);
+  }
+}
+
+/// The operands of one scan, as memrefs.
+struct ScanOperands {
+  Value u, delta, a, bm, cm, dv, z, h0, y, hOut;
+  bool softplus;
+  int64_t n;
+};
+
+/// Channels [lo, hi) of sequence `bb`, W at a time (hi - lo a multiple of
+/// W): the state of index k of the block is vector k, across channels.
+void scanBlocks(LoopBuilder &lb, const ScanOperands &s, Value bb, Value lo,
+                Value hi, int64_t width) {
+  auto vt = VectorType::get({width}, lb.b.getF32Type());
+  Value seq = lb.dim(s.u, 1);
+  lb.loop(lo, hi, width, [&](Value d) {
+    SmallVector<Value> aCols, hInit;
+    for (int64_t k = 0; k < s.n; ++k) {
+      aCols.push_back(loadAcross(lb, vt, s.a, {}, d, lb.idx(k)));
+      hInit.push_back(loadAcross(lb, vt, s.h0, {bb}, d, lb.idx(k)));
+    }
+    Value skip = lb.vload(vt, s.dv, {d});
+    SmallVector<Value> hFinal = lb.reduce(
+        lb.idx(0), seq, 1, hInit,
+        [&](Value t, ValueRange h) -> SmallVector<Value> {
+          Value dt = lb.vload(vt, s.delta, {bb, t, d});
+          if (s.softplus)
+            dt = lb.softplus(dt);
+          Value uu = lb.vload(vt, s.u, {bb, t, d});
+          Value du = lb.mul(dt, uu);
+          Value res = lb.mul(skip, uu);
+          SmallVector<Value> next;
+          for (int64_t k = 0; k < s.n; ++k) {
+            Value bk = lb.splat(vt, lb.load(s.bm, {bb, t, lb.idx(k)}));
+            Value ck = lb.splat(vt, lb.load(s.cm, {bb, t, lb.idx(k)}));
+            Value decay = lb.fexp(lb.mul(dt, aCols[k]));
+            Value hk = lb.add(lb.mul(decay, h[k]), lb.mul(du, bk));
+            res = lb.add(res, lb.mul(ck, hk));
+            next.push_back(hk);
+          }
+          if (s.z)
+            res = lb.mul(res, lb.silu(lb.vload(vt, s.z, {bb, t, d})));
+          lb.vstore(res, s.y, {bb, t, d});
+          return next;
+        });
+    for (int64_t k = 0; k < s.n; ++k)
+      storeAcross(lb, hFinal[k], s.hOut, {bb}, d, lb.idx(k));
+  });
+}
+
+/// Channels [lo, hi) of sequence `bb` one at a time, the N-element state in
+/// one vector.
+void scanChannels(LoopBuilder &lb, const ScanOperands &s, Value bb, Value lo,
+                  Value hi) {
+  auto vt = VectorType::get({s.n}, lb.b.getF32Type());
+  Value seq = lb.dim(s.u, 1);
+  lb.loop(lo, hi, 1, [&](Value d) {
+    Value av = lb.vload(vt, s.a, {d, lb.idx(0)});
+    Value hInit = lb.vload(vt, s.h0, {bb, d, lb.idx(0)});
+    Value skip = lb.load(s.dv, d);
+    Value hFinal =
+        lb.reduce(lb.idx(0), seq, 1, {hInit},
+                  [&](Value t, ValueRange h) -> SmallVector<Value> {
+                    Value dt = lb.load(s.delta, {bb, t, d});
+                    if (s.softplus)
+                      dt = lb.softplus(dt);
+                    Value uu = lb.load(s.u, {bb, t, d});
+                    Value bv = lb.vload(vt, s.bm, {bb, t, lb.idx(0)});
+                    Value cv = lb.vload(vt, s.cm, {bb, t, lb.idx(0)});
+                    Value decay = lb.fexp(lb.mul(lb.splat(vt, dt), av));
+                    Value next =
+                        lb.add(lb.mul(decay, h[0]),
+                               lb.mul(lb.splat(vt, lb.mul(dt, uu)), bv));
+                    Value dot = lb.hsum(lb.mul(cv, next));
+                    Value res = lb.add(dot, lb.mul(skip, uu));
+                    if (s.z)
+                      res = lb.mul(res, lb.silu(lb.load(s.z, {bb, t, d})));
+                    lb.store(res, s.y, {bb, t, d});
+                    return {next};
+                  })[0];
+    lb.vstore(hFinal, s.hOut, {bb, d, lb.idx(0)});
+  });
+}
+
+} // namespace
+
 LogicalResult mlir::coil::lowerScan(LoopBuilder &lb, Operation *op,
                                     ArrayRef<Value> in, ArrayRef<Value> out) {
   auto scan = cast<ScanOp>(op);
-  Value u = in[0], delta = in[1], a = in[2], bm = in[3], cm = in[4], dv = in[5];
-  Value z = scan.getZ() ? in[6] : Value();
-  Value h0 = in.back(), y = out[0], hOut = out[1];
-  int64_t channels = lb.staticDim(a, 0), n = lb.staticDim(a, 1);
-  auto vt = VectorType::get({n}, lb.b.getF32Type());
-  Value batch = lb.dim(u, 0), seq = lb.dim(u, 1);
+  ScanOperands s;
+  s.u = in[0];
+  s.delta = in[1];
+  s.a = in[2];
+  s.bm = in[3];
+  s.cm = in[4];
+  s.dv = in[5];
+  s.z = scan.getZ() ? in[6] : Value();
+  s.h0 = in.back();
+  s.y = out[0];
+  s.hOut = out[1];
+  s.softplus = scan.getDeltaSoftplus();
+  s.n = lb.staticDim(s.a, 1);
+  int64_t channels = lb.staticDim(s.a, 0);
+  std::optional<ScanConfig> config = ScanConfig::of(op);
+  int64_t width = config ? config->channels : 1;
+
+  // Tiles split the channels in whole blocks; only the last tile can hold
+  // the leftover channels, so each channel takes the same path whatever
+  // the number of tiles.
   Value lo, hi;
-  std::tie(lo, hi) = lb.share(lb.idx(channels));
+  std::tie(lo, hi) = lb.share(lb.idx(channels), width);
+  int64_t blocked = width > 1 ? channels / width * width : 0;
+  Value split = lb.minui(hi, lb.idx(blocked));
+  Value batch = lb.dim(s.u, 0);
   lb.loop(lb.idx(0), batch, 1, [&](Value bb) {
-    lb.loop(lo, hi, 1, [&](Value d) {
-      Value av = lb.vload(vt, a, {d, lb.idx(0)});
-      Value hInit = lb.vload(vt, h0, {bb, d, lb.idx(0)});
-      Value skip = lb.load(dv, d);
-      Value hFinal =
-          lb.reduce(lb.idx(0), seq, 1, {hInit},
-                    [&](Value t, ValueRange h) -> SmallVector<Value> {
-                      Value dt = lb.load(delta, {bb, t, d});
-                      if (scan.getDeltaSoftplus())
-                        dt = lb.softplus(dt);
-                      Value uu = lb.load(u, {bb, t, d});
-                      Value bv = lb.vload(vt, bm, {bb, t, lb.idx(0)});
-                      Value cv = lb.vload(vt, cm, {bb, t, lb.idx(0)});
-                      Value decay = lb.fexp(lb.mul(lb.splat(vt, dt), av));
-                      Value next =
-                          lb.add(lb.mul(decay, h[0]),
-                                 lb.mul(lb.splat(vt, lb.mul(dt, uu)), bv));
-                      Value dot = lb.hsum(lb.mul(cv, next));
-                      Value res = lb.add(dot, lb.mul(skip, uu));
-                      if (z)
-                        res = lb.mul(res, lb.silu(lb.load(z, {bb, t, d})));
-                      lb.store(res, y, {bb, t, d});
-                      return {next};
-                    })[0];
-      lb.vstore(hFinal, hOut, {bb, d, lb.idx(0)});
-    });
+    if (blocked > 0)
+      scanBlocks(lb, s, bb, lb.minui(lo, split), split, width);
+    if (blocked < channels)
+      scanChannels(lb, s, bb, lb.b.create<arith::MaxUIOp>(lb.loc, lo, split),
+                   hi);
   });
   return success();
 }

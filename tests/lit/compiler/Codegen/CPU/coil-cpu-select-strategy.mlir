@@ -59,6 +59,14 @@
 
 // BAD: error: unknown target CPU 'pentium-9000' (expected 'host' or an x86-64 CPU name LLVM knows
 
+
+// A scan keeps one vector register of channels per state index.
+// AVX512-LABEL: func.func private @scan
+// AVX512: coil.scan {{.*}} {coil.lowering_config = {channels = 16 : i64, isa = "avx512"}, delta_softplus}
+// AVX2-LABEL: func.func private @scan
+// AVX2: coil.lowering_config = {channels = 8 : i64, isa = "avx2"}
+// BASE-LABEL: func.func private @scan
+// BASE: coil.lowering_config = {channels = 4 : i64, isa = "x86-64"}
 module {
   func.func @prefill(%x: tensor<?x?x64xf32>) -> (tensor<?x?x48xf32>, tensor<?x?x48xf32>) {
     %n = coil.weight "norm" : tensor<64xf32>
@@ -117,5 +125,9 @@ module {
     %l = coil.linear %x, %w : (tensor<?x?x64xf32>, tensor<96x64xf32>) -> tensor<?x?x96xf32>
     %a, %b = coil.split %l {dim = 2 : i64, sizes = array<i64: 48, 48>} : tensor<?x?x96xf32> -> tensor<?x?x48xf32>, tensor<?x?x48xf32>
     return %a, %b : tensor<?x?x48xf32>, tensor<?x?x48xf32>
+  }
+  func.func private @scan(%u: tensor<?x?x32xf32>, %dt: tensor<?x?x32xf32>, %a: tensor<32x16xf32>, %b: tensor<?x?x16xf32>, %c: tensor<?x?x16xf32>, %d: tensor<32xf32>, %h: tensor<?x32x16xf32>) -> (tensor<?x?x32xf32>, tensor<?x32x16xf32>) attributes {coil.calls = 1 : i64, coil.kernel} {
+    %y, %s = coil.scan %u, %dt, %a, %b, %c, %d state(%h) {delta_softplus} : (tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<32x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<32xf32>, tensor<?x32x16xf32>) -> (tensor<?x?x32xf32>, tensor<?x32x16xf32>)
+    return %y, %s : tensor<?x?x32xf32>, tensor<?x32x16xf32>
   }
 }
