@@ -5,6 +5,7 @@
 
 #include "dialects/Coil/IR/CoilOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <cmath>
 
@@ -54,9 +55,39 @@ LogicalResult lowerRope(LoopBuilder &lb, RopeOp op, ArrayRef<Value> in,
   return success();
 }
 
+/// Keys per block of the online softmax.
+constexpr int64_t kKeyBlock = 16;
+
+/// One step of the online softmax over `count` keys whose scores are the
+/// vector `scores` (`count` lanes, scaled): the running max, denominator
+/// and weighted sum of values `state` = {m, l, acc} advance by the block's,
+/// with one correction of the old sums per block. `valueAt(i)` loads the
+/// value of the block's key `i`.
+SmallVector<Value> softmaxBlock(LoopBuilder &lb, Value scores, int64_t count,
+                                ValueRange state,
+                                function_ref<Value(int64_t)> valueAt) {
+  OpBuilder &b = lb.b;
+  Location loc = lb.loc;
+  auto vt = cast<VectorType>(state[2].getType());
+  Value blockMax = b.create<vector::ReductionOp>(
+      loc, vector::CombiningKind::MAXIMUMF, scores);
+  Value mNew = b.create<arith::MaximumFOp>(loc, state[0], blockMax);
+  Value corr = lb.fexp(lb.sub(state[0], mNew));
+  Value weights = lb.fexp(lb.sub(scores, lb.splat(scores.getType(), mNew)));
+  Value l = lb.add(lb.mul(state[1], corr), lb.hsum(weights));
+  Value acc = lb.mul(state[2], lb.splat(vt, corr));
+  for (int64_t i = 0; i < count; ++i) {
+    Value w = b.create<vector::ExtractElementOp>(loc, weights, lb.idx(i));
+    acc = lb.add(acc, lb.mul(lb.splat(vt, w), valueAt(i)));
+  }
+  return {mNew, l, acc};
+}
+
 /// Writes k/v at their positions (tiles split the kv heads), then an online
 /// softmax per query over cache slots j <= position (tiles split the query
-/// heads).
+/// heads): whole blocks of kKeyBlock keys first (their scores are
+/// independent dot products, exponentiated as one vector, with one
+/// correction per block), then the remaining keys one at a time.
 LogicalResult lowerAttentionOp(LoopBuilder &lb, AttentionOp op,
                                ArrayRef<Value> in, ArrayRef<Value> out) {
   OpBuilder &b = lb.b;
@@ -97,8 +128,29 @@ LogicalResult lowerAttentionOp(LoopBuilder &lb, AttentionOp op,
         Value qv = lb.vload(vt, q, {bb, t, lb.muli(h, lb.idx(headDim))});
         SmallVector<Value> init{lb.f32(-3.0e38), lb.f32(0.0),
                                 lb.splat(vt, lb.f32(0.0))};
+        Value keys = lb.addi(p, lb.idx(1));
+        Value blocked =
+            lb.muli(b.create<arith::DivUIOp>(loc, keys, lb.idx(kKeyBlock)),
+                    lb.idx(kKeyBlock));
+        auto bt = VectorType::get({kKeyBlock}, b.getF32Type());
+        SmallVector<Value> afterBlocks = lb.reduce(
+            lb.idx(0), blocked, kKeyBlock, init,
+            [&](Value j0, ValueRange s) -> SmallVector<Value> {
+              Value scores = lb.splat(bt, lb.f32(0.0));
+              for (int64_t i = 0; i < kKeyBlock; ++i) {
+                Value kv = lb.vload(vt, kc,
+                                    {bb, g, lb.addi(j0, lb.idx(i)), lb.idx(0)});
+                Value score = lb.mul(lb.hsum(lb.mul(qv, kv)), scale);
+                scores = b.create<vector::InsertElementOp>(loc, score, scores,
+                                                           lb.idx(i));
+              }
+              return softmaxBlock(lb, scores, kKeyBlock, s, [&](int64_t i) {
+                return lb.vload(vt, vc,
+                                {bb, g, lb.addi(j0, lb.idx(i)), lb.idx(0)});
+              });
+            });
         SmallVector<Value> fin =
-            lb.reduce(lb.idx(0), lb.addi(p, lb.idx(1)), 1, init,
+            lb.reduce(blocked, keys, 1, afterBlocks,
                       [&](Value j, ValueRange s) -> SmallVector<Value> {
                         Value kv = lb.vload(vt, kc, {bb, g, j, lb.idx(0)});
                         Value score = lb.mul(lb.hsum(lb.mul(qv, kv)), scale);
