@@ -117,16 +117,24 @@ LogicalResult checkStateShape(func::FuncOp fn, unsigned arg,
   return success();
 }
 
-/// Cost of one kernel call as a + b*N + c*N*C, N the tokens processed
-/// (batch x tokens) and C the context length: FLOPs and bytes moved.
+/// Cost of one kernel call as a + b*N + c*N*C + d*B + e*B*C, N the tokens
+/// processed (batch x tokens), B the sequences and C the context length:
+/// FLOPs and bytes moved. d and e are what a call touches once per
+/// sequence however many tokens it processes: a recurrent state, the KV
+/// cache (a prefill reuses the cache from on-chip caches across queries).
 struct KernelCost {
-  double flops[3] = {0, 0, 0};
-  double bytes[3] = {0, 0, 0};
+  double flops[5] = {0, 0, 0, 0, 0};
+  double bytes[5] = {0, 0, 0, 0, 0};
 
   json::Object toJson() const {
-    return json::Object{
-        {COIL_KEY_FLOPS, json::Array{flops[0], flops[1], flops[2]}},
-        {COIL_KEY_BYTES, json::Array{bytes[0], bytes[1], bytes[2]}}};
+    // Three terms when the per-sequence ones are zero.
+    auto terms = [](const double(&c)[5]) {
+      if (c[3] == 0 && c[4] == 0)
+        return json::Array{c[0], c[1], c[2]};
+      return json::Array{c[0], c[1], c[2], c[3], c[4]};
+    };
+    return json::Object{{COIL_KEY_FLOPS, terms(flops)},
+                        {COIL_KEY_BYTES, terms(bytes)}};
   }
 };
 
@@ -142,9 +150,10 @@ bool isStatic(Value v) {
 }
 
 /// Counts FLOPs and bytes of every op of a kernel body: parameters are read
-/// once per call (a), activations once per token (b), attention's KV cache
-/// once per token and context position (c). Element-wise FLOPs use a few
-/// per element for the transcendental ones.
+/// once per call (a), activations once per token (b), attention's FLOPs per
+/// token and context position (c), the scan's state once per sequence (d)
+/// and attention's KV cache once per sequence and context position (e).
+/// Element-wise FLOPs use a few per element for the transcendental ones.
 KernelCost costOf(func::FuncOp fn) {
   KernelCost k;
   const double f32 = 4.0;
@@ -201,14 +210,15 @@ KernelCost costOf(func::FuncOp fn) {
           double d = a.getDimSize(0), n = a.getDimSize(1);
           k.flops[1] += 10 * d * n;
           k.bytes[0] += f32 * (d * n + d);
-          k.bytes[1] += f32 * (4 * d + 2 * n + 2 * d * n);
+          k.bytes[1] += f32 * (4 * d + 2 * n);
+          k.bytes[3] += 2 * f32 * d * n;
         })
         .Case([&](AttentionOp o) {
           double hq = o.getNumHeads(), hkv = o.getNumKvHeads(),
                  dh = o.getHeadDim();
           k.flops[2] += 4 * hq * dh;
           k.bytes[1] += f32 * (2 * hq * dh + 4 * hkv * dh);
-          k.bytes[2] += 2 * f32 * hkv * dh;
+          k.bytes[4] += 2 * f32 * hkv * dh;
         });
   }
   return k;

@@ -504,11 +504,12 @@ Status parseBuffer(const json &entry, const std::string &entryName,
 }
 
 /// Reads the coefficients [a, b, c] at `path` (finite, non-negative).
-Status parseCost(const json &value, const std::string &path, double (&out)[3]) {
-  if (!value.is_array() || value.size() != 3)
-    return Reader::fail(path, "expected an array of 3 numbers, found " +
+Status parseCost(const json &value, const std::string &path,
+                 double (&out)[kCostTerms]) {
+  if (!value.is_array() || (value.size() != 3 && value.size() != kCostTerms))
+    return Reader::fail(path, "expected an array of 3 or 5 numbers, found " +
                                   describe(value));
-  for (size_t i = 0; i < 3; ++i) {
+  for (size_t i = 0; i < value.size(); ++i) {
     const json &item = value[i];
     std::string where = path + "[" + std::to_string(i) + "]";
     if (!item.is_number())

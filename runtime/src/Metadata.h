@@ -23,6 +23,9 @@
 
 namespace coil::runtime {
 
+/// The coefficients of a step's cost (StepSpec::flops, StepSpec::bytes).
+inline constexpr size_t kCostTerms = 5;
+
 /// The element types of the ABI.
 enum class ElementType { F32, F16, BF16, I32 };
 
@@ -137,11 +140,13 @@ struct StepSpec {
   std::vector<int64_t> args;
   /// The model layer the step belongs to, or -1 ("layer"; default -1).
   int64_t layer = -1;
-  /// The cost of one call ("cost"), as coefficients {a, b, c} of
-  /// a + b * N + c * N * C, where N is batch * tokens of the call and C the
-  /// mean length of its sequences after the call. Zero when not given.
-  double flops[3] = {0, 0, 0};
-  double bytes[3] = {0, 0, 0};
+  /// The cost of one call ("cost"), as coefficients {a, b, c, d, e} of
+  /// a + b * N + c * N * C + d * B + e * B * C, where N is batch * tokens
+  /// of the call, B its batch and C the mean length of its sequences after
+  /// the call (d and e: what is read once per sequence, such as a state or
+  /// the KV cache). Zero when not given; d and e may be left out.
+  double flops[kCostTerms] = {0, 0, 0, 0, 0};
+  double bytes[kCostTerms] = {0, 0, 0, 0, 0};
   /// Whether the step processes one row per sequence whatever the tokens
   /// of the call ("rows": "sequence", e.g. the LM head of a prefill that
   /// returns the last position's logits): then N is the batch alone.

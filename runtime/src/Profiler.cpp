@@ -86,11 +86,12 @@ int64_t Profiler::dropped() const {
   return total;
 }
 
-double Profiler::costOf(const double (&cost)[3], bool perSequence,
+double Profiler::costOf(const double (&cost)[kCostTerms], bool perSequence,
                         const Call &call) {
-  double processed =
-      static_cast<double>(perSequence ? call.batch : call.batch * call.tokens);
-  return cost[0] + cost[1] * processed + cost[2] * processed * call.context;
+  double batch = static_cast<double>(call.batch);
+  double processed = perSequence ? batch : batch * call.tokens;
+  return cost[0] + cost[1] * processed + cost[2] * processed * call.context +
+         cost[3] * batch + cost[4] * batch * call.context;
 }
 
 void Profiler::summary(const Metadata &meta,

@@ -152,9 +152,10 @@ private:
         .count();
   }
 
-  /// `cost[0] + cost[1] * N + cost[2] * N * C` for `call`, N its batch x
-  /// tokens (its batch alone for a per-sequence step).
-  static double costOf(const double (&cost)[3], bool perSequence,
+  /// `a + b * N + c * N * C + d * B + e * B * C` for `call` (StepSpec), N
+  /// its batch x tokens (its batch alone for a per-sequence step), B its
+  /// batch, C its context.
+  static double costOf(const double (&cost)[kCostTerms], bool perSequence,
                        const Call &call);
 
   const int numTiles;

@@ -1820,19 +1820,22 @@ struct ToyStepCost {
   const char *kernel;
   int64_t kernelIndex;
   int64_t layer;
-  double flops[3];
-  double bytes[3];
+  double flops[5];
+  double bytes[5];
 };
 const ToyStepCost kToySteps[3] = {
     {"embed_accumulate", 0, 0, {10, 2, 0}, {100, 20, 0}},
     {"kv_write", 2, 0, {0, 0, 0}, {4, 8, 0}},
-    {"head", 1, -1, {5, 3, 1}, {40, 12, 0.5}},
+    {"head", 1, -1, {5, 3, 1}, {40, 12, 0.5, 3, 0.25}},
 };
 
-/// The cost {a, b, c} of a call processing `processed` tokens whose
-/// sequences hold `context` tokens on average afterwards.
-double toyCost(const double (&cost)[3], double processed, double context) {
-  return cost[0] + cost[1] * processed + cost[2] * processed * context;
+/// The cost {a, b, c, d, e} of a call over `batch` sequences processing
+/// `processed` tokens in all, whose sequences hold `context` tokens on
+/// average afterwards.
+double toyCost(const double (&cost)[5], double processed, double context,
+               double batch) {
+  return cost[0] + cost[1] * processed + cost[2] * processed * context +
+         cost[3] * batch + cost[4] * batch * context;
 }
 
 /// The profile summary of `session`, which must succeed.
@@ -1943,18 +1946,20 @@ TEST_F(RuntimeProfileTest, SummaryCountsCallsTimesAndCosts) {
       EXPECT_LT(entry.total_seconds, 10.0);
       // Prefill: N = 2 * 3, C = 3. Decodes: N = 2, C = 4, then N = 1, C = 5.
       double flops =
-          prefill ? toyCost(step.flops, 6, 3)
-                  : toyCost(step.flops, 2, 4) + toyCost(step.flops, 1, 5);
+          prefill ? toyCost(step.flops, 6, 3, 2)
+                  : toyCost(step.flops, 2, 4, 2) + toyCost(step.flops, 1, 5, 1);
       double bytes =
-          prefill ? toyCost(step.bytes, 6, 3)
-                  : toyCost(step.bytes, 2, 4) + toyCost(step.bytes, 1, 5);
+          prefill ? toyCost(step.bytes, 6, 3, 2)
+                  : toyCost(step.bytes, 2, 4, 2) + toyCost(step.bytes, 1, 5, 1);
       EXPECT_DOUBLE_EQ(entry.flops, flops);
       EXPECT_DOUBLE_EQ(entry.bytes, bytes);
     }
-    // By hand: prefill head 5 + 3 * 6 + 6 * 3, decode head 19 + 13.
+    // By hand: prefill head 5 + 3 * 6 + 6 * 3, decode head 19 + 13; decode
+    // head bytes (40 + 24 + 4 + 6 + 2) + (40 + 12 + 2.5 + 3 + 1.25), the
+    // per-sequence terms 3 * B and 0.25 * B * C included.
     EXPECT_DOUBLE_EQ(summary[2].flops, 41);
     EXPECT_DOUBLE_EQ(summary[5].flops, 32);
-    EXPECT_DOUBLE_EQ(summary[5].bytes, 122.5);
+    EXPECT_DOUBLE_EQ(summary[5].bytes, 134.75);
     EXPECT_EQ(coil_session_profile_dropped(session.get()), 0);
 
     // Profiling does not change the results.
@@ -2052,17 +2057,17 @@ TEST_F(RuntimeProfileTest, TraceHasOneEventPerCallStepAndTile) {
         EXPECT_EQ(batch, 2);
         EXPECT_EQ(tokens, 3);
         EXPECT_DOUBLE_EQ(args["flops"].get<double>(),
-                         toyCost(cost.flops, 6, 3));
+                         toyCost(cost.flops, 6, 3, 2));
         EXPECT_DOUBLE_EQ(args["bytes"].get<double>(),
-                         toyCost(cost.bytes, 6, 3));
+                         toyCost(cost.bytes, 6, 3, 2));
       } else {
         EXPECT_EQ(args["entry"], "decode");
         EXPECT_EQ(tokens, 1);
         double context = batch == 2 ? 4 : 5;
         EXPECT_DOUBLE_EQ(args["flops"].get<double>(),
-                         toyCost(cost.flops, batch, context));
+                         toyCost(cost.flops, batch, context, batch));
         EXPECT_DOUBLE_EQ(args["bytes"].get<double>(),
-                         toyCost(cost.bytes, batch, context));
+                         toyCost(cost.bytes, batch, context, batch));
       }
     }
     // 3 steps x 3 calls x threads tiles.
