@@ -160,9 +160,9 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
   }
   // Every buffer's size first, each computed with overflow checks: states
   // (max_batch slices), then the scratch block for whichever entry needs
-  // more temps.
-  // The layout of every state, and which model (compiled code and bound
-  // weights) computed them.
+  // more temps. The fingerprint of saved states covers the layout of every
+  // state and the model (compiled code and bound weights) that computed
+  // them.
   uint64_t fingerprint = model->fingerprint();
   uint64_t layout = fnv1a(kFnvBasis, &fingerprint, sizeof(fingerprint));
   std::vector<size_t> stateBytes;
