@@ -53,6 +53,84 @@ void storeAcross(LoopBuilder &lb, Value v, Value m, ArrayRef<Value> prefix,
   }
 }
 
+/// `rows` (W vectors of W lanes, W a power of two) transposed: vector j of
+/// the result holds lane j of every row. log2 W stages of two shuffles per
+/// pair of vectors.
+SmallVector<Value> transposeSquare(LoopBuilder &lb, ArrayRef<Value> rows) {
+  int64_t width = static_cast<int64_t>(rows.size());
+  SmallVector<Value> v(rows.begin(), rows.end());
+  for (int64_t c = width / 2; c >= 1; c /= 2) {
+    SmallVector<int64_t> firsts, seconds;
+    for (int64_t group = 0; group < width; group += 2 * c) {
+      for (int64_t lane = 0; lane < c; ++lane)
+        firsts.push_back(group + lane);
+      for (int64_t lane = 0; lane < c; ++lane)
+        firsts.push_back(width + group + lane);
+      for (int64_t lane = 0; lane < c; ++lane)
+        seconds.push_back(group + c + lane);
+      for (int64_t lane = 0; lane < c; ++lane)
+        seconds.push_back(width + group + c + lane);
+    }
+    SmallVector<Value> next(v);
+    for (int64_t i = 0; i < width; ++i) {
+      if (i & c)
+        continue;
+      next[i] = lb.b.create<vector::ShuffleOp>(lb.loc, v[i], v[i + c], firsts);
+      next[i + c] =
+          lb.b.create<vector::ShuffleOp>(lb.loc, v[i], v[i + c], seconds);
+    }
+    v = std::move(next);
+  }
+  return v;
+}
+
+/// The N vectors m[prefix..., d + j, k], j in [0, W), for k in [0, N): the
+/// W x N tile of rows d.. read as columns. Whole W x W squares are loaded
+/// as rows and transposed in registers; without them (N not a multiple of
+/// W, or W not a power of two), element by element.
+SmallVector<Value> loadColumns(LoopBuilder &lb, VectorType vt, Value m,
+                               ArrayRef<Value> prefix, Value d, int64_t n) {
+  int64_t width = vt.getNumElements();
+  SmallVector<Value> columns;
+  if (n % width != 0 || !llvm::isPowerOf2_64(width)) {
+    for (int64_t k = 0; k < n; ++k)
+      columns.push_back(loadAcross(lb, vt, m, prefix, d, lb.idx(k)));
+    return columns;
+  }
+  for (int64_t k0 = 0; k0 < n; k0 += width) {
+    SmallVector<Value> rows;
+    for (int64_t j = 0; j < width; ++j) {
+      SmallVector<Value> indices(prefix.begin(), prefix.end());
+      indices.push_back(lb.addi(d, lb.idx(j)));
+      indices.push_back(lb.idx(k0));
+      rows.push_back(lb.vload(vt, m, indices));
+    }
+    llvm::append_range(columns, transposeSquare(lb, rows));
+  }
+  return columns;
+}
+
+/// Stores the N vectors `columns` as loadColumns reads them.
+void storeColumns(LoopBuilder &lb, ArrayRef<Value> columns, Value m,
+                  ArrayRef<Value> prefix, Value d) {
+  auto vt = cast<VectorType>(columns.front().getType());
+  int64_t width = vt.getNumElements(), n = columns.size();
+  if (n % width != 0 || !llvm::isPowerOf2_64(width)) {
+    for (int64_t k = 0; k < n; ++k)
+      storeAcross(lb, columns[k], m, prefix, d, lb.idx(k));
+    return;
+  }
+  for (int64_t k0 = 0; k0 < n; k0 += width) {
+    SmallVector<Value> rows = transposeSquare(lb, columns.slice(k0, width));
+    for (int64_t j = 0; j < width; ++j) {
+      SmallVector<Value> indices(prefix.begin(), prefix.end());
+      indices.push_back(lb.addi(d, lb.idx(j)));
+      indices.push_back(lb.idx(k0));
+      lb.vstore(rows[j], m, indices);
+    }
+  }
+}
+
 /// The operands of one scan, as memrefs.
 struct ScanOperands {
   Value u, delta, a, bm, cm, dv, z, h0, y, hOut;
@@ -60,44 +138,45 @@ struct ScanOperands {
   int64_t n;
 };
 
-/// Channels [lo, hi) of sequence `bb`, W at a time (hi - lo a multiple of
-/// W): the state of index k of the block is vector k, across channels.
-void scanBlocks(LoopBuilder &lb, const ScanOperands &s, Value bb, Value lo,
-                Value hi, int64_t width) {
+/// Channels [lo, hi) of every sequence, W at a time (hi - lo a multiple of
+/// W): the state of index k of the block is vector k, across channels. A's
+/// columns are read per sequence and block, next to the loop that uses
+/// them (read once per block for all sequences, they are spilled and slow
+/// the time loop down).
+void scanBlocks(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
+                int64_t width) {
   auto vt = VectorType::get({width}, lb.b.getF32Type());
   Value seq = lb.dim(s.u, 1);
   lb.loop(lo, hi, width, [&](Value d) {
-    SmallVector<Value> aCols, hInit;
-    for (int64_t k = 0; k < s.n; ++k) {
-      aCols.push_back(loadAcross(lb, vt, s.a, {}, d, lb.idx(k)));
-      hInit.push_back(loadAcross(lb, vt, s.h0, {bb}, d, lb.idx(k)));
-    }
-    Value skip = lb.vload(vt, s.dv, {d});
-    SmallVector<Value> hFinal = lb.reduce(
-        lb.idx(0), seq, 1, hInit,
-        [&](Value t, ValueRange h) -> SmallVector<Value> {
-          Value dt = lb.vload(vt, s.delta, {bb, t, d});
-          if (s.softplus)
-            dt = lb.softplus(dt);
-          Value uu = lb.vload(vt, s.u, {bb, t, d});
-          Value du = lb.mul(dt, uu);
-          Value res = lb.mul(skip, uu);
-          SmallVector<Value> next;
-          for (int64_t k = 0; k < s.n; ++k) {
-            Value bk = lb.splat(vt, lb.load(s.bm, {bb, t, lb.idx(k)}));
-            Value ck = lb.splat(vt, lb.load(s.cm, {bb, t, lb.idx(k)}));
-            Value decay = lb.fexp(lb.mul(dt, aCols[k]));
-            Value hk = lb.add(lb.mul(decay, h[k]), lb.mul(du, bk));
-            res = lb.add(res, lb.mul(ck, hk));
-            next.push_back(hk);
-          }
-          if (s.z)
-            res = lb.mul(res, lb.silu(lb.vload(vt, s.z, {bb, t, d})));
-          lb.vstore(res, s.y, {bb, t, d});
-          return next;
-        });
-    for (int64_t k = 0; k < s.n; ++k)
-      storeAcross(lb, hFinal[k], s.hOut, {bb}, d, lb.idx(k));
+    lb.loop(lb.idx(0), lb.dim(s.u, 0), 1, [&](Value bb) {
+      SmallVector<Value> aCols = loadColumns(lb, vt, s.a, {}, d, s.n);
+      Value skip = lb.vload(vt, s.dv, {d});
+      SmallVector<Value> hInit = loadColumns(lb, vt, s.h0, {bb}, d, s.n);
+      SmallVector<Value> hFinal = lb.reduce(
+          lb.idx(0), seq, 1, hInit,
+          [&](Value t, ValueRange h) -> SmallVector<Value> {
+            Value dt = lb.vload(vt, s.delta, {bb, t, d});
+            if (s.softplus)
+              dt = lb.softplus(dt);
+            Value uu = lb.vload(vt, s.u, {bb, t, d});
+            Value du = lb.mul(dt, uu);
+            Value res = lb.mul(skip, uu);
+            SmallVector<Value> next;
+            for (int64_t k = 0; k < s.n; ++k) {
+              Value bk = lb.splat(vt, lb.load(s.bm, {bb, t, lb.idx(k)}));
+              Value ck = lb.splat(vt, lb.load(s.cm, {bb, t, lb.idx(k)}));
+              Value decay = lb.fexp(lb.mul(dt, aCols[k]));
+              Value hk = lb.add(lb.mul(decay, h[k]), lb.mul(du, bk));
+              res = lb.add(res, lb.mul(ck, hk));
+              next.push_back(hk);
+            }
+            if (s.z)
+              res = lb.mul(res, lb.silu(lb.vload(vt, s.z, {bb, t, d})));
+            lb.vstore(res, s.y, {bb, t, d});
+            return next;
+          });
+      storeColumns(lb, hFinal, s.hOut, {bb}, d);
+    });
   });
 }
 
@@ -164,13 +243,12 @@ LogicalResult mlir::coil::lowerScan(LoopBuilder &lb, Operation *op,
   std::tie(lo, hi) = lb.share(lb.idx(channels), width);
   int64_t blocked = width > 1 ? channels / width * width : 0;
   Value split = lb.minui(hi, lb.idx(blocked));
-  Value batch = lb.dim(s.u, 0);
-  lb.loop(lb.idx(0), batch, 1, [&](Value bb) {
-    if (blocked > 0)
-      scanBlocks(lb, s, bb, lb.minui(lo, split), split, width);
-    if (blocked < channels)
+  if (blocked > 0)
+    scanBlocks(lb, s, lb.minui(lo, split), split, width);
+  if (blocked < channels)
+    lb.loop(lb.idx(0), lb.dim(s.u, 0), 1, [&](Value bb) {
       scanChannels(lb, s, bb, lb.b.create<arith::MaxUIOp>(lb.loc, lo, split),
                    hi);
-  });
+    });
   return success();
 }
