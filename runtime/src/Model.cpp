@@ -9,7 +9,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/src/Model.h"
-#include "runtime/src/Hash.h"
+
+#include "coil/abi.h"
 
 #include "runtime/src/CpuFeatures.h"
 
@@ -114,7 +115,8 @@ Status Model::load(const std::string &path, std::shared_ptr<Model> &out) {
                                 "export coil_model_metadata)");
 
   std::shared_ptr<Model> model(new Model());
-  model->identity = fnv1a(kFnvBasis, text, std::strlen(text));
+  model->identity =
+      coil_abi_checksum(COIL_MODEL_CHECKSUM_SEED, text, std::strlen(text));
   if (Status status = parseMetadata(text, model->meta); !status.isOk())
     return Status::error(COIL_BAD_MODEL, path + ": " + status.message());
   std::vector<std::string> missing =
@@ -271,14 +273,15 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
   uint64_t withWeights = identity;
   for (size_t i = 0; i < meta.weights.size(); ++i) {
     const weights::TensorInfo *tensor = weights->find(meta.weights[i].name);
-    withWeights = fnv1a(withWeights, tensor->name.data(), tensor->name.size());
+    withWeights = coil_abi_checksum(withWeights, tensor->name.data(),
+                                    tensor->name.size());
     const auto *bytes = static_cast<const unsigned char *>(tensor->data);
     constexpr size_t window = 64;
     size_t size = tensor->numBytes;
     for (size_t start :
          {size_t(0), size / 3, 2 * size / 3, size > window ? size - window : 0})
-      withWeights =
-          fnv1a(withWeights, bytes + start, std::min(window, size - start));
+      withWeights = coil_abi_checksum(withWeights, bytes + start,
+                                      std::min(window, size - start));
   }
   identity = withWeights;
   weightSet = std::move(weights);

@@ -12,7 +12,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/src/Session.h"
-#include "runtime/src/Hash.h"
+
+#include "coil/abi.h"
 #include "runtime/src/MemoryBudget.h"
 
 #include <algorithm>
@@ -164,7 +165,8 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
   // state and the model (compiled code and bound weights) that computed
   // them.
   uint64_t fingerprint = model->fingerprint();
-  uint64_t layout = fnv1a(kFnvBasis, &fingerprint, sizeof(fingerprint));
+  uint64_t layout = coil_abi_checksum(COIL_MODEL_CHECKSUM_SEED, &fingerprint,
+                                      sizeof(fingerprint));
   std::vector<size_t> stateBytes;
   for (const StateSpec &state : meta.states) {
     std::string what = "state \"" + state.name + "\"";
@@ -175,11 +177,12 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
       return tooLarge(what);
     stateBytes.push_back(total);
     session->sliceBytes.push_back(slice);
-    layout = fnv1a(layout, state.name.c_str(), state.name.size() + 1);
+    layout =
+        coil_abi_checksum(layout, state.name.c_str(), state.name.size() + 1);
     auto type = static_cast<uint32_t>(state.type);
-    layout = fnv1a(layout, &type, sizeof(type));
+    layout = coil_abi_checksum(layout, &type, sizeof(type));
     uint64_t sliceSize = slice;
-    layout = fnv1a(layout, &sliceSize, sizeof(sliceSize));
+    layout = coil_abi_checksum(layout, &sliceSize, sizeof(sliceSize));
   }
   session->layoutHash = layout;
   size_t prefillBytes, decodeBytes;

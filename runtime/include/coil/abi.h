@@ -37,7 +37,8 @@ extern "C" {
 #define COIL_MODEL_CHECKSUM_SEED 14695981039346656037ull
 
 /* FNV-1a 64 over `size` bytes, continuing from `hash` (start from
- * COIL_MODEL_CHECKSUM_SEED). */
+ * COIL_MODEL_CHECKSUM_SEED). The runtime also fingerprints models and saved
+ * states with it. */
 static inline uint64_t coil_abi_checksum(uint64_t hash, const void *data,
                                          uint64_t size) {
   const unsigned char *bytes = (const unsigned char *)data;
