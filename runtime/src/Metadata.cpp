@@ -673,12 +673,12 @@ Status parseEntry(const json &value, const std::string &name,
 
 Status parseMetadata(std::string_view text, Metadata &out) {
   out = Metadata();
+  if (std::string problem = weights::checkJsonStructure(text); !problem.empty())
+    return Status::error(COIL_BAD_MODEL, "metadata: " + problem);
   json root = json::parse(text.begin(), text.end(), nullptr,
                           /*allow_exceptions=*/false);
   if (root.is_discarded())
     return Status::error(COIL_BAD_MODEL, "metadata: not valid JSON");
-  if (std::string problem = weights::checkJsonStructure(text); !problem.empty())
-    return Status::error(COIL_BAD_MODEL, "metadata: " + problem);
   if (!root.is_object())
     return Reader::fail("(root)",
                         "expected an object, found " + describe(root));

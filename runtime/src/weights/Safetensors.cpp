@@ -20,7 +20,6 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
-#include <set>
 #include <utility>
 
 #include <fcntl.h>
@@ -388,34 +387,18 @@ WeightFileSet::Loader::loadFile(const std::string &path,
   const char *headerBegin = reinterpret_cast<const char *>(base + 8);
   const char *headerEnd = headerBegin + headerLength;
 
-  // JSON objects may repeat a key; the parser would keep only the last one,
-  // silently hiding a tensor, so repeated top-level keys are collected here.
-  std::set<std::string> seenKeys;
-  std::string repeatedKey;
-  json::parser_callback_t onEvent = [&](int depth, json::parse_event_t event,
-                                        json &parsed) {
-    if (depth == 1 && event == json::parse_event_t::key && parsed.is_string() &&
-        repeatedKey.empty() &&
-        !seenKeys.insert(parsed.get_ref<const std::string &>()).second)
-      repeatedKey = parsed.get_ref<const std::string &>();
-    return true;
-  };
-  json header = json::parse(headerBegin, headerEnd, onEvent,
-                            /*allow_exceptions=*/false);
-  if (header.is_discarded())
-    return Status::error(path + ": header is " +
-                         checkJsonStructure(std::string_view(
-                             headerBegin, headerEnd - headerBegin)));
-  if (!header.is_object())
-    return Status::error(path + ": header is not a JSON object");
-  if (!repeatedKey.empty())
-    return Status::error(path + ": header lists '" + abbreviate(repeatedKey) +
-                         "' twice");
-  // Deeper levels (a tensor entry giving "dtype" twice, say) too.
+  // Repeated keys (the tree would keep one of two tensors silently) and
+  // absurd nesting are refused before a tree is built.
   if (std::string problem = checkJsonStructure(
           std::string_view(headerBegin, headerEnd - headerBegin));
       !problem.empty())
     return Status::error(path + ": header: " + problem);
+  json header = json::parse(headerBegin, headerEnd, nullptr,
+                            /*allow_exceptions=*/false);
+  if (header.is_discarded())
+    return Status::error(path + ": header: not valid JSON");
+  if (!header.is_object())
+    return Status::error(path + ": header is not a JSON object");
 
   const unsigned char *data = base + 8 + headerLength;
   uint64_t dataSize = available - headerLength;
@@ -579,11 +562,11 @@ Status WeightFileSet::Loader::loadIndex(const std::string &indexPath) {
   std::string text;
   if (Status status = readTextFile(indexPath, text); !status)
     return status;
+  if (std::string problem = checkJsonStructure(text); !problem.empty())
+    return Status::error(indexPath + ": index: " + problem);
   json index = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (index.is_discarded())
-    return Status::error(indexPath + ": index is " + checkJsonStructure(text));
-  if (std::string problem = checkJsonStructure(text); !problem.empty())
-    return Status::error(indexPath + ": " + problem);
+    return Status::error(indexPath + ": index: not valid JSON");
   if (!index.is_object())
     return Status::error(indexPath + ": index is not a JSON object");
   auto mapIt = index.find("weight_map");

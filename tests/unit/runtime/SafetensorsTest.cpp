@@ -739,7 +739,7 @@ TEST_F(SafetensorsTest, HugeHeaderLength) {
 }
 
 TEST_F(SafetensorsTest, HeaderNotJson) {
-  expectMalformed(R"({"w": {"dtype": "F32",)", 0, {"header is not valid JSON"});
+  expectMalformed(R"({"w": {"dtype": "F32",)", 0, {"header: not valid JSON"});
 }
 
 TEST_F(SafetensorsTest, HeaderCutByLength) {
@@ -765,7 +765,7 @@ TEST_F(SafetensorsTest, DeeplyNestedHeader) {
       std::string(1000000, ']') + R"(], "data_offsets": [0, 4]}})";
   expectMalformed(nestedShape, 4, {"header: nested deeper than 64 levels"});
   expectMalformed(std::string(1000000, '['), 0,
-                  {"header is nested deeper than 64 levels"});
+                  {"header: nested deeper than 64 levels"});
   // Shallow enough, the entry's own checks speak.
   expectMalformed(R"({"w": [[[[[1]]]]]})", 0,
                   {"tensor 'w'", "must be a JSON object, got [[[[...]]]]"});
@@ -774,7 +774,7 @@ TEST_F(SafetensorsTest, DeeplyNestedHeader) {
 TEST_F(SafetensorsTest, RepeatedTensorName) {
   expectMalformed(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
                   R"("w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                  8, {"'w' twice"});
+                  8, {"header: key 'w' appears twice in one object"});
 }
 
 TEST_F(SafetensorsTest, EntryNotObject) {
