@@ -395,6 +395,16 @@ llvm::Error printProfile(llvm::ArrayRef<coil_profile_entry_t> entries,
   return llvm::Error::success();
 }
 
+/// Warns that `count` weights of the files, e.g. `name`, hold NaN or
+/// infinite values: the model runs, but its logits will not be numbers.
+void warnNonFinite(int64_t count, llvm::StringRef name) {
+  if (count > 0)
+    llvm::errs() << llvm::formatv(
+        "coil-run: warning: {0} tensor(s) of {1} hold NaN or infinite "
+        "values, e.g. '{2}'\n",
+        count, weightsPath, name);
+}
+
 /// Native code through the embeddable runtime; the model is compiled on
 /// first use and cached under a key of its IR, the compiler and the host.
 class CpuBackend : public Backend {
@@ -424,6 +434,13 @@ public:
     if (coil_status_t *s =
             coil_model_bind_weights(backend->model, backend->files))
       return statusError(s);
+    // Binding counted the weights that are not finite.
+    coil_bind_stats_t bound;
+    bound.struct_size = sizeof(bound);
+    coil_model_bind_stats(backend->model, &bound);
+    warnNonFinite(bound.nonfinite_weights, bound.first_nonfinite_weight
+                                               ? bound.first_nonfinite_weight
+                                               : "");
     coil_session_options_t options;
     coil_session_options_initialize(&options);
     options.max_batch = batch;
@@ -536,25 +553,6 @@ llvm::Error checkWeights(ModuleOp module, const weights::WeightFileSet &files) {
   return llvm::Error::success();
 }
 
-/// Warns when weights hold NaN or infinite values: the model runs, but its
-/// logits will not be numbers.
-void warnNonFinite(const weights::WeightFileSet &files) {
-  int64_t tensors = 0;
-  const weights::TensorInfo *first = nullptr;
-  for (const weights::TensorInfo &t : files.tensors())
-    if (weights::countNonFinite(t.dtype, t.data,
-                                static_cast<size_t>(t.numElements())) > 0) {
-      ++tensors;
-      if (!first)
-        first = &t;
-    }
-  if (first)
-    llvm::errs() << llvm::formatv(
-        "coil-run: warning: {0} tensor(s) of {1} hold NaN or infinite "
-        "values, e.g. '{2}'\n",
-        tensors, weightsPath, first->name);
-}
-
 /// Refuses, before any work, an output option given an empty path or a
 /// target that is not a regular file (a symlink, FIFO or device).
 llvm::Error checkOutputOptions() {
@@ -625,7 +623,18 @@ llvm::Error run() {
                                  capacity, max.getInt()));
   if (llvm::Error e = checkWeights(**module, *files))
     return e;
-  warnNonFinite(*files);
+  // The runtime counts weights that are not finite as it binds them; the
+  // reference interpreter reads the files directly.
+  if (backendKind == Backend_::Reference) {
+    int64_t count = 0;
+    const weights::TensorInfo *first = nullptr;
+    for (const weights::TensorInfo &t : files->tensors())
+      if (weights::countNonFinite(t.dtype, t.data,
+                                  static_cast<size_t>(t.numElements())) > 0 &&
+          count++ == 0)
+        first = &t;
+    warnNonFinite(count, first ? first->name : "");
+  }
 
   bool profiling = profile || !tracePath.empty() || !profileCsv.empty();
   if (profiling && backendKind == Backend_::Reference)
