@@ -186,8 +186,18 @@ KernelCost costOf(func::FuncOp fn) {
                 k.bytes[1] += operands * f32 * lastDim(v);
               }
             })
-        .Case<SliceOp, SplitOp>([&](Operation *o) {
-          k.bytes[1] += 2 * f32 * lastDim(o->getOperand(0));
+        .Case([&](SliceOp o) {
+          // The result is read and written: per token, or per sequence for
+          // a fixed number of a prompt's positions ([B, T, F] -> [B, 1, F]).
+          auto in = cast<RankedTensorType>(o.getInput().getType());
+          auto res = cast<RankedTensorType>(o.getResult().getType());
+          if (in.getRank() >= 3 && in.isDynamicDim(1) && !res.isDynamicDim(1))
+            k.bytes[3] += 2 * f32 * res.getDimSize(1) * lastDim(o.getResult());
+          else
+            k.bytes[1] += 2 * f32 * lastDim(o.getResult());
+        })
+        .Case([&](SplitOp o) {
+          k.bytes[1] += 2 * f32 * lastDim(o.getInput());
         })
         .Case([&](ReshapeOp o) {
           k.bytes[0] += 2 * f32 * numElements(o.getResult());

@@ -4,8 +4,9 @@
 // pipeline, runs them through the runtime's C API, and compares every logit
 // with the reference interpreter on the same seeded weights: prompts of
 // T = 1, 2, 7, 64 and 300 tokens at batch 1 and 3 (every position's logits,
-// and the default last position's), then 20 decode steps; and
-// a sequence's state saved, advanced and restored; kernels run on 2 threads,
+// and the default last position's), then 20 decode steps; a prompt fed
+// in three parts (21, 45, 1 tokens); a sequence's state saved, advanced
+// and restored; kernels run on 2 threads,
 // and 1, 2 or 3 threads give bit-identical logits. Every test runs for each
 // micro-kernel family the host can execute: x86-64 (SSE), x86-64-v3 (AVX2 +
 // FMA) and x86-64-v4 (AVX-512); the others are skipped, never passed.
@@ -265,6 +266,32 @@ protected:
     }
   }
 
+  /// A prompt fed in two prefills (the second starts mid-block, after
+  /// cached positions), then decode steps, as the reference does.
+  void checkContinuedPrompt() {
+    coil_session_reset(session);
+    auto ref = referenceSession(kMaxBatch);
+    ASSERT_TRUE(ref);
+    int64_t vocab = config.vocabSize();
+    const int64_t lengths[] = {21, 45, 1};
+    for (auto [part, length] : llvm::enumerate(lengths)) {
+      std::vector<std::vector<int64_t>> prompts(kMaxBatch);
+      std::vector<int32_t> flat;
+      for (int64_t b = 0; b < kMaxBatch; ++b)
+        for (int64_t t = 0; t < length; ++t) {
+          prompts[b].push_back(
+              (t * 11 + b * 5 + static_cast<int64_t>(part) * 3) % vocab);
+          flat.push_back(static_cast<int32_t>(prompts[b].back()));
+        }
+      llvm::Expected<reference::Tensor> expected = ref->prefillAll(prompts);
+      ASSERT_TRUE(!!expected) << llvm::toString(expected.takeError());
+      ASSERT_COIL_OK(
+          coil_session_prefill(session, flat.data(), kMaxBatch, length));
+      expectLogitsMatch(*expected, "prefill part " + std::to_string(part) +
+                                       " (T=" + std::to_string(length) + ")");
+    }
+  }
+
   /// 1, 2 and 3 threads give bit-identical logits.
   void checkThreadInvariance(const char *json) {
     compile(json, 1);
@@ -338,6 +365,20 @@ TEST_P(CompiledVsReferenceTest, Llama) {
   if (HasFatalFailure())
     return;
   checkAllShapes();
+}
+
+TEST_P(CompiledVsReferenceTest, MambaContinuedPrompt) {
+  compile(kMamba);
+  if (HasFatalFailure())
+    return;
+  checkContinuedPrompt();
+}
+
+TEST_P(CompiledVsReferenceTest, LlamaContinuedPrompt) {
+  compile(kLlama);
+  if (HasFatalFailure())
+    return;
+  checkContinuedPrompt();
 }
 
 /// Every output element is computed by one tile with the same code, so the

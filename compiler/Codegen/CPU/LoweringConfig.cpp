@@ -52,6 +52,46 @@ std::optional<ScanConfig> ScanConfig::of(Operation *op) {
   return config;
 }
 
+DictionaryAttr AttentionConfig::toAttr(MLIRContext *context) const {
+  Builder b(context);
+  return b.getDictionaryAttr({
+      b.getNamedAttr("isa", b.getStringAttr(isa)),
+      b.getNamedAttr("keys", b.getI64IntegerAttr(keys)),
+      b.getNamedAttr("queries", b.getI64IntegerAttr(queries)),
+      b.getNamedAttr("tile", b.getDenseI64ArrayAttr({rows, columns})),
+      b.getNamedAttr("vector", b.getI64IntegerAttr(lanes)),
+  });
+}
+
+std::optional<AttentionConfig> AttentionConfig::of(Operation *op) {
+  auto dict = op->getAttrOfType<DictionaryAttr>(kLoweringConfigAttrName);
+  if (!dict)
+    return std::nullopt;
+  auto isa = dict.getAs<StringAttr>("isa");
+  auto keys = dict.getAs<IntegerAttr>("keys");
+  auto queries = dict.getAs<IntegerAttr>("queries");
+  auto tile = dict.getAs<DenseI64ArrayAttr>("tile");
+  auto lanes = dict.getAs<IntegerAttr>("vector");
+  if (!isa || !keys || !queries || !tile || tile.size() != 2 || !lanes)
+    return std::nullopt;
+  AttentionConfig config;
+  config.isa = isa.getValue();
+  config.keys = keys.getInt();
+  config.queries = queries.getInt();
+  config.rows = tile[0];
+  config.columns = tile[1];
+  config.lanes = lanes.getInt();
+  // One vector of queries; the value tile's rows divide the block and its
+  // columns are whole vectors.
+  if (config.lanes < 1 || config.lanes > 64 ||
+      config.queries != config.lanes || config.keys < 1 ||
+      config.keys > 64 || config.rows < 1 ||
+      config.queries % config.rows != 0 || config.columns < config.lanes ||
+      config.columns % config.lanes != 0)
+    return std::nullopt;
+  return config;
+}
+
 std::optional<ContractionConfig> ContractionConfig::of(Operation *op) {
   auto dict = op->getAttrOfType<DictionaryAttr>(kLoweringConfigAttrName);
   if (!dict)

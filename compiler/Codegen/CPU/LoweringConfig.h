@@ -70,6 +70,24 @@ struct ScanConfig {
   static std::optional<ScanConfig> of(Operation *op);
 };
 
+/// How one attention's prefill is lowered (see Attention.cpp): blocks of
+/// `queries` queries of one head (the lanes of one vector) against blocks
+/// of `keys` keys, their scores one register tile of `keys` vectors, and the
+/// product with the values a register tile of `rows` queries x `columns`
+/// head features.
+struct AttentionConfig {
+  /// The ISA class of the target: "avx512", "avx2", "x86-64".
+  llvm::StringRef isa;
+  int64_t queries = 4, keys = 8;
+  int64_t rows = 4, columns = 8;
+  /// f32 lanes of one vector register (the queries of one block).
+  int64_t lanes = 4;
+
+  DictionaryAttr toAttr(MLIRContext *context) const;
+  /// The config recorded on `op`, if any and well formed.
+  static std::optional<AttentionConfig> of(Operation *op);
+};
+
 /// The element-wise ops that can run on `linear`'s register tile, in
 /// order: each is the only op reading the previous value (the linear's
 /// result first; returning it does not count), computes the same shape,

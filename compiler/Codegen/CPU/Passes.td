@@ -57,6 +57,16 @@ def CoilCpuSelectStrategyPass
     A packed weight argument of the kernel function gets
     `coil.layout = {kind = "panels", n0 = nr}`; --coil-extract-schedule
     records the layout in the weight's metadata and the runtime packs it.
+
+    Every `coil.scan` gets `{channels, isa}`: the channels whose states
+    for one state index share a vector register (its f32 lanes). Every
+    `coil.attention` gets `{isa, queries, keys, tile = [rows, columns],
+    vector}`: prefill runs over blocks of `queries` queries of one head
+    (one vector's lanes) against blocks of `keys` cached keys, the scores
+    one register tile of `keys` accumulators and the product with the
+    values a register tile of `rows` queries by `columns` head features:
+    16 x 16 and 8 x 32 on AVX-512, 8 x 12 and 4 x 16 on AVX2, 4 x 12 and
+    4 x 8 on x86-64.
   }];
   let options = [
     Option<"targetCpu", "target-cpu", "std::string", /*default=*/"\"host\"",

@@ -46,6 +46,33 @@ ContractionConfig tileFor(const CpuTarget &target) {
   return c;
 }
 
+/// The attention blocks of each family: one vector of queries, a score
+/// tile of `keys` accumulators, a value tile of rows x columns
+/// accumulators, within the vector registers with room for the loads.
+AttentionConfig attentionFor(const CpuTarget &target) {
+  AttentionConfig c;
+  c.isa = cpuIsaName(target.isa);
+  c.lanes = target.f32Lanes();
+  c.queries = c.lanes;
+  switch (target.isa) {
+  case CpuIsa::AVX512:
+    // Scores: 16 accumulators + a query vector + a broadcast key element;
+    // values: 8 x 2 accumulators + 2 value vectors + a broadcast weight.
+    c.keys = 16;
+    c.rows = 8;
+    c.columns = 2 * c.lanes;
+    break;
+  case CpuIsa::AVX2:
+  case CpuIsa::X86_64:
+    // Scores: 12 + 2 of 16 registers; values: 4 x 2 + 3.
+    c.keys = 12;
+    c.rows = 4;
+    c.columns = 2 * c.lanes;
+    break;
+  }
+  return c;
+}
+
 /// Whether kernel argument `arg` can be packed at bind time: only linear
 /// layers read it, as their weight, and every call site passes a model
 /// parameter (a coil.weight) for it.
@@ -168,6 +195,11 @@ struct CoilCpuSelectStrategyPass
         config.isa = base.isa;
         config.channels = target->f32Lanes();
         scan->setAttr(kLoweringConfigAttrName, config.toAttr(&getContext()));
+      });
+      // Attention: blocks of queries against blocks of keys.
+      fn.walk([&](AttentionOp attention) {
+        attention->setAttr(kLoweringConfigAttrName,
+                           attentionFor(*target).toAttr(&getContext()));
       });
     }
   }

@@ -74,6 +74,37 @@ func.func private @attention(%q: tensor<?x?x16xf32>, %k: tensor<?x?x8xf32>, %v: 
 
 // -----
 
+// With the strategy's blocks, calls of at least half a block of queries
+// per sequence run as flash attention: per (sequence, head, query block),
+// the transposed queries, output rows and weights live in stack scratch;
+// each key block's scores are one register tile of `keys` vectors of
+// `queries` lanes carried over the head dimension, then the softmax is
+// vertical (one max and one exp per key). Unmasked blocks come first,
+// then blocks compared with the positions. Decode goes query by query.
+// CHECK-LABEL: func.func @flash_attention
+// CHECK: call @coil_kernel_barrier
+// CHECK: scf.if
+// CHECK-DAG: memref.alloca() : memref<8x4xf32>
+// CHECK-DAG: memref.alloca() : memref<4x8xf32>
+// CHECK-DAG: memref.alloca() : memref<3x4xf32>
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK: arith.maximumf {{.*}} : vector<4xf32>
+// CHECK: arith.cmpi sge, {{.*}} : vector<4xi32>
+// CHECK: arith.select
+// CHECK: } else {
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, vector<8xf32>)
+func.func private @flash_attention(%q: tensor<?x?x16xf32>, %k: tensor<?x?x8xf32>, %v: tensor<?x?x8xf32>,
+    %kc: tensor<?x1x?x8xf32>, %vc: tensor<?x1x?x8xf32>, %p: tensor<?x?xi32>)
+    -> (tensor<?x?x16xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?x8xf32>) attributes {coil.kernel} {
+  %o, %kc2, %vc2 = coil.attention %q, %k, %v, %kc, %vc, %p {num_heads = 2 : i64, num_kv_heads = 1 : i64,
+      coil.lowering_config = {isa = "x86-64", keys = 3 : i64, queries = 4 : i64, tile = array<i64: 2, 4>, vector = 4 : i64}}
+      : (tensor<?x?x16xf32>, tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?x8xf32>, tensor<?x?xi32>)
+      -> (tensor<?x?x16xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?x8xf32>)
+  return %o, %kc2, %vc2 : tensor<?x?x16xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?x8xf32>
+}
+
+// -----
+
 func.func private @bf16_kernel(%x: tensor<4xbf16>) -> tensor<4xbf16> attributes {coil.kernel} {
   // expected-error @+1 {{cannot be lowered to loops: element type 'bf16' (only f32 data is supported)}}
   %y = coil.exp %x : tensor<4xbf16>

@@ -56,3 +56,64 @@ module {
     return %e : tensor<?x?x4xf32>
   }
 }
+
+// -----
+
+// Cost formulas, counted by hand (terms a + b*N + c*N*C + d*B + e*B*C; f32):
+// COM: embed: one 32-float row per token: b = 128 bytes.
+// COM: attend: slices k, v read and write 16 floats each (b += 256);
+// COM: attention reads q and writes o (2 * 4 heads * 8), reads k, v and writes
+// COM: them to the caches (4 * 2 kv heads * 8): b += 512; per token and
+// COM: context position QK and PV: c = 4 * 4 heads * 8 = 128 FLOPs; each
+// COM: sequence's cache is read once per position: e = 2 * 4 * 2 * 8 = 128.
+// COM: scan (D = 6, N = 2): slices u, dt (6), B, C (2): b = 128, then y's
+// COM: slice of 4: 32; the scan reads u, dt, z-less y (4 * 6) and B, C
+// COM: (2 * 2) per token: 112 -> b = 272; A and D once per call:
+// COM: a = 4 * (12 + 6) = 72; the state read and written once per sequence:
+// COM: d = 2 * 4 * 12 = 96; 10 FLOPs per channel and state index per token:
+// COM: 120. last: one row of 4 per sequence, read and written: d = 32.
+// CHECK-LABEL: module attributes {coil.family = "hybrid"
+// CHECK-SAME: \22steps\22:[{\22args\22:[5,0,6],\22cost\22:{\22bytes\22:[0,128,0],\22flops\22:[0,0,0]}
+// CHECK-SAME: {\22args\22:[6,2,3,1,7,2,3],\22cost\22:{\22bytes\22:[0,768,0,0,128],\22flops\22:[0,0,128]}
+// CHECK-SAME: {\22args\22:[7,8,9,4,10,4],\22cost\22:{\22bytes\22:[72,272,0,96,0],\22flops\22:[0,120,0]}
+// CHECK-SAME: {\22args\22:[10,11],\22cost\22:{\22bytes\22:[0,0,0,32,0],\22flops\22:[0,0,0]}
+module attributes {coil.family = "hybrid", coil.vocab_size = 4 : i64, coil.max_context = 16 : i64} {
+  func.func @prefill(%tokens: tensor<?x?xi32>, %positions: tensor<?x?xi32>,
+                     %kc: tensor<?x2x?x8xf32> {coil.state = "k.0"}, %vc: tensor<?x2x?x8xf32> {coil.state = "v.0"},
+                     %h: tensor<?x6x2xf32> {coil.state = "ssm.0"})
+      -> (tensor<?x1x4xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x6x2xf32>) {
+    %e = coil.weight "emb" : tensor<4x32xf32>
+    %x = call @embed(%e, %tokens) : (tensor<4x32xf32>, tensor<?x?xi32>) -> tensor<?x?x32xf32>
+    %o:3 = call @attend(%x, %kc, %vc, %positions) : (tensor<?x?x32xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x?xi32>) -> (tensor<?x?x32xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>)
+    %a = coil.weight "A" : tensor<6x2xf32>
+    %d = coil.weight "D" : tensor<6xf32>
+    %s:2 = call @scan(%o#0, %a, %d, %h) : (tensor<?x?x32xf32>, tensor<6x2xf32>, tensor<6xf32>, tensor<?x6x2xf32>) -> (tensor<?x?x4xf32>, tensor<?x6x2xf32>)
+    %l = call @last(%s#0) : (tensor<?x?x4xf32>) -> tensor<?x1x4xf32>
+    return %l, %o#1, %o#2, %s#1 : tensor<?x1x4xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x6x2xf32>
+  }
+  func.func private @embed(%t: tensor<4x32xf32>, %ids: tensor<?x?xi32>) -> tensor<?x?x32xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
+    %e = coil.embed %t, %ids : (tensor<4x32xf32>, tensor<?x?xi32>) -> tensor<?x?x32xf32>
+    return %e : tensor<?x?x32xf32>
+  }
+  func.func private @attend(%x: tensor<?x?x32xf32>, %kc: tensor<?x2x?x8xf32>, %vc: tensor<?x2x?x8xf32>, %p: tensor<?x?xi32>) -> (tensor<?x?x32xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) attributes {coil.calls = 1 : i64, coil.kernel} {
+    %k = coil.slice %x {dim = 2 : i64, offset = 0 : i64, size = 16 : i64} : tensor<?x?x32xf32> -> tensor<?x?x16xf32>
+    %v = coil.slice %x {dim = 2 : i64, offset = 16 : i64, size = 16 : i64} : tensor<?x?x32xf32> -> tensor<?x?x16xf32>
+    %o, %kc2, %vc2 = coil.attention %x, %k, %v, %kc, %vc, %p {num_heads = 4 : i64, num_kv_heads = 2 : i64}
+        : (tensor<?x?x32xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x?xi32>)
+        -> (tensor<?x?x32xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>)
+    return %o, %kc2, %vc2 : tensor<?x?x32xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>
+  }
+  func.func private @scan(%x: tensor<?x?x32xf32>, %a: tensor<6x2xf32>, %d: tensor<6xf32>, %h: tensor<?x6x2xf32>) -> (tensor<?x?x4xf32>, tensor<?x6x2xf32>) attributes {coil.calls = 1 : i64, coil.kernel} {
+    %u = coil.slice %x {dim = 2 : i64, offset = 0 : i64, size = 6 : i64} : tensor<?x?x32xf32> -> tensor<?x?x6xf32>
+    %dt = coil.slice %x {dim = 2 : i64, offset = 6 : i64, size = 6 : i64} : tensor<?x?x32xf32> -> tensor<?x?x6xf32>
+    %b = coil.slice %x {dim = 2 : i64, offset = 12 : i64, size = 2 : i64} : tensor<?x?x32xf32> -> tensor<?x?x2xf32>
+    %c = coil.slice %x {dim = 2 : i64, offset = 14 : i64, size = 2 : i64} : tensor<?x?x32xf32> -> tensor<?x?x2xf32>
+    %y, %h2 = coil.scan %u, %dt, %a, %b, %c, %d state(%h) {delta_softplus} : (tensor<?x?x6xf32>, tensor<?x?x6xf32>, tensor<6x2xf32>, tensor<?x?x2xf32>, tensor<?x?x2xf32>, tensor<6xf32>, tensor<?x6x2xf32>) -> (tensor<?x?x6xf32>, tensor<?x6x2xf32>)
+    %y4 = coil.slice %y {dim = 2 : i64, offset = 0 : i64, size = 4 : i64} : tensor<?x?x6xf32> -> tensor<?x?x4xf32>
+    return %y4, %h2 : tensor<?x?x4xf32>, tensor<?x6x2xf32>
+  }
+  func.func private @last(%y: tensor<?x?x4xf32>) -> tensor<?x1x4xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
+    %l = coil.slice %y {dim = 1 : i64, offset = 0 : i64, size = 1 : i64, from_end} : tensor<?x?x4xf32> -> tensor<?x1x4xf32>
+    return %l : tensor<?x1x4xf32>
+  }
+}

@@ -67,6 +67,15 @@
 // AVX2: coil.lowering_config = {channels = 8 : i64, isa = "avx2"}
 // BASE-LABEL: func.func private @scan
 // BASE: coil.lowering_config = {channels = 4 : i64, isa = "x86-64"}
+
+// Attention: a vector of queries per block, a score tile of keys, a
+// value tile of queries x head features.
+// AVX512-LABEL: func.func private @attention
+// AVX512: coil.attention {{.*}} {coil.lowering_config = {isa = "avx512", keys = 16 : i64, queries = 16 : i64, tile = array<i64: 8, 32>, vector = 16 : i64}
+// AVX2-LABEL: func.func private @attention
+// AVX2: coil.lowering_config = {isa = "avx2", keys = 12 : i64, queries = 8 : i64, tile = array<i64: 4, 16>, vector = 8 : i64}
+// BASE-LABEL: func.func private @attention
+// BASE: coil.lowering_config = {isa = "x86-64", keys = 12 : i64, queries = 4 : i64, tile = array<i64: 4, 8>, vector = 4 : i64}
 module {
   func.func @prefill(%x: tensor<?x?x64xf32>) -> (tensor<?x?x48xf32>, tensor<?x?x48xf32>) {
     %n = coil.weight "norm" : tensor<64xf32>
@@ -129,5 +138,13 @@ module {
   func.func private @scan(%u: tensor<?x?x32xf32>, %dt: tensor<?x?x32xf32>, %a: tensor<32x16xf32>, %b: tensor<?x?x16xf32>, %c: tensor<?x?x16xf32>, %d: tensor<32xf32>, %h: tensor<?x32x16xf32>) -> (tensor<?x?x32xf32>, tensor<?x32x16xf32>) attributes {coil.calls = 1 : i64, coil.kernel} {
     %y, %s = coil.scan %u, %dt, %a, %b, %c, %d state(%h) {delta_softplus} : (tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<32x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<32xf32>, tensor<?x32x16xf32>) -> (tensor<?x?x32xf32>, tensor<?x32x16xf32>)
     return %y, %s : tensor<?x?x32xf32>, tensor<?x32x16xf32>
+  }
+  func.func private @attention(%q: tensor<?x?x16xf32>, %k: tensor<?x?x8xf32>, %v: tensor<?x?x8xf32>,
+      %kc: tensor<?x1x?x8xf32>, %vc: tensor<?x1x?x8xf32>, %p: tensor<?x?xi32>)
+      -> (tensor<?x?x16xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?x8xf32>) attributes {coil.calls = 1 : i64, coil.kernel} {
+    %o, %kc2, %vc2 = coil.attention %q, %k, %v, %kc, %vc, %p {num_heads = 2 : i64, num_kv_heads = 1 : i64}
+        : (tensor<?x?x16xf32>, tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?x8xf32>, tensor<?x?xi32>)
+        -> (tensor<?x?x16xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?x8xf32>)
+    return %o, %kc2, %vc2 : tensor<?x?x16xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?x8xf32>
   }
 }
