@@ -101,11 +101,90 @@ public:
       llvm::sort(group, [&](Operation *a, Operation *b) {
         return position[a] < position[b];
       });
+    if (readsOneRowPerSequence())
+      mergeSubLayers();
     return groups;
   }
 
 private:
   bool assigned(Operation *op) const { return groupOf.count(op); }
+
+  /// Whether every linear of the block reads one row per sequence
+  /// ([B, 1, K]: decode), where a kernel's work is short next to what its
+  /// call costs.
+  bool readsOneRowPerSequence() const {
+    bool any = false;
+    for (auto linear : block.getOps<LinearOp>()) {
+      auto type = cast<RankedTensorType>(linear.getInput().getType());
+      if (type.getRank() < 3 || type.isDynamicDim(1) || type.getDimSize(1) != 1)
+        return false;
+      any = true;
+    }
+    return any;
+  }
+
+  /// Merges the groups, in block order, into fewer kernels: a group joins
+  /// the one before it unless either begins with a norm (a norm and its
+  /// linears stay a kernel of their own) or the two would not be one
+  /// contiguous run of ops. A Mamba layer becomes two kernels, norm +
+  /// in_proj | conv, x_proj, dt_proj, scan, out_proj + residual; a Llama
+  /// layer four, norm + q, k, v | rope, attention, o_proj + residual |
+  /// norm + gate, up | down + residual. Each op is lowered as before, with
+  /// a barrier where it waits for the previous one.
+  void mergeSubLayers() {
+    llvm::sort(groups, [&](const SmallVector<Operation *> &a,
+                           const SmallVector<Operation *> &b) {
+      return firstOf(a) < firstOf(b);
+    });
+    SmallVector<SmallVector<Operation *>> merged;
+    bool afterNorm = false;
+    for (SmallVector<Operation *> &group : groups) {
+      unsigned first = firstOf(group);
+      bool startsWithNorm = llvm::any_of(group, [&](Operation *op) {
+        return isa<RmsNormOp, LayerNormOp>(op) && position[op] == first;
+      });
+      bool alone = merged.empty() || startsWithNorm || afterNorm ||
+                   !contiguous(merged.back(), group);
+      afterNorm = startsWithNorm;
+      if (alone) {
+        merged.push_back(std::move(group));
+        continue;
+      }
+      llvm::append_range(merged.back(), group);
+      llvm::sort(merged.back(), [&](Operation *a, Operation *b) {
+        return position[a] < position[b];
+      });
+    }
+    groups = std::move(merged);
+  }
+
+  /// The position of the first op of `group` that is not weight-only.
+  unsigned firstOf(ArrayRef<Operation *> group) const {
+    unsigned first = ~0u;
+    for (Operation *op : group)
+      if (!isWeightOnly(op))
+        first = std::min(first, position.lookup(op));
+    return first;
+  }
+
+  /// Whether the ops of `a` and `b` that are not weight-only are every op
+  /// from the first of them to the last (weight-only ops are hoisted).
+  bool contiguous(ArrayRef<Operation *> a, ArrayRef<Operation *> b) const {
+    llvm::SmallPtrSet<Operation *, 32> members(a.begin(), a.end());
+    members.insert(b.begin(), b.end());
+    unsigned lo = ~0u, hi = 0;
+    for (Operation *op : members)
+      if (!isWeightOnly(op)) {
+        lo = std::min(lo, position.lookup(op));
+        hi = std::max(hi, position.lookup(op));
+      }
+    for (Operation &op : block)
+      if (unsigned at = position.lookup(&op); at >= lo && at <= hi &&
+          !isWeightOnly(&op) && !members.contains(&op) &&
+          !op.hasTrait<OpTrait::IsTerminator>())
+        return false;
+    return true;
+  }
 
   unsigned newGroup(Operation *op) {
     groups.emplace_back();
@@ -120,13 +199,7 @@ private:
 
   /// Position of the first op of group `g` that is not weight-only: where
   /// its kernel will be placed.
-  unsigned start(unsigned g) const {
-    unsigned first = ~0u;
-    for (Operation *op : groups[g])
-      if (!isWeightOnly(op))
-        first = std::min(first, position.lookup(op));
-    return first;
-  }
+  unsigned start(unsigned g) const { return firstOf(groups[g]); }
 
   /// True if `v` can be read by group `g`: defined in it, weight-only, or
   /// defined before the group's placement.

@@ -68,7 +68,16 @@ def CoilFuseKernelsPass : Pass<"coil-fuse-kernels", "::mlir::func::FuncOp"> {
     * weight-only producers (reshape, exp, neg of parameters) go into the
       kernel that consumes them.
 
-    Every other op forms a kernel of its own. A group only takes an operand
+    Every other op forms a kernel of its own. In a function where every
+    linear reads one row per sequence (`[B, 1, K]`: decode), where a call
+    costs as much as the work of a small kernel, the groups then merge in
+    block order: a group joins the one before it unless either begins with
+    a norm. A Mamba layer decodes in two kernels (norm + in_proj | conv,
+    x_proj, dt_proj, scan, out_proj + residual), a Llama layer in four
+    (norm + q, k, v | rope, attention, o_proj + residual | norm + gate, up |
+    down + residual); each op is lowered as before, a barrier apart.
+
+    A group only takes an operand
     from outside if it is defined before the group's first op, so groups are
     always convex and the kernel is placed at the group's first op. Kernels
     are named after the ops they fused, e.g. `rms_norm_linear`.

@@ -102,6 +102,7 @@ void Profiler::summary(const Metadata &meta,
   struct Totals {
     int64_t calls = 0;
     int64_t nanoseconds = 0;
+    int64_t barriers = 0;
     double flops = 0;
     double bytes = 0;
   };
@@ -127,7 +128,7 @@ void Profiler::summary(const Metadata &meta,
     }
     if (!any)
       break;
-    int64_t start = 0, end = 0;
+    int64_t start = 0, end = 0, barriers = 0;
     bool first = true;
     for (int tile = 0; tile < numTiles; ++tile) {
       if (cursor[tile] == tileState[tile].count || keyAt(tile) != next)
@@ -135,6 +136,7 @@ void Profiler::summary(const Metadata &meta,
       const Event &event = tileState[tile].events[cursor[tile]++];
       start = first ? event.start : std::min(start, event.start);
       end = first ? event.end : std::max(end, event.end);
+      barriers += event.barriers;
       first = false;
     }
     const Call &call = calls[next >> 32];
@@ -146,6 +148,7 @@ void Profiler::summary(const Metadata &meta,
     Totals &sum = totals[call.entry][step];
     ++sum.calls;
     sum.nanoseconds += end - start;
+    sum.barriers += barriers;
     sum.flops += costOf(spec.flops, spec.perSequence, call);
     sum.bytes += costOf(spec.bytes, spec.perSequence, call);
   }
@@ -166,6 +169,7 @@ void Profiler::summary(const Metadata &meta,
       entry.total_seconds = static_cast<double>(sum.nanoseconds) * 1e-9;
       entry.flops = sum.flops;
       entry.bytes = sum.bytes;
+      entry.barriers = sum.barriers;
       out.push_back(entry);
     }
   }

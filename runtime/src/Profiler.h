@@ -50,6 +50,8 @@ public:
     uint32_t call;
     uint32_t step;
     int64_t kernel;
+    /// The barriers the call waited at (tile 0's event; 0 for the others).
+    int64_t barriers;
   };
 
   /// One prefill or decode call.
@@ -100,6 +102,16 @@ public:
     if (!enabled() || tile < 0 || tile >= numTiles)
       return;
     tileState[tile].start = now();
+    if (tile == 0)
+      tileState[0].barriersAtStart =
+          barriersPassed.load(std::memory_order_relaxed);
+  }
+
+  /// Called once per barrier of a kernel call (by the last tile to arrive,
+  /// before it releases the others, so tile 0 sees it on its way out).
+  void countBarrier() {
+    if (enabled())
+      barriersPassed.fetch_add(1, std::memory_order_relaxed);
   }
 
   /// The `exit` hook of tile `tile` for kernel `kernel`.
@@ -112,8 +124,12 @@ public:
       ++state.dropped;
       return;
     }
+    int64_t barriers =
+        tile == 0 ? barriersPassed.load(std::memory_order_relaxed) -
+                        state.barriersAtStart
+                  : 0;
     state.events[state.count++] =
-        Event{state.start, end, currentCall, currentStep, kernel};
+        Event{state.start, end, currentCall, currentStep, kernel, barriers};
   }
 
   /// The events dropped since the last clear().
@@ -140,6 +156,8 @@ private:
     int64_t dropped = 0;
     /// The time of the last `enter`.
     int64_t start = 0;
+    /// barriersPassed at the last `enter` (tile 0).
+    int64_t barriersAtStart = 0;
   };
 
   /// The call index of events that have no call record.
@@ -168,6 +186,8 @@ private:
   /// The time of the last clear(), the origin of traces.
   int64_t origin = 0;
   std::atomic<bool> on{false};
+  /// Barriers completed while recording, over all calls.
+  std::atomic<int64_t> barriersPassed{0};
 };
 
 } // namespace coil::runtime

@@ -242,6 +242,8 @@ void ThreadPool::barrierWait(void *sync) {
       self->count) {
     // Nobody arrives for the next generation before seeing this one end.
     self->arrived.store(0, std::memory_order_relaxed);
+    if (self->profiler)
+      self->profiler->countBarrier();
     self->generation.store(current + 1, std::memory_order_seq_cst);
     wakeSleepers(self->generation, self->sleepers);
     return;

@@ -296,12 +296,20 @@ llvm::Error statusError(coil_status_t *status) {
   return error(message);
 }
 
-/// The op kind a kernel is counted under: its anchor op.
+/// The op kind a kernel is counted under: its anchor ops (a decode kernel
+/// that fuses a whole sub-layer has several, e.g. "scan+conv1d_causal+
+/// linear"); a norm or rope only when it has none.
 std::string opKind(llvm::StringRef kernel) {
-  for (llvm::StringRef kind : {"attention", "scan", "conv1d_causal", "linear",
-                               "embed", "rms_norm", "layer_norm", "rope"})
-    if (kernel.contains(kind))
-      return kind.str();
+  std::string kind;
+  for (llvm::StringRef anchor :
+       {"attention", "scan", "conv1d_causal", "linear", "embed"})
+    if (kernel.contains(anchor))
+      kind += (kind.empty() ? "" : "+") + anchor.str();
+  if (!kind.empty())
+    return kind;
+  for (llvm::StringRef anchor : {"rms_norm", "layer_norm", "rope"})
+    if (kernel.contains(anchor))
+      return anchor.str();
   return "other";
 }
 
@@ -312,7 +320,9 @@ llvm::Error printProfile(llvm::ArrayRef<coil_profile_entry_t> entries,
                          int threads) {
   struct Row {
     std::string name;
-    int64_t calls = 0, steps = 0;
+    int64_t calls = 0, steps = 0, barriers = 0;
+    /// The calls of the entry point (phases only): its steps' most calls.
+    int64_t entryCalls = 0;
     double seconds = 0, flops = 0, bytes = 0;
   };
   std::vector<Row> kernels, kinds, phases;
@@ -325,6 +335,8 @@ llvm::Error printProfile(llvm::ArrayRef<coil_profile_entry_t> entries,
     }
     it->calls += e.calls;
     it->steps += 1;
+    it->barriers += e.barriers;
+    it->entryCalls = std::max(it->entryCalls, e.calls);
     it->seconds += e.total_seconds;
     it->flops += e.flops;
     it->bytes += e.bytes;
@@ -344,14 +356,19 @@ llvm::Error printProfile(llvm::ArrayRef<coil_profile_entry_t> entries,
   llvm::sort(kinds, byTime);
   llvm::sort(phases, byTime);
 
+  size_t width = 20;
+  for (const Row &r : kernels)
+    width = std::max(width, r.name.size());
   std::string csv = "group,name,calls,total_ms,share,mean_us,gflops,gbps,"
-                    "roofline_fraction\n";
+                    "roofline_fraction,barriers_per_call\n";
   auto print = [&](llvm::StringRef title, llvm::StringRef group,
                    const std::vector<Row> &rows) {
-    llvm::errs() << llvm::formatv("\n{0,-44} {1,7} {2,10} {3,6} {4,10} {5,8} "
-                                  "{6,7} {7,6}\n",
-                                  title, "calls", "total ms", "share",
-                                  "mean us", "GFLOP/s", "GB/s", "peak");
+    llvm::errs() << "\n"
+                 << llvm::left_justify(title, width)
+                 << llvm::formatv(" {0,7} {1,10} {2,6} {3,10} {4,8} {5,7} "
+                                  "{6,6} {7,8}\n",
+                                  "calls", "total ms", "share", "mean us",
+                                  "GFLOP/s", "GB/s", "peak", "barriers");
     for (const Row &r : rows) {
       double gflops = r.seconds > 0 ? r.flops / r.seconds / 1e9 : 0;
       double gbps = r.seconds > 0 ? r.bytes / r.seconds / 1e9 : 0;
@@ -360,14 +377,17 @@ llvm::Error printProfile(llvm::ArrayRef<coil_profile_entry_t> entries,
           std::max(gflops / limits.fmaGflops, gbps / limits.readGBps);
       double share = total > 0 ? r.seconds / total : 0;
       double mean = r.calls ? r.seconds / r.calls * 1e6 : 0;
-      llvm::errs() << llvm::formatv("{0,-44} {1,7} {2,10:f3} {3,5:f1}% "
-                                    "{4,10:f1} {5,8:f1} {6,7:f1} {7,5:f0}%\n",
-                                    r.name, r.calls, r.seconds * 1e3,
-                                    100 * share, mean, gflops, gbps,
-                                    100 * fraction);
-      csv += llvm::formatv("{0},{1},{2},{3},{4},{5},{6},{7},{8}\n", group,
+      double barriers =
+          r.calls ? static_cast<double>(r.barriers) / r.calls : 0;
+      llvm::errs() << llvm::left_justify(r.name, width)
+                   << llvm::formatv(" {0,7} {1,10:f3} {2,5:f1}% {3,10:f1} "
+                                    "{4,8:f1} {5,7:f1} {6,5:f0}% {7,8:f1}\n",
+                                    r.calls, r.seconds * 1e3, 100 * share,
+                                    mean, gflops, gbps, 100 * fraction,
+                                    barriers);
+      csv += llvm::formatv("{0},{1},{2},{3},{4},{5},{6},{7},{8},{9}\n", group,
                            r.name, r.calls, r.seconds * 1e3, share, mean,
-                           gflops, gbps, fraction);
+                           gflops, gbps, fraction, barriers);
     }
   };
   llvm::errs() << llvm::formatv(
@@ -384,6 +404,14 @@ llvm::Error printProfile(llvm::ArrayRef<coil_profile_entry_t> entries,
   print("kernel (entry point)", "kernel", kernels);
   print("op kind", "op_kind", kinds);
   print("phase", "phase", phases);
+  // What one call of each entry point costs in synchronisation: its kernel
+  // calls (steps) and the barriers inside them.
+  llvm::errs() << "\n";
+  for (const Row &r : phases)
+    if (r.entryCalls > 0)
+      llvm::errs() << llvm::formatv(
+          "per {0} call: {1} kernel calls, {2:f1} barriers\n", r.name,
+          r.steps, static_cast<double>(r.barriers) / r.entryCalls);
   if (!profileCsv.empty())
     if (llvm::Error e =
             llvm::writeToOutput(profileCsv, [&](llvm::raw_ostream &os) {

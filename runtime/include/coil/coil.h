@@ -43,7 +43,7 @@
 #endif
 
 /// The version of this API; it changes when a declaration here changes.
-#define COIL_API_VERSION 5
+#define COIL_API_VERSION 6
 
 /// The most threads a session may run kernels on.
 #define COIL_SESSION_MAX_THREADS 256
@@ -381,6 +381,9 @@ typedef struct coil_profile_entry_t {
   /// mean length of its sequences after it (docs/abi.md).
   double flops;
   double bytes;
+  /// The barriers the step's kernel waited at, over all calls (0 on one
+  /// thread, where kernels need none).
+  int64_t barriers;
 } coil_profile_entry_t;
 
 /// The profile since the last reset: one entry per (entry point, step) that

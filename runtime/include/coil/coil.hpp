@@ -192,6 +192,8 @@ struct ProfileEntry {
   /// The cost model's operations and bytes, summed over the calls.
   double flops = 0;
   double bytes = 0;
+  /// The barriers the kernel waited at, summed over the calls.
+  int64_t barriers = 0;
 };
 
 /// The state of up to maxBatch sequences and the worker threads its kernels
@@ -289,7 +291,7 @@ public:
       result.push_back({entry.kernel ? entry.kernel : "", entry.kernel_index,
                         entry.step, entry.entry ? entry.entry : "", entry.layer,
                         entry.calls, entry.total_seconds, entry.flops,
-                        entry.bytes});
+                        entry.bytes, entry.barriers});
     }
     return result;
   }

@@ -364,7 +364,7 @@ TEST(RuntimeStatusTest, NullIsSuccess) {
   EXPECT_EQ(coil_status_code(nullptr), COIL_OK);
   EXPECT_STREQ(coil_status_message(nullptr), "ok");
   coil_status_free(nullptr);
-  EXPECT_EQ(COIL_API_VERSION, 5);
+  EXPECT_EQ(COIL_API_VERSION, 6);
   EXPECT_EQ(COIL_SESSION_MAX_THREADS, 256);
 }
 
@@ -1953,6 +1953,9 @@ TEST_F(RuntimeProfileTest, SummaryCountsCallsTimesAndCosts) {
                   : toyCost(step.bytes, 2, 4, 2) + toyCost(step.bytes, 1, 5, 1);
       EXPECT_DOUBLE_EQ(entry.flops, flops);
       EXPECT_DOUBLE_EQ(entry.bytes, bytes);
+      // head waits at two barriers per call; on one thread there are none.
+      int64_t barriersPerCall = step.kernelIndex == 1 && threads > 1 ? 2 : 0;
+      EXPECT_EQ(entry.barriers, barriersPerCall * entry.calls);
     }
     // By hand: prefill head 5 + 3 * 6 + 6 * 3, decode head 19 + 13; decode
     // head bytes (40 + 24 + 4 + 6 + 2) + (40 + 12 + 2.5 + 3 + 1.25), the
@@ -2132,6 +2135,7 @@ TEST_F(RuntimeProfileTest, CppWrapperProfiles) {
   EXPECT_GT(summary[5].totalSeconds, 0.0);
   // Decode: N = 1, C = 4.
   EXPECT_DOUBLE_EQ(summary[5].flops, 5 + 3 + 4);
+  EXPECT_EQ(summary[5].barriers, 2);
   EXPECT_EQ(session.profileDropped(), 0);
   std::string path = dir + "/cpp.json";
   session.writeTrace(path);

@@ -157,3 +157,44 @@ func.func @already_fused(%x: tensor<4xf32>) -> tensor<4xf32> {
   }
   return %y : tensor<4xf32>
 }
+
+// -----
+
+// When every linear reads one row per sequence ([B, 1, K]: decode), the
+// groups merge into fewer kernels: each group joins the one before it,
+// except that a norm and its linears stay a kernel of their own.
+// CHECK-LABEL: func.func @one_row_per_sequence
+// CHECK: %[[A:.+]] = coil.kernel "rms_norm_linear"
+// CHECK: %[[B:.+]] = coil.kernel "exp_linear_add"(%[[A]]
+// CHECK-NOT: coil.kernel
+// CHECK: return %[[B]]
+func.func @one_row_per_sequence(%h: tensor<?x1x8xf32>) -> tensor<?x1x8xf32> {
+  %nw = coil.weight "norm" : tensor<8xf32>
+  %w1 = coil.weight "up" : tensor<16x8xf32>
+  %w2 = coil.weight "down" : tensor<8x16xf32>
+  %n = coil.rms_norm %h, %nw : (tensor<?x1x8xf32>, tensor<8xf32>) -> tensor<?x1x8xf32>
+  %a = coil.linear %n, %w1 : (tensor<?x1x8xf32>, tensor<16x8xf32>) -> tensor<?x1x16xf32>
+  %e = coil.exp %a : tensor<?x1x16xf32>
+  %b = coil.linear %e, %w2 : (tensor<?x1x16xf32>, tensor<8x16xf32>) -> tensor<?x1x8xf32>
+  %r = coil.add %h, %b : tensor<?x1x8xf32>
+  return %r : tensor<?x1x8xf32>
+}
+
+// -----
+
+// The same ops over any number of rows keep one kernel per group.
+// CHECK-LABEL: func.func @many_rows_per_sequence
+// CHECK: coil.kernel "rms_norm_linear"
+// CHECK: coil.kernel "exp"
+// CHECK: coil.kernel "linear_add"
+func.func @many_rows_per_sequence(%h: tensor<?x?x8xf32>) -> tensor<?x?x8xf32> {
+  %nw = coil.weight "norm" : tensor<8xf32>
+  %w1 = coil.weight "up" : tensor<16x8xf32>
+  %w2 = coil.weight "down" : tensor<8x16xf32>
+  %n = coil.rms_norm %h, %nw : (tensor<?x?x8xf32>, tensor<8xf32>) -> tensor<?x?x8xf32>
+  %a = coil.linear %n, %w1 : (tensor<?x?x8xf32>, tensor<16x8xf32>) -> tensor<?x?x16xf32>
+  %e = coil.exp %a : tensor<?x?x16xf32>
+  %b = coil.linear %e, %w2 : (tensor<?x?x16xf32>, tensor<8x16xf32>) -> tensor<?x?x8xf32>
+  %r = coil.add %h, %b : tensor<?x?x8xf32>
+  return %r : tensor<?x?x8xf32>
+}
