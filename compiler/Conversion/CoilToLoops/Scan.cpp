@@ -139,18 +139,16 @@ struct ScanOperands {
 };
 
 /// Channels [lo, hi) of every sequence, W at a time (hi - lo a multiple of
-/// W): the state of index k of the block is vector k, across channels.
-/// Sequences are the outer loop, so each one's state (and, in batched
-/// decode, its activations) streams through contiguously; A's columns are
-/// read per sequence and block, next to the loop that uses them (read once
-/// per block for all sequences, they are spilled and slow the time loop
-/// down).
+/// W): the state of index k of the block is vector k, across channels. A's
+/// columns are read per sequence and block, next to the loop that uses
+/// them (read once per block for all sequences, they are spilled and slow
+/// the time loop down).
 void scanBlocks(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
                 int64_t width) {
   auto vt = VectorType::get({width}, lb.b.getF32Type());
   Value seq = lb.dim(s.u, 1);
-  lb.loop(lb.idx(0), lb.dim(s.u, 0), 1, [&](Value bb) {
-    lb.loop(lo, hi, width, [&](Value d) {
+  lb.loop(lo, hi, width, [&](Value d) {
+    lb.loop(lb.idx(0), lb.dim(s.u, 0), 1, [&](Value bb) {
       SmallVector<Value> aCols = loadColumns(lb, vt, s.a, {}, d, s.n);
       Value skip = lb.vload(vt, s.dv, {d});
       SmallVector<Value> hInit = loadColumns(lb, vt, s.h0, {bb}, d, s.n);
