@@ -211,9 +211,12 @@ KernelCost costOf(func::FuncOp fn) {
         .Case([&](Conv1dCausalOp o) {
           auto w = cast<RankedTensorType>(o.getWeight().getType());
           double c = w.getDimSize(0), kw = w.getDimSize(1);
+          // Per token one row in and one out; the last kw - 1 rows of
+          // each sequence (its state) read and written once per call.
           k.flops[1] += 2 * c * kw;
           k.bytes[0] += f32 * c * (kw + 1);
-          k.bytes[1] += f32 * (2 * c + 2 * c * (kw - 1));
+          k.bytes[1] += f32 * 2 * c;
+          k.bytes[3] += f32 * 2 * c * (kw - 1);
         })
         .Case([&](ScanOp o) {
           auto a = cast<RankedTensorType>(o.getA().getType());

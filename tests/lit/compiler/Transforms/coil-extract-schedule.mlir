@@ -71,25 +71,37 @@ module {
 // COM: (2 * 2) per token: 112 -> b = 272; A and D once per call:
 // COM: a = 4 * (12 + 6) = 72; the state read and written once per sequence:
 // COM: d = 2 * 4 * 12 = 96; 10 FLOPs per channel and state index per token:
-// COM: 120. last: one row of 4 per sequence, read and written: d = 32.
+// COM: 120. conv (4 channels, width 4): a row in and out per token, b = 32;
+// COM: weights and bias a = 4 * (16 + 4) = 80; the state's 3 rows per
+// COM: sequence read and written, d = 2 * 4 * 4 * 3 = 96; 2 * 4 * 4 = 32
+// COM: FLOPs per token. last: one row of 4 per sequence, read and written:
+// COM: d = 32.
 // CHECK-LABEL: module attributes {coil.family = "hybrid"
-// CHECK-SAME: \22steps\22:[{\22args\22:[5,0,6],\22cost\22:{\22bytes\22:[0,128,0],\22flops\22:[0,0,0]}
-// CHECK-SAME: {\22args\22:[6,2,3,1,7,2,3],\22cost\22:{\22bytes\22:[0,768,0,0,128],\22flops\22:[0,0,128]}
-// CHECK-SAME: {\22args\22:[7,8,9,4,10,4],\22cost\22:{\22bytes\22:[72,272,0,96,0],\22flops\22:[0,120,0]}
-// CHECK-SAME: {\22args\22:[10,11],\22cost\22:{\22bytes\22:[0,0,0,32,0],\22flops\22:[0,0,0]}
+// CHECK-SAME: \22steps\22:[{\22args\22:[6,0,7],\22cost\22:{\22bytes\22:[0,128,0],\22flops\22:[0,0,0]}
+// CHECK-SAME: {\22args\22:[7,2,3,1,8,2,3],\22cost\22:{\22bytes\22:[0,768,0,0,128],\22flops\22:[0,0,128]}
+// CHECK-SAME: {\22args\22:[8,9,10,4,11,4],\22cost\22:{\22bytes\22:[72,272,0,96,0],\22flops\22:[0,120,0]}
+// CHECK-SAME: {\22args\22:[11,12,13,5,14,5],\22cost\22:{\22bytes\22:[80,32,0,96,0],\22flops\22:[0,32,0]}
+// CHECK-SAME: {\22args\22:[14,15],\22cost\22:{\22bytes\22:[0,0,0,32,0],\22flops\22:[0,0,0]}
 module attributes {coil.family = "hybrid", coil.vocab_size = 4 : i64, coil.max_context = 16 : i64} {
   func.func @prefill(%tokens: tensor<?x?xi32>, %positions: tensor<?x?xi32>,
                      %kc: tensor<?x2x?x8xf32> {coil.state = "k.0"}, %vc: tensor<?x2x?x8xf32> {coil.state = "v.0"},
-                     %h: tensor<?x6x2xf32> {coil.state = "ssm.0"})
-      -> (tensor<?x1x4xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x6x2xf32>) {
+                     %h: tensor<?x6x2xf32> {coil.state = "ssm.0"}, %cs: tensor<?x4x3xf32> {coil.state = "conv.0"})
+      -> (tensor<?x1x4xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x6x2xf32>, tensor<?x4x3xf32>) {
     %e = coil.weight "emb" : tensor<4x32xf32>
     %x = call @embed(%e, %tokens) : (tensor<4x32xf32>, tensor<?x?xi32>) -> tensor<?x?x32xf32>
     %o:3 = call @attend(%x, %kc, %vc, %positions) : (tensor<?x?x32xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x?xi32>) -> (tensor<?x?x32xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>)
     %a = coil.weight "A" : tensor<6x2xf32>
     %d = coil.weight "D" : tensor<6xf32>
     %s:2 = call @scan(%o#0, %a, %d, %h) : (tensor<?x?x32xf32>, tensor<6x2xf32>, tensor<6xf32>, tensor<?x6x2xf32>) -> (tensor<?x?x4xf32>, tensor<?x6x2xf32>)
-    %l = call @last(%s#0) : (tensor<?x?x4xf32>) -> tensor<?x1x4xf32>
-    return %l, %o#1, %o#2, %s#1 : tensor<?x1x4xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x6x2xf32>
+    %cw = coil.weight "conv" : tensor<4x4xf32>
+    %cb = coil.weight "conv_bias" : tensor<4xf32>
+    %c:2 = call @conv(%s#0, %cw, %cb, %cs) : (tensor<?x?x4xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<?x4x3xf32>) -> (tensor<?x?x4xf32>, tensor<?x4x3xf32>)
+    %l = call @last(%c#0) : (tensor<?x?x4xf32>) -> tensor<?x1x4xf32>
+    return %l, %o#1, %o#2, %s#1, %c#1 : tensor<?x1x4xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x6x2xf32>, tensor<?x4x3xf32>
+  }
+  func.func private @conv(%x: tensor<?x?x4xf32>, %w: tensor<4x4xf32>, %b: tensor<4xf32>, %s: tensor<?x4x3xf32>) -> (tensor<?x?x4xf32>, tensor<?x4x3xf32>) attributes {coil.calls = 1 : i64, coil.kernel} {
+    %y, %s2 = coil.conv1d_causal %x, %w bias(%b) state(%s) : (tensor<?x?x4xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<?x4x3xf32>) -> (tensor<?x?x4xf32>, tensor<?x4x3xf32>)
+    return %y, %s2 : tensor<?x?x4xf32>, tensor<?x4x3xf32>
   }
   func.func private @embed(%t: tensor<4x32xf32>, %ids: tensor<?x?xi32>) -> tensor<?x?x32xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
     %e = coil.embed %t, %ids : (tensor<4x32xf32>, tensor<?x?xi32>) -> tensor<?x?x32xf32>
