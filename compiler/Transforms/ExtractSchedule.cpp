@@ -149,6 +149,36 @@ bool isStatic(Value v) {
   return cast<RankedTensorType>(v.getType()).hasStaticShape();
 }
 
+/// The ops a lowering config's `epilogue` (--coil-cpu-select-strategy)
+/// applies on the register tile of the op that carries it: the chain of
+/// single readers from its result, as many as the epilogue names.
+llvm::DenseSet<Operation *> fusedEpilogues(func::FuncOp fn) {
+  llvm::DenseSet<Operation *> fused;
+  fn.walk([&](Operation *op) {
+    auto config = op->getAttrOfType<DictionaryAttr>("coil.lowering_config");
+    auto names = config ? config.getAs<ArrayAttr>("epilogue") : ArrayAttr();
+    if (!names || op->getNumResults() == 0)
+      return;
+    Value v = op->getResult(0);
+    for (Attribute name : names) {
+      Operation *reader = nullptr;
+      int readers = 0;
+      for (Operation *u : v.getUsers())
+        if (!u->hasTrait<OpTrait::IsTerminator>()) {
+          reader = u;
+          ++readers;
+        }
+      auto expected = dyn_cast<StringAttr>(name);
+      if (readers != 1 || !expected ||
+          reader->getName().stripDialect() != expected.getValue())
+        break;
+      fused.insert(reader);
+      v = reader->getResult(0);
+    }
+  });
+  return fused;
+}
+
 /// Counts FLOPs and bytes of every op of a kernel body: parameters are read
 /// once per call (a), activations once per token (b), attention's FLOPs per
 /// token and context position (c), the scan's state once per sequence (d)
@@ -157,7 +187,27 @@ bool isStatic(Value v) {
 KernelCost costOf(func::FuncOp fn) {
   KernelCost k;
   const double f32 = 4.0;
+  llvm::DenseSet<Operation *> epilogue = fusedEpilogues(fn);
   for (Operation &op : fn.getBody().front().without_terminator()) {
+    // An op applied on its producer's registers moves only its other
+    // operands; the producer counts the one store.
+    if (epilogue.contains(&op)) {
+      if (isa<SplitOp>(op))
+        continue;
+      Value v = op.getResult(0);
+      double perElement = isa<SiluOp, SoftplusOp>(op) ? 4
+                          : isa<GeluOp>(op)           ? 8
+                                                      : 1;
+      double others = op.getNumOperands() - 1;
+      if (isStatic(v)) {
+        k.flops[0] += perElement * numElements(v);
+        k.bytes[0] += others * f32 * numElements(v);
+      } else {
+        k.flops[1] += perElement * lastDim(v);
+        k.bytes[1] += others * f32 * lastDim(v);
+      }
+      continue;
+    }
     llvm::TypeSwitch<Operation *>(&op)
         .Case([&](LinearOp o) {
           double in = lastDim(o.getInput()), out = lastDim(o.getResult());

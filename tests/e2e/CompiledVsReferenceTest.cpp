@@ -10,8 +10,10 @@
 // and 1, 2 or 3 threads give bit-identical logits. Every test runs for each
 // micro-kernel family the host can execute: x86-64 (SSE), x86-64-v3 (AVX2 +
 // FMA) and x86-64-v4 (AVX-512); the others are skipped, never passed.
-// The shapes are awkward for every register tile: vocabulary 61, x_proj's
-// 34 outputs, dt_proj's K = 2, FFN 96.
+// The shapes are awkward for every register tile: vocabulary 61, Mamba's
+// 72 inner channels (whole blocks of 16 or 8 channels for the scan and the
+// conv, then leftovers on AVX-512), x_proj's 35 outputs, dt_proj's K = 3,
+// FFN 96.
 //
 // Tolerance. The reference computes in double and rounds each op's result to
 // f32; the compiled code computes in f32 with reassociated reductions (LLVM
@@ -52,7 +54,7 @@ namespace weights = ::coil::weights;
 namespace {
 
 constexpr const char *kMamba = R"json({
-  "model_type": "mamba", "hidden_size": 32, "num_hidden_layers": 2,
+  "model_type": "mamba", "hidden_size": 36, "num_hidden_layers": 2,
   "vocab_size": 61, "state_size": 16, "expand": 2, "conv_kernel": 4,
   "time_step_rank": "auto", "tie_word_embeddings": true
 })json";

@@ -52,6 +52,32 @@ std::optional<ScanConfig> ScanConfig::of(Operation *op) {
   return config;
 }
 
+DictionaryAttr ConvConfig::toAttr(MLIRContext *context) const {
+  Builder b(context);
+  SmallVector<Attribute> names;
+  if (silu)
+    names.push_back(b.getStringAttr("silu"));
+  return b.getDictionaryAttr(
+      {b.getNamedAttr("epilogue", b.getArrayAttr(names))});
+}
+
+std::optional<ConvConfig> ConvConfig::of(Operation *op) {
+  auto dict = op->getAttrOfType<DictionaryAttr>(kLoweringConfigAttrName);
+  if (!dict)
+    return std::nullopt;
+  auto epilogue = dict.getAs<ArrayAttr>("epilogue");
+  if (!epilogue || epilogue.size() > 1)
+    return std::nullopt;
+  ConvConfig config;
+  if (epilogue.size() == 1) {
+    auto name = dyn_cast<StringAttr>(epilogue[0]);
+    if (!name || name.getValue() != "silu")
+      return std::nullopt;
+    config.silu = true;
+  }
+  return config;
+}
+
 DictionaryAttr AttentionConfig::toAttr(MLIRContext *context) const {
   Builder b(context);
   return b.getDictionaryAttr({

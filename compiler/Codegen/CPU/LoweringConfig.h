@@ -88,6 +88,17 @@ struct AttentionConfig {
   static std::optional<AttentionConfig> of(Operation *op);
 };
 
+/// How one causal conv is lowered: whether the silu that alone reads its
+/// result is applied before the store (the conv's own result is then not
+/// written).
+struct ConvConfig {
+  bool silu = false;
+
+  DictionaryAttr toAttr(MLIRContext *context) const;
+  /// The config recorded on `op`, if any and well formed.
+  static std::optional<ConvConfig> of(Operation *op);
+};
+
 /// The element-wise ops that can run on `linear`'s register tile, in
 /// order: each is the only op reading the previous value (the linear's
 /// result first; returning it does not count), computes the same shape,

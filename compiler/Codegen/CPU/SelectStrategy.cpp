@@ -196,6 +196,22 @@ struct CoilCpuSelectStrategyPass
         config.channels = target->f32Lanes();
         scan->setAttr(kLoweringConfigAttrName, config.toAttr(&getContext()));
       });
+      // Convs: the silu that alone reads the result, when no caller reads
+      // it, runs before the store.
+      fn.walk([&](Conv1dCausalOp conv) {
+        ConvConfig config;
+        Value y = conv.getResult();
+        // The one op reading y (returning it does not count).
+        SmallVector<Operation *> readers;
+        for (Operation *u : y.getUsers())
+          if (!u->hasTrait<OpTrait::IsTerminator>())
+            readers.push_back(u);
+        Operation *user = readers.size() == 1 ? readers.front() : nullptr;
+        config.silu = user && isa<SiluOp>(user) &&
+                      user->getBlock() == conv->getBlock() &&
+                      !readByCaller(y, ret, calls) && !calls.empty();
+        conv->setAttr(kLoweringConfigAttrName, config.toAttr(&getContext()));
+      });
       // Attention: blocks of queries against blocks of keys.
       fn.walk([&](AttentionOp attention) {
         attention->setAttr(kLoweringConfigAttrName,

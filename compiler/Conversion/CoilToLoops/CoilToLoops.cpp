@@ -176,6 +176,25 @@ LogicalResult lowerKernel(func::FuncOp fn) {
     epilogueOf[linear] = std::move(chain);
   }
 
+  // A silu the conv applies before its store (coil.lowering_config).
+  llvm::DenseMap<Operation *, Operation *> siluOf;
+  for (auto conv : oldBody.getOps<Conv1dCausalOp>()) {
+    std::optional<ConvConfig> config = ConvConfig::of(conv);
+    if (!config || !config->silu)
+      continue;
+    Operation *silu = nullptr;
+    for (Operation *u : conv.getResult().getUsers())
+      if (isa<SiluOp>(u))
+        silu = u;
+    if (!silu) {
+      delete body;
+      return conv.emitOpError("cannot be lowered to loops: no silu reads it, "
+                              "as its lowering config says");
+    }
+    fused.insert(silu);
+    siluOf[conv] = silu;
+  }
+
   LoopBuilder lb(b, fn.getLoc(), tile, tiles, sync);
   bool first = true;
   for (Operation &op : oldBody.without_terminator()) {
@@ -195,6 +214,9 @@ LogicalResult lowerKernel(func::FuncOp fn) {
     if (chain == epilogueOf.end()) {
       for (OpResult r : op.getResults())
         out.push_back(buffer[r]);
+      // The conv stores silu's values, into silu's buffer.
+      if (Operation *silu = siluOf.lookup(&op))
+        out[0] = destination.lookup(silu->getResult(0));
       lowered = lowerOp(lb, &op, in, out);
     } else {
       // The tile stores the last epilogue op's values, into their buffers

@@ -76,6 +76,12 @@
 // AVX2: coil.lowering_config = {isa = "avx2", keys = 12 : i64, queries = 8 : i64, tile = array<i64: 4, 16>, vector = 8 : i64}
 // BASE-LABEL: func.func private @attention
 // BASE: coil.lowering_config = {isa = "x86-64", keys = 12 : i64, queries = 4 : i64, tile = array<i64: 4, 8>, vector = 4 : i64}
+// A conv's silu runs before the store when nothing else reads the conv's
+// values.
+// AVX512-LABEL: func.func private @conv_silu
+// AVX512: coil.conv1d_causal {{.*}} {coil.lowering_config = {epilogue = ["silu"]}}
+// AVX512-LABEL: func.func private @conv_read_by_caller
+// AVX512: coil.conv1d_causal {{.*}} {coil.lowering_config = {epilogue = []}}
 module {
   func.func @prefill(%x: tensor<?x?x64xf32>) -> (tensor<?x?x48xf32>, tensor<?x?x48xf32>) {
     %n = coil.weight "norm" : tensor<64xf32>
@@ -96,6 +102,11 @@ module {
     %p = coil.weight "pieces" : tensor<96x64xf32>
     %w1:2 = call @split_whole_panels(%x, %p) : (tensor<?x?x64xf32>, tensor<96x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x32xf32>)
     %w2:2 = call @split_inside_a_panel(%x, %p) : (tensor<?x?x64xf32>, tensor<96x64xf32>) -> (tensor<?x?x48xf32>, tensor<?x?x48xf32>)
+    %cw = coil.weight "conv" : tensor<64x4xf32>
+    %cs = coil.weight "conv_state" : tensor<1x64x3xf32>
+    %c1:3 = call @conv_silu(%x, %cw, %cs) : (tensor<?x?x64xf32>, tensor<64x4xf32>, tensor<1x64x3xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<1x64x3xf32>)
+    %c2:3 = call @conv_read_by_caller(%x, %cw, %cs) : (tensor<?x?x64xf32>, tensor<64x4xf32>, tensor<1x64x3xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<1x64x3xf32>)
+    %c3 = coil.add %c1#1, %c2#0 : tensor<?x?x64xf32>
     return %y, %z : tensor<?x?x48xf32>, tensor<?x?x48xf32>
   }
   func.func private @norm_linear(%x: tensor<?x?x64xf32>, %n: tensor<64xf32>, %w: tensor<48x64xf32>) -> tensor<?x?x48xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
@@ -146,5 +157,15 @@ module {
         : (tensor<?x?x16xf32>, tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?x8xf32>, tensor<?x?xi32>)
         -> (tensor<?x?x16xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?x8xf32>)
     return %o, %kc2, %vc2 : tensor<?x?x16xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?x8xf32>
+  }
+  func.func private @conv_silu(%x: tensor<?x?x64xf32>, %w: tensor<64x4xf32>, %s: tensor<1x64x3xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<1x64x3xf32>) attributes {coil.calls = 1 : i64, coil.kernel} {
+    %y, %s2 = coil.conv1d_causal %x, %w state(%s) : (tensor<?x?x64xf32>, tensor<64x4xf32>, tensor<1x64x3xf32>) -> (tensor<?x?x64xf32>, tensor<1x64x3xf32>)
+    %a = coil.silu %y : tensor<?x?x64xf32>
+    return %y, %a, %s2 : tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<1x64x3xf32>
+  }
+  func.func private @conv_read_by_caller(%x: tensor<?x?x64xf32>, %w: tensor<64x4xf32>, %s: tensor<1x64x3xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<1x64x3xf32>) attributes {coil.calls = 1 : i64, coil.kernel} {
+    %y, %s2 = coil.conv1d_causal %x, %w state(%s) : (tensor<?x?x64xf32>, tensor<64x4xf32>, tensor<1x64x3xf32>) -> (tensor<?x?x64xf32>, tensor<1x64x3xf32>)
+    %a = coil.silu %y : tensor<?x?x64xf32>
+    return %y, %a, %s2 : tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<1x64x3xf32>
   }
 }
