@@ -13,7 +13,7 @@
 // The shapes are awkward for every register tile: vocabulary 61, Mamba's
 // 72 inner channels (whole blocks of 16 or 8 channels for the scan and the
 // conv, then leftovers on AVX-512), x_proj's 35 outputs, dt_proj's K = 3,
-// FFN 96.
+// FFN 96, and a Llama whose head dimension (24) is not whole vectors.
 //
 // Tolerance. The reference computes in double and rounds each op's result to
 // f32; the compiled code computes in f32 with reassociated reductions (LLVM
@@ -62,6 +62,15 @@ constexpr const char *kMamba = R"json({
 constexpr const char *kLlama = R"json({
   "model_type": "llama", "hidden_size": 64, "intermediate_size": 96,
   "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2,
+  "vocab_size": 61, "max_position_embeddings": 512, "rms_norm_eps": 1e-5,
+  "tie_word_embeddings": false
+})json";
+
+/// Head dimension 24: whole and part vectors of every ISA (16 + 8 lanes on
+/// AVX-512), three query heads sharing one kv head.
+constexpr const char *kLlamaOddHeads = R"json({
+  "model_type": "llama", "hidden_size": 72, "intermediate_size": 96,
+  "num_attention_heads": 3, "num_key_value_heads": 1, "num_hidden_layers": 1,
   "vocab_size": 61, "max_position_embeddings": 512, "rms_norm_eps": 1e-5,
   "tie_word_embeddings": false
 })json";
@@ -378,6 +387,19 @@ TEST_P(CompiledVsReferenceTest, MambaContinuedPrompt) {
 
 TEST_P(CompiledVsReferenceTest, LlamaContinuedPrompt) {
   compile(kLlama);
+  if (HasFatalFailure())
+    return;
+  checkContinuedPrompt();
+}
+
+TEST_P(CompiledVsReferenceTest, LlamaOddHeadDim) {
+  compile(kLlamaOddHeads);
+  if (HasFatalFailure())
+    return;
+  checkPrefillAndDecode(3, 37);
+  if (HasFatalFailure())
+    return;
+  checkPrefillAndDecode(1, 300);
   if (HasFatalFailure())
     return;
   checkContinuedPrompt();
