@@ -179,6 +179,20 @@ llvm::DenseSet<Operation *> fusedEpilogues(func::FuncOp fn) {
   return fused;
 }
 
+/// An element-wise op's FLOPs (a few per element for the transcendental
+/// ones) and `moved` values per element: per call for a static shape
+/// (parameters), per token otherwise.
+void addElementwise(KernelCost &k, Operation *op, double moved) {
+  double perElement = isa<SiluOp, SoftplusOp>(op) ? 4
+                      : isa<GeluOp>(op)           ? 8
+                                                  : 1;
+  Value v = op->getResult(0);
+  int term = isStatic(v) ? 0 : 1;
+  double elements = isStatic(v) ? numElements(v) : lastDim(v);
+  k.flops[term] += perElement * elements;
+  k.bytes[term] += moved * 4.0 * elements;
+}
+
 /// Counts FLOPs and bytes of every op of a kernel body: parameters are read
 /// once per call (a), activations once per token (b), attention's FLOPs per
 /// token and context position (c), the scan's state once per sequence (d)
@@ -192,20 +206,8 @@ KernelCost costOf(func::FuncOp fn) {
     // An op applied on its producer's registers moves only its other
     // operands; the producer counts the one store.
     if (epilogue.contains(&op)) {
-      if (isa<SplitOp>(op))
-        continue;
-      Value v = op.getResult(0);
-      double perElement = isa<SiluOp, SoftplusOp>(op) ? 4
-                          : isa<GeluOp>(op)           ? 8
-                                                      : 1;
-      double others = op.getNumOperands() - 1;
-      if (isStatic(v)) {
-        k.flops[0] += perElement * numElements(v);
-        k.bytes[0] += others * f32 * numElements(v);
-      } else {
-        k.flops[1] += perElement * lastDim(v);
-        k.bytes[1] += others * f32 * lastDim(v);
-      }
+      if (!isa<SplitOp>(op))
+        addElementwise(k, &op, op.getNumOperands() - 1);
       continue;
     }
     llvm::TypeSwitch<Operation *>(&op)
@@ -223,18 +225,7 @@ KernelCost costOf(func::FuncOp fn) {
         })
         .Case<SiluOp, GeluOp, SoftplusOp, ExpOp, NegOp, AddOp, MulOp, SubOp>(
             [&](Operation *o) {
-              double perElement = isa<SiluOp, SoftplusOp>(o) ? 4
-                                  : isa<GeluOp>(o)           ? 8
-                                                             : 1;
-              double operands = o->getNumOperands() + 1;
-              Value v = o->getResult(0);
-              if (isStatic(v)) {
-                k.flops[0] += perElement * numElements(v);
-                k.bytes[0] += operands * f32 * numElements(v);
-              } else {
-                k.flops[1] += perElement * lastDim(v);
-                k.bytes[1] += operands * f32 * lastDim(v);
-              }
+              addElementwise(k, o, o->getNumOperands() + 1);
             })
         .Case([&](SliceOp o) {
           // The result is read and written: per token, or per sequence for

@@ -1167,8 +1167,11 @@ llvm::Error runBench() {
                       run.limits.fmaGflops, run.limits.readGBps,
                       compilerVersion(), quick ? ", --quick sweep" : "");
   if (!a.empty() && !b.empty()) {
+    // Experiments left out by --experiments (or stopped before their
+    // first point) print no table.
     for (const Experiment &e : run.experiments)
-      printTable(os, e, a, b);
+      if (!e.points.empty())
+        printTable(os, e, a, b);
     os << "\nPercentages are the fraction of the machine's limit reached: "
           "the FMA peak for prefill, the read bandwidth (weights + state "
           "bytes per token) for decode.\n\nVerdict: "
