@@ -5,8 +5,8 @@
 // with the reference interpreter on the same seeded weights: prompts of
 // T = 1, 2, 7, 64 and 300 tokens at batch 1 and 3 (every position's logits,
 // and the default last position's), then 20 decode steps; a prompt fed
-// in three parts (21, 45, 1 tokens); a sequence's state saved, advanced
-// and restored; kernels run on 2 threads,
+// in three parts (21, 45, 1 tokens); 32 sequences at once (prefill and
+// decode); a sequence's state saved, advanced and restored; kernels run on 2 threads,
 // and 1, 2 or 3 threads give bit-identical logits. Every test runs for each
 // micro-kernel family the host can execute: x86-64 (SSE), x86-64-v3 (AVX2 +
 // FMA) and x86-64-v4 (AVX-512); the others are skipped, never passed.
@@ -303,6 +303,48 @@ protected:
     }
   }
 
+  /// 32 sequences: a prefill of 5 tokens each, then 3 decode steps (the
+  /// batch inside the scan's, conv's and attention's loops).
+  void checkBatch32() {
+    constexpr int64_t kBatch = 32, kPrompt = 5;
+    coil_session_options_t options;
+    coil_session_options_initialize(&options);
+    options.max_batch = kBatch;
+    options.max_context = 16;
+    options.threads = 2;
+    options.all_logits = 1;
+    coil_session_t *wide = nullptr;
+    ASSERT_COIL_OK(coil_session_create(model, &options, &wide));
+    auto ref = referenceSession(kBatch);
+    ASSERT_TRUE(ref);
+    int64_t vocab = config.vocabSize();
+    std::vector<std::vector<int64_t>> prompts(kBatch);
+    std::vector<int32_t> flat;
+    for (int64_t b = 0; b < kBatch; ++b)
+      for (int64_t t = 0; t < kPrompt; ++t) {
+        prompts[b].push_back((b * 7 + t * 3 + 1) % vocab);
+        flat.push_back(static_cast<int32_t>(prompts[b].back()));
+      }
+    llvm::Expected<reference::Tensor> expected = ref->prefillAll(prompts);
+    ASSERT_TRUE(!!expected) << llvm::toString(expected.takeError());
+    ASSERT_COIL_OK(coil_session_prefill(wide, flat.data(), kBatch, kPrompt));
+    expectLogitsMatch(*expected, "B=32 prefill", wide);
+    for (int64_t step = 0; step < 3 && !HasFailure(); ++step) {
+      std::vector<int64_t> next;
+      std::vector<int32_t> next32;
+      for (int64_t b = 0; b < kBatch; ++b) {
+        next.push_back((step * 5 + b * 11) % vocab);
+        next32.push_back(static_cast<int32_t>(next.back()));
+      }
+      llvm::Expected<reference::Tensor> stepExpected = ref->decode(next);
+      ASSERT_TRUE(!!stepExpected);
+      ASSERT_COIL_OK(coil_session_decode(wide, next32.data(), kBatch));
+      expectLogitsMatch(*stepExpected,
+                        "B=32 decode step " + std::to_string(step), wide);
+    }
+    coil_session_release(wide);
+  }
+
   /// 1, 2 and 3 threads give bit-identical logits.
   void checkThreadInvariance(const char *json) {
     compile(json, 1);
@@ -390,6 +432,20 @@ TEST_P(CompiledVsReferenceTest, LlamaContinuedPrompt) {
   if (HasFatalFailure())
     return;
   checkContinuedPrompt();
+}
+
+TEST_P(CompiledVsReferenceTest, MambaBatch32) {
+  compile(kMamba);
+  if (HasFatalFailure())
+    return;
+  checkBatch32();
+}
+
+TEST_P(CompiledVsReferenceTest, LlamaBatch32) {
+  compile(kLlama);
+  if (HasFatalFailure())
+    return;
+  checkBatch32();
 }
 
 TEST_P(CompiledVsReferenceTest, LlamaOddHeadDim) {
