@@ -143,7 +143,10 @@ private:
       bool startsWithNorm = llvm::any_of(group, [&](Operation *op) {
         return isa<RmsNormOp, LayerNormOp>(op) && position[op] == first;
       });
+      // A group of weight transforms alone (several kernels read them)
+      // stays at the entry, where they are.
       bool alone = merged.empty() || startsWithNorm || afterNorm ||
+                   first == ~0u || firstOf(merged.back()) == ~0u ||
                    !contiguous(merged.back(), group);
       afterNorm = startsWithNorm;
       if (alone) {

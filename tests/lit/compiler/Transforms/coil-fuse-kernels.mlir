@@ -198,3 +198,22 @@ func.func @many_rows_per_sequence(%h: tensor<?x?x8xf32>) -> tensor<?x?x8xf32> {
   %r = coil.add %h, %b : tensor<?x?x8xf32>
   return %r : tensor<?x?x8xf32>
 }
+
+// -----
+
+// A weight transform two kernels read forms a kernel of its own at the
+// entry, before both; merging never moves it after one of its readers.
+// CHECK-LABEL: func.func @shared_weight_transform_one_row
+// CHECK: %[[E:.+]] = coil.kernel "exp"
+// CHECK: coil.kernel "rms_norm_linear"({{.*}}%[[E]]
+// CHECK: coil.kernel "linear_add"({{.*}}%[[E]]
+func.func @shared_weight_transform_one_row(%h: tensor<?x1x8xf32>) -> tensor<?x1x8xf32> {
+  %nw = coil.weight "norm" : tensor<8xf32>
+  %wl = coil.weight "w_log" : tensor<8x8xf32>
+  %w = coil.exp %wl : tensor<8x8xf32>
+  %n = coil.rms_norm %h, %nw : (tensor<?x1x8xf32>, tensor<8xf32>) -> tensor<?x1x8xf32>
+  %a = coil.linear %n, %w : (tensor<?x1x8xf32>, tensor<8x8xf32>) -> tensor<?x1x8xf32>
+  %b = coil.linear %a, %w : (tensor<?x1x8xf32>, tensor<8x8xf32>) -> tensor<?x1x8xf32>
+  %r = coil.add %h, %b : tensor<?x1x8xf32>
+  return %r : tensor<?x1x8xf32>
+}
