@@ -21,7 +21,6 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <optional>
-
 #include <tuple>
 
 using namespace mlir;
@@ -29,8 +28,8 @@ using namespace mlir::coil;
 
 namespace {
 
-/// Channels per vector: 16 f32 (one AVX-512 register, two AVX2 ones); the
-/// conv is bound by memory, not by how LLVM splits the vector.
+/// Channels per vector: 16 f32 (one AVX-512 register, two AVX2 or four SSE
+/// ones); the conv is bound by memory, not by how LLVM splits the vector.
 constexpr int64_t kChannelBlock = 16;
 
 /// The `width` values m[bb, c + i, j], i in [0, width), as one vector.
