@@ -149,36 +149,6 @@ bool isStatic(Value v) {
   return cast<RankedTensorType>(v.getType()).hasStaticShape();
 }
 
-/// The ops a lowering config's `epilogue` (--coil-cpu-select-strategy)
-/// applies on the register tile of the op that carries it: the chain of
-/// single readers from its result, as many as the epilogue names.
-llvm::DenseSet<Operation *> fusedEpilogues(func::FuncOp fn) {
-  llvm::DenseSet<Operation *> fused;
-  fn.walk([&](Operation *op) {
-    auto config = op->getAttrOfType<DictionaryAttr>("coil.lowering_config");
-    auto names = config ? config.getAs<ArrayAttr>("epilogue") : ArrayAttr();
-    if (!names || op->getNumResults() == 0)
-      return;
-    Value v = op->getResult(0);
-    for (Attribute name : names) {
-      Operation *reader = nullptr;
-      int readers = 0;
-      for (Operation *u : v.getUsers())
-        if (!u->hasTrait<OpTrait::IsTerminator>()) {
-          reader = u;
-          ++readers;
-        }
-      auto expected = dyn_cast<StringAttr>(name);
-      if (readers != 1 || !expected ||
-          reader->getName().stripDialect() != expected.getValue())
-        break;
-      fused.insert(reader);
-      v = reader->getResult(0);
-    }
-  });
-  return fused;
-}
-
 /// An element-wise op's FLOPs (a few per element for the transcendental
 /// ones) and `moved` values per element: per call for a static shape
 /// (parameters), per token otherwise.
@@ -201,7 +171,13 @@ void addElementwise(KernelCost &k, Operation *op, double moved) {
 KernelCost costOf(func::FuncOp fn) {
   KernelCost k;
   const double f32 = 4.0;
-  llvm::DenseSet<Operation *> epilogue = fusedEpilogues(fn);
+  // The ops lowering configs apply on their producers' registers
+  // (--coil-cpu-select-strategy).
+  llvm::DenseSet<Operation *> epilogue;
+  fn.walk([&](Operation *op) {
+    for (Operation *e : fusedEpilogueOf(op))
+      epilogue.insert(e);
+  });
   for (Operation &op : fn.getBody().front().without_terminator()) {
     // An op applied on its producer's registers moves only its other
     // operands; the producer counts the one store.

@@ -159,15 +159,8 @@ mlir::coil::epilogueCandidates(Operation *linear,
   SmallVector<Operation *> chain;
   Value current = linear->getResult(0);
   while (true) {
-    // The one op that reads the value (returning it does not count).
-    Operation *user = nullptr;
-    int64_t readers = 0;
-    for (Operation *u : current.getUsers())
-      if (!u->hasTrait<OpTrait::IsTerminator>()) {
-        user = u;
-        ++readers;
-      }
-    if (readers != 1)
+    Operation *user = soleReader(current);
+    if (!user)
       break;
     // A split of the last dimension ends the chain: the tile stores each
     // column into the piece it belongs to.
@@ -198,6 +191,37 @@ mlir::coil::epilogueCandidates(Operation *linear,
       break;
     chain.push_back(user);
     current = user->getResult(0);
+  }
+  return chain;
+}
+
+Operation *mlir::coil::soleReader(Value v) {
+  Operation *reader = nullptr;
+  for (Operation *u : v.getUsers()) {
+    if (u->hasTrait<OpTrait::IsTerminator>())
+      continue;
+    if (reader)
+      return nullptr;
+    reader = u;
+  }
+  return reader;
+}
+
+SmallVector<Operation *> mlir::coil::fusedEpilogueOf(Operation *op) {
+  SmallVector<Operation *> chain;
+  auto dict = op->getAttrOfType<DictionaryAttr>(kLoweringConfigAttrName);
+  auto names = dict ? dict.getAs<ArrayAttr>("epilogue") : ArrayAttr();
+  if (!names || op->getNumResults() == 0)
+    return chain;
+  Value v = op->getResult(0);
+  for (Attribute name : names) {
+    Operation *reader = soleReader(v);
+    auto expected = dyn_cast<StringAttr>(name);
+    if (!reader || !expected ||
+        reader->getName().stripDialect() != expected.getValue())
+      break;
+    chain.push_back(reader);
+    v = reader->getResult(0);
   }
   return chain;
 }

@@ -111,6 +111,14 @@ struct ConvConfig {
 llvm::SmallVector<Operation *>
 epilogueCandidates(Operation *linear, const llvm::DenseSet<Value> &alsoReady);
 
+/// The one op that reads `v` (returning it does not count), or null when
+/// none or several do.
+Operation *soleReader(Value v);
+
+/// The ops `op`'s lowering config names as its epilogue, in order: the
+/// chain of sole readers from its result, as far as their names match.
+llvm::SmallVector<Operation *> fusedEpilogueOf(Operation *op);
+
 /// The panel width of a `coil.layout` attribute, or 0 for none/rows.
 int64_t panelWidthOf(Attribute layout);
 /// `{kind = "panels", n0 = n0}`.

@@ -201,12 +201,7 @@ struct CoilCpuSelectStrategyPass
       fn.walk([&](Conv1dCausalOp conv) {
         ConvConfig config;
         Value y = conv.getResult();
-        // The one op reading y (returning it does not count).
-        SmallVector<Operation *> readers;
-        for (Operation *u : y.getUsers())
-          if (!u->hasTrait<OpTrait::IsTerminator>())
-            readers.push_back(u);
-        Operation *user = readers.size() == 1 ? readers.front() : nullptr;
+        Operation *user = soleReader(y);
         config.silu = user && isa<SiluOp>(user) &&
                       user->getBlock() == conv->getBlock() &&
                       !readByCaller(y, ret, calls) && !calls.empty();

@@ -182,14 +182,12 @@ LogicalResult lowerKernel(func::FuncOp fn) {
     std::optional<ConvConfig> config = ConvConfig::of(conv);
     if (!config || !config->silu)
       continue;
-    Operation *silu = nullptr;
-    for (Operation *u : conv.getResult().getUsers())
-      if (isa<SiluOp>(u))
-        silu = u;
+    SmallVector<Operation *> chain = fusedEpilogueOf(conv);
+    Operation *silu = chain.size() == 1 ? chain.front() : nullptr;
     if (!silu) {
       delete body;
-      return conv.emitOpError("cannot be lowered to loops: no silu reads it, "
-                              "as its lowering config says");
+      return conv.emitOpError("cannot be lowered to loops: the silu its "
+                              "lowering config names is not its one reader");
     }
     fused.insert(silu);
     siluOf[conv] = silu;
