@@ -9,6 +9,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <functional>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::coil;
@@ -95,7 +96,66 @@ Value LoopBuilder::mul(Value x, Value y) {
 Value LoopBuilder::div(Value x, Value y) {
   return b.create<arith::DivFOp>(loc, x, y, fmf);
 }
-Value LoopBuilder::fexp(Value x) { return b.create<math::ExpOp>(loc, x); }
+Value LoopBuilder::fexp(Value x) {
+  // exp(x) = 2^n exp(r), n = round(x log2 e), r = x - n ln 2 in
+  // [-ln2/2, ln2/2]. Adding 1.5 * 2^23 rounds x log2 e to an integer held
+  // in the low mantissa bits of t, which a shift by 23 moves into the
+  // exponent field. r is reduced in two steps (ln 2 split into a high part
+  // with trailing zero bits and the rest) and exp(r) is the degree-6
+  // polynomial closest to it on that interval in the max norm (Chebyshev
+  // fit, 2e-9 absolute error). The shift and integer add scale by 2^n
+  // exactly wherever the result is a normal f32, x in [kLo, kHi]: below
+  // it the result is 0 (denormals are flushed), above it +inf, and a NaN
+  // stays NaN. Exhaustively over that interval, 1.10 ulp at most from exp
+  // in double (tests/e2e/MathAccuracyTest.cpp).
+  //
+  // These ops carry no fast-math flags: reassociating (x log2 e + 1.5 *
+  // 2^23) - 1.5 * 2^23 would undo the rounding.
+  constexpr double kLo = -87.33654, kHi = 88.72283;
+  constexpr double kCoefficients[] = {
+      1.0,
+      1.000000037716213842542586,
+      0.5000000047117757674390523,
+      0.1666641551465327542743478,
+      0.0416663528967751567864817,
+      0.008375126398153335682035129,
+      0.001394110843397267460848492,
+  };
+  Type ft = x.getType();
+  Type it = b.getI32Type();
+  if (auto vt = dyn_cast<VectorType>(ft))
+    it = VectorType::get(vt.getShape(), it);
+  auto intLike = [&](int64_t v) -> Value {
+    Value c = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(v));
+    return isa<VectorType>(it) ? splat(it, c) : c;
+  };
+  auto fma = [&](Value a, Value m, Value c) -> Value {
+    return b.create<math::FmaOp>(loc, a, m, c);
+  };
+  Value magic = f32Like(x, 12582912.0);
+  Value t = fma(x, f32Like(x, 1.44269504088896341), magic);
+  Value n = b.create<arith::SubFOp>(loc, t, magic);
+  Value r = fma(n, f32Like(x, -0.693145751953125), x);
+  r = fma(n, f32Like(x, -1.428606765330187045e-06), r);
+  Value p = f32Like(x, kCoefficients[6]);
+  for (int i = 5; i >= 0; --i)
+    p = fma(p, r, f32Like(x, kCoefficients[i]));
+  Value scale = b.create<arith::ShLIOp>(
+      loc, b.create<arith::BitcastOp>(loc, it, t), intLike(23));
+  Value bits =
+      b.create<arith::AddIOp>(loc, b.create<arith::BitcastOp>(loc, it, p),
+                              scale);
+  Value y = b.create<arith::BitcastOp>(loc, ft, bits);
+  Value under = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x,
+                                        f32Like(x, kLo));
+  y = b.create<arith::SelectOp>(loc, under, f32Like(x, 0.0), y);
+  // Above kHi or NaN: x + inf is +inf, or the NaN.
+  Value over = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UGT, x,
+                                       f32Like(x, kHi));
+  Value inf = b.create<arith::AddFOp>(
+      loc, x, f32Like(x, std::numeric_limits<double>::infinity()));
+  return b.create<arith::SelectOp>(loc, over, inf, y);
+}
 Value LoopBuilder::hsum(Value v) {
   return b.create<vector::ReductionOp>(
       loc, b.getF32Type(),
