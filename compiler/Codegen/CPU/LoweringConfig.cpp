@@ -35,6 +35,7 @@ DictionaryAttr ScanConfig::toAttr(MLIRContext *context) const {
   return b.getDictionaryAttr({
       b.getNamedAttr("channels", b.getI64IntegerAttr(channels)),
       b.getNamedAttr("isa", b.getStringAttr(isa)),
+      b.getNamedAttr("steps", b.getI64IntegerAttr(steps)),
   });
 }
 
@@ -44,11 +45,14 @@ std::optional<ScanConfig> ScanConfig::of(Operation *op) {
     return std::nullopt;
   auto isa = dict.getAs<StringAttr>("isa");
   auto channels = dict.getAs<IntegerAttr>("channels");
-  if (!isa || !channels || channels.getInt() < 1 || channels.getInt() > 64)
+  auto steps = dict.getAs<IntegerAttr>("steps");
+  if (!isa || !channels || channels.getInt() < 1 || channels.getInt() > 64 ||
+      !steps || steps.getInt() < 1 || steps.getInt() > 256)
     return std::nullopt;
   ScanConfig config;
   config.isa = isa.getValue();
   config.channels = channels.getInt();
+  config.steps = steps.getInt();
   return config;
 }
 

@@ -64,6 +64,9 @@ struct ScanConfig {
   llvm::StringRef isa;
   /// Channels per vector: the f32 lanes of one register.
   int64_t channels = 4;
+  /// Time steps per chunk: the first pass of a chunk keeps its decays
+  /// (steps x N vectors) in stack scratch the second pass reads from L1.
+  int64_t steps = 1;
 
   DictionaryAttr toAttr(MLIRContext *context) const;
   /// The config recorded on `op`, if any and well formed.

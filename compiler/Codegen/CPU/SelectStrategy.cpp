@@ -25,6 +25,11 @@ using namespace mlir::coil;
 
 namespace {
 
+/// The scan's decays of one chunk of time steps: half of a 32 KiB L1 (the
+/// smallest of the x86-64 cores targeted), leaving room for the inputs
+/// the chunk streams through.
+constexpr int64_t kScanChunkBytes = 16 * 1024;
+
 /// The register tile of each micro-kernel family: mr rows x nr features.
 ContractionConfig tileFor(const CpuTarget &target) {
   ContractionConfig c;
@@ -189,11 +194,15 @@ struct CoilCpuSelectStrategyPass
           fn.setArgAttr(arg.getArgNumber(), kLayoutAttrName,
                         panelLayout(&getContext(), config.nr));
       });
-      // Scans: one vector register of channels per state index.
+      // Scans: one vector register of channels per state index; chunks of
+      // time whose decays (steps x N vectors) take kScanChunkBytes.
       fn.walk([&](ScanOp scan) {
         ScanConfig config;
         config.isa = base.isa;
         config.channels = target->f32Lanes();
+        int64_t states = cast<ShapedType>(scan.getA().getType()).getDimSize(1);
+        int64_t stepBytes = std::max<int64_t>(states, 1) * config.channels * 4;
+        config.steps = std::clamp<int64_t>(kScanChunkBytes / stepBytes, 1, 64);
         scan->setAttr(kLoweringConfigAttrName, config.toAttr(&getContext()));
       });
       // Convs: the silu that alone reads the result, when no caller reads

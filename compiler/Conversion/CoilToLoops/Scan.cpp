@@ -16,6 +16,7 @@
 #include "compiler/Conversion/CoilToLoops/OpLowerings.h"
 
 #include "dialects/Coil/IR/CoilOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <tuple>
@@ -138,42 +139,97 @@ struct ScanOperands {
   int64_t n;
 };
 
+/// Stack scratch of one block's chunk of time steps (see scanBlocks).
+struct ChunkScratch {
+  /// [steps, N, W]: exp(dt * A) of every step and state index.
+  Value decay;
+  /// [3, steps, W]: dt * u, silu(z) when the scan is gated, and dt.
+  Value perStep;
+};
+
 /// Channels [lo, hi) of every sequence, W at a time (hi - lo a multiple of
-/// W): the state of index k of the block is vector k, across channels. A's
-/// columns are read per sequence and block, next to the loop that uses
-/// them (read once per block for all sequences, they are spilled and slow
-/// the time loop down).
+/// W): the state of index k of the block is vector k, across channels.
+/// Time goes in chunks of `steps` steps, each in two passes: the first
+/// computes what does not depend on the state (softplus, dt * u, the N
+/// decays exp(dt * A[:, k]), the gate) for the whole chunk into stack
+/// scratch, all independent work; the second runs the recurrence, whose
+/// only carried dependency is one FMA per state vector and step, reading
+/// the decays back from L1. Done step by step in one pass, the exps sit
+/// on every step's critical path and the out-of-order window, smaller than
+/// one step, cannot overlap them. A's columns are read per sequence and
+/// block, next to the loop that uses them.
 void scanBlocks(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
-                int64_t width) {
+                int64_t width, int64_t steps, const ChunkScratch &scratch) {
   auto vt = VectorType::get({width}, lb.b.getF32Type());
   Value seq = lb.dim(s.u, 1);
+  Value zero = lb.idx(0), one = lb.idx(1), two = lb.idx(2);
   lb.loop(lo, hi, width, [&](Value d) {
-    lb.loop(lb.idx(0), lb.dim(s.u, 0), 1, [&](Value bb) {
+    lb.loop(zero, lb.dim(s.u, 0), 1, [&](Value bb) {
       SmallVector<Value> aCols = loadColumns(lb, vt, s.a, {}, d, s.n);
       Value skip = lb.vload(vt, s.dv, {d});
       SmallVector<Value> hInit = loadColumns(lb, vt, s.h0, {bb}, d, s.n);
       SmallVector<Value> hFinal = lb.reduce(
-          lb.idx(0), seq, 1, hInit,
-          [&](Value t, ValueRange h) -> SmallVector<Value> {
-            Value dt = lb.vload(vt, s.delta, {bb, t, d});
-            if (s.softplus)
-              dt = lb.softplus(dt);
-            Value uu = lb.vload(vt, s.u, {bb, t, d});
-            Value du = lb.mul(dt, uu);
-            Value res = lb.mul(skip, uu);
-            SmallVector<Value> next;
-            for (int64_t k = 0; k < s.n; ++k) {
-              Value bk = lb.splat(vt, lb.load(s.bm, {bb, t, lb.idx(k)}));
-              Value ck = lb.splat(vt, lb.load(s.cm, {bb, t, lb.idx(k)}));
-              Value decay = lb.fexp(lb.mul(dt, aCols[k]));
-              Value hk = lb.add(lb.mul(decay, h[k]), lb.mul(du, bk));
-              res = lb.add(res, lb.mul(ck, hk));
-              next.push_back(hk);
-            }
-            if (s.z)
-              res = lb.mul(res, lb.silu(lb.vload(vt, s.z, {bb, t, d})));
-            lb.vstore(res, s.y, {bb, t, d});
-            return next;
+          zero, seq, steps, hInit,
+          [&](Value t0, ValueRange hChunk) -> SmallVector<Value> {
+            Value count = lb.minui(lb.subi(seq, t0), lb.idx(steps));
+            lb.loop(zero, count, 1, [&](Value i) {
+              Value t = lb.addi(t0, i);
+              Value dt = lb.vload(vt, s.delta, {bb, t, d});
+              if (s.softplus)
+                dt = lb.softplus(dt);
+              Value uu = lb.vload(vt, s.u, {bb, t, d});
+              lb.vstore(dt, scratch.perStep, {two, i, zero});
+              lb.vstore(lb.mul(dt, uu), scratch.perStep, {zero, i, zero});
+              if (s.z)
+                lb.vstore(lb.silu(lb.vload(vt, s.z, {bb, t, d})),
+                          scratch.perStep, {one, i, zero});
+            });
+            // The decays in a loop of their own: one step's N exps are
+            // independent of each other and of the softplus chain above.
+            lb.loop(zero, count, 1, [&](Value i) {
+              Value dt = lb.vload(vt, scratch.perStep, {two, i, zero});
+              for (int64_t k = 0; k < s.n; ++k)
+                lb.vstore(lb.fexp(lb.mul(dt, aCols[k])), scratch.decay,
+                          {i, lb.idx(k), zero});
+            });
+            return lb.reduce(
+                zero, count, 1, hChunk,
+                [&](Value i, ValueRange h) -> SmallVector<Value> {
+                  Value t = lb.addi(t0, i);
+                  Value du = lb.vload(vt, scratch.perStep, {zero, i, zero});
+                  // y = sum_k C[k] h[k], in four partial sums so the adds
+                  // are not one chain of N.
+                  SmallVector<Value> partial;
+                  SmallVector<Value> next;
+                  for (int64_t k = 0; k < s.n; ++k) {
+                    Value bk = lb.splat(vt, lb.load(s.bm, {bb, t, lb.idx(k)}));
+                    Value ck = lb.splat(vt, lb.load(s.cm, {bb, t, lb.idx(k)}));
+                    Value decay =
+                        lb.vload(vt, scratch.decay, {i, lb.idx(k), zero});
+                    Value hk = lb.add(lb.mul(decay, h[k]), lb.mul(du, bk));
+                    Value term = lb.mul(ck, hk);
+                    if (partial.size() < 4)
+                      partial.push_back(term);
+                    else
+                      partial[k % 4] = lb.add(partial[k % 4], term);
+                    next.push_back(hk);
+                  }
+                  while (partial.size() > 1) {
+                    SmallVector<Value> halved;
+                    for (size_t j = 0; j + 1 < partial.size(); j += 2)
+                      halved.push_back(lb.add(partial[j], partial[j + 1]));
+                    if (partial.size() % 2)
+                      halved.push_back(partial.back());
+                    partial = std::move(halved);
+                  }
+                  Value uu = lb.vload(vt, s.u, {bb, t, d});
+                  Value res = lb.add(partial[0], lb.mul(skip, uu));
+                  if (s.z)
+                    res = lb.mul(res, lb.vload(vt, scratch.perStep,
+                                               {one, i, zero}));
+                  lb.vstore(res, s.y, {bb, t, d});
+                  return next;
+                });
           });
       storeColumns(lb, hFinal, s.hOut, {bb}, d);
     });
@@ -235,6 +291,7 @@ LogicalResult mlir::coil::lowerScan(LoopBuilder &lb, Operation *op,
   int64_t channels = lb.staticDim(s.a, 0);
   std::optional<ScanConfig> config = ScanConfig::of(op);
   int64_t width = config ? config->channels : 1;
+  int64_t steps = config ? config->steps : 1;
 
   // Tiles split the channels in whole blocks; only the last tile can hold
   // the leftover channels, so each channel takes the same path whatever
@@ -243,8 +300,15 @@ LogicalResult mlir::coil::lowerScan(LoopBuilder &lb, Operation *op,
   std::tie(lo, hi) = lb.share(lb.idx(channels), width);
   int64_t blocked = width > 1 ? channels / width * width : 0;
   Value split = lb.minui(hi, lb.idx(blocked));
-  if (blocked > 0)
-    scanBlocks(lb, s, lb.minui(lo, split), split, width);
+  if (blocked > 0) {
+    auto f32 = lb.b.getF32Type();
+    ChunkScratch scratch;
+    scratch.decay = lb.b.create<memref::AllocaOp>(
+        lb.loc, MemRefType::get({steps, s.n, width}, f32));
+    scratch.perStep = lb.b.create<memref::AllocaOp>(
+        lb.loc, MemRefType::get({3, steps, width}, f32));
+    scanBlocks(lb, s, lb.minui(lo, split), split, width, steps, scratch);
+  }
   if (blocked < channels)
     lb.loop(lb.idx(0), lb.dim(s.u, 0), 1, [&](Value bb) {
       scanChannels(lb, s, bb, lb.b.create<arith::MaxUIOp>(lb.loc, lo, split),

@@ -53,6 +53,35 @@ func.func private @scan(%u: tensor<?x?x32xf32>, %dt: tensor<?x?x32xf32>, %a: ten
 
 // -----
 
+// With a lowering config, 8 channels share a vector per state index and time
+// goes in chunks of 4 steps: the first passes of a chunk write dt, dt * u,
+// the gate and the 16 decays to stack scratch (the exp expanded into FMAs
+// and integer ops, no math.exp), the recurrence reads them back and carries
+// the 16 state vectors.
+// CHECK-LABEL: func.func @scan_chunked
+// CHECK-DAG: %[[DECAY:.+]] = memref.alloca() : memref<4x16x8xf32>
+// CHECK-DAG: %[[STEP:.+]] = memref.alloca() : memref<3x4x8xf32>
+// CHECK-NOT: math.exp
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c4 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: vector.store %{{.+}}, %[[STEP]]
+// CHECK: arith.shli
+// CHECK: vector.store %{{.+}}, %[[DECAY]]
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: vector.load %[[DECAY]]
+// CHECK-NOT: math.exp
+// CHECK: return
+func.func private @scan_chunked(%u: tensor<?x?x32xf32>, %dt: tensor<?x?x32xf32>, %a: tensor<32x16xf32>, %b: tensor<?x?x16xf32>,
+    %c: tensor<?x?x16xf32>, %d: tensor<32xf32>, %z: tensor<?x?x32xf32>, %h: tensor<?x32x16xf32>)
+    -> (tensor<?x?x32xf32>, tensor<?x32x16xf32>) attributes {coil.kernel} {
+  %y, %ho = coil.scan %u, %dt, %a, %b, %c, %d gate(%z) state(%h)
+      {delta_softplus, coil.lowering_config = {channels = 8 : i64, isa = "avx2", steps = 4 : i64}}
+      : (tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<32x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>,
+         tensor<32xf32>, tensor<?x?x32xf32>, tensor<?x32x16xf32>) -> (tensor<?x?x32xf32>, tensor<?x32x16xf32>)
+  return %y, %ho : tensor<?x?x32xf32>, tensor<?x32x16xf32>
+}
+
+// -----
+
 // Attention: kv heads write the cache, a barrier, then query heads run the
 // online softmax with the running max, sum and output row loop-carried; no
 // buffer grows with the sequence length.

@@ -60,13 +60,14 @@
 // BAD: error: unknown target CPU 'pentium-9000' (expected 'host' or an x86-64 CPU name LLVM knows
 
 
-// A scan keeps one vector register of channels per state index.
+// A scan keeps one vector register of channels per state index, over
+// chunks of time whose decays (steps x 16 state vectors) take 16 KiB.
 // AVX512-LABEL: func.func private @scan
-// AVX512: coil.scan {{.*}} {coil.lowering_config = {channels = 16 : i64, isa = "avx512"}, delta_softplus}
+// AVX512: coil.scan {{.*}} {coil.lowering_config = {channels = 16 : i64, isa = "avx512", steps = 16 : i64}, delta_softplus}
 // AVX2-LABEL: func.func private @scan
-// AVX2: coil.lowering_config = {channels = 8 : i64, isa = "avx2"}
+// AVX2: coil.lowering_config = {channels = 8 : i64, isa = "avx2", steps = 32 : i64}
 // BASE-LABEL: func.func private @scan
-// BASE: coil.lowering_config = {channels = 4 : i64, isa = "x86-64"}
+// BASE: coil.lowering_config = {channels = 4 : i64, isa = "x86-64", steps = 64 : i64}
 
 // Attention: a vector of queries per block, a score tile of keys, a
 // value tile of queries x head features.
