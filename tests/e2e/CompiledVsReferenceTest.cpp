@@ -4,7 +4,8 @@
 // pipeline, runs them through the runtime's C API, and compares every logit
 // with the reference interpreter on the same seeded weights: prompts of
 // T = 1, 2, 7, 64 and 300 tokens at batch 1 and 3 (every position's logits,
-// and the default last position's), then 20 decode steps; a prompt fed
+// and the default last position's), then 20 decode steps; one of 4096
+// tokens then 3 decode steps; a prompt fed
 // in three parts (21, 45, 1 tokens); 32 sequences at once (prefill and
 // decode); a sequence's state saved, advanced and restored; kernels run on 2 threads,
 // and 1, 2 or 3 threads give bit-identical logits. Every test runs for each
@@ -62,7 +63,7 @@ constexpr const char *kMamba = R"json({
 constexpr const char *kLlama = R"json({
   "model_type": "llama", "hidden_size": 64, "intermediate_size": 96,
   "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2,
-  "vocab_size": 61, "max_position_embeddings": 512, "rms_norm_eps": 1e-5,
+  "vocab_size": 61, "max_position_embeddings": 8192, "rms_norm_eps": 1e-5,
   "tie_word_embeddings": false
 })json";
 
@@ -190,7 +191,8 @@ protected:
     return all;
   }
 
-  std::unique_ptr<reference::ReferenceSession> referenceSession(int64_t batch) {
+  std::unique_ptr<reference::ReferenceSession>
+  referenceSession(int64_t batch, int64_t context = kMaxContext) {
     auto provider =
         [this](llvm::StringRef name,
                RankedTensorType) -> llvm::Expected<reference::Tensor> {
@@ -203,7 +205,7 @@ protected:
                                                    it->second.second.end()));
     };
     auto s = reference::ReferenceSession::create(*reference, provider, batch,
-                                                 kMaxContext);
+                                                 context);
     EXPECT_TRUE(!!s) << llvm::toString(s.takeError());
     return s ? std::move(*s) : nullptr;
   }
@@ -345,6 +347,43 @@ protected:
     coil_session_release(wide);
   }
 
+  /// One sequence of kLongPrompt tokens (flash attention's and the chunked
+  /// scan's longest walk; every position's logits), then 3 decode steps.
+  void checkLongPrompt() {
+    constexpr int64_t kLongPrompt = 4096;
+    coil_session_options_t options;
+    coil_session_options_initialize(&options);
+    options.max_batch = 1;
+    options.max_context = kLongPrompt + 3;
+    options.threads = 2;
+    options.all_logits = 1;
+    coil_session_t *lng = nullptr;
+    ASSERT_COIL_OK(coil_session_create(model, &options, &lng));
+    auto ref = referenceSession(1, kLongPrompt + 3);
+    ASSERT_TRUE(ref);
+    int64_t vocab = config.vocabSize();
+    std::vector<std::vector<int64_t>> prompts(1);
+    std::vector<int32_t> flat;
+    for (int64_t t = 0; t < kLongPrompt; ++t) {
+      prompts[0].push_back((t * 29 + t / 7) % vocab);
+      flat.push_back(static_cast<int32_t>(prompts[0].back()));
+    }
+    llvm::Expected<reference::Tensor> expected = ref->prefillAll(prompts);
+    ASSERT_TRUE(!!expected) << llvm::toString(expected.takeError());
+    ASSERT_COIL_OK(coil_session_prefill(lng, flat.data(), 1, kLongPrompt));
+    expectLogitsMatch(*expected, "T=4096 prefill", lng);
+    for (int64_t step = 0; step < 3 && !HasFailure(); ++step) {
+      std::vector<int64_t> next{(step * 13 + 5) % vocab};
+      std::vector<int32_t> next32{static_cast<int32_t>(next[0])};
+      llvm::Expected<reference::Tensor> stepExpected = ref->decode(next);
+      ASSERT_TRUE(!!stepExpected);
+      ASSERT_COIL_OK(coil_session_decode(lng, next32.data(), 1));
+      expectLogitsMatch(*stepExpected,
+                        "T=4096 decode step " + std::to_string(step), lng);
+    }
+    coil_session_release(lng);
+  }
+
   /// 1, 2 and 3 threads give bit-identical logits.
   void checkThreadInvariance(const char *json) {
     compile(json, 1);
@@ -459,6 +498,20 @@ TEST_P(CompiledVsReferenceTest, LlamaOddHeadDim) {
   if (HasFatalFailure())
     return;
   checkContinuedPrompt();
+}
+
+TEST_P(CompiledVsReferenceTest, MambaLongPrompt) {
+  compile(kMamba);
+  if (HasFatalFailure())
+    return;
+  checkLongPrompt();
+}
+
+TEST_P(CompiledVsReferenceTest, LlamaLongPrompt) {
+  compile(kLlama);
+  if (HasFatalFailure())
+    return;
+  checkLongPrompt();
 }
 
 /// Every output element is computed by one tile with the same code, so the
