@@ -145,6 +145,8 @@ struct ChunkScratch {
   Value decay;
   /// [3, steps, W]: dt * u, silu(z) when the scan is gated, and dt.
   Value perStep;
+  /// [N, W]: the block's columns of A.
+  Value aColumns;
 };
 
 /// Channels [lo, hi) of every sequence, W at a time (hi - lo a multiple of
@@ -156,16 +158,20 @@ struct ChunkScratch {
 /// only carried dependency is one FMA per state vector and step, reading
 /// the decays back from L1. Done step by step in one pass, the exps sit
 /// on every step's critical path and the out-of-order window, smaller than
-/// one step, cannot overlap them. A's columns are read per sequence and
-/// block, next to the loop that uses them.
+/// one step, cannot overlap them. A's columns are transposed once per block
+/// into scratch (in registers across the sequences they were spilled).
 void scanBlocks(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
                 int64_t width, int64_t steps, const ChunkScratch &scratch) {
   auto vt = VectorType::get({width}, lb.b.getF32Type());
   Value seq = lb.dim(s.u, 1);
   Value zero = lb.idx(0), one = lb.idx(1), two = lb.idx(2);
   lb.loop(lo, hi, width, [&](Value d) {
+    // A's columns, transposed once per block for every sequence.
+    for (auto [k, column] :
+         llvm::enumerate(loadColumns(lb, vt, s.a, {}, d, s.n)))
+      lb.vstore(column, scratch.aColumns,
+                {lb.idx(static_cast<int64_t>(k)), zero});
     lb.loop(zero, lb.dim(s.u, 0), 1, [&](Value bb) {
-      SmallVector<Value> aCols = loadColumns(lb, vt, s.a, {}, d, s.n);
       Value skip = lb.vload(vt, s.dv, {d});
       SmallVector<Value> hInit = loadColumns(lb, vt, s.h0, {bb}, d, s.n);
       SmallVector<Value> hFinal = lb.reduce(
@@ -188,9 +194,11 @@ void scanBlocks(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
             // independent of each other and of the softplus chain above.
             lb.loop(zero, count, 1, [&](Value i) {
               Value dt = lb.vload(vt, scratch.perStep, {two, i, zero});
-              for (int64_t k = 0; k < s.n; ++k)
-                lb.vstore(lb.fexp(lb.mul(dt, aCols[k])), scratch.decay,
+              for (int64_t k = 0; k < s.n; ++k) {
+                Value ak = lb.vload(vt, scratch.aColumns, {lb.idx(k), zero});
+                lb.vstore(lb.fexp(lb.mul(dt, ak)), scratch.decay,
                           {i, lb.idx(k), zero});
+              }
             });
             return lb.reduce(
                 zero, count, 1, hChunk,
@@ -307,6 +315,8 @@ LogicalResult mlir::coil::lowerScan(LoopBuilder &lb, Operation *op,
         lb.loc, MemRefType::get({steps, s.n, width}, f32));
     scratch.perStep = lb.b.create<memref::AllocaOp>(
         lb.loc, MemRefType::get({3, steps, width}, f32));
+    scratch.aColumns = lb.b.create<memref::AllocaOp>(
+        lb.loc, MemRefType::get({s.n, width}, f32));
     scanBlocks(lb, s, lb.minui(lo, split), split, width, steps, scratch);
   }
   if (blocked < channels)

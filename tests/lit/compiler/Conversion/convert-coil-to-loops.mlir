@@ -57,11 +57,15 @@ func.func private @scan(%u: tensor<?x?x32xf32>, %dt: tensor<?x?x32xf32>, %a: ten
 // goes in chunks of 4 steps: the first passes of a chunk write dt, dt * u,
 // the gate and the 16 decays to stack scratch (the exp expanded into FMAs
 // and integer ops, no math.exp), the recurrence reads them back and carries
-// the 16 state vectors.
+// the 16 state vectors. A's columns are transposed into scratch once per
+// block, before the loop over sequences.
 // CHECK-LABEL: func.func @scan_chunked
 // CHECK-DAG: %[[DECAY:.+]] = memref.alloca() : memref<4x16x8xf32>
 // CHECK-DAG: %[[STEP:.+]] = memref.alloca() : memref<3x4x8xf32>
+// CHECK-DAG: %[[ACOLS:.+]] = memref.alloca() : memref<16x8xf32>
 // CHECK-NOT: math.exp
+// CHECK: vector.store %{{.+}}, %[[ACOLS]]
+// CHECK: scf.for
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c4 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK: vector.store %{{.+}}, %[[STEP]]
 // CHECK: arith.shli
