@@ -91,8 +91,24 @@ std::string take(coil_status_t *status) {
   return message;
 }
 
+/// `count` inputs evenly spaced on [lo, hi].
+std::vector<float> evenlySpaced(double lo, double hi, size_t count) {
+  std::vector<float> inputs(count);
+  for (size_t i = 0; i < count; ++i)
+    inputs[i] = static_cast<float>(lo + (hi - lo) * static_cast<double>(i) /
+                                            static_cast<double>(count - 1));
+  return inputs;
+}
+
 class MathAccuracyTest : public ::testing::TestWithParam<const char *> {
 protected:
+  void SetUp() override {
+    std::string missing;
+    if (!::coil::testing::hostRuns(GetParam(), missing))
+      GTEST_SKIP() << "this CPU cannot run code for " << GetParam()
+                   << " (lacks " << missing << ")";
+  }
+
   /// `coil.op` of `inputs` (at most 65,536), compiled for this test's ISA.
   std::vector<float> run(llvm::StringRef op, std::vector<float> inputs) {
     size_t count = inputs.size();
@@ -168,19 +184,10 @@ protected:
     out.assign(logits, logits + count);
     return out;
   }
-
 };
 
 TEST_P(MathAccuracyTest, ExpIsWithinTheStatedUlps) {
-  std::string missing;
-  if (!::coil::testing::hostRuns(GetParam(), missing))
-    GTEST_SKIP() << "this CPU cannot run code for " << GetParam() << " (lacks "
-                 << missing << ")";
-  std::vector<float> inputs(kWidth * kWidth);
-  for (size_t i = 0; i < inputs.size(); ++i)
-    inputs[i] = static_cast<float>(
-        kExpLo + (static_cast<double>(kExpHi) - kExpLo) *
-                     static_cast<double>(i) / (inputs.size() - 1));
+  std::vector<float> inputs = evenlySpaced(kExpLo, kExpHi, kWidth * kWidth);
   std::vector<float> out = run("exp", inputs);
   ASSERT_EQ(out.size(), inputs.size());
   double worst = 0.0;
@@ -198,10 +205,6 @@ TEST_P(MathAccuracyTest, ExpIsWithinTheStatedUlps) {
 }
 
 TEST_P(MathAccuracyTest, ExpEdgesAreExact) {
-  std::string missing;
-  if (!::coil::testing::hostRuns(GetParam(), missing))
-    GTEST_SKIP() << "this CPU cannot run code for " << GetParam() << " (lacks "
-                 << missing << ")";
   const float inf = std::numeric_limits<float>::infinity();
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::vector<float> inputs = {
@@ -223,14 +226,7 @@ TEST_P(MathAccuracyTest, ExpEdgesAreExact) {
 }
 
 TEST_P(MathAccuracyTest, SoftplusIsWithinTheStatedUlps) {
-  std::string missing;
-  if (!::coil::testing::hostRuns(GetParam(), missing))
-    GTEST_SKIP() << "this CPU cannot run code for " << GetParam() << " (lacks "
-                 << missing << ")";
-  std::vector<float> inputs(kWidth * kWidth);
-  for (size_t i = 0; i < inputs.size(); ++i)
-    inputs[i] = static_cast<float>(-100.0 + 200.0 * static_cast<double>(i) /
-                                                (inputs.size() - 1));
+  std::vector<float> inputs = evenlySpaced(-100.0, 100.0, kWidth * kWidth);
   std::vector<float> out = run("softplus", inputs);
   ASSERT_EQ(out.size(), inputs.size());
   double worst = 0.0;

@@ -6,8 +6,12 @@
 // keeps the states of those W channels in one vector, carried in registers
 // from step to step, and every per-channel quantity (dt, softplus, u, the D
 // skip, the silu gate) is a vector too. A step is then N vector exps and
-// 3N FMAs with no horizontal sum. Channels left over when Din is not a
-// multiple of W run one at a time with the state vector along N.
+// 3N FMAs with no horizontal sum. Time goes in chunks (the config's
+// `steps`) so the exps of a chunk run ahead of its recurrence (scanBlocks);
+// a call of one step (decode) works on the state's rows instead
+// (scanStepRows).
+// Channels left over when Din is not a multiple of W run one at a time with
+// the state vector along N.
 //
 //===----------------------------------------------------------------------===//
 
@@ -151,15 +155,16 @@ struct ChunkScratch {
 
 /// Channels [lo, hi) of every sequence, W at a time (hi - lo a multiple of
 /// W): the state of index k of the block is vector k, across channels.
-/// Time goes in chunks of `steps` steps, each in two passes: the first
-/// computes what does not depend on the state (softplus, dt * u, the N
-/// decays exp(dt * A[:, k]), the gate) for the whole chunk into stack
-/// scratch, all independent work; the second runs the recurrence, whose
-/// only carried dependency is one FMA per state vector and step, reading
-/// the decays back from L1. Done step by step in one pass, the exps sit
-/// on every step's critical path and the out-of-order window, smaller than
-/// one step, cannot overlap them. A's columns are transposed once per block
-/// into scratch (in registers across the sequences they were spilled).
+/// Time goes in chunks of `steps` steps, each in three passes: the first two
+/// compute what does not depend on the state for the whole chunk into stack
+/// scratch (softplus, dt * u and the gate; then the N decays
+/// exp(dt * A[:, k]) of each step), all independent work; the third runs
+/// the recurrence, whose only carried dependency is one FMA per state
+/// vector and step, reading the decays back from L1. Done step by step in
+/// one pass, the softplus and the exps sit on every step's critical path
+/// and the out-of-order window, smaller than one step, cannot overlap
+/// them. A's columns are transposed into scratch once per block, for every
+/// sequence (kept in registers instead, they were spilled).
 void scanBlocks(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
                 int64_t width, int64_t steps, const ChunkScratch &scratch) {
   auto vt = VectorType::get({width}, lb.b.getF32Type());
@@ -244,6 +249,106 @@ void scanBlocks(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
   });
 }
 
+/// The W sums of `rows` (W vectors of N lanes, N a multiple of W, both
+/// powers of two) as one vector, lane j the sum of rows[j]: pairs of
+/// vectors are folded into one (the halves of each block of lanes added,
+/// the two vectors' blocks interleaved) until one vector holds W blocks of
+/// N / W lanes, which a last shuffle per lane of a block adds into channel
+/// order. 3(W - 1) + N / W shuffles and adds, where a horizontal sum per
+/// row would take W log2 N of each plus W inserts.
+Value sumRows(LoopBuilder &lb, ArrayRef<Value> rows) {
+  int64_t width = static_cast<int64_t>(rows.size());
+  int64_t lanes = cast<VectorType>(rows.front().getType()).getNumElements();
+  SmallVector<Value> v(rows.begin(), rows.end());
+  // channels[i]: the row whose partial sums block b of v[i] holds.
+  SmallVector<SmallVector<int64_t>> channels;
+  for (int64_t j = 0; j < width; ++j)
+    channels.push_back({j});
+  int64_t block = lanes;
+  while (v.size() > 1) {
+    int64_t half = block / 2, blocks = lanes / block;
+    SmallVector<int64_t> firsts, seconds;
+    for (int64_t k = 0; k < blocks; ++k)
+      for (int64_t side : {int64_t(0), lanes})
+        for (int64_t l = 0; l < half; ++l) {
+          firsts.push_back(side + k * block + l);
+          seconds.push_back(side + k * block + half + l);
+        }
+    SmallVector<Value> next;
+    SmallVector<SmallVector<int64_t>> nextChannels;
+    for (size_t i = 0; i < v.size(); i += 2) {
+      Value lo =
+          lb.b.create<vector::ShuffleOp>(lb.loc, v[i], v[i + 1], firsts);
+      Value hi =
+          lb.b.create<vector::ShuffleOp>(lb.loc, v[i], v[i + 1], seconds);
+      next.push_back(lb.add(lo, hi));
+      SmallVector<int64_t> merged;
+      for (int64_t k = 0; k < blocks; ++k) {
+        merged.push_back(channels[i][k]);
+        merged.push_back(channels[i + 1][k]);
+      }
+      nextChannels.push_back(std::move(merged));
+    }
+    v = std::move(next);
+    channels = std::move(nextChannels);
+    block = half;
+  }
+  SmallVector<int64_t> position(width);
+  for (int64_t b = 0; b < width; ++b)
+    position[channels[0][b]] = b;
+  Value sum;
+  for (int64_t l = 0; l < block; ++l) {
+    SmallVector<int64_t> pick;
+    for (int64_t j = 0; j < width; ++j)
+      pick.push_back(position[j] * block + l);
+    Value part = lb.b.create<vector::ShuffleOp>(lb.loc, v[0], v[0], pick);
+    sum = sum ? lb.add(sum, part) : part;
+  }
+  return sum;
+}
+
+/// One step (decode) of channels [lo, hi) of every sequence, W at a time,
+/// in the state's own layout: each channel's N states are one row vector,
+/// read and written in place with A's row next to it, so no W x W
+/// transposes move them; dt and dt * u are computed W channels at a time
+/// and broadcast per row, and y's W sums come out of one shuffle-add tree.
+void scanStepRows(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
+                  int64_t width, const ChunkScratch &scratch) {
+  auto vt = VectorType::get({width}, lb.b.getF32Type());
+  auto rt = VectorType::get({s.n}, lb.b.getF32Type());
+  Value zero = lb.idx(0), two = lb.idx(2);
+  lb.loop(lo, hi, width, [&](Value d) {
+    Value skip = lb.vload(vt, s.dv, {d});
+    lb.loop(zero, lb.dim(s.u, 0), 1, [&](Value bb) {
+      Value dt = lb.vload(vt, s.delta, {bb, zero, d});
+      if (s.softplus)
+        dt = lb.softplus(dt);
+      Value uu = lb.vload(vt, s.u, {bb, zero, d});
+      lb.vstore(dt, scratch.perStep, {two, zero, zero});
+      lb.vstore(lb.mul(dt, uu), scratch.perStep, {zero, zero, zero});
+      Value bv = lb.vload(rt, s.bm, {bb, zero, zero});
+      Value cv = lb.vload(rt, s.cm, {bb, zero, zero});
+      SmallVector<Value> products;
+      for (int64_t j = 0; j < width; ++j) {
+        Value channel = lb.addi(d, lb.idx(j));
+        Value dtj = lb.splat(rt, lb.load(scratch.perStep, {two, zero,
+                                                            lb.idx(j)}));
+        Value duj = lb.splat(rt, lb.load(scratch.perStep, {zero, zero,
+                                                            lb.idx(j)}));
+        Value decay = lb.fexp(lb.mul(dtj, lb.vload(rt, s.a, {channel, zero})));
+        Value h = lb.add(lb.mul(decay, lb.vload(rt, s.h0, {bb, channel, zero})),
+                         lb.mul(duj, bv));
+        lb.vstore(h, s.hOut, {bb, channel, zero});
+        products.push_back(lb.mul(cv, h));
+      }
+      Value res = lb.add(sumRows(lb, products), lb.mul(skip, uu));
+      if (s.z)
+        res = lb.mul(res, lb.silu(lb.vload(vt, s.z, {bb, zero, d})));
+      lb.vstore(res, s.y, {bb, zero, d});
+    });
+  });
+}
+
 /// Channels [lo, hi) of sequence `bb` one at a time, the N-element state in
 /// one vector.
 void scanChannels(LoopBuilder &lb, const ScanOperands &s, Value bb, Value lo,
@@ -317,7 +422,14 @@ LogicalResult mlir::coil::lowerScan(LoopBuilder &lb, Operation *op,
         lb.loc, MemRefType::get({3, steps, width}, f32));
     scratch.aColumns = lb.b.create<memref::AllocaOp>(
         lb.loc, MemRefType::get({s.n, width}, f32));
-    scanBlocks(lb, s, lb.minui(lo, split), split, width, steps, scratch);
+    // One step per call (decode) in the rows' layout where the tree sums
+    // W rows of N lanes; otherwise chunks of time on transposed blocks.
+    bool rows = lb.staticDim(s.u, 1) == 1 && llvm::isPowerOf2_64(s.n) &&
+                llvm::isPowerOf2_64(width) && s.n % width == 0;
+    if (rows)
+      scanStepRows(lb, s, lb.minui(lo, split), split, width, scratch);
+    else
+      scanBlocks(lb, s, lb.minui(lo, split), split, width, steps, scratch);
   }
   if (blocked < channels)
     lb.loop(lb.idx(0), lb.dim(s.u, 0), 1, [&](Value bb) {

@@ -86,6 +86,30 @@ func.func private @scan_chunked(%u: tensor<?x?x32xf32>, %dt: tensor<?x?x32xf32>,
 
 // -----
 
+// One step per call (decode, T = 1): each channel's 16 states are one row,
+// read and written in place next to A's row (no chunk loop, no scratch of
+// decays), and y's 8 sums per block come out of one shuffle-add tree.
+// CHECK-LABEL: func.func @scan_step_rows
+// CHECK: vector.load %{{.+}} : memref<32x16xf32>, vector<16xf32>
+// CHECK: vector.load %{{.+}} : memref<?x32x16xf32>, vector<16xf32>
+// CHECK: vector.store %{{.+}} : memref<?x32x16xf32>, vector<16xf32>
+// CHECK: vector.shuffle {{.*}} : vector<16xf32>, vector<16xf32>
+// CHECK: vector.shuffle {{.*}} [{{.*}}] : vector<16xf32>, vector<16xf32>
+// CHECK-NOT: scf.for
+// CHECK: vector.store %{{.+}} : memref<?x1x32xf32>, vector<8xf32>
+// CHECK: return
+func.func private @scan_step_rows(%u: tensor<?x1x32xf32>, %dt: tensor<?x1x32xf32>, %a: tensor<32x16xf32>, %b: tensor<?x1x16xf32>,
+    %c: tensor<?x1x16xf32>, %d: tensor<32xf32>, %z: tensor<?x1x32xf32>, %h: tensor<?x32x16xf32>)
+    -> (tensor<?x1x32xf32>, tensor<?x32x16xf32>) attributes {coil.kernel} {
+  %y, %ho = coil.scan %u, %dt, %a, %b, %c, %d gate(%z) state(%h)
+      {delta_softplus, coil.lowering_config = {channels = 8 : i64, isa = "avx2", steps = 4 : i64}}
+      : (tensor<?x1x32xf32>, tensor<?x1x32xf32>, tensor<32x16xf32>, tensor<?x1x16xf32>, tensor<?x1x16xf32>,
+         tensor<32xf32>, tensor<?x1x32xf32>, tensor<?x32x16xf32>) -> (tensor<?x1x32xf32>, tensor<?x32x16xf32>)
+  return %y, %ho : tensor<?x1x32xf32>, tensor<?x32x16xf32>
+}
+
+// -----
+
 // Attention: kv heads write the cache, a barrier, then query heads run the
 // online softmax with the running max, sum and output row loop-carried; no
 // buffer grows with the sequence length.
