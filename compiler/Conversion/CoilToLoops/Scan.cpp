@@ -153,6 +153,21 @@ struct ChunkScratch {
   Value aColumns;
 };
 
+/// Loads step `t`'s dt (softplus applied when the scan asks for it) and u
+/// for channels d.., stores dt and dt * u as step `i` of the scratch rows
+/// 2 and 0, and returns u.
+Value storeStepInputs(LoopBuilder &lb, const ScanOperands &s, VectorType vt,
+                      const ChunkScratch &scratch, Value bb, Value t, Value d,
+                      Value i) {
+  Value dt = lb.vload(vt, s.delta, {bb, t, d});
+  if (s.softplus)
+    dt = lb.softplus(dt);
+  Value uu = lb.vload(vt, s.u, {bb, t, d});
+  lb.vstore(dt, scratch.perStep, {lb.idx(2), i, lb.idx(0)});
+  lb.vstore(lb.mul(dt, uu), scratch.perStep, {lb.idx(0), i, lb.idx(0)});
+  return uu;
+}
+
 /// Channels [lo, hi) of every sequence, W at a time (hi - lo a multiple of
 /// W): the state of index k of the block is vector k, across channels.
 /// Time goes in chunks of `steps` steps, each in three passes: the first two
@@ -185,12 +200,7 @@ void scanBlocks(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
             Value count = lb.minui(lb.subi(seq, t0), lb.idx(steps));
             lb.loop(zero, count, 1, [&](Value i) {
               Value t = lb.addi(t0, i);
-              Value dt = lb.vload(vt, s.delta, {bb, t, d});
-              if (s.softplus)
-                dt = lb.softplus(dt);
-              Value uu = lb.vload(vt, s.u, {bb, t, d});
-              lb.vstore(dt, scratch.perStep, {two, i, zero});
-              lb.vstore(lb.mul(dt, uu), scratch.perStep, {zero, i, zero});
+              storeStepInputs(lb, s, vt, scratch, bb, t, d, i);
               if (s.z)
                 lb.vstore(lb.silu(lb.vload(vt, s.z, {bb, t, d})),
                           scratch.perStep, {one, i, zero});
@@ -320,12 +330,7 @@ void scanStepRows(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
   lb.loop(lo, hi, width, [&](Value d) {
     Value skip = lb.vload(vt, s.dv, {d});
     lb.loop(zero, lb.dim(s.u, 0), 1, [&](Value bb) {
-      Value dt = lb.vload(vt, s.delta, {bb, zero, d});
-      if (s.softplus)
-        dt = lb.softplus(dt);
-      Value uu = lb.vload(vt, s.u, {bb, zero, d});
-      lb.vstore(dt, scratch.perStep, {two, zero, zero});
-      lb.vstore(lb.mul(dt, uu), scratch.perStep, {zero, zero, zero});
+      Value uu = storeStepInputs(lb, s, vt, scratch, bb, zero, d, zero);
       Value bv = lb.vload(rt, s.bm, {bb, zero, zero});
       Value cv = lb.vload(rt, s.cm, {bb, zero, zero});
       SmallVector<Value> products;
@@ -415,17 +420,18 @@ LogicalResult mlir::coil::lowerScan(LoopBuilder &lb, Operation *op,
   Value split = lb.minui(hi, lb.idx(blocked));
   if (blocked > 0) {
     auto f32 = lb.b.getF32Type();
-    ChunkScratch scratch;
-    scratch.decay = lb.b.create<memref::AllocaOp>(
-        lb.loc, MemRefType::get({steps, s.n, width}, f32));
-    scratch.perStep = lb.b.create<memref::AllocaOp>(
-        lb.loc, MemRefType::get({3, steps, width}, f32));
-    scratch.aColumns = lb.b.create<memref::AllocaOp>(
-        lb.loc, MemRefType::get({s.n, width}, f32));
     // One step per call (decode) in the rows' layout where the tree sums
     // W rows of N lanes; otherwise chunks of time on transposed blocks.
     bool rows = lb.staticDim(s.u, 1) == 1 && llvm::isPowerOf2_64(s.n) &&
                 llvm::isPowerOf2_64(width) && s.n % width == 0;
+    ChunkScratch scratch;
+    if (!rows)
+      scratch.decay = lb.b.create<memref::AllocaOp>(
+          lb.loc, MemRefType::get({steps, s.n, width}, f32));
+    scratch.perStep = lb.b.create<memref::AllocaOp>(
+        lb.loc, MemRefType::get({3, steps, width}, f32));
+    scratch.aColumns = lb.b.create<memref::AllocaOp>(
+        lb.loc, MemRefType::get({s.n, width}, f32));
     if (rows)
       scanStepRows(lb, s, lb.minui(lo, split), split, width, scratch);
     else
