@@ -7,6 +7,8 @@
 # costs a second or two. Extra arguments are passed to the build (targets).
 # COIL_BUILD_DIR names another build folder and COIL_CMAKE_ARGS adds options
 # to its first configuration (tools/test.sh's sanitized builds use both).
+# Where npm is present, it installs the JavaScript package the tokenizer
+# cross-check reads into the build folder.
 #
 #===----------------------------------------------------------------------===#
 set -euo pipefail
@@ -16,7 +18,8 @@ BUILD="${COIL_BUILD_DIR:-$ROOT/build}"
 
 PACKAGES=(
   llvm-19-dev libmlir-19-dev mlir-19-tools clang-19 lld
-  libclang-rt-19-dev libgtest-dev libfmt-dev nlohmann-json3-dev ninja-build cmake ccache python3
+  libclang-rt-19-dev libgtest-dev libfmt-dev nlohmann-json3-dev libpcre2-dev
+  libutf8proc-dev pkg-config ninja-build cmake ccache python3
 )
 
 missing=()
@@ -43,6 +46,15 @@ if [[ ! -f "$BUILD/build.ninja" ]]; then
     -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
     ${COIL_CMAKE_ARGS:-} \
     >"$BUILD/configure.log" 2>&1 || { cat "$BUILD/configure.log"; exit 1; }
+fi
+
+# Hugging Face's tokenizers.js, which the tokenizer tests cross-check
+# against, where npm is there (the tests skip that check without it).
+JS="$BUILD/npm/node_modules/@huggingface/tokenizers"
+if [[ ! -f "$JS/dist/tokenizers.mjs" ]] && command -v npm >/dev/null 2>&1; then
+  npm install --prefix "$BUILD/npm" --no-audit --no-fund --silent \
+    @huggingface/tokenizers@0.2.0 >/dev/null 2>&1 ||
+    echo "setup: npm could not install @huggingface/tokenizers; its cross-check will skip"
 fi
 
 cmake --build "$BUILD" -- "$@"

@@ -12,6 +12,8 @@
 #include "runtime/src/Model.h"
 #include "runtime/src/Session.h"
 #include "runtime/src/Status.h"
+#include "runtime/src/tokenizer/Tokenizer.h"
+#include "runtime/src/weights/FileChecks.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -32,6 +34,17 @@ struct coil_model_t {
 /// A reference to a weight file set; bound models hold their own.
 struct coil_weights_t {
   std::shared_ptr<const coil::weights::WeightFileSet> set;
+};
+
+/// A tokenizer.
+struct coil_tokenizer_t {
+  std::unique_ptr<coil::tokenizer::Tokenizer> tokenizer;
+};
+
+/// A text stream and the text its last call returned.
+struct coil_text_stream_t {
+  coil::tokenizer::TextStream stream;
+  std::string text;
 };
 
 /// A session, and the last profile summary it returned.
@@ -372,6 +385,171 @@ coil_status_t *coil_session_write_trace(const coil_session_t *session,
     if (!path)
       return nullArgument("coil_session_write_trace", "path");
     return session->session->writeTrace(path);
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Tokenizers
+//===----------------------------------------------------------------------===//
+
+coil_status_t *coil_tokenizer_load(const char *path,
+                                   coil_tokenizer_t **out_tokenizer) {
+  return guarded([&] {
+    if (!path)
+      return nullArgument("coil_tokenizer_load", "path");
+    if (!out_tokenizer)
+      return nullArgument("coil_tokenizer_load", "out_tokenizer");
+    std::string file = coil::tokenizer::Tokenizer::fileOf(path);
+    struct stat info;
+    if (::stat(file.c_str(), &info) != 0) {
+      int err = errno;
+      return Status::error(err == ENOENT || err == ENOTDIR ? COIL_NOT_FOUND
+                                                           : COIL_IO_ERROR,
+                           file + ": " + std::strerror(err));
+    }
+    if (std::string problem = coil::weights::checkInputFile(
+            file, coil::weights::kMaxJsonFileBytes);
+        !problem.empty())
+      return Status::error(COIL_IO_ERROR, problem);
+    std::unique_ptr<coil::tokenizer::Tokenizer> tokenizer;
+    if (std::string problem = coil::tokenizer::Tokenizer::load(file, tokenizer);
+        !problem.empty())
+      return Status::error(COIL_BAD_TOKENIZER, problem);
+    *out_tokenizer = new coil_tokenizer_t{std::move(tokenizer)};
+    return Status::ok();
+  });
+}
+
+void coil_tokenizer_release(coil_tokenizer_t *tokenizer) { delete tokenizer; }
+
+int64_t coil_tokenizer_vocab_size(const coil_tokenizer_t *tokenizer) {
+  return tokenizer ? tokenizer->tokenizer->vocabSize() : -1;
+}
+
+int32_t coil_tokenizer_token_id(const coil_tokenizer_t *tokenizer,
+                                const char *token) {
+  if (!tokenizer || !token)
+    return -1;
+  try {
+    return tokenizer->tokenizer->tokenId(token);
+  } catch (...) {
+    return -1;
+  }
+}
+
+int coil_tokenizer_is_special(const coil_tokenizer_t *tokenizer, int32_t id) {
+  return tokenizer && tokenizer->tokenizer->isSpecial(id) ? 1 : 0;
+}
+
+coil_status_t *coil_tokenizer_encode(const coil_tokenizer_t *tokenizer,
+                                     const char *text, size_t length,
+                                     int add_special_tokens, int32_t *ids,
+                                     size_t capacity, size_t *out_count) {
+  return guarded([&] {
+    if (!tokenizer)
+      return nullArgument("coil_tokenizer_encode", "tokenizer");
+    if (!out_count)
+      return nullArgument("coil_tokenizer_encode", "out_count");
+    if (!text && length)
+      return nullArgument("coil_tokenizer_encode", "text");
+    if (!ids && capacity)
+      return nullArgument("coil_tokenizer_encode", "ids");
+    std::vector<int32_t> encoded;
+    if (std::string problem = tokenizer->tokenizer->encode(
+            std::string_view(text ? text : "", length), add_special_tokens != 0,
+            encoded);
+        !problem.empty())
+      return Status::error(COIL_BAD_TOKENIZER, problem);
+    *out_count = encoded.size();
+    if (encoded.size() > capacity)
+      return Status::error(COIL_OUT_OF_RANGE,
+                           "coil_tokenizer_encode: the text has " +
+                               std::to_string(encoded.size()) +
+                               " tokens, more than the capacity of " +
+                               std::to_string(capacity));
+    std::copy(encoded.begin(), encoded.end(), ids);
+    return Status::ok();
+  });
+}
+
+coil_status_t *coil_tokenizer_decode(const coil_tokenizer_t *tokenizer,
+                                     const int32_t *ids, size_t count,
+                                     int skip_special_tokens, char *text,
+                                     size_t capacity, size_t *out_length) {
+  return guarded([&] {
+    if (!tokenizer)
+      return nullArgument("coil_tokenizer_decode", "tokenizer");
+    if (!out_length)
+      return nullArgument("coil_tokenizer_decode", "out_length");
+    if (!ids && count)
+      return nullArgument("coil_tokenizer_decode", "ids");
+    if (!text && capacity)
+      return nullArgument("coil_tokenizer_decode", "text");
+    std::string decoded;
+    if (std::string problem = tokenizer->tokenizer->decode(
+            ids, count, skip_special_tokens != 0, decoded);
+        !problem.empty())
+      return Status::error(COIL_OUT_OF_RANGE, problem);
+    *out_length = decoded.size();
+    if (decoded.size() >= capacity)
+      return Status::error(COIL_OUT_OF_RANGE,
+                           "coil_tokenizer_decode: the text has " +
+                               std::to_string(decoded.size()) +
+                               " bytes, more than fit with a NUL in " +
+                               std::to_string(capacity));
+    std::memcpy(text, decoded.data(), decoded.size());
+    text[decoded.size()] = '\0';
+    return Status::ok();
+  });
+}
+
+coil_status_t *coil_text_stream_create(const coil_tokenizer_t *tokenizer,
+                                       int skip_special_tokens,
+                                       coil_text_stream_t **out_stream) {
+  return guarded([&] {
+    if (!tokenizer)
+      return nullArgument("coil_text_stream_create", "tokenizer");
+    if (!out_stream)
+      return nullArgument("coil_text_stream_create", "out_stream");
+    *out_stream = new coil_text_stream_t{
+        coil::tokenizer::TextStream(*tokenizer->tokenizer,
+                                    skip_special_tokens != 0),
+        std::string()};
+    return Status::ok();
+  });
+}
+
+void coil_text_stream_release(coil_text_stream_t *stream) { delete stream; }
+
+coil_status_t *coil_text_stream_push(coil_text_stream_t *stream, int32_t id,
+                                     const char **out_text,
+                                     size_t *out_length) {
+  return guarded([&] {
+    if (!stream)
+      return nullArgument("coil_text_stream_push", "stream");
+    if (!out_text || !out_length)
+      return nullArgument("coil_text_stream_push", "an out_* argument");
+    if (std::string problem = stream->stream.push(id, stream->text);
+        !problem.empty())
+      return Status::error(COIL_OUT_OF_RANGE, problem);
+    *out_text = stream->text.c_str();
+    *out_length = stream->text.size();
+    return Status::ok();
+  });
+}
+
+coil_status_t *coil_text_stream_finish(coil_text_stream_t *stream,
+                                       const char **out_text,
+                                       size_t *out_length) {
+  return guarded([&] {
+    if (!stream)
+      return nullArgument("coil_text_stream_finish", "stream");
+    if (!out_text || !out_length)
+      return nullArgument("coil_text_stream_finish", "an out_* argument");
+    stream->text = stream->stream.finish();
+    *out_text = stream->text.c_str();
+    *out_length = stream->text.size();
+    return Status::ok();
   });
 }
 

@@ -43,7 +43,7 @@
 #endif
 
 /// The version of this API; it changes when a declaration here changes.
-#define COIL_API_VERSION 6
+#define COIL_API_VERSION 7
 
 /// The most threads a session may run kernels on.
 #define COIL_SESSION_MAX_THREADS 256
@@ -82,7 +82,10 @@ typedef enum coil_status_code_t {
   /// are bound, logits before any prefill or decode).
   COIL_FAILED_PRECONDITION,
   /// A bug in the runtime.
-  COIL_INTERNAL
+  COIL_INTERNAL,
+  /// A tokenizer.json that is malformed or of a kind not supported (the
+  /// message names the file and the key).
+  COIL_BAD_TOKENIZER
 } coil_status_code_t;
 
 /// The outcome of a call that failed: a code and a message for people.
@@ -412,6 +415,103 @@ COIL_API int64_t coil_session_profile_dropped(const coil_session_t *session);
 /// COIL_IO_ERROR.
 COIL_API coil_status_t *coil_session_write_trace(const coil_session_t *session,
                                                  const char *path);
+
+//===----------------------------------------------------------------------===//
+// Tokenizers
+//===----------------------------------------------------------------------===//
+
+/// A Hugging Face tokenizer (tokenizer.json): byte-level BPE as GPT-2,
+/// GPT-NeoX/Mamba and Llama 3 checkpoints use, and SentencePiece-style BPE
+/// with byte fallback as Llama 2 checkpoints use, with the file's
+/// normalizer, pre-tokenizer, added tokens, post-processor and decoder
+/// (docs/tokenizers.md). Immutable: safe to share between threads.
+typedef struct coil_tokenizer_t coil_tokenizer_t;
+
+/// Loads the tokenizer at `path`: a tokenizer.json or a directory holding
+/// one (a checkpoint directory). Errors: COIL_NOT_FOUND (no such file),
+/// COIL_IO_ERROR (not a readable regular file), COIL_BAD_TOKENIZER
+/// (malformed, or a component not supported: the message names the file
+/// and the key). On success `*out_tokenizer` owns the tokenizer; release it
+/// with coil_tokenizer_release. Thread-safe.
+COIL_API coil_status_t *coil_tokenizer_load(const char *path,
+                                            coil_tokenizer_t **out_tokenizer);
+
+/// Releases `tokenizer`; NULL is allowed.
+COIL_API void coil_tokenizer_release(coil_tokenizer_t *tokenizer);
+
+/// One past the largest token id; -1 for a NULL tokenizer. Thread-safe.
+COIL_API int64_t coil_tokenizer_vocab_size(const coil_tokenizer_t *tokenizer);
+
+/// The id of token string `token` (as the vocabulary spells it, e.g.
+/// "</s>"), or -1 when it has none or an argument is NULL. Thread-safe.
+COIL_API int32_t coil_tokenizer_token_id(const coil_tokenizer_t *tokenizer,
+                                         const char *token);
+
+/// Whether `id` is a special token (an added token marked special, such as
+/// a BOS or EOS); 0 for a NULL tokenizer. Thread-safe.
+COIL_API int coil_tokenizer_is_special(const coil_tokenizer_t *tokenizer,
+                                       int32_t id);
+
+/// Encodes `length` bytes of `text` (any bytes: invalid UTF-8 reads as
+/// U+FFFD, NUL is a character). With `add_special_tokens`, the
+/// post-processor's template (e.g. a BOS) is applied, as Hugging Face does
+/// by default. Writes at most `capacity` ids to `ids` and the number the
+/// text has to `*out_count`; when that is more than `capacity`, nothing
+/// useful is in `ids` and the call fails with COIL_OUT_OF_RANGE, so a
+/// caller may ask with capacity 0 first. Errors: COIL_INVALID_ARGUMENT
+/// (NULL tokenizer or out_count, NULL text with a length, NULL ids with a
+/// capacity), COIL_OUT_OF_RANGE, COIL_BAD_TOKENIZER (a pattern of the file
+/// exceeded the regular expression engine's limits). Thread-safe.
+COIL_API coil_status_t *coil_tokenizer_encode(const coil_tokenizer_t *tokenizer,
+                                              const char *text, size_t length,
+                                              int add_special_tokens,
+                                              int32_t *ids, size_t capacity,
+                                              size_t *out_count);
+
+/// Decodes `count` ids into UTF-8 text (invalid byte sequences replaced by
+/// U+FFFD as Hugging Face replaces them; special tokens left out with
+/// `skip_special_tokens`). Writes at most `capacity` bytes to `text`, NUL
+/// terminated when there is room, and the length without the NUL to
+/// `*out_length`; fails with COIL_OUT_OF_RANGE when `capacity` is not more
+/// than that length. Errors: COIL_INVALID_ARGUMENT (NULLs as for encode),
+/// COIL_OUT_OF_RANGE (an id outside the vocabulary, or too small a
+/// buffer). Thread-safe.
+COIL_API coil_status_t *coil_tokenizer_decode(const coil_tokenizer_t *tokenizer,
+                                              const int32_t *ids, size_t count,
+                                              int skip_special_tokens,
+                                              char *text, size_t capacity,
+                                              size_t *out_length);
+
+/// Text produced one token at a time (streaming): each call returns what
+/// became complete, holding back a character whose bytes span several
+/// tokens until its last byte arrives. Used by one thread at a time.
+typedef struct coil_text_stream_t coil_text_stream_t;
+
+/// A stream decoding with `tokenizer`, which must outlive it. Errors:
+/// COIL_INVALID_ARGUMENT (NULL).
+COIL_API coil_status_t *
+coil_text_stream_create(const coil_tokenizer_t *tokenizer,
+                        int skip_special_tokens,
+                        coil_text_stream_t **out_stream);
+
+/// Releases `stream`; NULL is allowed.
+COIL_API void coil_text_stream_release(coil_text_stream_t *stream);
+
+/// Adds token `id` and sets `*out_text` to the text that became complete
+/// (NUL terminated, maybe empty, owned by the stream and valid until its
+/// next call) and `*out_length` to its length. Errors:
+/// COIL_INVALID_ARGUMENT (NULL), COIL_OUT_OF_RANGE (an id outside the
+/// vocabulary; the stream is unchanged).
+COIL_API coil_status_t *coil_text_stream_push(coil_text_stream_t *stream,
+                                              int32_t id,
+                                              const char **out_text,
+                                              size_t *out_length);
+
+/// Ends the stream: the rest of its text (an unfinished character as
+/// U+FFFD), owned as for push; the stream can then start over.
+COIL_API coil_status_t *coil_text_stream_finish(coil_text_stream_t *stream,
+                                                const char **out_text,
+                                                size_t *out_length);
 
 #ifdef __cplusplus
 } // extern "C"
