@@ -313,6 +313,112 @@ private:
   SessionHandle handle;
 };
 
+/// A checkpoint's tokenizer (see coil_tokenizer_load). Immutable: may be
+/// shared between threads.
+class Tokenizer {
+public:
+  /// Loads a tokenizer.json, or the one in directory `path`. Throws Error.
+  static Tokenizer load(const std::string &path) {
+    coil_tokenizer_t *tokenizer = nullptr;
+    detail::check(coil_tokenizer_load(path.c_str(), &tokenizer));
+    return Tokenizer(tokenizer);
+  }
+
+  /// The ids of `text` (special tokens of the template added unless
+  /// `addSpecialTokens` is false). Throws Error.
+  std::vector<int32_t> encode(const std::string &text,
+                              bool addSpecialTokens = true) const {
+    size_t count = 0;
+    coil_status_t *status =
+        coil_tokenizer_encode(get(), text.data(), text.size(),
+                              addSpecialTokens, nullptr, 0, &count);
+    if (status && coil_status_code(status) != COIL_OUT_OF_RANGE)
+      detail::check(status);
+    coil_status_free(status);
+    std::vector<int32_t> ids(count);
+    detail::check(coil_tokenizer_encode(get(), text.data(), text.size(),
+                                        addSpecialTokens, ids.data(),
+                                        ids.size(), &count));
+    return ids;
+  }
+
+  /// The text of `ids`. Throws Error (an id outside the vocabulary).
+  std::string decode(const std::vector<int32_t> &ids,
+                     bool skipSpecialTokens = false) const {
+    std::string text(256 + 16 * ids.size(), '\0');
+    size_t length = 0;
+    coil_status_t *status =
+        coil_tokenizer_decode(get(), ids.data(), ids.size(), skipSpecialTokens,
+                              text.data(), text.size(), &length);
+    if (status && coil_status_code(status) == COIL_OUT_OF_RANGE &&
+        length >= text.size()) {
+      coil_status_free(status);
+      text.assign(length + 1, '\0');
+      status = coil_tokenizer_decode(get(), ids.data(), ids.size(),
+                                     skipSpecialTokens, text.data(),
+                                     text.size(), &length);
+    }
+    detail::check(status);
+    text.resize(length);
+    return text;
+  }
+
+  /// One past the largest id.
+  int64_t vocabSize() const { return coil_tokenizer_vocab_size(get()); }
+
+  /// The id of token string `token`, or -1.
+  int32_t tokenId(const std::string &token) const {
+    return coil_tokenizer_token_id(get(), token.c_str());
+  }
+
+  /// Whether `id` is a special token.
+  bool isSpecial(int32_t id) const {
+    return coil_tokenizer_is_special(get(), id) != 0;
+  }
+
+  /// The C handle, owned by this object.
+  coil_tokenizer_t *get() const noexcept { return handle.get(); }
+
+private:
+  explicit Tokenizer(coil_tokenizer_t *tokenizer) : handle(tokenizer) {}
+
+  detail::Handle<coil_tokenizer_t, coil_tokenizer_release> handle;
+};
+
+/// Text from ids produced one at a time (see coil_text_stream_create). The
+/// tokenizer must outlive it.
+class TextStream {
+public:
+  explicit TextStream(const Tokenizer &tokenizer,
+                      bool skipSpecialTokens = false) {
+    coil_text_stream_t *stream = nullptr;
+    detail::check(
+        coil_text_stream_create(tokenizer.get(), skipSpecialTokens, &stream));
+    handle = StreamHandle(stream);
+  }
+
+  /// Adds `id`; returns the text that became complete. Throws Error.
+  std::string push(int32_t id) {
+    const char *text = nullptr;
+    size_t length = 0;
+    detail::check(coil_text_stream_push(handle.get(), id, &text, &length));
+    return std::string(text, length);
+  }
+
+  /// The rest of the text; the stream starts over. Throws Error.
+  std::string finish() {
+    const char *text = nullptr;
+    size_t length = 0;
+    detail::check(coil_text_stream_finish(handle.get(), &text, &length));
+    return std::string(text, length);
+  }
+
+private:
+  using StreamHandle =
+      detail::Handle<coil_text_stream_t, coil_text_stream_release>;
+  StreamHandle handle;
+};
+
 } // namespace coil
 
 #endif // COIL_COIL_HPP_

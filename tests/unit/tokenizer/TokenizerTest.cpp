@@ -4,6 +4,7 @@
 #include "tests/unit/tokenizer/TokenizerFiles.h"
 
 #include "coil/coil.h"
+#include "coil/coil.hpp"
 
 #include <gtest/gtest.h>
 
@@ -411,6 +412,33 @@ TEST(TokenizerCApiTest, EncodeDecodeAndStream) {
   EXPECT_EQ(streamed, text);
   coil_text_stream_release(stream);
   coil_tokenizer_release(t);
+}
+
+TEST(TokenizerCApiTest, CppWrapper) {
+  TokenizerDir dir(coil::testing::neoxTokenizer());
+  coil::Tokenizer t = coil::Tokenizer::load(dir.path.string());
+  std::string text = "Hello world<|endoftext|>";
+  std::vector<int32_t> ids = t.encode(text);
+  EXPECT_EQ(ids.back(), t.tokenId("<|endoftext|>"));
+  EXPECT_TRUE(t.isSpecial(ids.back()));
+  EXPECT_EQ(t.decode(ids), text);
+  EXPECT_EQ(t.decode(ids, /*skipSpecialTokens=*/true), "Hello world");
+  // Longer than the first buffer the wrapper tries.
+  std::string longText(5000, 'x');
+  EXPECT_EQ(t.decode(t.encode(longText)), longText);
+  coil::TextStream stream(t, /*skipSpecialTokens=*/true);
+  std::string streamed;
+  for (int32_t id : ids)
+    streamed += stream.push(id);
+  streamed += stream.finish();
+  EXPECT_EQ(streamed, "Hello world");
+  try {
+    t.decode({1 << 30});
+    ADD_FAILURE() << "an id outside the vocabulary was decoded";
+  } catch (const coil::Error &e) {
+    EXPECT_EQ(e.code(), COIL_OUT_OF_RANGE);
+  }
+  EXPECT_THROW(coil::Tokenizer::load("/nonexistent"), coil::Error);
 }
 
 TEST(TokenizerCApiTest, LoadErrors) {
