@@ -1,15 +1,21 @@
-//===- coil-generate.c - Greedy generation with the C API --------*- C -*-===//
+//===- coil-generate.c - Generation with the C API ---------------*- C -*-===//
 //
 // Usage: coil-generate MODEL.so WEIGHTS --tokens 1,2,3 --generate N
 //                      [--threads T]
+//        coil-generate MODEL.so WEIGHTS --prompt TEXT --tokenizer DIR
+//                      --generate N [--threads T] [--temperature X]
+//                      [--seed S]
 //
-// Loads a compiled model, binds its weights, prefills the prompt and
-// generates N tokens greedily, running kernels on T threads (default 1): the
-// first is the argmax of the last prompt row, and each generated token is fed
-// with decode to produce the row that picks the next. Prints the generated ids
-// comma-separated on one line. Exits 0 on success, 1 when the runtime reports
-// an error, 2 on bad usage. Written in plain C against coil/coil.h only, as an
-// example of embedding.
+// Loads a compiled model, binds its weights and runs kernels on T threads
+// (default 1). With --tokens it prefills the ids and generates N tokens
+// greedily by hand: the first is the argmax of the last prompt row, and
+// each generated token is fed with decode to produce the row that picks
+// the next; it prints the generated ids comma-separated on one line. With
+// --prompt it loads the tokenizer (a tokenizer.json or its directory) and
+// lets coil_generate tokenize, prefill, sample (greedy unless a temperature
+// is given) and decode, streaming the text to stdout as it comes. Exits 0
+// on success, 1 when the runtime reports an error, 2 on bad usage. Written
+// in plain C against coil/coil.h only, as an example of embedding.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,8 +28,11 @@
 #include <string.h>
 
 static void usage(void) {
-  fprintf(stderr, "usage: coil-generate MODEL.so WEIGHTS --tokens 1,2,3 "
-                  "--generate N [--threads T]\n");
+  fprintf(stderr,
+          "usage: coil-generate MODEL.so WEIGHTS --tokens 1,2,3 --generate N "
+          "[--threads T]\n"
+          "       coil-generate MODEL.so WEIGHTS --prompt TEXT --tokenizer DIR "
+          "--generate N [--threads T] [--temperature X] [--seed S]\n");
 }
 
 /// Parses a decimal integer in [min, max] that spans all of `text`.
@@ -151,12 +160,95 @@ done:
   return result;
 }
 
+/// Streams each piece of text as it is produced.
+static int printText(void *user, int32_t token, const char *text,
+                     size_t length) {
+  (void)user;
+  (void)token;
+  fwrite(text, 1, length, stdout);
+  fflush(stdout);
+  return 1;
+}
+
+/// Generates up to `generate` tokens after the text `prompt` and streams
+/// the text. Returns the exit status.
+static int runText(const char *modelPath, const char *weightsPath,
+                   const char *tokenizerPath, const char *prompt,
+                   long long generate, int32_t threads, float temperature,
+                   unsigned long long seed) {
+  int result = 1;
+  coil_model_t *model = NULL;
+  coil_weights_t *weights = NULL;
+  coil_tokenizer_t *tokenizer = NULL;
+  coil_session_t *session = NULL;
+  size_t promptTokens = 0;
+  if (failed(coil_tokenizer_load(tokenizerPath, &tokenizer),
+             "loading the tokenizer") ||
+      failed(coil_model_load(modelPath, &model), "loading the model") ||
+      failed(coil_weights_open(weightsPath, &weights), "opening weights") ||
+      failed(coil_model_bind_weights(model, weights), "binding weights"))
+    goto done;
+  // Count the prompt's tokens (capacity 0 reports the count) to size the
+  // session: the prompt and every generated token.
+  coil_status_free(coil_tokenizer_encode(tokenizer, prompt, strlen(prompt), 1,
+                                         NULL, 0, &promptTokens));
+  coil_session_options_t options;
+  coil_session_options_initialize(&options);
+  options.max_context = (int64_t)promptTokens + (generate > 0 ? generate : 1);
+  options.threads = threads;
+  if (failed(coil_session_create(model, &options, &session),
+             "creating the session"))
+    goto done;
+  coil_generate_options_t request;
+  coil_generate_options_initialize(&request);
+  request.max_new_tokens = generate;
+  request.sampling.temperature = temperature;
+  request.sampling.seed = seed;
+  coil_generate_stats_t stats;
+  if (failed(coil_generate(session, tokenizer, prompt, strlen(prompt),
+                           &request, printText, NULL, &stats),
+             "generating"))
+    goto done;
+  printf("\n");
+  fprintf(stderr,
+          "coil-generate: %lld prompt tokens, %lld generated, first after "
+          "%.1f ms, then %.2f ms per token\n",
+          (long long)stats.prompt_tokens, (long long)stats.generated_tokens,
+          stats.time_to_first_token * 1e3, stats.time_per_output_token * 1e3);
+  result = 0;
+
+done:
+  coil_session_release(session);
+  coil_tokenizer_release(tokenizer);
+  coil_model_release(model);
+  coil_weights_release(weights);
+  return result;
+}
+
 int main(int argc, char **argv) {
   const char *modelPath = NULL, *weightsPath = NULL, *tokenText = NULL;
-  long long generate = -1, threads = 1;
+  const char *promptText = NULL, *tokenizerPath = NULL;
+  long long generate = -1, threads = 1, seed = 0;
+  float temperature = 0.0f;
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "--tokens") == 0 && i + 1 < argc) {
       tokenText = argv[++i];
+    } else if (strcmp(argv[i], "--prompt") == 0 && i + 1 < argc) {
+      promptText = argv[++i];
+    } else if (strcmp(argv[i], "--tokenizer") == 0 && i + 1 < argc) {
+      tokenizerPath = argv[++i];
+    } else if (strcmp(argv[i], "--temperature") == 0 && i + 1 < argc) {
+      char *end;
+      temperature = strtof(argv[++i], &end);
+      if (*end != '\0' || !(temperature >= 0.0f)) {
+        fprintf(stderr, "coil-generate: --temperature takes a number >= 0\n");
+        return 2;
+      }
+    } else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+      if (!parseInteger(argv[++i], 0, LLONG_MAX, &seed)) {
+        fprintf(stderr, "coil-generate: --seed takes an integer >= 0\n");
+        return 2;
+      }
     } else if (strcmp(argv[i], "--generate") == 0 && i + 1 < argc) {
       if (!parseInteger(argv[++i], 0, INT32_MAX, &generate)) {
         fprintf(stderr, "coil-generate: --generate takes a count >= 0\n");
@@ -180,10 +272,14 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  if (!modelPath || !weightsPath || !tokenText || generate < 0) {
+  if (!modelPath || !weightsPath || generate < 0 || !tokenText == !promptText ||
+      (promptText && !tokenizerPath)) {
     usage();
     return 2;
   }
+  if (promptText)
+    return runText(modelPath, weightsPath, tokenizerPath, promptText, generate,
+                   (int32_t)threads, temperature, (unsigned long long)seed);
   int32_t *prompt = NULL;
   int64_t promptLength = parseTokens(tokenText, &prompt);
   if (promptLength < 1) {

@@ -12,6 +12,8 @@
 #include "runtime/src/Model.h"
 #include "runtime/src/Session.h"
 #include "runtime/src/Status.h"
+#include "runtime/src/generate/Generate.h"
+#include "runtime/src/generate/Sampler.h"
 #include "runtime/src/tokenizer/Tokenizer.h"
 #include "runtime/src/weights/FileChecks.h"
 
@@ -45,6 +47,11 @@ struct coil_tokenizer_t {
 struct coil_text_stream_t {
   coil::tokenizer::TextStream stream;
   std::string text;
+};
+
+/// A sampler.
+struct coil_sampler_t {
+  coil::generate::Sampler sampler;
 };
 
 /// A session, and the last profile summary it returned.
@@ -550,6 +557,191 @@ coil_status_t *coil_text_stream_finish(coil_text_stream_t *stream,
     *out_text = stream->text.c_str();
     *out_length = stream->text.size();
     return Status::ok();
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Sampling and generation
+//===----------------------------------------------------------------------===//
+
+} // extern "C"
+
+namespace {
+
+/// The sampling parameters of `options`, or an error naming what is wrong.
+Status samplingParams(const char *function,
+                      const coil_sampling_options_t &options,
+                      coil::generate::SamplingParams &params) {
+  if (options.struct_size < sizeof(coil_sampling_options_t))
+    return Status::error(COIL_INVALID_ARGUMENT,
+                         std::string(function) +
+                             ": sampling options' struct_size is " +
+                             std::to_string(options.struct_size) +
+                             "; initialise them with "
+                             "coil_sampling_options_initialize");
+  params.temperature = options.temperature;
+  params.topK = options.top_k;
+  params.topP = options.top_p;
+  params.minP = options.min_p;
+  params.repetitionPenalty = options.repetition_penalty;
+  params.seed = options.seed;
+  if (std::string problem = coil::generate::validate(params); !problem.empty())
+    return Status::error(COIL_INVALID_ARGUMENT,
+                         std::string(function) + ": " + problem);
+  return Status::ok();
+}
+
+coil_stop_reason_t cStopReason(coil::generate::StopReason reason) {
+  using coil::generate::StopReason;
+  switch (reason) {
+  case StopReason::MaxTokens:
+    return COIL_STOP_MAX_TOKENS;
+  case StopReason::StopToken:
+    return COIL_STOP_TOKEN;
+  case StopReason::StopString:
+    return COIL_STOP_STRING;
+  case StopReason::Callback:
+    return COIL_STOP_CALLBACK;
+  case StopReason::Context:
+    return COIL_STOP_CONTEXT;
+  }
+  return COIL_STOP_MAX_TOKENS;
+}
+
+Status checkSequence(const char *function, const coil_sampler_t *sampler,
+                     int64_t sequence) {
+  if (sequence < 0 || sequence >= sampler->sampler.sequences())
+    return Status::error(COIL_OUT_OF_RANGE,
+                         std::string(function) + ": sequence " +
+                             std::to_string(sequence) + " is outside [0, " +
+                             std::to_string(sampler->sampler.sequences()) +
+                             ")");
+  return Status::ok();
+}
+
+} // namespace
+
+extern "C" {
+
+coil_status_t *coil_sampler_create(const coil_sampling_options_t *options,
+                                   int64_t sequences,
+                                   coil_sampler_t **out_sampler) {
+  return guarded([&] {
+    if (!options)
+      return nullArgument("coil_sampler_create", "options");
+    if (!out_sampler)
+      return nullArgument("coil_sampler_create", "out_sampler");
+    if (sequences < 1 || sequences > COIL_SESSION_MAX_BATCH)
+      return Status::error(COIL_INVALID_ARGUMENT,
+                           "coil_sampler_create: sequences must be in [1, " +
+                               std::to_string(COIL_SESSION_MAX_BATCH) +
+                               "], not " + std::to_string(sequences));
+    coil::generate::SamplingParams params;
+    if (Status s = samplingParams("coil_sampler_create", *options, params);
+        !s.isOk())
+      return s;
+    *out_sampler = new coil_sampler_t{coil::generate::Sampler(params, sequences)};
+    return Status::ok();
+  });
+}
+
+void coil_sampler_release(coil_sampler_t *sampler) { delete sampler; }
+
+coil_status_t *coil_sampler_observe(coil_sampler_t *sampler, int64_t sequence,
+                                    const int32_t *tokens, size_t count) {
+  return guarded([&] {
+    if (!sampler)
+      return nullArgument("coil_sampler_observe", "sampler");
+    if (!tokens && count)
+      return nullArgument("coil_sampler_observe", "tokens");
+    if (Status s = checkSequence("coil_sampler_observe", sampler, sequence);
+        !s.isOk())
+      return s;
+    sampler->sampler.observe(sequence, tokens, count);
+    return Status::ok();
+  });
+}
+
+coil_status_t *coil_sampler_sample(coil_sampler_t *sampler, int64_t sequence,
+                                   const float *logits, int64_t vocab,
+                                   int32_t *out_token) {
+  return guarded([&] {
+    if (!sampler)
+      return nullArgument("coil_sampler_sample", "sampler");
+    if (!logits)
+      return nullArgument("coil_sampler_sample", "logits");
+    if (!out_token)
+      return nullArgument("coil_sampler_sample", "out_token");
+    if (vocab < 1 || vocab > INT32_MAX)
+      return Status::error(COIL_INVALID_ARGUMENT,
+                           "coil_sampler_sample: vocab must be in [1, 2^31), "
+                           "not " + std::to_string(vocab));
+    if (Status s = checkSequence("coil_sampler_sample", sampler, sequence);
+        !s.isOk())
+      return s;
+    *out_token = sampler->sampler.sample(sequence, logits, vocab);
+    return Status::ok();
+  });
+}
+
+coil_status_t *coil_generate(coil_session_t *session,
+                             const coil_tokenizer_t *tokenizer,
+                             const char *prompt, size_t length,
+                             const coil_generate_options_t *options,
+                             coil_token_callback_t callback, void *user_data,
+                             coil_generate_stats_t *stats) {
+  return guarded([&] {
+    if (!session)
+      return nullArgument("coil_generate", "session");
+    if (!tokenizer)
+      return nullArgument("coil_generate", "tokenizer");
+    if (!prompt && length)
+      return nullArgument("coil_generate", "prompt");
+    coil_generate_options_t defaults;
+    coil_generate_options_initialize(&defaults);
+    const coil_generate_options_t &o = options ? *options : defaults;
+    if (o.struct_size < sizeof(coil_generate_options_t))
+      return Status::error(COIL_INVALID_ARGUMENT,
+                           "coil_generate: options' struct_size is " +
+                               std::to_string(o.struct_size) +
+                               "; initialise them with "
+                               "coil_generate_options_initialize");
+    if ((!o.stop_tokens && o.num_stop_tokens) ||
+        (!o.stop_strings && o.num_stop_strings))
+      return nullArgument("coil_generate", "stop_tokens or stop_strings");
+    coil::generate::GenerateOptions request;
+    request.maxNewTokens = o.max_new_tokens;
+    if (Status s = samplingParams("coil_generate", o.sampling, request.sampling);
+        !s.isOk())
+      return s;
+    request.stopIds.assign(o.stop_tokens, o.stop_tokens + o.num_stop_tokens);
+    for (size_t i = 0; i < o.num_stop_strings; ++i) {
+      if (!o.stop_strings[i])
+        return nullArgument("coil_generate", "a stop string");
+      request.stopStrings.emplace_back(o.stop_strings[i]);
+    }
+    request.addSpecialTokens = o.add_special_tokens != 0;
+    request.skipSpecialTokens = o.skip_special_tokens != 0;
+    coil::generate::GenerateStats result;
+    auto onToken = [&](int32_t token, std::string_view text) {
+      return !callback ||
+             callback(user_data, token, std::string(text).c_str(),
+                      text.size()) != 0;
+    };
+    Status status = coil::generate::generate(
+        *session->session, *tokenizer->tokenizer,
+        std::string_view(prompt ? prompt : "", length), request, onToken,
+        result);
+    if (stats) {
+      stats->prompt_tokens = result.promptTokens;
+      stats->generated_tokens = result.generatedTokens;
+      stats->time_to_first_token = result.timeToFirstToken;
+      stats->time_per_output_token = result.timePerOutputToken;
+      stats->total_seconds = result.totalSeconds;
+      stats->stop_reason = cStopReason(result.reason);
+      stats->reserved0 = 0;
+    }
+    return status;
   });
 }
 

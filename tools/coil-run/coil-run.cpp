@@ -43,7 +43,10 @@
 #include "llvm/Support/xxhash.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <iostream>
+#include <memory>
 #include <limits>
 #include <thread>
 
@@ -60,11 +63,65 @@ static cl::opt<std::string>
                 cl::desc("Weights (safetensors file, index or directory); "
                          "defaults to the checkpoint directory"),
                 cl::value_desc("path"));
-static cl::opt<std::string> tokensOpt("tokens", cl::Required,
+static cl::opt<std::string> tokensOpt("tokens",
                                       cl::desc("Prompt token ids, e.g. 1,2,3"),
                                       cl::value_desc("ids"));
 static cl::opt<int64_t>
-    generate("generate", cl::desc("Greedily generate N tokens"), cl::init(0));
+    generate("generate",
+             cl::desc("Generate N tokens (greedily with --tokens; with a "
+                      "text prompt at most N, default 128)"),
+             cl::init(0));
+
+// Text in, text out (the cpu backend, through coil_generate).
+static cl::opt<std::string>
+    promptText("prompt", cl::desc("A text prompt; the generated text streams "
+                                  "to stdout"),
+               cl::value_desc("text"));
+static cl::opt<std::string> promptFile("prompt-file",
+                                       cl::desc("Read the text prompt from a "
+                                                "file"),
+                                       cl::value_desc("file"));
+static cl::opt<bool> interactive(
+    "i", cl::desc("Interactive: every line of stdin is a turn; the session "
+                  "keeps earlier turns (no prefill of them again)"));
+static cl::opt<std::string>
+    tokenizerPath("tokenizer",
+                  cl::desc("tokenizer.json, or its directory (default: the "
+                           "checkpoint directory)"),
+                  cl::value_desc("path"));
+static cl::opt<int64_t>
+    contextOpt("context",
+               cl::desc("Tokens a text conversation may hold (default: 4096, "
+                        "or the model's maximum if smaller)"),
+               cl::init(0));
+static cl::opt<float>
+    temperature("temperature",
+                cl::desc("Sampling temperature (0: greedy, the default)"),
+                cl::init(0.0f));
+static cl::opt<int> topK("top-k", cl::desc("Sample from the k most likely "
+                                           "tokens (0: all)"),
+                         cl::init(0));
+static cl::opt<float> topP("top-p",
+                           cl::desc("Sample from the most likely tokens "
+                                    "holding this probability (1: all)"),
+                           cl::init(1.0f));
+static cl::opt<float> minP("min-p",
+                           cl::desc("Drop tokens less likely than this times "
+                                    "the most likely (0: none)"),
+                           cl::init(0.0f));
+static cl::opt<float>
+    repetitionPenalty("repetition-penalty",
+                      cl::desc("Penalise tokens already seen (1: off)"),
+                      cl::init(1.0f));
+static cl::opt<uint64_t> seed("seed", cl::desc("Seed of the sampler"),
+                              cl::init(0));
+static cl::list<std::string>
+    stopStrings("stop", cl::desc("End the text before this string "
+                                 "(repeatable)"),
+                cl::value_desc("text"));
+static cl::opt<bool>
+    ignoreEos("ignore-eos",
+              cl::desc("Do not stop at the tokenizer's end-of-text token"));
 static cl::opt<std::string>
     dumpLogits("dump-logits",
                cl::desc("Write the logits of sequence 0 as float32 .npy "
@@ -488,6 +545,9 @@ public:
     return backend;
   }
 
+  /// The session.
+  coil_session_t *handle() const { return session; }
+
   /// Prints the profile of the run and writes the trace and CSV requested.
   llvm::Error report() {
     const coil_profile_entry_t *entries = nullptr;
@@ -592,9 +652,169 @@ llvm::Error checkOutputOptions() {
   return llvm::Error::success();
 }
 
+/// The tokens that end a text by default: the tokenizer's special
+/// end-of-text tokens, under the names checkpoints use for them.
+std::vector<int32_t> endOfTextTokens(const coil_tokenizer_t *tokenizer) {
+  std::vector<int32_t> ids;
+  for (const char *name : {"</s>", "<|endoftext|>", "<|end_of_text|>",
+                           "<|eot_id|>", "<|im_end|>"}) {
+    int32_t id = coil_tokenizer_token_id(tokenizer, name);
+    if (id >= 0 && coil_tokenizer_is_special(tokenizer, id))
+      ids.push_back(id);
+  }
+  return ids;
+}
+
+int streamText(void *, int32_t, const char *text, size_t length) {
+  std::fwrite(text, 1, length, stdout);
+  std::fflush(stdout);
+  return 1;
+}
+
+const char *stopReasonName(coil_stop_reason_t reason) {
+  switch (reason) {
+  case COIL_STOP_MAX_TOKENS:
+    return "max tokens";
+  case COIL_STOP_TOKEN:
+    return "end of text";
+  case COIL_STOP_STRING:
+    return "stop string";
+  case COIL_STOP_CALLBACK:
+    return "stopped";
+  case COIL_STOP_CONTEXT:
+    return "context full";
+  }
+  return "?";
+}
+
+/// Text in, text out: the prompt (and, with -i, every line of stdin as a
+/// further turn) through coil_generate, the text streamed to stdout and
+/// each turn's statistics to stderr.
+llvm::Error runText(ModuleOp module) {
+  if (backendKind != Backend_::Cpu)
+    return error("a text prompt needs --backend cpu");
+  if (batch != 1)
+    return error("a text prompt runs one sequence; --batch is for --tokens");
+  if (!dumpLogits.empty())
+    return error("--dump-logits needs --tokens");
+  std::string first = promptText;
+  if (!promptFile.empty()) {
+    if (std::string problem =
+            weights::checkInputFile(promptFile, weights::kMaxJsonFileBytes);
+        !problem.empty())
+      return error("--prompt-file: " + problem);
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+        llvm::MemoryBuffer::getFile(promptFile);
+    if (!buffer)
+      return error("--prompt-file: cannot read " + promptFile + ": " +
+                   buffer.getError().message());
+    first = (*buffer)->getBuffer().str();
+  }
+  bool hasFirst =
+      promptText.getNumOccurrences() || promptFile.getNumOccurrences();
+
+  std::string tokenizerAt = tokenizerPath;
+  if (tokenizerAt.empty())
+    tokenizerAt = llvm::sys::fs::is_directory(modelPath)
+                      ? modelPath.getValue()
+                      : llvm::sys::path::parent_path(modelPath).str();
+  coil_tokenizer_t *tokenizer = nullptr;
+  if (coil_status_t *s = coil_tokenizer_load(tokenizerAt.c_str(), &tokenizer))
+    return statusError(s);
+  std::unique_ptr<coil_tokenizer_t, void (*)(coil_tokenizer_t *)> owner(
+      tokenizer, coil_tokenizer_release);
+
+  int64_t limit = 0;
+  if (auto max = module->getAttrOfType<IntegerAttr>("coil.max_context"))
+    limit = max.getInt();
+  if (contextOpt < 0 || (limit > 0 && contextOpt > limit))
+    return error(llvm::formatv("--context must be in [1, {0}], got {1}",
+                               limit > 0 ? limit : int64_t(INT32_MAX),
+                               contextOpt));
+  int64_t context = contextOpt > 0 ? int64_t(contextOpt) : 4096;
+  if (contextOpt == 0 && limit > 0)
+    context = std::min(context, limit);
+
+  coil_generate_options_t options;
+  coil_generate_options_initialize(&options);
+  options.max_new_tokens = generate.getNumOccurrences() ? int64_t(generate)
+                                                        : 128;
+  options.sampling.temperature = temperature;
+  options.sampling.top_k = topK;
+  options.sampling.top_p = topP;
+  options.sampling.min_p = minP;
+  options.sampling.repetition_penalty = repetitionPenalty;
+  options.sampling.seed = seed;
+  // The sampler's own check, before the model is compiled.
+  coil_sampler_t *check = nullptr;
+  if (coil_status_t *s = coil_sampler_create(&options.sampling, 1, &check))
+    return statusError(s);
+  coil_sampler_release(check);
+  std::vector<int32_t> stops;
+  if (!ignoreEos)
+    stops = endOfTextTokens(tokenizer);
+  options.stop_tokens = stops.data();
+  options.num_stop_tokens = stops.size();
+  std::vector<const char *> stopTexts;
+  for (const std::string &stop : stopStrings)
+    stopTexts.push_back(stop.c_str());
+  options.stop_strings = stopTexts.data();
+  options.num_stop_strings = stopTexts.size();
+
+  bool profiling = profile || !tracePath.empty() || !profileCsv.empty();
+  llvm::Expected<std::unique_ptr<CpuBackend>> backend =
+      CpuBackend::create(module, 1, context, profiling, false);
+  if (!backend)
+    return backend.takeError();
+
+  int turn = 0;
+  auto runTurn = [&](const std::string &text) -> llvm::Error {
+    // The tokenizer's template (e.g. a BOS) begins the conversation only.
+    options.add_special_tokens = turn++ == 0;
+    coil_generate_stats_t stats;
+    if (coil_status_t *s = coil_generate((*backend)->handle(), tokenizer,
+                                         text.data(), text.size(), &options,
+                                         streamText, nullptr, &stats))
+      return statusError(s);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    llvm::errs() << llvm::formatv(
+        "coil-run: {0} prompt tokens, {1} generated ({2}); first token "
+        "after {3:f1} ms, then {4:f2} ms per token ({5:f1} tokens/s)\n",
+        stats.prompt_tokens, stats.generated_tokens,
+        stopReasonName(stats.stop_reason), stats.time_to_first_token * 1e3,
+        stats.time_per_output_token * 1e3,
+        stats.time_per_output_token > 0 ? 1.0 / stats.time_per_output_token
+                                        : 0.0);
+    return llvm::Error::success();
+  };
+  if (hasFirst)
+    if (llvm::Error e = runTurn(first))
+      return e;
+  if (interactive)
+    for (std::string line;;) {
+      llvm::errs() << "> ";
+      if (!std::getline(std::cin, line))
+        break;
+      if (line.empty())
+        continue;
+      if (llvm::Error e = runTurn(line))
+        return e;
+    }
+  if (profiling)
+    return (*backend)->report();
+  return llvm::Error::success();
+}
+
 llvm::Error run() {
   if (llvm::Error e = checkOutputOptions())
     return e;
+  bool text = promptText.getNumOccurrences() ||
+              promptFile.getNumOccurrences() || interactive;
+  if (text == (tokensOpt.getNumOccurrences() > 0) ||
+      (promptText.getNumOccurrences() && promptFile.getNumOccurrences()))
+    return error("give the prompt once: --tokens ids, --prompt text, "
+                 "--prompt-file file, or -i");
   if (batch < 1)
     return error(llvm::formatv("--batch must be >= 1, got {0}", batch));
   if (batch > COIL_SESSION_MAX_BATCH)
@@ -612,10 +832,6 @@ llvm::Error run() {
   if (*threadsOption < 0)
     return error(
         llvm::formatv("--threads must be >= 1, got {0}", *threadsOption));
-  llvm::Expected<std::vector<int64_t>> prompt = parseTokens(tokensOpt);
-  if (!prompt)
-    return prompt.takeError();
-
   DialectRegistry registry;
   registerAllDialects(registry);
   MLIRContext context(registry);
@@ -630,6 +846,14 @@ llvm::Error run() {
     if (weights::Status s = weights::WeightFileSet::open(weightsPath, files);
         !s)
       return error(s.message());
+  if (text) {
+    if (llvm::Error e = checkWeights(**module, *files))
+      return e;
+    return runText(**module);
+  }
+  llvm::Expected<std::vector<int64_t>> prompt = parseTokens(tokensOpt);
+  if (!prompt)
+    return prompt.takeError();
 
   // Check the prompt, the context and the weights before any work.
   auto vocabAttr = (**module)->getAttrOfType<IntegerAttr>("coil.vocab_size");
@@ -739,10 +963,14 @@ int main(int argc, char **argv) {
   ::coil::tools::showOnlyOwnOptions(
       coilRunOptions,
       {&modelPath, &weightsPath, &tokensOpt, &generate, &dumpLogits, &batch,
-       &profile, &tracePath, &profileCsv, &threads, &backendKind});
+       &profile, &tracePath, &profileCsv, &threads, &backendKind, &promptText,
+       &promptFile, &interactive, &tokenizerPath, &contextOpt, &temperature,
+       &topK, &topP, &minP, &repetitionPenalty, &seed,
+       std::addressof(stopStrings),
+       &ignoreEos});
   cl::ParseCommandLineOptions(argc, argv,
                               "coil-run: prefill a prompt and greedily "
-                              "decode\n");
+                              "decode, or generate text from a text prompt\n");
   if (llvm::Error e = run()) {
     llvm::errs() << "coil-run: error: " << llvm::toString(std::move(e)) << "\n";
     return 1;

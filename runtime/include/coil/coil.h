@@ -513,6 +513,168 @@ COIL_API coil_status_t *coil_text_stream_finish(coil_text_stream_t *stream,
                                                 const char **out_text,
                                                 size_t *out_length);
 
+//===----------------------------------------------------------------------===//
+// Sampling and generation
+//===----------------------------------------------------------------------===//
+
+/// How the next token is chosen. Initialise with
+/// coil_sampling_options_initialize: greedy (temperature 0). Sampled
+/// otherwise, with Hugging Face's processors in its order: repetition
+/// penalty, temperature, top-k, top-p, min-p. Each sequence draws from its
+/// own stream derived from `seed` and its index, so the same seed gives the
+/// same tokens on every thread count and batch.
+typedef struct coil_sampling_options_t {
+  /// sizeof(coil_sampling_options_t) as the caller compiled it.
+  uint32_t struct_size;
+  /// 0: the most likely token; otherwise logits / temperature are sampled.
+  float temperature;
+  /// Only the k most likely tokens; 0: all.
+  int32_t top_k;
+  /// The smallest set of most likely tokens with probability >= top_p, in
+  /// (0, 1]; 1: all.
+  float top_p;
+  /// Tokens less likely than min_p x the most likely are dropped; [0, 1].
+  float min_p;
+  /// > 0; 1 is off. Logits of tokens the sequence has seen (its prompt and
+  /// what it generated) are divided by it when positive, multiplied when
+  /// negative.
+  float repetition_penalty;
+  uint32_t reserved0;
+  /// Seeds the random streams.
+  uint64_t seed;
+} coil_sampling_options_t;
+
+/// Sets every field of `options` to its default (greedy, seed 0). Inline,
+/// so it fills exactly the struct the caller was compiled with.
+static inline void
+coil_sampling_options_initialize(coil_sampling_options_t *options) {
+  coil_sampling_options_t defaults = {sizeof(coil_sampling_options_t),
+                                      0.0f, 0, 1.0f, 0.0f, 1.0f, 0u, 0u};
+  *options = defaults;
+}
+
+/// Samples tokens for several sequences, each with its own history and
+/// random stream (e.g. one per sequence of a batched session). Used by one
+/// thread at a time.
+typedef struct coil_sampler_t coil_sampler_t;
+
+/// A sampler for `sequences` sequences. Errors: COIL_INVALID_ARGUMENT (NULL,
+/// sequences < 1, an option out of its range; the message names it).
+COIL_API coil_status_t *
+coil_sampler_create(const coil_sampling_options_t *options, int64_t sequences,
+                    coil_sampler_t **out_sampler);
+
+/// Releases `sampler`; NULL is allowed.
+COIL_API void coil_sampler_release(coil_sampler_t *sampler);
+
+/// Adds `count` tokens to what `sequence` has seen (its prompt, say), for
+/// the repetition penalty. Errors: COIL_INVALID_ARGUMENT (NULL),
+/// COIL_OUT_OF_RANGE (sequence outside [0, sequences)).
+COIL_API coil_status_t *coil_sampler_observe(coil_sampler_t *sampler,
+                                             int64_t sequence,
+                                             const int32_t *tokens,
+                                             size_t count);
+
+/// The next token of `sequence` from its `vocab` logits (a row of
+/// coil_session_logits); the token is observed. Errors:
+/// COIL_INVALID_ARGUMENT (NULL, vocab < 1), COIL_OUT_OF_RANGE (sequence).
+COIL_API coil_status_t *coil_sampler_sample(coil_sampler_t *sampler,
+                                            int64_t sequence,
+                                            const float *logits, int64_t vocab,
+                                            int32_t *out_token);
+
+/// A request for coil_generate. Initialise with
+/// coil_generate_options_initialize.
+typedef struct coil_generate_options_t {
+  /// sizeof(coil_generate_options_t) as the caller compiled it.
+  uint32_t struct_size;
+  /// The tokenizer's template (e.g. a BOS) on the prompt (default 1).
+  int32_t add_special_tokens;
+  /// The most tokens to generate (default 128; 0 only prefills).
+  int64_t max_new_tokens;
+  coil_sampling_options_t sampling;
+  /// Tokens that end the request (e.g. EOS): generated and fed, their
+  /// text not emitted. May be NULL when num_stop_tokens is 0.
+  const int32_t *stop_tokens;
+  size_t num_stop_tokens;
+  /// NUL-terminated texts that end the request; the text stops before
+  /// them. May be NULL when num_stop_strings is 0.
+  const char *const *stop_strings;
+  size_t num_stop_strings;
+  /// Special tokens left out of the text (default 1).
+  int32_t skip_special_tokens;
+  uint32_t reserved0;
+} coil_generate_options_t;
+
+/// Sets every field of `options` to its default. Inline, as
+/// coil_sampling_options_initialize.
+static inline void
+coil_generate_options_initialize(coil_generate_options_t *options) {
+  coil_generate_options_t defaults;
+  defaults.struct_size = sizeof(coil_generate_options_t);
+  defaults.add_special_tokens = 1;
+  defaults.max_new_tokens = 128;
+  coil_sampling_options_initialize(&defaults.sampling);
+  defaults.stop_tokens = NULL;
+  defaults.num_stop_tokens = 0;
+  defaults.stop_strings = NULL;
+  defaults.num_stop_strings = 0;
+  defaults.skip_special_tokens = 1;
+  defaults.reserved0 = 0;
+  *options = defaults;
+}
+
+/// Why a request ended.
+typedef enum coil_stop_reason_t {
+  COIL_STOP_MAX_TOKENS = 0,
+  COIL_STOP_TOKEN,
+  COIL_STOP_STRING,
+  COIL_STOP_CALLBACK,
+  COIL_STOP_CONTEXT
+} coil_stop_reason_t;
+
+/// What a request did.
+typedef struct coil_generate_stats_t {
+  int64_t prompt_tokens;
+  int64_t generated_tokens;
+  /// Seconds from the call to the first sampled token (tokenizing and
+  /// prefill included).
+  double time_to_first_token;
+  /// Mean seconds between later tokens (0 with fewer than two).
+  double time_per_output_token;
+  double total_seconds;
+  coil_stop_reason_t stop_reason;
+  uint32_t reserved0;
+} coil_generate_stats_t;
+
+/// Called for each generated token with the text that became final (maybe
+/// empty: part of a character, or text that may begin a stop string), and
+/// once more at the end with token -1 and the text held back until then,
+/// if any. `text` is valid during the call. Return non-zero to go on, 0 to
+/// end the request.
+typedef int (*coil_token_callback_t)(void *user_data, int32_t token,
+                                     const char *text, size_t length);
+
+/// Generates text on sequence 0 of `session` (created with max_batch >= 1):
+/// tokenizes `length` bytes of `prompt`, prefills them after whatever the
+/// sequence already holds (so a conversation continues without prefilling
+/// earlier turns again), then samples, calls `callback`, and decodes until
+/// max_new_tokens, a stop token, a stop string, the callback, or the end of
+/// the context. Only ids below coil_tokenizer_vocab_size are sampled
+/// (models often pad their vocabulary beyond the tokenizer's). Afterwards
+/// the sequence holds the prompt and every generated token. `options` may be NULL (defaults), `callback` NULL (no
+/// streaming), `stats` NULL. Errors, before anything runs:
+/// COIL_INVALID_ARGUMENT (NULL session or tokenizer, an option out of its
+/// range, a prompt with no tokens), COIL_OUT_OF_RANGE (the prompt does not
+/// fit in the sequence's remaining context); afterwards those of prefill
+/// and decode.
+COIL_API coil_status_t *
+coil_generate(coil_session_t *session, const coil_tokenizer_t *tokenizer,
+              const char *prompt, size_t length,
+              const coil_generate_options_t *options,
+              coil_token_callback_t callback, void *user_data,
+              coil_generate_stats_t *stats);
+
 #ifdef __cplusplus
 } // extern "C"
 #endif
