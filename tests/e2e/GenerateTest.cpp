@@ -19,6 +19,7 @@
 #include "tests/unit/tokenizer/TokenizerFiles.h"
 
 #include "coil/coil.h"
+#include "coil/coil.hpp"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/FileSystem.h"
@@ -339,6 +340,50 @@ TEST_F(GenerateTest, SampledRequestsRepeatForASeedOnEveryThreadCount) {
   // Hot sampling leaves the greedy path (the weights make it near-flat
   // enough that 16 draws agreeing with the argmax would be a bug).
   EXPECT_NE(runs[0], greedyByHand(encode(prompt), 16));
+}
+
+TEST_F(GenerateTest, TheCppWrapperStreamsTheSameText) {
+  coil_session_t *c = newSession();
+  Streamed out;
+  coil_generate_options_t options;
+  coil_generate_options_initialize(&options);
+  options.max_new_tokens = 8;
+  ASSERT_COIL_OK(coil_generate(c, tokenizer, prompt.data(), prompt.size(),
+                               &options, collect, &out, nullptr));
+  coil_session_release(c);
+
+  // The wrapper's handles over the same C objects: a Model and Tokenizer
+  // loaded again, a Session of the same shape.
+  ::coil::Model cppModel = ::coil::Model::load((dir + "/model.so").str());
+  cppModel.bindWeights(::coil::Weights::open((dir + "/model.safetensors").str()));
+  ::coil::Tokenizer t = ::coil::Tokenizer::load(dir.str().str());
+  ::coil::SessionOptions sessionOptions;
+  sessionOptions.maxContext = kContext;
+  sessionOptions.threads = 2;
+  ::coil::Session session(cppModel, sessionOptions);
+  ::coil::GenerateOptions request;
+  request.maxNewTokens = 8;
+  std::string text;
+  std::vector<int32_t> tokens;
+  ::coil::GenerateStats stats = ::coil::generate(
+      session, t, prompt, request, [&](int32_t token, std::string_view piece) {
+        if (token >= 0)
+          tokens.push_back(token);
+        text += piece;
+        return true;
+      });
+  EXPECT_EQ(tokens, out.tokens);
+  EXPECT_EQ(text, out.text);
+  EXPECT_EQ(stats.generated_tokens, 8);
+  // An exception in the callback ends the request and reaches the caller.
+  EXPECT_THROW(::coil::generate(session, t, " more", request,
+                              [](int32_t, std::string_view) -> bool {
+                                throw std::runtime_error("enough");
+                              }),
+               std::runtime_error);
+  // Bad options throw ::coil::Error.
+  request.sampling.topP = 2.0f;
+  EXPECT_THROW(::coil::generate(session, t, prompt, request), ::coil::Error);
 }
 
 TEST_F(GenerateTest, BadRequestsAreRefusedBeforeAnythingRuns) {

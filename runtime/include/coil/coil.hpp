@@ -17,7 +17,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <stdexcept>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
@@ -418,6 +421,119 @@ private:
       detail::Handle<coil_text_stream_t, coil_text_stream_release>;
   StreamHandle handle;
 };
+
+/// How tokens are chosen (see coil_sampling_options_t); greedy by default.
+struct SamplingOptions {
+  float temperature = 0.0f;
+  int32_t topK = 0;
+  float topP = 1.0f;
+  float minP = 0.0f;
+  float repetitionPenalty = 1.0f;
+  uint64_t seed = 0;
+
+  coil_sampling_options_t toC() const {
+    coil_sampling_options_t c;
+    coil_sampling_options_initialize(&c);
+    c.temperature = temperature;
+    c.top_k = topK;
+    c.top_p = topP;
+    c.min_p = minP;
+    c.repetition_penalty = repetitionPenalty;
+    c.seed = seed;
+    return c;
+  }
+};
+
+/// Samples the next token of several sequences (see coil_sampler_create).
+class Sampler {
+public:
+  /// Throws Error for an option out of its range.
+  explicit Sampler(const SamplingOptions &options, int64_t sequences = 1) {
+    coil_sampling_options_t c = options.toC();
+    coil_sampler_t *sampler = nullptr;
+    detail::check(coil_sampler_create(&c, sequences, &sampler));
+    handle = SamplerHandle(sampler);
+  }
+
+  /// Adds tokens `sequence` has seen (for the repetition penalty).
+  void observe(int64_t sequence, const std::vector<int32_t> &tokens) {
+    detail::check(coil_sampler_observe(handle.get(), sequence, tokens.data(),
+                                       tokens.size()));
+  }
+
+  /// The next token of `sequence` from `vocab` logits.
+  int32_t sample(int64_t sequence, const float *logits, int64_t vocab) {
+    int32_t token = -1;
+    detail::check(
+        coil_sampler_sample(handle.get(), sequence, logits, vocab, &token));
+    return token;
+  }
+
+private:
+  using SamplerHandle = detail::Handle<coil_sampler_t, coil_sampler_release>;
+  SamplerHandle handle;
+};
+
+/// A request for generate() (see coil_generate_options_t).
+struct GenerateOptions {
+  int64_t maxNewTokens = 128;
+  SamplingOptions sampling;
+  std::vector<int32_t> stopTokens;
+  std::vector<std::string> stopStrings;
+  bool addSpecialTokens = true;
+  bool skipSpecialTokens = true;
+};
+
+/// What generate() did (see coil_generate_stats_t).
+using GenerateStats = coil_generate_stats_t;
+
+/// Called with each generated token and the text that became final (token
+/// -1 at the end for text held back); return false to end the request.
+using TokenCallback = std::function<bool(int32_t token, std::string_view)>;
+
+/// Generates text on sequence 0 of `session` (see coil_generate). Throws
+/// Error; an exception thrown by `onToken` ends the request and is
+/// rethrown.
+inline GenerateStats generate(Session &session, const Tokenizer &tokenizer,
+                              const std::string &prompt,
+                              const GenerateOptions &options = {},
+                              const TokenCallback &onToken = nullptr) {
+  coil_generate_options_t c;
+  coil_generate_options_initialize(&c);
+  c.max_new_tokens = options.maxNewTokens;
+  c.sampling = options.sampling.toC();
+  c.stop_tokens = options.stopTokens.data();
+  c.num_stop_tokens = options.stopTokens.size();
+  std::vector<const char *> stops;
+  for (const std::string &stop : options.stopStrings)
+    stops.push_back(stop.c_str());
+  c.stop_strings = stops.data();
+  c.num_stop_strings = stops.size();
+  c.add_special_tokens = options.addSpecialTokens;
+  c.skip_special_tokens = options.skipSpecialTokens;
+  struct Context {
+    const TokenCallback *callback;
+    std::exception_ptr error;
+  } context{&onToken, nullptr};
+  auto trampoline = [](void *user, int32_t token, const char *text,
+                       size_t length) -> int {
+    auto *ctx = static_cast<Context *>(user);
+    try {
+      return (*ctx->callback)(token, std::string_view(text, length)) ? 1 : 0;
+    } catch (...) {
+      ctx->error = std::current_exception();
+      return 0;
+    }
+  };
+  GenerateStats stats{};
+  detail::check(coil_generate(session.get(), tokenizer.get(), prompt.data(),
+                              prompt.size(), &c,
+                              onToken ? +trampoline : nullptr, &context,
+                              &stats));
+  if (context.error)
+    std::rethrow_exception(context.error);
+  return stats;
+}
 
 } // namespace coil
 
