@@ -37,6 +37,8 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/xxhash.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -130,8 +132,8 @@ double seconds(Clock::time_point a, Clock::time_point b) {
 
 std::string formatDuration(double s) {
   if (s < 60)
-    return llvm::formatv("{0:f0}s", s);
-  return llvm::formatv("{0}m{1:d2}s", static_cast<int>(s) / 60,
+    return fmt::format("{0:.0f}s", s);
+  return fmt::format("{0}m{1:02d}s", static_cast<int>(s) / 60,
                        static_cast<int>(s) % 60);
 }
 
@@ -143,7 +145,7 @@ public:
     ++done;
     double elapsed = seconds(start, Clock::now());
     double eta = done > 1 ? elapsed / (done - 1) * (total - done + 1) : 0.0;
-    llvm::errs() << llvm::formatv("[{0,3}/{1}] {2,-44} elapsed {3}, ETA ~{4}",
+    llvm::errs() << fmt::format("[{0:>3}/{1}] {2:<44} elapsed {3}, ETA ~{4}",
                                   done, total, what, formatDuration(elapsed),
                                   formatDuration(eta))
                  << (tty ? "\r" : "\n");
@@ -519,7 +521,7 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
     for (int64_t t : sw.prefillT) {
       if (stopRequested)
         return llvm::Error::success();
-      progress.point(llvm::formatv("prefill {0} T={1}", m.label, t).str());
+      progress.point(fmt::format("prefill {0} T={1}", m.label, t));
       llvm::Expected<Stat> s = measure(
           [&] { return (*session)->timedPrefill(1, t, vocab); }, budget);
       if (!s)
@@ -546,7 +548,7 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
     for (int64_t c : sw.decodeContext) {
       if (stopRequested)
         return llvm::Error::success();
-      progress.point(llvm::formatv("decode {0} context={1}", m.label, c).str());
+      progress.point(fmt::format("decode {0} context={1}", m.label, c));
       coil_session_reset((*session)->s);
       if (c > 0)
         if (llvm::Error e = (*session)->prefill(1, c, vocab))
@@ -575,7 +577,7 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
   for (int64_t batch : sw.batch) {
     if (stopRequested)
       return llvm::Error::success();
-    progress.point(llvm::formatv("batch {0} B={1}", m.label, batch).str());
+    progress.point(fmt::format("batch {0} B={1}", m.label, batch));
     const int64_t prompt = 16;
     auto session =
         Session::open(m, batch, prompt + 4 * sw.decodeSteps + 4, cores);
@@ -601,9 +603,8 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
   if (selected("ttft")) {
     if (stopRequested)
       return llvm::Error::success();
-    progress.point(llvm::formatv("ttft/e2e {0} {1}+{2}", m.label, sw.ttftPrompt,
-                                 sw.ttftGenerate)
-                       .str());
+    progress.point(fmt::format("ttft/e2e {0} {1}+{2}", m.label, sw.ttftPrompt,
+                               sw.ttftGenerate));
     auto session =
         Session::open(m, 1, sw.ttftPrompt + sw.ttftGenerate + 1, cores);
     if (!session)
@@ -645,7 +646,7 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
       return llvm::Error::success();
     if (m.maxContext() > 0 && c > m.maxContext())
       continue;
-    progress.point(llvm::formatv("memory {0} context={1}", m.label, c).str());
+    progress.point(fmt::format("memory {0} context={1}", m.label, c));
     auto session = Session::open(m, 1, c, 1);
     if (!session)
       return session.takeError();
@@ -662,7 +663,7 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
     if ((threads == 1 && cores == 1) || !selected("threads"))
       continue;
     progress.point(
-        llvm::formatv("threads {0} threads={1}", m.label, threads).str());
+        fmt::format("threads {0} threads={1}", m.label, threads));
     auto session =
         Session::open(m, 1, sw.threadT + sw.decodeSteps + 2, threads);
     if (!session)
@@ -794,10 +795,10 @@ std::string formatX(double x) {
 
 std::string formatValue(double v) {
   if (v >= 1000)
-    return llvm::formatv("{0:f0}", v);
+    return fmt::format("{0:.0f}", v);
   if (v >= 10)
-    return llvm::formatv("{0:f1}", v);
-  return llvm::formatv("{0:f3}", v);
+    return fmt::format("{0:.1f}", v);
+  return fmt::format("{0:.3f}", v);
 }
 
 /// The terminal table of one experiment, Mamba / Transformer ratio per point.
@@ -806,7 +807,7 @@ void printTable(llvm::raw_ostream &os, const Experiment &e,
   os << "\n"
      << e.title << " (" << e.unit << ", median [min-max] x runs; "
      << (e.higherIsBetter ? "higher" : "lower") << " is better)\n";
-  os << llvm::formatv("  {0,-10} {1,-34} {2,-34} {3,-8}",
+  os << fmt::format("  {0:<10} {1:<34} {2:<34} {3:<8}",
                       e.xLabel.empty() ? "" : "x", a, b,
                       a.substr(0, a.find('-')) + "/" + b.substr(0, b.find('-')))
      << "\n";
@@ -815,16 +816,16 @@ void printTable(llvm::raw_ostream &os, const Experiment &e,
     auto cell = [&](const Point *p) -> std::string {
       if (!p)
         return "-";
-      std::string s = llvm::formatv("{0} [{1}-{2}] x{3}", formatValue(p->value),
+      std::string s = fmt::format("{0} [{1}-{2}] x{3}", formatValue(p->value),
                                     formatValue(p->low), formatValue(p->high),
                                     p->stat.runs);
       if (p->roofline >= 0)
-        s += llvm::formatv(" {0:f0}%", 100 * p->roofline);
+        s += fmt::format(" {0:.0f}%", 100 * p->roofline);
       return s;
     };
     std::string ratio =
         pa && pb && pb->value != 0 ? formatValue(pa->value / pb->value) : "-";
-    os << llvm::formatv("  {0,-10} {1,-34} {2,-34} {3,-8}",
+    os << fmt::format("  {0:<10} {1:<34} {2:<34} {3:<8}",
                         e.name == "ttft" || e.name == "e2e" ? std::string("")
                                                             : formatX(x),
                         cell(pa), cell(pb), ratio)
@@ -871,12 +872,12 @@ std::string verdict(const Run &run, const std::string &a,
     double lo = ratioAt(prefill, a, b, xs.front()),
            hi = ratioAt(prefill, a, b, xs.back());
     if (!std::isnan(lo) && !std::isnan(hi)) {
-      os << llvm::formatv("Prefill: {0} processes prompts at {1:f2}x the "
-                          "speed of {2} at T={3} and {4:f2}x at T={5}",
+      os << fmt::format("Prefill: {0} processes prompts at {1:.2f}x the "
+                          "speed of {2} at T={3} and {4:.2f}x at T={5}",
                           a, lo, b, formatX(xs.front()), hi,
                           formatX(xs.back()));
       if (auto c = crossover(prefill, a, b))
-        os << llvm::formatv(" (they are equal near T={0:f0})", *c);
+        os << fmt::format(" (they are equal near T={0:.0f})", *c);
       os << ". ";
     }
   }
@@ -887,12 +888,12 @@ std::string verdict(const Run &run, const std::string &a,
     double lo = 1.0 / ratioAt(decode, a, b, xs.front()),
            hi = 1.0 / ratioAt(decode, a, b, xs.back());
     if (!std::isnan(lo) && !std::isnan(hi)) {
-      os << llvm::formatv("Decode: per token, {0} is {1:f2}x as fast as {2} "
-                          "with an empty context and {3:f2}x at {4} tokens of "
+      os << fmt::format("Decode: per token, {0} is {1:.2f}x as fast as {2} "
+                          "with an empty context and {3:.2f}x at {4} tokens of "
                           "context",
                           a, lo, b, hi, formatX(xs.back()));
       if (auto c = crossover(decode, a, b))
-        os << llvm::formatv("; {0} overtakes {1} at about {2:f0} tokens", a, b,
+        os << fmt::format("; {0} overtakes {1} at about {2:.0f} tokens", a, b,
                             *c);
       else
         os << (hi >= 1 && lo >= 1 ? "; it is faster at every context measured"
@@ -905,8 +906,8 @@ std::string verdict(const Run &run, const std::string &a,
   xs = xsOf(batch);
   if (!xs.empty() && !std::isnan(ratioAt(batch, a, b, xs.front())) &&
       !std::isnan(ratioAt(batch, a, b, xs.back())))
-    os << llvm::formatv("Batched decode: {0:f2}x the throughput at batch {1} "
-                        "and {2:f2}x at batch {3}. ",
+    os << fmt::format("Batched decode: {0:.2f}x the throughput at batch {1} "
+                        "and {2:.2f}x at batch {3}. ",
                         ratioAt(batch, a, b, xs.front()), formatX(xs.front()),
                         ratioAt(batch, a, b, xs.back()), formatX(xs.back()));
   const Experiment &memory = get("state-memory");
@@ -915,8 +916,8 @@ std::string verdict(const Run &run, const std::string &a,
     const Point *pa = pointOf(memory, a, xs.back()),
                 *pb = pointOf(memory, b, xs.back());
     if (pa && pb)
-      os << llvm::formatv("State: {0} keeps {1:f1} MiB per sequence whatever "
-                          "the context; {2} needs {3:f1} MiB at {4} tokens. ",
+      os << fmt::format("State: {0} keeps {1:.1f} MiB per sequence whatever "
+                          "the context; {2} needs {3:.1f} MiB at {4} tokens. ",
                           a, pa->value, b, pb->value, formatX(xs.back()));
   }
   const Experiment &threads = get("threads-decode");
@@ -927,8 +928,8 @@ std::string verdict(const Run &run, const std::string &a,
                 *b1 = pointOf(threads, b, xs.front()),
                 *bn = pointOf(threads, b, xs.back());
     if (a1 && an && b1 && bn)
-      os << llvm::formatv("Going from 1 to {0} threads speeds decode up "
-                          "{1:f2}x ({2}) and {3:f2}x ({4}).",
+      os << fmt::format("Going from 1 to {0} threads speeds decode up "
+                          "{1:.2f}x ({2}) and {3:.2f}x ({4}).",
                           formatX(xs.back()), an->value / a1->value, a,
                           bn->value / b1->value, b);
   }
@@ -972,7 +973,7 @@ llvm::Error writeResults(const Run &run, const std::vector<Model> &models,
           {"seconds_median", p.stat.median},
           {"roofline_fraction",
            p.roofline >= 0 ? json::Value(p.roofline) : json::Value(nullptr)}});
-      csv += llvm::formatv(
+      csv += fmt::format(
           "{0},{1},{2},{3},{4},{5},{6},{7},{8}\n", e.name, p.model, p.x,
           p.value, e.unit, p.low, p.high, p.stat.runs,
           p.roofline >= 0 ? std::to_string(p.roofline) : std::string(""));
@@ -1098,7 +1099,7 @@ llvm::Error runBench() {
        selected("threads") ? sw.threadT + sw.decodeSteps + 2 : int64_t(0)});
   for (const Model &m : models)
     if (m.maxContext() > 0 && longest > m.maxContext())
-      return error(llvm::formatv("{0}: the sweeps need {1} tokens of context "
+      return error(fmt::format("{0}: the sweeps need {1} tokens of context "
                                  "but the model's max context is {2}; use "
                                  "--quick or a model with a longer context",
                                  m.label, longest, m.maxContext()));
@@ -1121,8 +1122,8 @@ llvm::Error runBench() {
                << machine.logicalCores << " cores; measuring the machine's "
                << "limits...\n";
   run.limits = bench::measureMachine(run.cores);
-  llvm::errs() << llvm::formatv("coil-bench: {0:f0} GFLOP/s f32 FMA peak, "
-                                "{1:f1} GB/s read bandwidth ({2} threads)\n",
+  llvm::errs() << fmt::format("coil-bench: {0:.0f} GFLOP/s f32 FMA peak, "
+                                "{1:.1f} GB/s read bandwidth ({2} threads)\n",
                                 run.limits.fmaGflops, run.limits.readGBps,
                                 run.limits.threads);
 
@@ -1160,8 +1161,8 @@ llvm::Error runBench() {
   std::string a = firstOf(true), b = firstOf(false);
   std::string summary;
   llvm::raw_string_ostream os(summary);
-  os << llvm::formatv("Machine: {0}, {1} cores; {2:f0} GFLOP/s f32 FMA "
-                      "peak, {3:f1} GB/s read bandwidth (measured). Runtime "
+  os << fmt::format("Machine: {0}, {1} cores; {2:.0f} GFLOP/s f32 FMA "
+                      "peak, {3:.1f} GB/s read bandwidth (measured). Runtime "
                       "{4}{5}.\n",
                       machine.cpuModel, machine.logicalCores,
                       run.limits.fmaGflops, run.limits.readGBps,

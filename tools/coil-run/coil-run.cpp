@@ -42,6 +42,8 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/xxhash.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -229,7 +231,7 @@ llvm::Error checkTensor(const weights::TensorInfo &info, llvm::StringRef name,
                         RankedTensorType type) {
   std::vector<int64_t> expected(type.getShape().begin(), type.getShape().end());
   if (info.shape != expected)
-    return error(llvm::formatv("weight '{0}' in {1} has shape {2}, the "
+    return error(fmt::format("weight '{0}' in {1} has shape {2}, the "
                                "model expects {3}",
                                name, info.file,
                                weights::formatShape(info.shape),
@@ -242,7 +244,7 @@ llvm::Error checkTensor(const weights::TensorInfo &info, llvm::StringRef name,
     std::string declared;
     llvm::raw_string_ostream os(declared);
     os << element;
-    return error(llvm::formatv("weight '{0}' in {1} is {2}, the model "
+    return error(fmt::format("weight '{0}' in {1} is {2}, the model "
                                "declares {3}",
                                name, info.file, weights::dtypeName(info.dtype),
                                declared));
@@ -269,8 +271,8 @@ reference::WeightProvider makeProvider(const weights::WeightFileSet &files) {
 /// Writes rows x vocab float32 values as a NumPy .npy file, atomically.
 llvm::Error writeNpy(llvm::StringRef path, const std::vector<float> &data,
                      int64_t rows, int64_t cols) {
-  std::string header = llvm::formatv("{{'descr': '<f4', 'fortran_order': "
-                                     "False, 'shape': ({0}, {1}), }",
+  std::string header = fmt::format("{{'descr': '<f4', 'fortran_order': "
+                                     "False, 'shape': ({0}, {1}), }}",
                                      rows, cols);
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
@@ -421,9 +423,9 @@ llvm::Error printProfile(llvm::ArrayRef<coil_profile_entry_t> entries,
   auto print = [&](llvm::StringRef title, llvm::StringRef group,
                    const std::vector<Row> &rows) {
     llvm::errs() << "\n"
-                 << llvm::left_justify(title, width)
-                 << llvm::formatv(" {0,7} {1,10} {2,6} {3,10} {4,8} {5,7} "
-                                  "{6,6} {7,8}\n",
+                 << fmt::format("{:<{}}", title.str(), width)
+                 << fmt::format(" {0:>7} {1:>10} {2:>6} {3:>10} {4:>8} {5:>7} "
+                                  "{6:>6} {7:>8}\n",
                                   "calls", "total ms", "share", "mean us",
                                   "GFLOP/s", "GB/s", "peak", "barriers");
     for (const Row &r : rows) {
@@ -436,20 +438,20 @@ llvm::Error printProfile(llvm::ArrayRef<coil_profile_entry_t> entries,
       double mean = r.calls ? r.seconds / r.calls * 1e6 : 0;
       double barriers =
           r.calls ? static_cast<double>(r.barriers) / r.calls : 0;
-      llvm::errs() << llvm::left_justify(r.name, width)
-                   << llvm::formatv(" {0,7} {1,10:f3} {2,5:f1}% {3,10:f1} "
-                                    "{4,8:f1} {5,7:f1} {6,5:f0}% {7,8:f1}\n",
+      llvm::errs() << fmt::format("{:<{}}", r.name, width)
+                   << fmt::format(" {0:>7} {1:>10.3f} {2:>5.1f}% {3:>10.1f} "
+                                    "{4:>8.1f} {5:>7.1f} {6:>5.0f}% {7:>8.1f}\n",
                                     r.calls, r.seconds * 1e3, 100 * share,
                                     mean, gflops, gbps, 100 * fraction,
                                     barriers);
-      csv += llvm::formatv("{0},{1},{2},{3},{4},{5},{6},{7},{8},{9}\n", group,
+      csv += fmt::format("{0},{1},{2},{3},{4},{5},{6},{7},{8},{9}\n", group,
                            r.name, r.calls, r.seconds * 1e3, share, mean,
                            gflops, gbps, fraction, barriers);
     }
   };
-  llvm::errs() << llvm::formatv(
-      "\nProfile: {0} kernel calls on {1} thread(s), {2:f3} ms in kernels; "
-      "peak = fraction of the binding limit ({3:f0} GFLOP/s FMA, {4:f1} GB/s "
+  llvm::errs() << fmt::format(
+      "\nProfile: {0} kernel calls on {1} thread(s), {2:.3f} ms in kernels; "
+      "peak = fraction of the binding limit ({3:.0f} GFLOP/s FMA, {4:.1f} GB/s "
       "read, measured)\n",
       [&] {
         int64_t n = 0;
@@ -466,8 +468,8 @@ llvm::Error printProfile(llvm::ArrayRef<coil_profile_entry_t> entries,
   llvm::errs() << "\n";
   for (const Row &r : phases)
     if (r.entryCalls > 0)
-      llvm::errs() << llvm::formatv(
-          "per {0} call: {1} kernel calls, {2:f1} barriers\n", r.name,
+      llvm::errs() << fmt::format(
+          "per {0} call: {1} kernel calls, {2:.1f} barriers\n", r.name,
           r.steps, static_cast<double>(r.barriers) / r.entryCalls);
   if (!profileCsv.empty())
     if (llvm::Error e =
@@ -484,7 +486,7 @@ llvm::Error printProfile(llvm::ArrayRef<coil_profile_entry_t> entries,
 /// infinite values: the model runs, but its logits will not be numbers.
 void warnNonFinite(int64_t count, llvm::StringRef name) {
   if (count > 0)
-    llvm::errs() << llvm::formatv(
+    llvm::errs() << fmt::format(
         "coil-run: warning: {0} tensor(s) of {1} hold NaN or infinite "
         "values, e.g. '{2}'\n",
         count, weightsPath, name);
@@ -564,9 +566,9 @@ public:
     coil_bind_stats_t bind;
     bind.struct_size = sizeof(bind);
     coil_model_bind_stats(model, &bind);
-    llvm::outs() << llvm::formatv(
-        "\nWeights: bound in {0:f1} ms, {1} packed into panels ({2:f1} MiB) "
-        "in {3:f1} ms\n",
+    llvm::outs() << fmt::format(
+        "\nWeights: bound in {0:.1f} ms, {1} packed into panels ({2:.1f} MiB) "
+        "in {3:.1f} ms\n",
         bind.bind_seconds * 1e3, bind.packed_weights,
         bind.packed_bytes / 1048576.0, bind.pack_seconds * 1e3);
     return printProfile(llvm::ArrayRef(entries, count), limits, threads);
@@ -635,7 +637,7 @@ llvm::Error checkWeights(ModuleOp module, const weights::WeightFileSet &files) {
     if (!used.contains(t.name))
       extra.push_back(t.name);
   if (!extra.empty())
-    return ::error(llvm::formatv("{0} holds {1} tensor(s) the model does not "
+    return ::error(fmt::format("{0} holds {1} tensor(s) the model does not "
                                  "use, e.g. '{2}'",
                                  weightsPath, extra.size(), extra.front()));
   return llvm::Error::success();
@@ -728,7 +730,7 @@ llvm::Error runText(ModuleOp module) {
   if (auto max = module->getAttrOfType<IntegerAttr>("coil.max_context"))
     limit = max.getInt();
   if (contextOpt < 0 || (limit > 0 && contextOpt > limit))
-    return error(llvm::formatv("--context must be in [1, {0}], got {1}",
+    return error(fmt::format("--context must be in [1, {0}], got {1}",
                                limit > 0 ? limit : int64_t(INT32_MAX),
                                contextOpt));
   int64_t context = contextOpt > 0 ? int64_t(contextOpt) : 4096;
@@ -778,9 +780,9 @@ llvm::Error runText(ModuleOp module) {
       return statusError(s);
     std::fputc('\n', stdout);
     std::fflush(stdout);
-    llvm::errs() << llvm::formatv(
+    llvm::errs() << fmt::format(
         "coil-run: {0} prompt tokens, {1} generated ({2}); first token "
-        "after {3:f1} ms, then {4:f2} ms per token ({5:f1} tokens/s)\n",
+        "after {3:.1f} ms, then {4:.2f} ms per token ({5:.1f} tokens/s)\n",
         stats.prompt_tokens, stats.generated_tokens,
         stopReasonName(stats.stop_reason), stats.time_to_first_token * 1e3,
         stats.time_per_output_token * 1e3,
@@ -816,22 +818,22 @@ llvm::Error run() {
     return error("give the prompt once: --tokens ids, --prompt text, "
                  "--prompt-file file, or -i");
   if (batch < 1)
-    return error(llvm::formatv("--batch must be >= 1, got {0}", batch));
+    return error(fmt::format("--batch must be >= 1, got {0}", batch));
   if (batch > COIL_SESSION_MAX_BATCH)
-    return error(llvm::formatv("--batch {0} is above the {1} sequences a "
+    return error(fmt::format("--batch {0} is above the {1} sequences a "
                                "session holds",
                                batch, COIL_SESSION_MAX_BATCH));
   if (generate < 0)
-    return error(llvm::formatv("--generate must be >= 0, got {0}", generate));
+    return error(fmt::format("--generate must be >= 0, got {0}", generate));
   // Positions are i32, so no sequence grows beyond that.
   constexpr int64_t maxTokens = std::numeric_limits<int32_t>::max();
   if (generate > maxTokens)
-    return error(llvm::formatv("--generate {0} is above the {1} tokens a "
+    return error(fmt::format("--generate {0} is above the {1} tokens a "
                                "sequence may hold",
                                generate, maxTokens));
   if (*threadsOption < 0)
     return error(
-        llvm::formatv("--threads must be >= 1, got {0}", *threadsOption));
+        fmt::format("--threads must be >= 1, got {0}", *threadsOption));
   DialectRegistry registry;
   registerAllDialects(registry);
   MLIRContext context(registry);
@@ -863,14 +865,14 @@ llvm::Error run() {
     vocab = cast<RankedTensorType>(prefill.getResultTypes()[0]).getDimSize(2);
   for (int64_t id : *prompt)
     if (id < 0 || (vocab > 0 && id >= vocab))
-      return error(llvm::formatv("--tokens: token id {0} is out of range "
+      return error(fmt::format("--tokens: token id {0} is out of range "
                                  "[0, {1})",
                                  id, vocab));
   int64_t capacity =
       static_cast<int64_t>(prompt->size()) + std::max<int64_t>(generate, 1);
   if (auto max = (**module)->getAttrOfType<IntegerAttr>("coil.max_context"))
     if (capacity > max.getInt())
-      return error(llvm::formatv("prompt + generated tokens ({0}) exceed the "
+      return error(fmt::format("prompt + generated tokens ({0}) exceed the "
                                  "model's max context {1}",
                                  capacity, max.getInt()));
   if (llvm::Error e = checkWeights(**module, *files))
