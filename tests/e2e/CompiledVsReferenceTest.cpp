@@ -36,6 +36,7 @@
 #include "runtime/src/weights/Safetensors.h"
 
 #include "coil/coil.h"
+#include "tests/e2e/CoilStatus.h"
 #include "tests/e2e/HostTargets.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -77,16 +78,6 @@ constexpr const char *kLlamaOddHeads = R"json({
 })json";
 
 constexpr int64_t kMaxBatch = 3, kMaxContext = 330;
-
-/// Deletes the status and fails the test with its message when not OK.
-#define ASSERT_COIL_OK(expr)                                                   \
-  do {                                                                         \
-    coil_status_t *status_ = (expr);                                           \
-    std::string message_ = coil_status_message(status_);                       \
-    coil_status_code_t code_ = coil_status_code(status_);                      \
-    coil_status_free(status_);                                                 \
-    ASSERT_EQ(code_, COIL_OK) << message_;                                     \
-  } while (0)
 
 using ::coil::testing::hostRuns;
 

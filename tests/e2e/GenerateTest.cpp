@@ -19,6 +19,7 @@
 #include "tests/unit/tokenizer/TokenizerFiles.h"
 
 #include "coil/coil.h"
+#include "tests/e2e/CoilStatus.h"
 #include "coil/coil.hpp"
 
 #include "mlir/IR/MLIRContext.h"
@@ -42,15 +43,6 @@ constexpr const char *kLlama = R"({
 })";
 
 constexpr int64_t kContext = 96;
-
-#define ASSERT_COIL_OK(expr)                                                   \
-  do {                                                                         \
-    coil_status_t *status_ = (expr);                                           \
-    std::string message_ = coil_status_message(status_);                       \
-    coil_status_code_t code_ = coil_status_code(status_);                      \
-    coil_status_free(status_);                                                 \
-    ASSERT_EQ(code_, COIL_OK) << message_;                                     \
-  } while (0)
 
 coil_status_code_t codeOf(coil_status_t *status) {
   coil_status_code_t code = coil_status_code(status);

@@ -105,16 +105,11 @@ int32_t Sampler::sample(int64_t sequence, const float *logits, int64_t vocab) {
                   const std::pair<float, int32_t> &b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   };
-  size_t keep = candidates.size();
-  if (params.topK > 0 && size_t(params.topK) < keep)
-    keep = size_t(params.topK);
-  // Sort only as much as the filters need: all kept ones for top-p, else
-  // the top-k, else nothing beyond the maximum.
-  bool needSorted = params.topP < 1.0f || keep < candidates.size();
-  if (needSorted) {
-    std::partial_sort(candidates.begin(), candidates.begin() + keep,
+  if (params.topK > 0 && size_t(params.topK) < candidates.size()) {
+    // The k most likely, sorted.
+    std::partial_sort(candidates.begin(), candidates.begin() + params.topK,
                       candidates.end(), order);
-    candidates.resize(keep);
+    candidates.resize(size_t(params.topK));
   } else {
     std::iter_swap(candidates.begin(),
                    std::min_element(candidates.begin(), candidates.end(),
@@ -122,42 +117,57 @@ int32_t Sampler::sample(int64_t sequence, const float *logits, int64_t vocab) {
   }
   float maxLogit = candidates.front().first;
   if (maxLogit == INFINITY) { // the infinite ones share everything
-    size_t n = 0;
-    while (n < candidates.size() && candidates[n].first == INFINITY)
-      ++n;
-    return chose(candidates[size_t(uniform(state.rng) * double(n))].second);
+    std::vector<int32_t> infinite;
+    for (const auto &[logit, id] : candidates)
+      if (logit == INFINITY)
+        infinite.push_back(id);
+    std::sort(infinite.begin(), infinite.end());
+    return chose(infinite[size_t(uniform(state.rng) * double(infinite.size()))]);
   }
-  probabilities.resize(candidates.size());
+  // Logits become weights exp(logit - max) in place (the same order; the
+  // most likely one, first, weighs 1).
   double total = 0;
-  for (size_t i = 0; i < candidates.size(); ++i)
-    total += probabilities[i] = std::exp(double(candidates[i].first - maxLogit));
+  for (auto &candidate : candidates)
+    total += candidate.first = std::exp(candidate.first - maxLogit);
   size_t count = candidates.size();
   if (params.topP < 1.0f) {
-    // The smallest prefix whose mass reaches top_p (at least one token).
-    double mass = 0;
-    size_t n = 0;
-    while (n < count) {
-      mass += probabilities[n++] / total;
-      if (mass >= double(params.topP))
-        break;
+    // The smallest set of most likely tokens whose mass reaches top_p (at
+    // least one), by selection rather than sorting (O(n)): the answer k is
+    // kept in (lo, hi], [0, lo) holding the lo most likely tokens (mass
+    // `mass`, below the target) and [hi, n) only less likely ones.
+    double target = double(params.topP) * total, mass = 0;
+    size_t lo = 0, hi = candidates.size();
+    while (hi - lo > 1) {
+      size_t mid = lo + (hi - lo) / 2;
+      std::nth_element(candidates.begin() + lo, candidates.begin() + mid,
+                       candidates.begin() + hi, order);
+      double upper = 0;
+      for (size_t i = lo; i < mid; ++i)
+        upper += candidates[i].first;
+      if (mass + upper >= target) {
+        hi = mid;
+      } else {
+        mass += upper;
+        lo = mid;
+      }
     }
-    count = n;
+    count = hi;
   }
   if (params.minP > 0.0f)
-    // Relative to the most likely one (exp(0) = 1), in any order.
-    for (size_t i = 1; i < count; ++i)
-      if (probabilities[i] < double(params.minP))
-        probabilities[i] = 0;
+    // Relative to the most likely one, whose weight is 1.
+    for (size_t i = 0; i < count; ++i)
+      if (candidates[i].first < params.minP)
+        candidates[i].first = 0;
   double kept = 0;
   for (size_t i = 0; i < count; ++i)
-    kept += probabilities[i];
+    kept += candidates[i].first;
   double target = uniform(state.rng) * kept;
   size_t last = 0; // the last candidate still in the draw
   for (size_t i = 0; i < count; ++i) {
-    if (probabilities[i] == 0)
+    if (candidates[i].first == 0)
       continue;
     last = i;
-    target -= probabilities[i];
+    target -= candidates[i].first;
     if (target < 0)
       return chose(candidates[i].second);
   }

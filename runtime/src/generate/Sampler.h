@@ -73,9 +73,8 @@ private:
 
   SamplingParams params;
   std::vector<SequenceState> states;
-  /// Scratch reused between calls: (logit, id) candidates.
+  /// Scratch reused between calls: (logit, then weight; id) candidates.
   std::vector<std::pair<float, int32_t>> candidates;
-  std::vector<double> probabilities;
 };
 
 } // namespace coil::generate

@@ -101,6 +101,18 @@ private:
 
 class Regex;
 
+/// The steps of a Sequence component: `parse` over each element of the
+/// array at `key`.
+template <typename T, typename Parse>
+std::vector<std::unique_ptr<T>> parseEach(const Node &node, const char *key,
+                                          Parse parse) {
+  Node list = node.at(key);
+  std::vector<std::unique_ptr<T>> steps;
+  for (size_t i = 0; i < list.size(); ++i)
+    steps.push_back(parse(list[i]));
+  return steps;
+}
+
 /// `text` with every match of `literal` (or of `regex`, when not null)
 /// replaced by `content`: Replace, as a normalizer and as a decoder.
 std::string replaceText(const std::string &text, const std::string &literal,

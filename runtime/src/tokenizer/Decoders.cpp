@@ -223,13 +223,9 @@ std::unique_ptr<Decoder> parseDecoder(const Node &node) {
     return std::make_unique<MetaspaceDecoder>(
         node.stringOr("replacement", "\xE2\x96\x81"), scheme != "never");
   }
-  if (type == "Sequence") {
-    Node list = node.at("decoders");
-    std::vector<std::unique_ptr<Decoder>> steps;
-    for (size_t i = 0; i < list.size(); ++i)
-      steps.push_back(parseDecoder(list[i]));
-    return std::make_unique<SequenceDecoder>(std::move(steps));
-  }
+  if (type == "Sequence")
+    return std::make_unique<SequenceDecoder>(
+        parseEach<Decoder>(node, "decoders", parseDecoder));
   node.at("type").fail("decoder type '" + type + "' is not supported");
 }
 

@@ -195,13 +195,9 @@ std::unique_ptr<Normalizer> parseNormalizer(const Node &node) {
     return std::make_unique<ReplaceNormalizer>(
         std::move(literal), std::move(regex), node.at("content").string());
   }
-  if (type == "Sequence") {
-    Node list = node.at("normalizers");
-    std::vector<std::unique_ptr<Normalizer>> steps;
-    for (size_t i = 0; i < list.size(); ++i)
-      steps.push_back(parseNormalizer(list[i]));
-    return std::make_unique<SequenceNormalizer>(std::move(steps));
-  }
+  if (type == "Sequence")
+    return std::make_unique<SequenceNormalizer>(
+        parseEach<Normalizer>(node, "normalizers", parseNormalizer));
   node.at("type").fail("normalizer type '" + type + "' is not supported");
 }
 

@@ -93,13 +93,9 @@ std::unique_ptr<PostProcessor> parsePostProcessor(const Node &node) {
     return std::make_unique<TemplateProcessor>(
         std::vector<std::vector<int32_t>>{{cls}, {}, {sep}});
   }
-  if (type == "Sequence") {
-    Node list = node.at("processors");
-    std::vector<std::unique_ptr<PostProcessor>> steps;
-    for (size_t i = 0; i < list.size(); ++i)
-      steps.push_back(parsePostProcessor(list[i]));
-    return std::make_unique<SequenceProcessor>(std::move(steps));
-  }
+  if (type == "Sequence")
+    return std::make_unique<SequenceProcessor>(
+        parseEach<PostProcessor>(node, "processors", parsePostProcessor));
   node.at("type").fail("post_processor type '" + type + "' is not supported");
 }
 

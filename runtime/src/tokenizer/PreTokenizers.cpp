@@ -278,13 +278,9 @@ std::unique_ptr<PreTokenizer> parsePreTokenizer(const Node &node) {
                      node.find("behavior")
                          ? Splitter::parseBehavior(node.at("behavior"))
                          : Behavior::Isolated);
-  if (type == "Sequence") {
-    Node list = node.at("pretokenizers");
-    std::vector<std::unique_ptr<PreTokenizer>> steps;
-    for (size_t i = 0; i < list.size(); ++i)
-      steps.push_back(parsePreTokenizer(list[i]));
-    return std::make_unique<SequencePreTokenizer>(std::move(steps));
-  }
+  if (type == "Sequence")
+    return std::make_unique<SequencePreTokenizer>(
+        parseEach<PreTokenizer>(node, "pretokenizers", parsePreTokenizer));
   node.at("type").fail("pre_tokenizer type '" + type + "' is not supported");
 }
 
