@@ -85,6 +85,8 @@ public:
   /// The same for a regular expression given as text.
   static Splitter regex(const std::string &pattern, Behavior behavior,
                         bool invert = false);
+  /// The same for a literal string.
+  static Splitter literal(std::string text, Behavior behavior);
   static Behavior parseBehavior(const Node &node);
 
   void split(std::vector<Piece> &pieces) const;

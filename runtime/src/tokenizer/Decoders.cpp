@@ -11,13 +11,9 @@ namespace {
 std::vector<std::pair<uint32_t, std::string_view>>
 characters(std::string_view text) {
   std::vector<std::pair<uint32_t, std::string_view>> out;
-  for (size_t pos = 0; pos < text.size();) {
-    size_t n = validSequenceLength(text, pos);
-    uint32_t cp = n ? decodeCodePoint(text, pos, n)
-                    : static_cast<unsigned char>(text[pos]);
-    n = n ? n : 1;
+  for (size_t pos = 0, n = 0; pos < text.size(); pos += n) {
+    uint32_t cp = codePointAt(text, pos, n);
     out.emplace_back(cp, text.substr(pos, n));
-    pos += n;
   }
   return out;
 }
@@ -73,13 +69,7 @@ public:
     auto flush = [&] {
       if (count == 0)
         return;
-      bool valid = true;
-      for (size_t pos = 0; pos < run.size() && valid;) {
-        size_t n = validSequenceLength(run, pos);
-        valid = n != 0;
-        pos += n;
-      }
-      if (raw || valid) {
+      if (raw || isValidUtf8(run)) {
         out.push_back(run);
       } else {
         for (size_t i = 0; i < count; ++i)

@@ -34,16 +34,10 @@ public:
   std::string apply(std::string text) const override {
     std::string out;
     out.reserve(text.size());
-    for (size_t pos = 0; pos < text.size();) {
-      size_t n = validSequenceLength(text, pos);
-      if (n == 0)
-        n = 1;
-      uint32_t cp = decodeCodePoint(text, pos, n);
-      if (utf8proc_category(static_cast<utf8proc_int32_t>(cp)) !=
-          UTF8PROC_CATEGORY_MN)
+    for (size_t pos = 0, n = 0; pos < text.size(); pos += n)
+      if (utf8proc_category(static_cast<utf8proc_int32_t>(
+              codePointAt(text, pos, n))) != UTF8PROC_CATEGORY_MN)
         out.append(text, pos, n);
-      pos += n;
-    }
     return out;
   }
 };
@@ -111,24 +105,13 @@ public:
   StripNormalizer(bool left, bool right) : left(left), right(right) {}
   std::string apply(std::string text) const override {
     size_t begin = 0, end = text.size();
+    size_t n = 0, start = 0;
     if (left)
-      while (begin < end) {
-        size_t n = validSequenceLength(text, begin);
-        if (n == 0 || !isWhitespace(decodeCodePoint(text, begin, n)))
-          break;
+      while (begin < end && isWhitespace(codePointAt(text, begin, n)))
         begin += n;
-      }
     if (right)
-      while (end > begin) {
-        size_t start = end - 1;
-        while (start > begin &&
-               (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
-          --start;
-        size_t n = validSequenceLength(text, start);
-        if (n != end - start || !isWhitespace(decodeCodePoint(text, start, n)))
-          break;
+      while (end > begin && isWhitespace(codePointBefore(text, end, start)))
         end = start;
-      }
     return text.substr(begin, end - begin);
   }
 

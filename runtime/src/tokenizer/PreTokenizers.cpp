@@ -44,6 +44,13 @@ Splitter Splitter::regex(const std::string &pattern, Behavior behavior,
   return s;
 }
 
+Splitter Splitter::literal(std::string text, Behavior behavior) {
+  Splitter s;
+  s.impl->literal = std::move(text);
+  s.impl->behavior = behavior;
+  return s;
+}
+
 Splitter::Behavior Splitter::parseBehavior(const Node &node) {
   std::string name = node.string();
   if (name == "Removed")
@@ -190,12 +197,9 @@ public:
   enum class Scheme { Always, First, Never };
   MetaspacePreTokenizer(std::string replacement, Scheme scheme, bool split)
       : replacement(std::move(replacement)), scheme(scheme) {
-    if (split) {
-      nlohmann::json literal = {{"String", this->replacement}};
-      splitter.emplace(Splitter::parse(Node(literal, "pre_tokenizer"),
-                                       Splitter::Behavior::MergedWithNext,
-                                       false));
-    }
+    if (split)
+      splitter.emplace(Splitter::literal(this->replacement,
+                                         Splitter::Behavior::MergedWithNext));
   }
   void apply(std::vector<Piece> &pieces) const override {
     for (Piece &piece : pieces) {

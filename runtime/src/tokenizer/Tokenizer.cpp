@@ -93,25 +93,6 @@ bool isWordChar(uint32_t cp) {
   }
 }
 
-/// The code point ending just before `pos` (valid UTF-8).
-uint32_t codePointBefore(std::string_view text, size_t pos, size_t &start) {
-  start = pos - 1;
-  while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
-    --start;
-  size_t n = validSequenceLength(text, start);
-  return n ? decodeCodePoint(text, start, n)
-           : static_cast<unsigned char>(text[start]);
-}
-
-uint32_t codePointAt(std::string_view text, size_t pos, size_t &n) {
-  n = validSequenceLength(text, pos);
-  if (n == 0) {
-    n = 1;
-    return static_cast<unsigned char>(text[pos]);
-  }
-  return decodeCodePoint(text, pos, n);
-}
-
 } // namespace
 
 struct Tokenizer::Impl {
@@ -398,7 +379,9 @@ bool Tokenizer::isSpecial(int32_t id) const {
 
 namespace {
 /// Ids of context a new id is decoded after: enough for every decoder's
-/// look-behind (only the first token is treated differently).
+/// look-behind (only the first token is treated differently). The window
+/// grows to twice this and is then cut back, so its own bytes are decoded
+/// again only every kStreamWindow ids.
 constexpr size_t kStreamWindow = 4;
 } // namespace
 
@@ -407,25 +390,27 @@ TextStream::TextStream(const Tokenizer &tokenizer, bool skipSpecialTokens)
 
 std::string TextStream::push(int32_t id, std::string &text) {
   text.clear();
-  std::string before, after;
-  if (std::string problem = tokenizer.decodeBytes(
-          window.data(), window.size(), skipSpecial, before);
-      !problem.empty())
+  std::string after;
+  window.push_back(id);
+  if (std::string problem = tokenizer.decodeBytes(window.data(), window.size(),
+                                                  skipSpecial, after);
+      !problem.empty()) {
+    window.pop_back();
     return problem;
-  std::vector<int32_t> extended = window;
-  extended.push_back(id);
-  if (std::string problem = tokenizer.decodeBytes(
-          extended.data(), extended.size(), skipSpecial, after);
-      !problem.empty())
-    return problem;
+  }
   size_t common = 0;
-  while (common < before.size() && common < after.size() &&
-         before[common] == after[common])
+  while (common < windowBytes.size() && common < after.size() &&
+         windowBytes[common] == after[common])
     ++common;
   pending.append(after, common, std::string::npos);
-  window = std::move(extended);
-  if (window.size() > kStreamWindow)
-    window.erase(window.begin());
+  windowBytes = std::move(after);
+  if (window.size() >= 2 * kStreamWindow) {
+    window.erase(window.begin(), window.begin() + kStreamWindow);
+    // The ids kept decoded alone (they all decoded before, so this cannot
+    // fail).
+    (void)tokenizer.decodeBytes(window.data(), window.size(), skipSpecial,
+                                windowBytes);
+  }
 
   // Emit every complete character; keep an unfinished one at the end.
   size_t end = 0;
@@ -445,6 +430,7 @@ std::string TextStream::finish() {
   std::string rest = toValidUtf8(pending);
   pending.clear();
   window.clear();
+  windowBytes.clear();
   return rest;
 }
 

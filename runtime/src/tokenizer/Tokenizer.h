@@ -92,8 +92,10 @@ public:
 private:
   const Tokenizer &tokenizer;
   bool skipSpecial;
-  /// The last ids pushed: the context the next one is decoded in.
+  /// The last ids pushed: the context the next one is decoded in, and
+  /// their bytes.
   std::vector<int32_t> window;
+  std::string windowBytes;
   /// Bytes decoded but not yet emitted (an incomplete character).
   std::string pending;
 };

@@ -67,6 +67,38 @@ uint32_t decodeCodePoint(std::string_view text, size_t pos, size_t length) {
   }
 }
 
+uint32_t codePointAt(std::string_view text, size_t pos, size_t &length) {
+  length = validSequenceLength(text, pos);
+  if (length == 0) {
+    length = 1;
+    return static_cast<unsigned char>(text[pos]);
+  }
+  return decodeCodePoint(text, pos, length);
+}
+
+uint32_t codePointBefore(std::string_view text, size_t end, size_t &start) {
+  start = end - 1;
+  while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
+    --start;
+  size_t length = 0;
+  uint32_t cp = codePointAt(text, start, length);
+  if (start + length != end) { // not one sequence: the last byte alone
+    start = end - 1;
+    return static_cast<unsigned char>(text[start]);
+  }
+  return cp;
+}
+
+bool isValidUtf8(std::string_view text) {
+  for (size_t pos = 0; pos < text.size();) {
+    size_t n = validSequenceLength(text, pos);
+    if (n == 0)
+      return false;
+    pos += n;
+  }
+  return true;
+}
+
 void appendCodePoint(std::string &out, uint32_t cp) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
@@ -153,17 +185,9 @@ std::string normalize(std::string_view text, NormalForm form) {
 std::string lowercase(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t n = validSequenceLength(text, pos);
-    if (n == 0) { // not reached for valid input; keep the byte
-      out += text[pos++];
-      continue;
-    }
+  for (size_t pos = 0, n = 0; pos < text.size(); pos += n)
     appendCodePoint(out, static_cast<uint32_t>(utf8proc_tolower(
-                             decodeCodePoint(text, pos, n))));
-    pos += n;
-  }
+                             codePointAt(text, pos, n))));
   return out;
 }
 

@@ -29,6 +29,17 @@ size_t validSequenceLength(std::string_view text, size_t pos,
 /// The code point of the valid sequence at `text[pos]` of `length` bytes.
 uint32_t decodeCodePoint(std::string_view text, size_t pos, size_t length);
 
+/// The code point at `text[pos]`, its length in bytes in `length`; a byte
+/// that starts no valid sequence stands for itself (length 1).
+uint32_t codePointAt(std::string_view text, size_t pos, size_t &length);
+
+/// The same for the code point that ends at `end` (> 0); `start` is set to
+/// where it begins.
+uint32_t codePointBefore(std::string_view text, size_t end, size_t &start);
+
+/// Whether all of `text` is valid UTF-8.
+bool isValidUtf8(std::string_view text);
+
 /// Appends the UTF-8 form of `cp` to `out`.
 void appendCodePoint(std::string &out, uint32_t cp);
 
