@@ -292,6 +292,25 @@ coil_status_t *coil_session_decode(coil_session_t *session,
   });
 }
 
+coil_status_t *coil_session_prefill_at(coil_session_t *session, int64_t first,
+                                       const int32_t *tokens, int64_t batch,
+                                       int64_t num_tokens) {
+  return guarded([&] {
+    if (!session)
+      return nullArgument("coil_session_prefill_at", "session");
+    return session->session->prefill(tokens, batch, num_tokens, first);
+  });
+}
+
+coil_status_t *coil_session_decode_at(coil_session_t *session, int64_t first,
+                                      const int32_t *tokens, int64_t batch) {
+  return guarded([&] {
+    if (!session)
+      return nullArgument("coil_session_decode_at", "session");
+    return session->session->decode(tokens, batch, first);
+  });
+}
+
 coil_status_t *coil_session_logits(const coil_session_t *session,
                                    const float **out_logits, int64_t *out_batch,
                                    int64_t *out_tokens, int64_t *out_vocab) {
@@ -320,6 +339,39 @@ int64_t coil_session_length(const coil_session_t *session, int64_t sequence) {
 void coil_session_reset(coil_session_t *session) {
   if (session)
     session->session->reset();
+}
+
+coil_status_t *coil_session_reset_sequence(coil_session_t *session,
+                                           int64_t sequence) {
+  return guarded([&] {
+    if (!session)
+      return nullArgument("coil_session_reset_sequence", "session");
+    return session->session->resetSequence(sequence);
+  });
+}
+
+coil_status_t *coil_session_copy_sequence(coil_session_t *session,
+                                          int64_t from, int64_t to) {
+  return guarded([&] {
+    if (!session)
+      return nullArgument("coil_session_copy_sequence", "session");
+    return session->session->copySequence(from, to);
+  });
+}
+
+coil_status_t *coil_session_truncate_sequence(coil_session_t *session,
+                                              int64_t sequence,
+                                              int64_t length) {
+  return guarded([&] {
+    if (!session)
+      return nullArgument("coil_session_truncate_sequence", "session");
+    return session->session->truncateSequence(sequence, length);
+  });
+}
+
+size_t coil_session_saved_size(const coil_session_t *session,
+                               int64_t sequence) {
+  return session ? session->session->savedSize(sequence) : 0;
 }
 
 size_t coil_session_sequence_state_size(const coil_session_t *session) {

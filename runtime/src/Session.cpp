@@ -7,7 +7,9 @@
 // T = maxContext, decode with T = 1); only one entry runs at a time.
 //
 // A saved sequence is a BlobHeader followed by that sequence's slice of every
-// state in metadata order.
+// state in metadata order; a state with a context dimension (a KV cache) is
+// saved up to the sequence's length only, so a blob's size grows with what
+// the sequence holds, not with max_context.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,7 +41,7 @@ struct BlobHeader {
 static_assert(sizeof(BlobHeader) == 40, "the documented header size");
 
 constexpr char kBlobMagic[8] = {'C', 'O', 'I', 'L', 'S', 'E', 'Q', '\0'};
-constexpr uint32_t kBlobVersion = 1;
+constexpr uint32_t kBlobVersion = 2;
 
 /// The bytes of `shape` of `type` with the symbols resolved, or false on
 /// overflow.
@@ -176,7 +178,17 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
         __builtin_mul_overflow(slice, static_cast<uint64_t>(maxBatch), &total))
       return tooLarge(what);
     stateBytes.push_back(total);
-    session->sliceBytes.push_back(slice);
+    StateSlice layoutOf;
+    layoutOf.bytes = slice;
+    for (size_t d = 1; d < state.shape.size(); ++d)
+      if (state.shape[d].kind == Dim::Context) {
+        layoutOf.hasContext = true;
+        for (size_t o = 1; o < d; ++o)
+          layoutOf.blocks *= static_cast<size_t>(state.shape[o].resolve(1, 1, maxContext));
+        layoutOf.rowBytes = slice / layoutOf.blocks / static_cast<size_t>(maxContext);
+        break;
+      }
+    session->slices.push_back(layoutOf);
     layout =
         coil_abi_checksum(layout, state.name.c_str(), state.name.size() + 1);
     auto type = static_cast<uint32_t>(state.type);
@@ -334,20 +346,30 @@ void Session::bind(PreparedEntry &entry) {
     entry.stepArgs.push_back(std::move(args));
     entry.stepKernels.push_back(model->kernel(step.kernel));
   }
-  entry.filledBatch = entry.filledTokens = -1;
+  entry.filledFirst = entry.filledBatch = entry.filledTokens = -1;
 }
 
 //===----------------------------------------------------------------------===//
 // Running
 //===----------------------------------------------------------------------===//
 
-void Session::fillDescriptors(PreparedEntry &entry, int64_t batch,
-                              int64_t tokens) {
-  if (entry.filledBatch == batch && entry.filledTokens == tokens)
+void Session::fillDescriptors(PreparedEntry &entry, int64_t first,
+                              int64_t batch, int64_t tokens) {
+  if (entry.filledFirst == first && entry.filledBatch == batch &&
+      entry.filledTokens == tokens)
     return;
   const EntrySpec &spec = *entry.spec;
   for (size_t i = 0; i < spec.buffers.size(); ++i) {
-    const Shape &shape = spec.buffers[i].shape;
+    const BufferSpec &buffer = spec.buffers[i];
+    const Shape &shape = buffer.shape;
+    if (buffer.kind == BufferKind::State) {
+      // Dimension 0 is the sequence: the call's states begin at `first`.
+      char *data = static_cast<char *>(states[buffer.index].data()) +
+                   static_cast<size_t>(first) * slices[buffer.index].bytes;
+      int64_t *descriptor = &entry.words[entry.descriptorAt[i]];
+      std::memcpy(&descriptor[0], &data, sizeof(data)); // allocated
+      std::memcpy(&descriptor[1], &data, sizeof(data)); // aligned
+    }
     size_t rank = shape.size();
     int64_t *sizes = &entry.words[entry.descriptorAt[i] + 3];
     int64_t *strides = sizes + rank;
@@ -358,12 +380,13 @@ void Session::fillDescriptors(PreparedEntry &entry, int64_t batch,
       stride *= sizes[d];
     }
   }
+  entry.filledFirst = first;
   entry.filledBatch = batch;
   entry.filledTokens = tokens;
 }
 
-Status Session::run(PreparedEntry &entry, const int32_t *tokens, int64_t batch,
-                    int64_t numTokens) {
+Status Session::run(PreparedEntry &entry, const int32_t *tokens, int64_t first,
+                    int64_t batch, int64_t numTokens) {
   if (!tokens)
     return Status::error(COIL_INVALID_ARGUMENT,
                          entry.name + ": tokens is NULL");
@@ -371,21 +394,30 @@ Status Session::run(PreparedEntry &entry, const int32_t *tokens, int64_t batch,
     return Status::error(COIL_INVALID_ARGUMENT,
                          entry.name + ": batch must be at least 1, found " +
                              std::to_string(batch));
-  if (batch > batchCapacity)
+  if (first < 0 || first >= batchCapacity)
     return Status::error(COIL_OUT_OF_RANGE,
-                         entry.name + ": batch " + std::to_string(batch) +
-                             " exceeds the session's max_batch " +
-                             std::to_string(batchCapacity));
+                         entry.name + ": first sequence " +
+                             std::to_string(first) + " is outside [0, " +
+                             std::to_string(batchCapacity) + ")");
+  if (batch > batchCapacity - first)
+    return Status::error(
+        COIL_OUT_OF_RANGE,
+        entry.name + ": batch " + std::to_string(batch) +
+            (first ? " from sequence " + std::to_string(first) : "") +
+            " exceeds the session's max_batch " +
+            std::to_string(batchCapacity));
   if (numTokens < 1)
     return Status::error(COIL_INVALID_ARGUMENT,
                          entry.name +
                              ": num_tokens must be at least 1, found " +
                              std::to_string(numTokens));
+  const int64_t *held = &lengths[first];
   for (int64_t b = 0; b < batch; ++b) {
-    if (numTokens > contextCapacity - lengths[b])
+    if (numTokens > contextCapacity - held[b])
       return Status::error(COIL_OUT_OF_RANGE,
-                           entry.name + ": sequence " + std::to_string(b) +
-                               " holds " + std::to_string(lengths[b]) +
+                           entry.name + ": sequence " +
+                               std::to_string(first + b) + " holds " +
+                               std::to_string(held[b]) +
                                " tokens; " + std::to_string(numTokens) +
                                " more would exceed the session's max_context " +
                                std::to_string(contextCapacity));
@@ -408,13 +440,13 @@ Status Session::run(PreparedEntry &entry, const int32_t *tokens, int64_t batch,
   auto *positions = static_cast<int32_t *>(positionsBuffer.data());
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t t = 0; t < numTokens; ++t)
-      positions[b * numTokens + t] = static_cast<int32_t>(lengths[b] + t);
-  fillDescriptors(entry, batch, numTokens);
+      positions[b * numTokens + t] = static_cast<int32_t>(held[b] + t);
+  fillDescriptors(entry, first, batch, numTokens);
   bool profiling = profiler->enabled();
   if (profiling) {
     double context = 0;
     for (int64_t b = 0; b < batch; ++b)
-      context += static_cast<double>(lengths[b] + numTokens);
+      context += static_cast<double>(held[b] + numTokens);
     profiler->beginCall(entry.profileId, batch, numTokens,
                         context / static_cast<double>(batch));
   }
@@ -424,7 +456,7 @@ Status Session::run(PreparedEntry &entry, const int32_t *tokens, int64_t batch,
     pool->run(entry.stepKernels[s], entry.stepArgs[s].data());
   }
   for (int64_t b = 0; b < batch; ++b)
-    lengths[b] += numTokens;
+    lengths[first + b] += numTokens;
   haveLogits = true;
   logitsBatch = batch;
   const EntrySpec &spec = *entry.spec;
@@ -436,12 +468,12 @@ Status Session::run(PreparedEntry &entry, const int32_t *tokens, int64_t batch,
 }
 
 Status Session::prefill(const int32_t *tokens, int64_t batch,
-                        int64_t numTokens) {
-  return run(prefillEntry, tokens, batch, numTokens);
+                        int64_t numTokens, int64_t first) {
+  return run(prefillEntry, tokens, first, batch, numTokens);
 }
 
-Status Session::decode(const int32_t *tokens, int64_t batch) {
-  return run(decodeEntry, tokens, batch, 1);
+Status Session::decode(const int32_t *tokens, int64_t batch, int64_t first) {
+  return run(decodeEntry, tokens, first, batch, 1);
 }
 
 Status Session::logits(const float *&data, int64_t &batch, int64_t &tokens,
@@ -498,23 +530,130 @@ Status Session::writeTrace(const char *path) const {
 // Saving and restoring sequences
 //===----------------------------------------------------------------------===//
 
+Status Session::checkSequence(const char *what, int64_t sequence) const {
+  if (sequence < 0 || sequence >= batchCapacity)
+    return Status::error(COIL_OUT_OF_RANGE,
+                         std::string(what) + ": sequence " +
+                             std::to_string(sequence) + " is outside [0, " +
+                             std::to_string(batchCapacity) + ")");
+  return Status::ok();
+}
+
+size_t Session::moveState(int64_t sequence, int64_t length, const char *in,
+                          char *out) const {
+  size_t moved = 0;
+  for (size_t i = 0; i < states.size(); ++i) {
+    const StateSlice &slice = slices[i];
+    char *at = static_cast<char *>(states[i].data()) +
+               static_cast<size_t>(sequence) * slice.bytes;
+    size_t runBytes = slice.hasContext
+                          ? static_cast<size_t>(length) * slice.rowBytes
+                          : slice.bytes;
+    size_t blockBytes = slice.hasContext ? slice.bytes / slice.blocks : 0;
+    for (size_t block = 0; block < slice.blocks; ++block) {
+      char *run = at + block * blockBytes;
+      if (in)
+        std::memcpy(run, in + moved, runBytes);
+      else
+        std::memcpy(out + moved, run, runBytes);
+      moved += runBytes;
+    }
+  }
+  return moved;
+}
+
+Status Session::resetSequence(int64_t sequence) {
+  if (Status s = checkSequence("reset", sequence); !s.isOk())
+    return s;
+  // A KV cache needs no clearing: positions at or beyond the length are
+  // written before any query reads them.
+  for (size_t i = 0; i < states.size(); ++i)
+    if (!slices[i].hasContext)
+      std::memset(static_cast<char *>(states[i].data()) +
+                      static_cast<size_t>(sequence) * slices[i].bytes,
+                  0, slices[i].bytes);
+  lengths[sequence] = 0;
+  return Status::ok();
+}
+
+Status Session::copySequence(int64_t from, int64_t to) {
+  if (Status s = checkSequence("copy", from); !s.isOk())
+    return s;
+  if (Status s = checkSequence("copy", to); !s.isOk())
+    return s;
+  if (from == to)
+    return Status::ok();
+  for (size_t i = 0; i < states.size(); ++i) {
+    const StateSlice &slice = slices[i];
+    char *base = static_cast<char *>(states[i].data());
+    char *source = base + static_cast<size_t>(from) * slice.bytes;
+    char *target = base + static_cast<size_t>(to) * slice.bytes;
+    if (!slice.hasContext) {
+      std::memcpy(target, source, slice.bytes);
+      continue;
+    }
+    size_t blockBytes = slice.bytes / slice.blocks;
+    for (size_t block = 0; block < slice.blocks; ++block)
+      std::memcpy(target + block * blockBytes, source + block * blockBytes,
+                  static_cast<size_t>(lengths[from]) * slice.rowBytes);
+  }
+  lengths[to] = lengths[from];
+  return Status::ok();
+}
+
+bool Session::canTruncate() const {
+  return std::all_of(slices.begin(), slices.end(),
+                     [](const StateSlice &slice) { return slice.hasContext; });
+}
+
+Status Session::truncateSequence(int64_t sequence, int64_t length) {
+  if (Status s = checkSequence("truncate", sequence); !s.isOk())
+    return s;
+  if (length < 0 || length > lengths[sequence])
+    return Status::error(COIL_OUT_OF_RANGE,
+                         "truncate: length " + std::to_string(length) +
+                             " is outside [0, " +
+                             std::to_string(lengths[sequence]) +
+                             "], the tokens sequence " +
+                             std::to_string(sequence) + " holds");
+  if (!canTruncate())
+    return Status::error(COIL_FAILED_PRECONDITION,
+                         "truncate: the model has recurrent state, which "
+                         "cannot be rewound; restore a saved sequence "
+                         "instead");
+  lengths[sequence] = length;
+  return Status::ok();
+}
+
 size_t Session::sequenceStateSize() const {
   size_t size = sizeof(BlobHeader);
-  for (size_t slice : sliceBytes)
-    size += slice;
+  for (const StateSlice &slice : slices)
+    size += slice.bytes;
   return size;
+}
+
+size_t Session::blobSize(int64_t length) const {
+  size_t size = sizeof(BlobHeader);
+  for (const StateSlice &slice : slices)
+    size += slice.hasContext ? slice.blocks * slice.rowBytes *
+                                   static_cast<size_t>(length)
+                             : slice.bytes;
+  return size;
+}
+
+size_t Session::savedSize(int64_t sequence) const {
+  if (sequence < 0 || sequence >= batchCapacity)
+    return 0;
+  return blobSize(lengths[sequence]);
 }
 
 Status Session::saveSequence(int64_t sequence, void *buffer,
                              size_t size) const {
   if (!buffer)
     return Status::error(COIL_INVALID_ARGUMENT, "save: buffer is NULL");
-  if (sequence < 0 || sequence >= batchCapacity)
-    return Status::error(COIL_OUT_OF_RANGE,
-                         "save: sequence " + std::to_string(sequence) +
-                             " is outside [0, " +
-                             std::to_string(batchCapacity) + ")");
-  size_t needed = sequenceStateSize();
+  if (Status s = checkSequence("save", sequence); !s.isOk())
+    return s;
+  size_t needed = savedSize(sequence);
   if (size < needed)
     return Status::error(COIL_INVALID_ARGUMENT,
                          "save: the buffer holds " + std::to_string(size) +
@@ -528,13 +667,7 @@ Status Session::saveSequence(int64_t sequence, void *buffer,
   header.layout = layoutHash;
   auto *out = static_cast<char *>(buffer);
   std::memcpy(out, &header, sizeof(header));
-  out += sizeof(header);
-  for (size_t i = 0; i < states.size(); ++i) {
-    const char *slice = static_cast<const char *>(states[i].data()) +
-                        static_cast<size_t>(sequence) * sliceBytes[i];
-    std::memcpy(out, slice, sliceBytes[i]);
-    out += sliceBytes[i];
-  }
+  moveState(sequence, header.length, nullptr, out + sizeof(header));
   return Status::ok();
 }
 
@@ -545,11 +678,8 @@ Status Session::restoreSequence(int64_t sequence, const void *buffer,
   };
   if (!buffer)
     return bad("buffer is NULL");
-  if (sequence < 0 || sequence >= batchCapacity)
-    return Status::error(COIL_OUT_OF_RANGE,
-                         "restore: sequence " + std::to_string(sequence) +
-                             " is outside [0, " +
-                             std::to_string(batchCapacity) + ")");
+  if (Status s = checkSequence("restore", sequence); !s.isOk())
+    return s;
   BlobHeader header;
   if (size < sizeof(header))
     return bad("the blob has " + std::to_string(size) +
@@ -562,14 +692,9 @@ Status Session::restoreSequence(int64_t sequence, const void *buffer,
     return bad("blob version " + std::to_string(header.version) +
                " is not supported (expected " + std::to_string(kBlobVersion) +
                ")");
-  if (header.totalSize != size)
+  if (header.totalSize > size)
     return bad("the header says " + std::to_string(header.totalSize) +
                " bytes but " + std::to_string(size) + " were given");
-  size_t needed = sequenceStateSize();
-  if (size != needed)
-    return bad("the blob has " + std::to_string(size) +
-               " bytes but a sequence of this session needs " +
-               std::to_string(needed));
   if (header.layout != layoutHash)
     return bad("the blob was saved from a session with a different state "
                "layout (another compiled model, other weights or another "
@@ -578,14 +703,14 @@ Status Session::restoreSequence(int64_t sequence, const void *buffer,
     return bad("length " + std::to_string(header.length) +
                " is outside [0, max_context " +
                std::to_string(contextCapacity) + "]");
+  size_t expected = blobSize(header.length);
+  if (header.totalSize != expected)
+    return bad("the header says " + std::to_string(header.totalSize) +
+               " bytes but a sequence of " + std::to_string(header.length) +
+               " tokens of this session takes " + std::to_string(expected));
 
-  const char *in = static_cast<const char *>(buffer) + sizeof(header);
-  for (size_t i = 0; i < states.size(); ++i) {
-    char *slice = static_cast<char *>(states[i].data()) +
-                  static_cast<size_t>(sequence) * sliceBytes[i];
-    std::memcpy(slice, in, sliceBytes[i]);
-    in += sliceBytes[i];
-  }
+  moveState(sequence, header.length,
+            static_cast<const char *>(buffer) + sizeof(header), nullptr);
   lengths[sequence] = header.length;
   return Status::ok();
 }

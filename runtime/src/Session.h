@@ -50,13 +50,14 @@ public:
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
 
-  /// Runs "prefill" on `numTokens` tokens for each of sequences 0..batch-1
-  /// (`tokens` is batch x numTokens, row-major). Checked first; on error
-  /// nothing changes.
-  Status prefill(const int32_t *tokens, int64_t batch, int64_t numTokens);
+  /// Runs "prefill" on `numTokens` tokens for each of sequences
+  /// first..first+batch-1 (`tokens` is batch x numTokens, row-major).
+  /// Checked first; on error nothing changes.
+  Status prefill(const int32_t *tokens, int64_t batch, int64_t numTokens,
+                 int64_t first = 0);
 
-  /// Runs "decode" on one token for each of sequences 0..batch-1.
-  Status decode(const int32_t *tokens, int64_t batch);
+  /// Runs "decode" on one token for each of sequences first..first+batch-1.
+  Status decode(const int32_t *tokens, int64_t batch, int64_t first = 0);
 
   /// The logits of the last call: `[batch, tokens, vocab]` (tokens is 1
   /// for an entry whose logits are the last position's).
@@ -69,13 +70,36 @@ public:
   /// Empties every sequence and forgets the logits.
   void reset();
 
-  /// The size of one sequence's saved state, header included.
+  /// Empties one sequence: length 0, its recurrent states zeroed.
+  Status resetSequence(int64_t sequence);
+
+  /// Makes `to` a copy of `from` (state and length); the KV caches are
+  /// copied up to the length only.
+  Status copySequence(int64_t from, int64_t to);
+
+  /// Forgets the last tokens of `sequence`, keeping `length`. Only a model
+  /// whose every state is a KV cache can (a recurrent state cannot be
+  /// rewound): COIL_FAILED_PRECONDITION otherwise.
+  Status truncateSequence(int64_t sequence, int64_t length);
+
+  /// Whether every state has a context dimension (a KV cache), so
+  /// sequences can be truncated.
+  bool canTruncate() const;
+
+  /// The most bytes a saved sequence takes (at max_context), header
+  /// included.
   size_t sequenceStateSize() const;
 
-  /// Writes the state of `sequence` into `buffer` (`size` bytes).
+  /// The bytes the saved state of `sequence` takes now: KV caches are
+  /// saved up to its length. 0 outside [0, maxBatch).
+  size_t savedSize(int64_t sequence) const;
+
+  /// Writes the state of `sequence` into `buffer` (`size` bytes, at least
+  /// savedSize(sequence)).
   Status saveSequence(int64_t sequence, void *buffer, size_t size) const;
 
-  /// Replaces the state of `sequence` from a saved blob.
+  /// Replaces the state of `sequence` from a saved blob of `size` bytes
+  /// (at least the blob's own size).
   Status restoreSequence(int64_t sequence, const void *buffer, size_t size);
 
   /// The most sequences per call.
@@ -128,6 +152,7 @@ private:
     /// Per step, the kernel to call.
     std::vector<KernelFn> stepKernels;
     /// The (batch, tokens) the descriptors currently describe.
+    int64_t filledFirst = -1;
     int64_t filledBatch = -1;
     int64_t filledTokens = -1;
   };
@@ -143,12 +168,26 @@ private:
   /// argument arrays.
   void bind(PreparedEntry &entry);
 
-  /// Writes sizes and strides for a call of `batch` x `tokens`.
-  void fillDescriptors(PreparedEntry &entry, int64_t batch, int64_t tokens);
+  /// Writes sizes and strides for a call of `batch` x `tokens` on the
+  /// sequences from `first`.
+  void fillDescriptors(PreparedEntry &entry, int64_t first, int64_t batch,
+                       int64_t tokens);
 
   /// Checks the call, then runs the entry.
-  Status run(PreparedEntry &entry, const int32_t *tokens, int64_t batch,
-             int64_t numTokens);
+  Status run(PreparedEntry &entry, const int32_t *tokens, int64_t first,
+             int64_t batch, int64_t numTokens);
+
+  /// Checks that `sequence` is in [0, maxBatch); `what` begins the message.
+  Status checkSequence(const char *what, int64_t sequence) const;
+
+  /// The bytes of a saved sequence of `length` tokens, header included.
+  size_t blobSize(int64_t length) const;
+
+  /// Copies the state of sequence `from` into `out` (KV caches up to
+  /// `length`), or from `in` into sequence `to` when `in` is set; returns
+  /// the bytes moved.
+  size_t moveState(int64_t sequence, int64_t length, const char *in,
+                   char *out) const;
 
   std::shared_ptr<const Model> model;
   int64_t batchCapacity = 0;
@@ -161,8 +200,16 @@ private:
   Buffer scratch;
   /// One buffer per metadata state, for batchCapacity sequences.
   std::vector<Buffer> states;
-  /// The bytes of one sequence's slice of each state.
-  std::vector<size_t> sliceBytes;
+  /// How one sequence's slice of a state is laid out: `blocks` runs of
+  /// max_context rows of `rowBytes` (one run when the state has no context
+  /// dimension: a recurrent state, saved whole).
+  struct StateSlice {
+    size_t bytes = 0;
+    size_t blocks = 1;
+    size_t rowBytes = 0;
+    bool hasContext = false;
+  };
+  std::vector<StateSlice> slices;
   /// A fingerprint of the state layout, stored in saved blobs.
   uint64_t layoutHash = 0;
 

@@ -43,7 +43,7 @@
 #endif
 
 /// The version of this API; it changes when a declaration here changes.
-#define COIL_API_VERSION 7
+#define COIL_API_VERSION 8
 
 /// The most threads a session may run kernels on.
 #define COIL_SESSION_MAX_THREADS 256
@@ -287,6 +287,23 @@ COIL_API coil_status_t *coil_session_decode(coil_session_t *session,
                                             const int32_t *tokens,
                                             int64_t batch);
 
+/// coil_session_prefill on the sequences first..first+batch-1: sequences of
+/// a session run in any contiguous groups, each group with its own token
+/// count (what a scheduler of many requests needs). The logits' rows are
+/// those sequences in order. Errors as for coil_session_prefill, and
+/// COIL_OUT_OF_RANGE for a group beyond max_batch.
+COIL_API coil_status_t *coil_session_prefill_at(coil_session_t *session,
+                                                int64_t first,
+                                                const int32_t *tokens,
+                                                int64_t batch,
+                                                int64_t num_tokens);
+
+/// coil_session_decode on the sequences first..first+batch-1.
+COIL_API coil_status_t *coil_session_decode_at(coil_session_t *session,
+                                               int64_t first,
+                                               const int32_t *tokens,
+                                               int64_t batch);
+
 /// The logits of the last successful prefill or decode, f32
 /// `[batch, tokens, vocab]` row-major, owned by `session` and valid until
 /// its next prefill, decode, reset or release. `tokens` is 1 after decode,
@@ -308,28 +325,61 @@ COIL_API int64_t coil_session_length(const coil_session_t *session,
 /// allowed.
 COIL_API void coil_session_reset(coil_session_t *session);
 
-/// The size in bytes of one sequence's saved state (the same for every
-/// sequence of the session); 0 for a NULL session.
+/// Empties one sequence: length 0 and its recurrent states zeroed (a KV
+/// cache needs no clearing). Errors: COIL_INVALID_ARGUMENT (NULL),
+/// COIL_OUT_OF_RANGE (sequence outside [0, max_batch)).
+COIL_API coil_status_t *coil_session_reset_sequence(coil_session_t *session,
+                                                    int64_t sequence);
+
+/// Makes sequence `to` a copy of sequence `from`: its states (KV caches up
+/// to the length) and length. Errors: COIL_INVALID_ARGUMENT (NULL),
+/// COIL_OUT_OF_RANGE (either outside [0, max_batch)).
+COIL_API coil_status_t *coil_session_copy_sequence(coil_session_t *session,
+                                                   int64_t from, int64_t to);
+
+/// Forgets the last tokens of `sequence`, keeping its first `length`: the
+/// state becomes exactly what it was after them (rolling back rejected
+/// tokens of speculative decoding). Only for a model whose every state is a
+/// KV cache; a recurrent state cannot be rewound, so restore a sequence
+/// saved at the token to go back to. Errors: COIL_INVALID_ARGUMENT (NULL),
+/// COIL_OUT_OF_RANGE (sequence, or a length above the sequence's),
+/// COIL_FAILED_PRECONDITION (the model has recurrent state).
+COIL_API coil_status_t *coil_session_truncate_sequence(coil_session_t *session,
+                                                       int64_t sequence,
+                                                       int64_t length);
+
+/// The most bytes a sequence's saved state takes (a sequence holding
+/// max_context tokens), so a buffer of this size fits any; 0 for a NULL
+/// session.
 COIL_API size_t coil_session_sequence_state_size(const coil_session_t *session);
 
+/// The bytes the saved state of `sequence` takes now (KV caches are saved up
+/// to the sequence's length; recurrent states whole); 0 for a NULL session
+/// or a sequence outside [0, max_batch).
+COIL_API size_t coil_session_saved_size(const coil_session_t *session,
+                                        int64_t sequence);
+
 /// Writes the state of `sequence` to `buffer`, which holds `size` bytes, at
-/// least coil_session_sequence_state_size. The blob is a 40-byte header
-/// (magic "COILSEQ", version, length, total size, a fingerprint of the state
-/// layout and of the model: its metadata, and its weights' names and a
-/// sample of their bytes) followed by that sequence's slice of every state
-/// in metadata order; it is restored only into a session of the same
-/// compiled model with the same weights and state layout (the same
-/// max_context when a state depends on it), on a host of the same byte
-/// order. Errors: COIL_INVALID_ARGUMENT (NULL, `size` too
-/// small), COIL_OUT_OF_RANGE (sequence outside [0, max_batch)).
+/// least coil_session_saved_size; exactly that many are written. The blob
+/// is a 40-byte header (magic "COILSEQ", version 2, length, total size, a
+/// fingerprint of the state layout and of the model: its metadata, and its
+/// weights' names and a sample of their bytes) followed by that sequence's
+/// slice of every state in metadata order, KV caches up to the length; it
+/// is restored only into a session of the same compiled model with the same
+/// weights and state layout (the same max_context when a state depends on
+/// it), on a host of the same byte order. Errors: COIL_INVALID_ARGUMENT
+/// (NULL, `size` too small), COIL_OUT_OF_RANGE (sequence outside [0,
+/// max_batch)).
 COIL_API coil_status_t *
 coil_session_save_sequence(const coil_session_t *session, int64_t sequence,
                            void *buffer, size_t size);
 
 /// Replaces the state and length of `sequence` with a blob written by
-/// coil_session_save_sequence. The header and size are checked before
-/// anything changes: COIL_INVALID_ARGUMENT (NULL, wrong size, bad magic or
-/// version, a different state layout, a length above max_context),
+/// coil_session_save_sequence; `size` may exceed the blob's own. The header
+/// and size are checked before anything changes: COIL_INVALID_ARGUMENT
+/// (NULL, a size below the blob's or a blob size that does not match its
+/// length, bad magic or version, a different state layout, a length above
+/// max_context),
 /// COIL_OUT_OF_RANGE (sequence outside [0, max_batch)). The logits of the
 /// last call are unaffected.
 COIL_API coil_status_t *coil_session_restore_sequence(coil_session_t *session,

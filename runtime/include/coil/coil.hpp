@@ -237,6 +237,34 @@ public:
   /// Feeds `token` to sequence 0.
   void decode(int32_t token) { decode(&token, 1); }
 
+  /// prefill on the sequences first..first+batch-1. Throws Error.
+  void prefillAt(int64_t first, const int32_t *tokens, int64_t batch,
+                 int64_t numTokens) {
+    detail::check(
+        coil_session_prefill_at(get(), first, tokens, batch, numTokens));
+  }
+
+  /// decode on the sequences first..first+batch-1. Throws Error.
+  void decodeAt(int64_t first, const int32_t *tokens, int64_t batch) {
+    detail::check(coil_session_decode_at(get(), first, tokens, batch));
+  }
+
+  /// Empties `sequence`. Throws Error.
+  void resetSequence(int64_t sequence) {
+    detail::check(coil_session_reset_sequence(get(), sequence));
+  }
+
+  /// Makes `to` a copy of `from`. Throws Error.
+  void copySequence(int64_t from, int64_t to) {
+    detail::check(coil_session_copy_sequence(get(), from, to));
+  }
+
+  /// Keeps the first `length` tokens of `sequence` (KV-cache models only).
+  /// Throws Error.
+  void truncateSequence(int64_t sequence, int64_t length) {
+    detail::check(coil_session_truncate_sequence(get(), sequence, length));
+  }
+
   /// The logits of the last call. Throws Error before any call.
   LogitsView logits() const {
     LogitsView view;
@@ -253,14 +281,19 @@ public:
   /// Empties every sequence.
   void reset() { coil_session_reset(get()); }
 
-  /// The size of one sequence's saved state.
+  /// The most bytes a saved sequence takes.
   size_t sequenceStateSize() const {
     return coil_session_sequence_state_size(get());
   }
 
+  /// The bytes the saved state of `sequence` takes now.
+  size_t savedSize(int64_t sequence) const {
+    return coil_session_saved_size(get(), sequence);
+  }
+
   /// The saved state of `sequence`. Throws Error.
   std::vector<uint8_t> saveSequence(int64_t sequence) const {
-    std::vector<uint8_t> bytes(sequenceStateSize());
+    std::vector<uint8_t> bytes(savedSize(sequence));
     detail::check(coil_session_save_sequence(get(), sequence, bytes.data(),
                                              bytes.size()));
     return bytes;

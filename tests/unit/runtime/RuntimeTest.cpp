@@ -212,7 +212,7 @@ Logits logitsOf(const coil_session_t *session) {
 /// The saved state of `sequence`.
 std::vector<uint8_t> saveSequence(const coil_session_t *session,
                                   int64_t sequence) {
-  std::vector<uint8_t> blob(coil_session_sequence_state_size(session));
+  std::vector<uint8_t> blob(coil_session_saved_size(session, sequence));
   EXPECT_COIL_OK(
       coil_session_save_sequence(session, sequence, blob.data(), blob.size()));
   return blob;
@@ -364,7 +364,7 @@ TEST(RuntimeStatusTest, NullIsSuccess) {
   EXPECT_EQ(coil_status_code(nullptr), COIL_OK);
   EXPECT_STREQ(coil_status_message(nullptr), "ok");
   coil_status_free(nullptr);
-  EXPECT_EQ(COIL_API_VERSION, 7);
+  EXPECT_EQ(COIL_API_VERSION, 8);
   EXPECT_EQ(COIL_SESSION_MAX_THREADS, 256);
 }
 
@@ -1092,16 +1092,18 @@ TEST_F(RuntimeTest, PositionsFollowEachSequenceLength) {
   EXPECT_EQ(logits.row(1, 0)[0], 200.0f) << "position 2";
 
   // The "kv" state ([B, S], S = max_context 8) holds token + 1 at each
-  // position written so far and zero elsewhere.
+  // position written so far; a saved sequence holds those positions only.
   std::vector<uint8_t> blob0 = saveSequence(session.get(), 0);
   std::vector<uint8_t> blob1 = saveSequence(session.get(), 1);
+  ASSERT_EQ(blob0.size(), kBlobHeader + 4 * (TOY_VOCAB + 6));
+  ASSERT_EQ(blob1.size(), kBlobHeader + 4 * (TOY_VOCAB + 3));
   std::vector<float> kv0, kv1;
-  for (size_t i = 0; i < 8; ++i) {
+  for (size_t i = 0; i < 6; ++i)
     kv0.push_back(blobFloat(blob0, TOY_VOCAB + i));
+  for (size_t i = 0; i < 3; ++i)
     kv1.push_back(blobFloat(blob1, TOY_VOCAB + i));
-  }
-  EXPECT_EQ(kv0, std::vector<float>({1, 2, 5, 5, 5, 2, 0, 0}));
-  EXPECT_EQ(kv1, std::vector<float>({3, 4, 1, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(kv0, std::vector<float>({1, 2, 5, 5, 5, 2}));
+  EXPECT_EQ(kv1, std::vector<float>({3, 4, 1}));
 }
 
 TEST_F(RuntimeTest, BatchEqualsOneByOne) {
@@ -1671,7 +1673,8 @@ TEST_F(RuntimeTest, SavedSequenceLayout) {
   std::vector<int32_t> tokens = {2, 0};
   ASSERT_COIL_OK(coil_session_prefill(session.get(), tokens.data(), 1, 2));
   std::vector<uint8_t> blob = saveSequence(session.get(), 0);
-  ASSERT_EQ(blob.size(), kBlobHeader + 4 * (5 + 4));
+  // acc whole, kv up to the length.
+  ASSERT_EQ(blob.size(), kBlobHeader + 4 * (5 + 2));
   EXPECT_EQ(std::string(reinterpret_cast<const char *>(blob.data())),
             "COILSEQ");
   uint32_t version;
@@ -1680,14 +1683,14 @@ TEST_F(RuntimeTest, SavedSequenceLayout) {
   std::memcpy(&version, blob.data() + 8, 4);
   std::memcpy(&length, blob.data() + 16, 8);
   std::memcpy(&total, blob.data() + 24, 8);
-  EXPECT_EQ(version, 1u);
+  EXPECT_EQ(version, 2u);
   EXPECT_EQ(length, 2);
   EXPECT_EQ(total, blob.size());
-  // acc = 0.5 * e3 + e1, then kv = (3, 1, 0, 0).
+  // acc = 0.5 * e3 + e1, then kv = (3, 1).
   std::vector<float> payload;
-  for (size_t i = 0; i < 9; ++i)
+  for (size_t i = 0; i < 7; ++i)
     payload.push_back(blobFloat(blob, i));
-  EXPECT_EQ(payload, std::vector<float>({0, 1, 0, 0.5f, 0, 3, 1, 0, 0}));
+  EXPECT_EQ(payload, std::vector<float>({0, 1, 0, 0.5f, 0, 3, 1}));
 }
 
 TEST_F(RuntimeTest, RestoredSequenceContinuesIdentically) {
@@ -1730,14 +1733,19 @@ TEST_F(RuntimeTest, CorruptBlobsAreRejected) {
   bad[0] = 'X';
   EXPECT_TRUE(isError(restore(bad), COIL_INVALID_ARGUMENT, {"magic"}));
   bad = blob;
-  bad[8] = 2;
-  EXPECT_TRUE(isError(restore(bad), COIL_INVALID_ARGUMENT, {"version 2"}));
+  bad[8] = 3;
+  EXPECT_TRUE(isError(restore(bad), COIL_INVALID_ARGUMENT, {"version 3"}));
   bad = blob;
   bad.pop_back();
   EXPECT_TRUE(isError(restore(bad), COIL_INVALID_ARGUMENT, {"header says"}));
+  // A total size that does not match the length.
   bad = blob;
   bad.push_back(0);
-  EXPECT_TRUE(isError(restore(bad), COIL_INVALID_ARGUMENT, {"header says"}));
+  uint64_t total = bad.size();
+  std::memcpy(&bad[24], &total, sizeof(total));
+  EXPECT_TRUE(isError(restore(bad), COIL_INVALID_ARGUMENT,
+                      {"sequence of 3 tokens of this session takes " +
+                       std::to_string(blob.size())}));
   bad.assign(blob.begin(), blob.begin() + 10);
   EXPECT_TRUE(isError(restore(bad), COIL_INVALID_ARGUMENT, {"40-byte header"}));
   bad = blob;
@@ -1758,7 +1766,7 @@ TEST_F(RuntimeTest, CorruptBlobsAreRejected) {
   SessionPtr longer = createSession(model.get(), 1, 16);
   std::vector<uint8_t> foreign = saveSequence(longer.get(), 0);
   EXPECT_TRUE(isError(restore(foreign), COIL_INVALID_ARGUMENT,
-                      {"needs " + std::to_string(blob.size())}));
+                      {"different state layout", "max_context"}));
 }
 
 TEST_F(RuntimeTest, StatesRestoreOnlyIntoTheModelThatSavedThem) {
@@ -1792,7 +1800,14 @@ TEST_F(RuntimeTest, StatesRestoreOnlyIntoTheModelThatSavedThem) {
 
 TEST_F(RuntimeTest, SaveChecksItsArguments) {
   SessionPtr session = createSession(model.get(), 1, 8);
-  size_t size = coil_session_sequence_state_size(session.get());
+  std::vector<int32_t> tokens = {1, 2};
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), tokens.data(), 1, 2));
+  size_t size = coil_session_saved_size(session.get(), 0);
+  EXPECT_EQ(size, kBlobHeader + 4 * (5 + 2));
+  EXPECT_EQ(coil_session_sequence_state_size(session.get()),
+            kBlobHeader + 4 * (5 + 8));
+  EXPECT_EQ(coil_session_saved_size(session.get(), 1), 0u);
+  EXPECT_EQ(coil_session_saved_size(nullptr, 0), 0u);
   std::vector<uint8_t> buffer(size + 3);
   EXPECT_TRUE(isError(
       coil_session_save_sequence(session.get(), 0, buffer.data(), size - 1),
@@ -1808,6 +1823,90 @@ TEST_F(RuntimeTest, SaveChecksItsArguments) {
                                             buffer.size()));
   EXPECT_COIL_OK(
       coil_session_restore_sequence(session.get(), 0, buffer.data(), size));
+}
+
+//===----------------------------------------------------------------------===//
+// Groups of sequences, copies and truncation
+//===----------------------------------------------------------------------===//
+
+TEST_F(RuntimeTest, GroupsOfSequencesRunOnTheirOwn) {
+  // Sequence 1 and 2 of a three-sequence session against each alone.
+  SessionPtr session = createSession(model.get(), 3, 8);
+  SessionPtr alone1 = createSession(model.get(), 1, 8);
+  SessionPtr alone2 = createSession(model.get(), 1, 8);
+  std::vector<int32_t> first = {1, 2, 3}, second = {4};
+  ASSERT_COIL_OK(
+      coil_session_prefill_at(session.get(), 1, first.data(), 1, 3));
+  EXPECT_EQ(logitsOf(session.get()).batch, 1);
+  ASSERT_COIL_OK(
+      coil_session_prefill_at(session.get(), 2, second.data(), 1, 1));
+  ASSERT_COIL_OK(coil_session_prefill(alone1.get(), first.data(), 1, 3));
+  ASSERT_COIL_OK(coil_session_prefill(alone2.get(), second.data(), 1, 1));
+  EXPECT_EQ(coil_session_length(session.get(), 0), 0);
+  EXPECT_EQ(coil_session_length(session.get(), 1), 3);
+  EXPECT_EQ(coil_session_length(session.get(), 2), 1);
+
+  // One decode over both, whose lengths differ.
+  std::vector<int32_t> next = {0, 2};
+  ASSERT_COIL_OK(coil_session_decode_at(session.get(), 1, next.data(), 2));
+  ASSERT_COIL_OK(coil_session_decode(alone1.get(), &next[0], 1));
+  ASSERT_COIL_OK(coil_session_decode(alone2.get(), &next[1], 1));
+  Logits both = logitsOf(session.get());
+  ASSERT_EQ(both.batch, 2);
+  EXPECT_EQ(both.rowVector(0, 0), logitsOf(alone1.get()).rowVector(0, 0));
+  EXPECT_EQ(both.rowVector(1, 0), logitsOf(alone2.get()).rowVector(0, 0));
+  EXPECT_EQ(saveSequence(session.get(), 1), saveSequence(alone1.get(), 0));
+  EXPECT_EQ(saveSequence(session.get(), 2), saveSequence(alone2.get(), 0));
+  EXPECT_EQ(coil_session_length(session.get(), 0), 0);
+
+  Unchanged guard(session.get(), calls, 3);
+  EXPECT_TRUE(isError(
+      coil_session_decode_at(session.get(), 2, next.data(), 2),
+      COIL_OUT_OF_RANGE, {"batch 2 from sequence 2", "max_batch 3"}));
+  EXPECT_TRUE(isError(coil_session_decode_at(session.get(), 3, next.data(), 1),
+                      COIL_OUT_OF_RANGE, {"first sequence 3"}));
+  EXPECT_TRUE(
+      isError(coil_session_prefill_at(session.get(), -1, next.data(), 1, 1),
+              COIL_OUT_OF_RANGE, {"first sequence -1"}));
+}
+
+TEST_F(RuntimeTest, CopiedSequencesContinueIdentically) {
+  SessionPtr session = createSession(model.get(), 2, 8);
+  std::vector<int32_t> prompt = {3, 1, 4};
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), prompt.data(), 1, 3));
+  ASSERT_COIL_OK(coil_session_copy_sequence(session.get(), 0, 1));
+  EXPECT_EQ(coil_session_length(session.get(), 1), 3);
+  EXPECT_EQ(saveSequence(session.get(), 1), saveSequence(session.get(), 0));
+  std::vector<int32_t> next = {2, 2};
+  ASSERT_COIL_OK(coil_session_decode(session.get(), next.data(), 2));
+  Logits logits = logitsOf(session.get());
+  EXPECT_EQ(logits.rowVector(0, 0), logits.rowVector(1, 0));
+
+  // Reset empties one sequence only: its recurrent state is zero again.
+  ASSERT_COIL_OK(coil_session_reset_sequence(session.get(), 1));
+  EXPECT_EQ(coil_session_length(session.get(), 1), 0);
+  EXPECT_EQ(coil_session_length(session.get(), 0), 4);
+  SessionPtr fresh = createSession(model.get(), 2, 8);
+  EXPECT_EQ(saveSequence(session.get(), 1), saveSequence(fresh.get(), 1));
+
+  EXPECT_TRUE(isError(coil_session_copy_sequence(session.get(), 0, 2),
+                      COIL_OUT_OF_RANGE, {"copy: sequence 2"}));
+  EXPECT_TRUE(isError(coil_session_reset_sequence(session.get(), -1),
+                      COIL_OUT_OF_RANGE, {"reset: sequence -1"}));
+  EXPECT_TRUE(isError(coil_session_copy_sequence(nullptr, 0, 1),
+                      COIL_INVALID_ARGUMENT));
+}
+
+TEST_F(RuntimeTest, RecurrentStateCannotBeTruncated) {
+  // The toy's "acc" is recurrent: only restoring goes back.
+  SessionPtr session = createSession(model.get(), 1, 8);
+  std::vector<int32_t> prompt = {3, 1, 4};
+  ASSERT_COIL_OK(coil_session_prefill(session.get(), prompt.data(), 1, 3));
+  EXPECT_TRUE(isError(coil_session_truncate_sequence(session.get(), 0, 2),
+                      COIL_FAILED_PRECONDITION, {"recurrent state"}));
+  EXPECT_TRUE(isError(coil_session_truncate_sequence(session.get(), 0, 4),
+                      COIL_OUT_OF_RANGE, {"length 4 is outside [0, 3]"}));
+  EXPECT_EQ(coil_session_length(session.get(), 0), 3);
 }
 
 //===----------------------------------------------------------------------===//
@@ -2193,7 +2292,8 @@ TEST_F(RuntimeTest, CppWrapperRunsTheModel) {
   EXPECT_EQ(session.length(0), 4);
 
   std::vector<uint8_t> saved = session.saveSequence(0);
-  EXPECT_EQ(saved.size(), session.sequenceStateSize());
+  EXPECT_EQ(saved.size(), session.savedSize(0));
+  EXPECT_LT(saved.size(), session.sequenceStateSize());
   session.restoreSequence(1, saved);
   EXPECT_EQ(session.length(1), 4);
   session.reset();
