@@ -9,6 +9,7 @@
 
 #include "coil/coil.h"
 
+#include "runtime/src/CApiSupport.h"
 #include "runtime/src/Model.h"
 #include "runtime/src/Session.h"
 #include "runtime/src/Status.h"
@@ -27,59 +28,12 @@
 #include <sys/stat.h>
 
 using namespace coil::runtime;
-
-/// A reference to a model; sessions hold their own.
-struct coil_model_t {
-  std::shared_ptr<Model> model;
-};
-
-/// A reference to a weight file set; bound models hold their own.
-struct coil_weights_t {
-  std::shared_ptr<const coil::weights::WeightFileSet> set;
-};
-
-/// A tokenizer.
-struct coil_tokenizer_t {
-  std::unique_ptr<coil::tokenizer::Tokenizer> tokenizer;
-};
-
-/// A text stream and the text its last call returned.
-struct coil_text_stream_t {
-  coil::tokenizer::TextStream stream;
-  std::string text;
-};
-
-/// A sampler.
-struct coil_sampler_t {
-  coil::generate::Sampler sampler;
-};
-
-/// A session, and the last profile summary it returned.
-struct coil_session_t {
-  std::unique_ptr<Session> session;
-  mutable std::vector<coil_profile_entry_t> summary;
-};
+using coil::capi::cStopReason;
+using coil::capi::guarded;
+using coil::capi::nullArgument;
+using coil::capi::samplingParams;
 
 namespace {
-
-/// Runs `body` (returning a Status) and converts its outcome, catching every
-/// exception.
-template <typename Body> coil_status_t *guarded(Body &&body) noexcept {
-  try {
-    return toCStatus(body());
-  } catch (const std::bad_alloc &) {
-    return outOfMemoryStatus();
-  } catch (const std::exception &error) {
-    try {
-      return toCStatus(Status::error(
-          COIL_INTERNAL, std::string("internal error: ") + error.what()));
-    } catch (...) {
-      return outOfMemoryStatus();
-    }
-  } catch (...) {
-    return makeCStatus(COIL_INTERNAL, "internal error: unknown exception");
-  }
-}
 
 /// The size of coil_session_options_t before `threads` was added (API
 /// version 1); the smallest struct_size accepted.
@@ -97,12 +51,6 @@ static_assert(offsetof(coil_session_options_t, all_logits) >= 32,
 /// ends `fieldEnd` bytes into the struct.
 constexpr bool hasField(uint32_t structSize, size_t fieldEnd) {
   return structSize >= fieldEnd;
-}
-
-/// The status for a NULL `name` argument.
-Status nullArgument(const char *function, const char *name) {
-  return Status::error(COIL_INVALID_ARGUMENT,
-                       std::string(function) + ": " + name + " is NULL");
 }
 
 } // namespace
@@ -374,6 +322,10 @@ size_t coil_session_saved_size(const coil_session_t *session,
   return session ? session->session->savedSize(sequence) : 0;
 }
 
+int coil_session_can_truncate(const coil_session_t *session) {
+  return session && session->session->canTruncate() ? 1 : 0;
+}
+
 size_t coil_session_sequence_state_size(const coil_session_t *session) {
   return session ? session->session->sequenceStateSize() : 0;
 }
@@ -618,7 +570,7 @@ coil_status_t *coil_text_stream_finish(coil_text_stream_t *stream,
 
 } // extern "C"
 
-namespace {
+namespace coil::capi {
 
 /// The sampling parameters of `options`, or an error naming what is wrong.
 Status samplingParams(const char *function,
@@ -656,9 +608,17 @@ coil_stop_reason_t cStopReason(coil::generate::StopReason reason) {
     return COIL_STOP_CALLBACK;
   case StopReason::Context:
     return COIL_STOP_CONTEXT;
+  case StopReason::Cancelled:
+    return COIL_STOP_CANCELLED;
+  case StopReason::Error:
+    return COIL_STOP_ERROR;
   }
   return COIL_STOP_MAX_TOKENS;
 }
+
+} // namespace coil::capi
+
+namespace {
 
 Status checkSequence(const char *function, const coil_sampler_t *sampler,
                      int64_t sequence) {

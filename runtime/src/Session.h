@@ -108,6 +108,9 @@ public:
   /// The most tokens per sequence.
   int64_t maxContext() const { return contextCapacity; }
 
+  /// The width of a row of logits.
+  int64_t vocabSize() const { return vocab; }
+
   /// The threads each kernel runs on, the caller included.
   int threads() const { return pool->threads(); }
 

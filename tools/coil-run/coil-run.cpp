@@ -685,6 +685,10 @@ const char *stopReasonName(coil_stop_reason_t reason) {
     return "stopped";
   case COIL_STOP_CONTEXT:
     return "context full";
+  case COIL_STOP_CANCELLED:
+    return "cancelled";
+  case COIL_STOP_ERROR:
+    return "error";
   }
   return "?";
 }

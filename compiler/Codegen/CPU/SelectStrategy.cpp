@@ -176,9 +176,8 @@ struct CoilCpuSelectStrategyPass
         int64_t rowsInL2 = target->l2Bytes / 2 / std::max<int64_t>(4 * k, 1);
         config.mc = std::clamp<int64_t>(rowsInL2 / config.mr * config.mr,
                                         config.mr, 64 * config.mr);
-        // kc x nr weights take half the L1 (a multiple of 8, so every
-        // block splits evenly over the accumulator sets); one block when
-        // K is not longer.
+        // kc x nr weights take half the L1 (a multiple of 8); one block
+        // when K is not longer.
         int64_t kc =
             std::max<int64_t>(8, target->l1Bytes / 2 / (4 * config.nr) / 8 * 8);
         config.kc = kc < k ? kc : k;

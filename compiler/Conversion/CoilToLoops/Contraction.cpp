@@ -91,8 +91,8 @@ LogicalResult lowerLinearRows(LoopBuilder &lb, LinearOp op, ArrayRef<Value> in,
 /// `nr` features: per k, nr / lanes weight vectors are loaded once and
 /// each feeds `mr` FMAs with a broadcast input element; the accumulators
 /// stay in registers over the whole K and are stored once. Rows left over
-/// (fewer than mr) take tiles of 8, 4, 2 and 1 rows; tiles too small to
-/// hide the FMA latency split K over several accumulator sets.
+/// (fewer than mr) take tiles of 8, 4, 2 and 1 rows, which sum in the same
+/// order as whole tiles.
 class PanelLowering {
 public:
   /// `out` is the linear's (or its epilogue's) result, or the pieces of a
@@ -220,9 +220,6 @@ private:
   void tile(Value r0, int64_t tr, Value p, int64_t valid, const Piece &piece,
             const KBlock &kb, bool prefetch = false) {
     int64_t nv = (valid + c.lanes - 1) / c.lanes;
-    // Independent accumulator sets over k, so at least 8 FMA chains run.
-    int64_t sets = std::max<int64_t>(1, (8 + tr * nv - 1) / (tr * nv));
-    sets = std::min<int64_t>(sets, std::max<int64_t>(kb.length, 1));
     int64_t per = tr * nv;
     SmallVector<Value> rowIdx;
     for (int64_t t = 0; t < tr; ++t)
@@ -249,20 +246,20 @@ private:
             lb.splat(vt, lb.f32(0.0)));
       return lb.vload(vt, buffer, {row, columnOf(v)});
     };
-    SmallVector<Value> init(sets * per, lb.splat(vt, lb.f32(0.0)));
+    SmallVector<Value> init(per, lb.splat(vt, lb.f32(0.0)));
     if (kb.fromPartial)
       for (int64_t t = 0; t < tr; ++t)
         for (int64_t v = 0; v < nv; ++v)
           init[t * nv + v] = loadAt(partial, rowIdx[t], v);
-    // acc[s * per + t * nv + v] += x[r0 + t, kk] * w[p, kk, v * lanes...].
+    // acc[t * nv + v] += x[r0 + t, kk] * w[p, kk, v * lanes...].
     // The weights `kPrefetch` steps ahead (the next K block, or the rest
     // of the panel), one cache line per vector, clamped into the panel.
     int64_t kPrefetch = c.kc > 0 && c.kc < k ? c.kc : 64;
-    auto step = [&](Value kk, int64_t s, SmallVector<Value> &acc) {
+    auto step = [&](Value kk, SmallVector<Value> &acc) {
       SmallVector<Value> wv;
       for (int64_t v = 0; v < nv; ++v)
         wv.push_back(lb.vload(vt, w, {p, kk, lb.idx(v * c.lanes)}));
-      if (prefetch && s == 0) {
+      if (prefetch) {
         Value ahead = lb.minui(lb.addi(kk, lb.idx(kPrefetch)), lb.idx(k - 1));
         for (int64_t v = 0; v < nv; v += std::max<int64_t>(1, 16 / c.lanes))
           lb.b.create<memref::PrefetchOp>(
@@ -272,38 +269,26 @@ private:
       for (int64_t t = 0; t < tr; ++t) {
         Value xb = lb.splat(vt, lb.load(x, {rowIdx[t], kk}));
         for (int64_t v = 0; v < nv; ++v) {
-          Value &a = acc[s * per + t * nv + v];
+          Value &a = acc[t * nv + v];
           a = lb.add(a, lb.mul(xb, wv[v]));
         }
       }
     };
-    int64_t kMain = kb.length - kb.length % sets;
-    Value kMainEnd = lb.addi(kb.start, lb.idx(kMain));
+    // Every output is one chain of FMAs over k in order, whatever the
+    // tile: a row's sums do not depend on how many rows the call has or
+    // where its tile starts (batch invariance), so a sequence's logits are
+    // the same alone, in a batch, prefilled in one call or in chunks. Tiles
+    // of 1 or 2 rows then run 2 or 4 chains (not enough to hide the FMA
+    // latency), which costs nothing where they matter: decode reads every
+    // weight once and is bound by memory bandwidth.
     Value kEnd = lb.addi(kb.start, lb.idx(kb.length));
     SmallVector<Value> acc =
-        lb.reduce(kb.start, kMainEnd, sets, init,
-                  [&](Value k0, ValueRange a) -> SmallVector<Value> {
+        lb.reduce(kb.start, kEnd, 1, init,
+                  [&](Value kk, ValueRange a) -> SmallVector<Value> {
                     SmallVector<Value> next(a.begin(), a.end());
-                    for (int64_t s = 0; s < sets; ++s)
-                      step(lb.addi(k0, lb.idx(s)), s, next);
+                    step(kk, next);
                     return next;
                   });
-    if (kMain < kb.length) {
-      SmallVector<Value> first(acc.begin(), acc.begin() + per);
-      first = lb.reduce(kMainEnd, kEnd, 1, first,
-                        [&](Value kk, ValueRange a) -> SmallVector<Value> {
-                          SmallVector<Value> next(a.begin(), a.end());
-                          step(kk, 0, next);
-                          return next;
-                        });
-      std::copy(first.begin(), first.end(), acc.begin());
-    }
-    // Fold the sets pairwise into set 0.
-    for (int64_t width = 1; width < sets; width *= 2)
-      for (int64_t s = 0; s + width < sets; s += 2 * width)
-        for (int64_t i = 0; i < per; ++i)
-          acc[s * per + i] =
-              lb.add(acc[s * per + i], acc[(s + width) * per + i]);
 
     if (!kb.last) {
       // Partial sums, for the next block.

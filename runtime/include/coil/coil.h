@@ -43,7 +43,7 @@
 #endif
 
 /// The version of this API; it changes when a declaration here changes.
-#define COIL_API_VERSION 8
+#define COIL_API_VERSION 9
 
 /// The most threads a session may run kernels on.
 #define COIL_SESSION_MAX_THREADS 256
@@ -347,6 +347,11 @@ COIL_API coil_status_t *coil_session_copy_sequence(coil_session_t *session,
 COIL_API coil_status_t *coil_session_truncate_sequence(coil_session_t *session,
                                                        int64_t sequence,
                                                        int64_t length);
+
+/// Non-zero when every state of the model is a KV cache, so
+/// coil_session_truncate_sequence can roll a sequence back; 0 for a model
+/// with recurrent state (and for NULL).
+COIL_API int coil_session_can_truncate(const coil_session_t *session);
 
 /// The most bytes a sequence's saved state takes (a sequence holding
 /// max_context tokens), so a buffer of this size fits any; 0 for a NULL
@@ -680,7 +685,12 @@ typedef enum coil_stop_reason_t {
   COIL_STOP_TOKEN,
   COIL_STOP_STRING,
   COIL_STOP_CALLBACK,
-  COIL_STOP_CONTEXT
+  COIL_STOP_CONTEXT,
+  /// Cancelled with coil_scheduler_cancel.
+  COIL_STOP_CANCELLED,
+  /// A session call failed while the request ran (coil_scheduler_step
+  /// returned the error).
+  COIL_STOP_ERROR
 } coil_stop_reason_t;
 
 /// What a request did.
@@ -724,6 +734,182 @@ coil_generate(coil_session_t *session, const coil_tokenizer_t *tokenizer,
               const coil_generate_options_t *options,
               coil_token_callback_t callback, void *user_data,
               coil_generate_stats_t *stats);
+
+//===----------------------------------------------------------------------===//
+// Serving: continuous batching
+//===----------------------------------------------------------------------===//
+
+// A scheduler runs many requests on one session, each in a sequence slot of
+// its own (docs/serving.md). Requests wait in a FIFO queue until a slot is
+// free; each step admits queued requests (restoring the longest cached
+// prefix of the prompt when the prefix cache is on), decodes one token for
+// every generating request, prefills prompts in chunks of at most
+// prefill_chunk tokens over all requests, and retires finished requests,
+// packing the rest into the lowest slots. Each request has its own sampler,
+// stop conditions and budget; the same prompt and seed give the same tokens
+// whatever else runs. Thread-compatible: one thread at a time calls a
+// scheduler's functions, and nothing else uses its session meanwhile.
+
+/// Continuous batching over a session. Initialise with
+/// coil_scheduler_options_initialize.
+typedef struct coil_scheduler_options_t {
+  /// sizeof(coil_scheduler_options_t) as the caller compiled it.
+  uint32_t struct_size;
+  uint32_t reserved0;
+  /// The most prompt tokens prefilled per step, over all requests (default
+  /// 256; >= 1).
+  int64_t prefill_chunk;
+  /// The prefix cache's budget in bytes (default 0: off). It keeps the
+  /// state after each prompt, after each finished request and after a
+  /// request's cache_prefix tokens, least recently used first out.
+  uint64_t prefix_cache_bytes;
+} coil_scheduler_options_t;
+
+/// Sets every field of `options` to its default. Inline, as
+/// coil_sampling_options_initialize.
+static inline void
+coil_scheduler_options_initialize(coil_scheduler_options_t *options) {
+  coil_scheduler_options_t defaults = {sizeof(coil_scheduler_options_t), 0u,
+                                       256, 0u};
+  *options = defaults;
+}
+
+/// One request. Initialise with coil_request_options_initialize.
+typedef struct coil_request_options_t {
+  /// sizeof(coil_request_options_t) as the caller compiled it.
+  uint32_t struct_size;
+  /// Special tokens left out of the text (default 1).
+  int32_t skip_special_tokens;
+  /// The prompt's token ids (at least one, at most the context).
+  const int32_t *prompt;
+  size_t prompt_length;
+  /// The most tokens to generate (default 128; 0 only prefills).
+  int64_t max_new_tokens;
+  coil_sampling_options_t sampling;
+  /// Tokens that end the request: generated, their text not emitted.
+  const int32_t *stop_tokens;
+  size_t num_stop_tokens;
+  /// NUL-terminated texts that end the request (needs a tokenizer).
+  const char *const *stop_strings;
+  size_t num_stop_strings;
+  /// Also cache the state after the first cache_prefix prompt tokens (a
+  /// system prompt later requests share); 0 (default): only the whole
+  /// prompt.
+  int64_t cache_prefix;
+} coil_request_options_t;
+
+/// Sets every field of `options` to its default (no prompt). Inline.
+static inline void
+coil_request_options_initialize(coil_request_options_t *options) {
+  coil_request_options_t defaults;
+  defaults.struct_size = sizeof(coil_request_options_t);
+  defaults.skip_special_tokens = 1;
+  defaults.prompt = NULL;
+  defaults.prompt_length = 0;
+  defaults.max_new_tokens = 128;
+  coil_sampling_options_initialize(&defaults.sampling);
+  defaults.stop_tokens = NULL;
+  defaults.num_stop_tokens = 0;
+  defaults.stop_strings = NULL;
+  defaults.num_stop_strings = 0;
+  defaults.cache_prefix = 0;
+  *options = defaults;
+}
+
+/// A sampled token of a request, or its end (finished, token -1).
+typedef struct coil_scheduler_event_t {
+  uint64_t request;
+  /// The sampled token; -1 in the final event.
+  int32_t token;
+  /// Non-zero in the final event (every request has exactly one).
+  int32_t finished;
+  /// With a tokenizer: the text that became final (held back while it may
+  /// begin a stop string); the final event carries what was held back.
+  /// Valid during the call; NUL terminated.
+  const char *text;
+  size_t length;
+  /// The row of `vocab` logits the token was drawn from (NULL in the final
+  /// event); valid during the call.
+  const float *logits;
+  int64_t vocab;
+  /// In the final event: why the request ended, and its counts.
+  coil_stop_reason_t stop_reason;
+  uint32_t reserved0;
+  int64_t prompt_tokens;
+  /// Prompt tokens restored from the prefix cache rather than prefilled.
+  int64_t cached_tokens;
+  int64_t generated_tokens;
+} coil_scheduler_event_t;
+
+/// Called on the stepping thread for every event. Return non-zero to go
+/// on, 0 to end the request (COIL_STOP_CALLBACK).
+typedef int (*coil_scheduler_callback_t)(void *user_data,
+                                         const coil_scheduler_event_t *event);
+
+/// What a scheduler has done, and holds now.
+typedef struct coil_scheduler_stats_t {
+  int64_t queued;
+  int64_t active;
+  int64_t submitted;
+  int64_t finished;
+  int64_t steps;
+  int64_t prefilled_tokens;
+  int64_t decoded_tokens;
+  int64_t sampled_tokens;
+  /// Requests that found a cached prefix, and that found none (with the
+  /// cache on).
+  int64_t cache_hits;
+  int64_t cache_misses;
+  /// Prompt tokens restored instead of prefilled.
+  int64_t cached_tokens;
+  uint64_t cache_bytes;
+  int64_t cache_entries;
+  int64_t cache_evictions;
+} coil_scheduler_stats_t;
+
+typedef struct coil_scheduler_t coil_scheduler_t;
+
+/// A scheduler over every slot of `session` (which it resets). `session`
+/// and `tokenizer` (NULL: no text, no stop strings) must outlive it;
+/// `options` may be NULL (defaults). Errors: COIL_INVALID_ARGUMENT (NULL
+/// session, callback or out_scheduler, an option out of its range).
+COIL_API coil_status_t *
+coil_scheduler_create(coil_session_t *session,
+                      const coil_tokenizer_t *tokenizer,
+                      const coil_scheduler_options_t *options,
+                      coil_scheduler_callback_t callback, void *user_data,
+                      coil_scheduler_t **out_scheduler);
+
+/// Releases `scheduler` (requests still queued or running get no events);
+/// NULL is allowed.
+COIL_API void coil_scheduler_release(coil_scheduler_t *scheduler);
+
+/// Queues a request and writes its id (from 1) to `*out_id`; the options
+/// are copied. Errors: COIL_INVALID_ARGUMENT (NULLs, an empty prompt, an
+/// option out of range, stop strings without a tokenizer),
+/// COIL_OUT_OF_RANGE (a token outside the vocabulary, a prompt longer than
+/// max_context).
+COIL_API coil_status_t *
+coil_scheduler_submit(coil_scheduler_t *scheduler,
+                      const coil_request_options_t *request, uint64_t *out_id);
+
+/// Ends a queued or running request at the next step (COIL_STOP_CANCELLED);
+/// returns 0 when no such request is waiting or running.
+COIL_API int coil_scheduler_cancel(coil_scheduler_t *scheduler,
+                                   uint64_t request);
+
+/// Runs one step, calling the callback for its events; does nothing when
+/// idle. A failing session call ends every running request
+/// (COIL_STOP_ERROR) and is returned; queued requests stay.
+COIL_API coil_status_t *coil_scheduler_step(coil_scheduler_t *scheduler);
+
+/// Non-zero when no request is queued or running (and for NULL).
+COIL_API int coil_scheduler_idle(const coil_scheduler_t *scheduler);
+
+/// Fills `*out_stats`. Errors: COIL_INVALID_ARGUMENT (NULL).
+COIL_API coil_status_t *
+coil_scheduler_stats(const coil_scheduler_t *scheduler,
+                     coil_scheduler_stats_t *out_stats);
 
 #ifdef __cplusplus
 } // extern "C"

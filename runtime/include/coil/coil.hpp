@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string_view>
 #include <string>
@@ -282,6 +283,11 @@ public:
   void reset() { coil_session_reset(get()); }
 
   /// The most bytes a saved sequence takes.
+  /// Whether sequences can be truncated (every state is a KV cache).
+  bool canTruncate() const {
+    return coil_session_can_truncate(handle.get()) != 0;
+  }
+
   size_t sequenceStateSize() const {
     return coil_session_sequence_state_size(get());
   }
@@ -567,6 +573,116 @@ inline GenerateStats generate(Session &session, const Tokenizer &tokenizer,
     std::rethrow_exception(context.error);
   return stats;
 }
+
+/// One request for a Scheduler (see coil_request_options_t).
+struct RequestOptions {
+  std::vector<int32_t> prompt;
+  int64_t maxNewTokens = 128;
+  SamplingOptions sampling;
+  std::vector<int32_t> stopTokens;
+  std::vector<std::string> stopStrings;
+  bool skipSpecialTokens = true;
+  int64_t cachePrefix = 0;
+};
+
+/// Options of a Scheduler (see coil_scheduler_options_t).
+struct SchedulerOptions {
+  int64_t prefillChunk = 256;
+  uint64_t prefixCacheBytes = 0;
+};
+
+using SchedulerEvent = coil_scheduler_event_t;
+using SchedulerStats = coil_scheduler_stats_t;
+
+/// Continuous batching over a session's slots (see coil_scheduler_create).
+/// The session and tokenizer must outlive it. An exception thrown by the
+/// callback ends that request and is rethrown by step().
+class Scheduler {
+public:
+  using Callback = std::function<bool(const SchedulerEvent &)>;
+
+  /// `tokenizer` may be null (no text, no stop strings). Throws Error.
+  Scheduler(Session &session, const Tokenizer *tokenizer, Callback onEvent,
+            const SchedulerOptions &options = {})
+      : context(new Context{std::move(onEvent), nullptr}) {
+    coil_scheduler_options_t c;
+    coil_scheduler_options_initialize(&c);
+    c.prefill_chunk = options.prefillChunk;
+    c.prefix_cache_bytes = options.prefixCacheBytes;
+    coil_scheduler_t *scheduler = nullptr;
+    detail::check(coil_scheduler_create(
+        session.get(), tokenizer ? tokenizer->get() : nullptr, &c, &trampoline,
+        context.get(), &scheduler));
+    handle = SchedulerHandle(scheduler);
+  }
+
+  /// Queues `request`; returns its id. Throws Error.
+  uint64_t submit(const RequestOptions &request) {
+    coil_request_options_t c;
+    coil_request_options_initialize(&c);
+    c.prompt = request.prompt.data();
+    c.prompt_length = request.prompt.size();
+    c.max_new_tokens = request.maxNewTokens;
+    c.sampling = request.sampling.toC();
+    c.stop_tokens = request.stopTokens.data();
+    c.num_stop_tokens = request.stopTokens.size();
+    std::vector<const char *> stops;
+    for (const std::string &stop : request.stopStrings)
+      stops.push_back(stop.c_str());
+    c.stop_strings = stops.data();
+    c.num_stop_strings = stops.size();
+    c.skip_special_tokens = request.skipSpecialTokens;
+    c.cache_prefix = request.cachePrefix;
+    uint64_t id = 0;
+    detail::check(coil_scheduler_submit(handle.get(), &c, &id));
+    return id;
+  }
+
+  /// Ends a request at the next step; false if it is not queued or running.
+  bool cancel(uint64_t request) {
+    return coil_scheduler_cancel(handle.get(), request) != 0;
+  }
+
+  /// One step. Throws Error, or what the callback threw.
+  void step() {
+    detail::check(coil_scheduler_step(handle.get()));
+    if (context->error)
+      std::rethrow_exception(std::exchange(context->error, nullptr));
+  }
+
+  /// Steps until no request is queued or running.
+  void run() {
+    while (!idle())
+      step();
+  }
+
+  bool idle() const { return coil_scheduler_idle(handle.get()) != 0; }
+
+  SchedulerStats stats() const {
+    SchedulerStats s{};
+    detail::check(coil_scheduler_stats(handle.get(), &s));
+    return s;
+  }
+
+private:
+  struct Context {
+    Callback callback;
+    std::exception_ptr error;
+  };
+  static int trampoline(void *user, const coil_scheduler_event_t *event) {
+    auto *ctx = static_cast<Context *>(user);
+    try {
+      return ctx->callback(*event) ? 1 : 0;
+    } catch (...) {
+      ctx->error = std::current_exception();
+      return 0;
+    }
+  }
+  using SchedulerHandle =
+      detail::Handle<coil_scheduler_t, coil_scheduler_release>;
+  std::unique_ptr<Context> context;
+  SchedulerHandle handle;
+};
 
 } // namespace coil
 

@@ -45,7 +45,18 @@ struct GenerateOptions {
   bool skipSpecialTokens = true;
 };
 
-enum class StopReason { MaxTokens, StopToken, StopString, Callback, Context };
+enum class StopReason {
+  MaxTokens,
+  StopToken,
+  StopString,
+  /// The callback returned false.
+  Callback,
+  Context,
+  /// Cancelled by its caller (a scheduler's request).
+  Cancelled,
+  /// A session call failed (a scheduler's request).
+  Error
+};
 
 struct GenerateStats {
   int64_t promptTokens = 0, generatedTokens = 0;

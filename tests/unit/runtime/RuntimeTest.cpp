@@ -364,7 +364,7 @@ TEST(RuntimeStatusTest, NullIsSuccess) {
   EXPECT_EQ(coil_status_code(nullptr), COIL_OK);
   EXPECT_STREQ(coil_status_message(nullptr), "ok");
   coil_status_free(nullptr);
-  EXPECT_EQ(COIL_API_VERSION, 8);
+  EXPECT_EQ(COIL_API_VERSION, 9);
   EXPECT_EQ(COIL_SESSION_MAX_THREADS, 256);
 }
 
