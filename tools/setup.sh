@@ -19,7 +19,8 @@ BUILD="${COIL_BUILD_DIR:-$ROOT/build}"
 PACKAGES=(
   llvm-19-dev libmlir-19-dev mlir-19-tools clang-19 lld
   libclang-rt-19-dev libgtest-dev libfmt-dev nlohmann-json3-dev libpcre2-dev
-  libutf8proc-dev pkg-config ninja-build cmake ccache python3
+  libutf8proc-dev libcpp-httplib-dev haproxy pkg-config ninja-build cmake
+  ccache python3 curl
 )
 
 missing=()
