@@ -251,7 +251,6 @@ void handleCompletion(Server &server, const httplib::Request &req,
             return false;
           lock.lock();
         }
-        recordFinished(*metrics, *completion);
         lock.unlock();
         sink.done();
         return true;
@@ -266,11 +265,16 @@ void handleCompletion(Server &server, const httplib::Request &req,
       }
     }
   };
-  // A client gone before the end: its request is cancelled (the engine
-  // then retires it on its next step).
-  auto released = [engine, completion](bool success) {
-    if (!success)
+  // Called once the response ended. A client gone before the end: its
+  // request is cancelled (the engine retires it on its next step).
+  auto released = [engine, metrics, completion](bool success) {
+    if (!success) {
       engine->cancel(completion);
+      metrics->request("cancelled");
+      return;
+    }
+    std::lock_guard<std::mutex> lock(completion->mutex);
+    recordFinished(*metrics, *completion);
   };
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
