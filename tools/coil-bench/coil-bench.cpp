@@ -21,6 +21,7 @@
 #include "tools/ToolOptions.h"
 #include "tools/coil-bench/support/Chart.h"
 #include "tools/coil-bench/support/Machine.h"
+#include "tools/coil-bench/load/Load.h"
 #include "tools/coil-bench/support/Probes.h"
 
 #include "coil/coil.h"
@@ -102,6 +103,26 @@ static cl::list<int64_t>
                   cl::desc("Batch sizes of the decode-batch experiment "
                            "(comma-separated)"),
                   cl::CommaSeparated, cl::value_desc("B,..."));
+static cl::opt<int64_t> servePrompt(
+    "serve-prompt-tokens",
+    cl::desc("Mean prompt length of the serve study (default 128; 16 with "
+             "--quick)"),
+    cl::init(0));
+static cl::opt<int64_t> serveOutput(
+    "serve-output-tokens",
+    cl::desc("Mean output length of the serve study (default 32; 8 with "
+             "--quick)"),
+    cl::init(0));
+static cl::opt<int64_t>
+    serveRequests("serve-requests",
+                  cl::desc("Requests per point of the serve study (default "
+                           "16; 8 with --quick)"),
+                  cl::init(0));
+static cl::opt<int64_t>
+    serveSlots("serve-slots",
+               cl::desc("coil-serve's slots in the serve study (default 8; "
+                        "4 with --quick)"),
+               cl::init(0));
 
 namespace {
 
@@ -410,6 +431,8 @@ struct Point {
   double value = 0; ///< the reported quantity (median)
   double low = 0, high = 0;
   double roofline = -1; ///< achieved fraction of the relevant limit
+  /// More numbers of the point (a load point's percentiles and counts).
+  std::vector<std::pair<std::string, double>> extra;
 };
 
 /// A sweep: its points for every model.
@@ -420,10 +443,20 @@ struct Experiment {
   std::vector<Point> points;
 };
 
+/// The setting of the load study and what it found per model.
+struct ServeStudy {
+  int64_t slots = 0, context = 0, promptTokens = 0, outputTokens = 0;
+  int64_t requestsPerPoint = 0;
+  /// Per model: bytes of state one running request holds, and the lowest
+  /// offered rate (requests/s) it could not keep up with (0: none did).
+  std::map<std::string, double> stateBytes, saturation;
+};
+
 struct Run {
   std::vector<Experiment> experiments;
   bench::MachineLimits limits{};
   int cores = 1;
+  ServeStudy serve;
 };
 
 //===----------------------------------------------------------------------===//
@@ -438,8 +471,8 @@ struct Sweeps {
 /// The experiment groups --experiments selects from.
 const std::vector<llvm::StringRef> &experimentGroups() {
   static const std::vector<llvm::StringRef> groups{
-      "prefill", "decode-context", "decode-batch",
-      "ttft",    "state-memory",   "threads"};
+      "prefill", "decode-context", "decode-batch", "ttft",
+      "state-memory", "threads", "serve"};
   return groups;
 }
 
@@ -493,6 +526,14 @@ llvm::Error checkSelection() {
     if (b < 1)
       return error("--batches: " + std::to_string(b) +
                    " is not a positive batch size");
+  for (cl::opt<int64_t> *o :
+       {&servePrompt, &serveOutput, &serveRequests, &serveSlots})
+    if (o->getNumOccurrences() && *o < 1)
+      return error("--" + o->ArgStr.str() + ": " + std::to_string(*o) +
+                   " is not positive");
+  if (serveSlots > COIL_SESSION_MAX_BATCH)
+    return error(fmt::format("--serve-slots: at most {0}",
+                             COIL_SESSION_MAX_BATCH));
   return llvm::Error::success();
 }
 
@@ -509,7 +550,8 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
                  double low, double high, double roofline) {
     if (stat.runs == 0)
       return; // interrupted
-    find(exp).points.push_back({m.label, x, stat, value, low, high, roofline});
+    find(exp).points.push_back(
+        {m.label, x, stat, value, low, high, roofline, {}});
   };
 
   // Prefill latency and throughput against prompt length.
@@ -690,6 +732,177 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
   return llvm::Error::success();
 }
 
+/// The load study's sizes: small under --quick.
+ServeStudy serveSetting() {
+  ServeStudy st;
+  st.slots = serveSlots ? serveSlots : quick ? 4 : 8;
+  st.promptTokens = servePrompt ? servePrompt : quick ? 16 : 128;
+  st.outputTokens = serveOutput ? serveOutput : quick ? 8 : 32;
+  st.requestsPerPoint = serveRequests ? serveRequests : quick ? 8 : 16;
+  st.context = st.promptTokens * 3 / 2 + st.outputTokens * 3 / 2 + 2;
+  return st;
+}
+
+/// The number of points the load study measures per model.
+int servePoints() { return quick ? 2 + 3 : 3 + 4; }
+
+/// One load point as an experiment's point: `value` and its bar, and the
+/// percentiles and counts in `extra`.
+Point loadPoint(const std::string &model, double x,
+                const bench::LoadResult &r, double value, double low,
+                double high) {
+  Point p;
+  p.model = model;
+  p.x = x;
+  p.value = value;
+  p.low = low;
+  p.high = high;
+  p.stat = Stat{r.seconds, r.seconds, r.seconds,
+                static_cast<int>(r.completed())};
+  std::vector<double> ttft = r.ttft(), tpot = r.tpot(), e2e = r.e2e();
+  p.extra = {{"sent", double(r.requests.size())},
+             {"completed", double(r.completed())},
+             {"rejected", double(r.rejected())},
+             {"requests_per_s", r.completed() / r.seconds},
+             {"tokens_per_s", r.tokens() / r.seconds}};
+  for (auto [name, values, scale] :
+       {std::tuple{"ttft_ms", &ttft, 1e3}, std::tuple{"tpot_ms", &tpot, 1e3},
+        std::tuple{"e2e_s", &e2e, 1.0}})
+    for (auto [q, label] : {std::pair{0.5, "p50"}, std::pair{0.9, "p90"},
+                            std::pair{0.99, "p99"}})
+      p.extra.push_back({std::string(name) + "_" + label,
+                         scale * bench::quantile(*values, q)});
+  return p;
+}
+
+double extraOf(const Point &p, llvm::StringRef key) {
+  for (const auto &[k, v] : p.extra)
+    if (k == key)
+      return v;
+  return NAN;
+}
+
+/// The load study: each model behind its own coil-serve on loopback; a
+/// closed-loop sweep of clients, then Poisson arrivals at rates that are
+/// fractions and multiples of the best closed-loop request rate of all
+/// models, the same rates for every model.
+llvm::Error runServeStudy(std::vector<Model> &models, Run &run,
+                          Progress &progress) {
+  ServeStudy &st = run.serve;
+  st = serveSetting();
+  std::string serveBinary =
+      (llvm::sys::path::parent_path(llvm::sys::fs::getMainExecutable(
+           "coil-bench", reinterpret_cast<void *>(&serveSetting))) +
+       "/coil-serve")
+          .str();
+  if (!llvm::sys::fs::can_execute(serveBinary))
+    return error("the serve study needs coil-serve next to coil-bench (" +
+                 serveBinary + ")");
+  double maxSeconds = quick ? 30 : 120;
+  auto add = [&](const std::string &name, Point p) {
+    for (Experiment &e : run.experiments)
+      if (e.name == name)
+        e.points.push_back(std::move(p));
+  };
+  auto startServer = [&](const Model &m, bench::ServerProcess &server) {
+    std::vector<std::string> args = {
+        m.soPath, "--weights", m.weightsPath, "--slots",
+        std::to_string(st.slots), "--context", std::to_string(st.context),
+        "--max-queue", std::to_string(st.requestsPerPoint), "--max-tokens",
+        std::to_string(st.outputTokens * 2), "--prefix-cache-mb", "0",
+        "--threads", std::to_string(run.cores)};
+    std::string problem = server.start(serveBinary, args);
+    return problem.empty() ? llvm::Error::success()
+                           : error(m.label + ": " + problem);
+  };
+  std::vector<int> clients = quick ? std::vector<int>{1, int(st.slots)}
+                                   : std::vector<int>{1, int(st.slots / 2),
+                                                      int(st.slots)};
+  double best = 0;
+  for (Model &m : models) {
+    if (stopRequested)
+      return llvm::Error::success();
+    {
+      // The memory one running request holds at the study's context.
+      auto session = Session::open(m, 1, st.context, 1);
+      if (!session)
+        return session.takeError();
+      st.stateBytes[m.label] = coil_session_sequence_state_size((*session)->s);
+    }
+    bench::ServerProcess server;
+    if (llvm::Error e = startServer(m, server))
+      return e;
+    uint64_t salt = 0;
+    for (int c : clients) {
+      if (stopRequested)
+        return llvm::Error::success();
+      progress.point(fmt::format("serve {0} clients={1}", m.label, c));
+      bench::LoadResult r = bench::runClosedLoop(
+          server.port(),
+          bench::makeRequests(st.requestsPerPoint, st.promptTokens,
+                              st.outputTokens, m.config.vocabSize(),
+                              seed + ++salt),
+          c, maxSeconds);
+      double tps = r.tokens() / r.seconds;
+      add("serve-concurrency", loadPoint(m.label, c, r, tps, tps, tps));
+      best = std::max(best, r.completed() / r.seconds);
+    }
+  }
+  if (best <= 0)
+    return llvm::Error::success();
+  // Rates from light load to overload, rounded for the axis.
+  std::vector<double> rates;
+  for (double f : quick ? std::vector<double>{0.5, 1.0, 2.0}
+                        : std::vector<double>{0.25, 0.5, 1.0, 2.0})
+    rates.push_back(std::max(0.01, std::round(f * best * 100) / 100));
+  for (Model &m : models) {
+    if (stopRequested)
+      return llvm::Error::success();
+    bench::ServerProcess server;
+    if (llvm::Error e = startServer(m, server))
+      return e;
+    double lightTtft = NAN;
+    st.saturation[m.label] = 0;
+    uint64_t salt = 100;
+    for (double rate : rates) {
+      if (stopRequested)
+        return llvm::Error::success();
+      progress.point(fmt::format("serve {0} rate={1}/s", m.label, rate));
+      ++salt;
+      bench::LoadResult r = bench::runOpenLoop(
+          server.port(),
+          bench::makeRequests(st.requestsPerPoint, st.promptTokens,
+                              st.outputTokens, m.config.vocabSize(),
+                              seed + salt),
+          rate, seed + salt, maxSeconds);
+      double tps = r.tokens() / r.seconds;
+      add("serve-throughput", loadPoint(m.label, rate, r, tps, tps, tps));
+      std::vector<double> ttft = r.ttft(), tpot = r.tpot(), e2e = r.e2e();
+      auto bar = [&](const char *name, const std::vector<double> &v,
+                     double scale) {
+        double p50 = scale * bench::quantile(v, 0.5),
+               p90 = scale * bench::quantile(v, 0.9);
+        add(name, loadPoint(m.label, rate, r, p50, p50, p90));
+      };
+      bar("serve-ttft", ttft, 1e3);
+      bar("serve-tpot", tpot, 1e3);
+      bar("serve-e2e", e2e, 1.0);
+      // Saturated: it finished under 90% of the offered requests per
+      // second, or its P90 TTFT is 4x that of the lightest load.
+      double p90 = bench::quantile(ttft, 0.9);
+      if (std::isnan(lightTtft))
+        lightTtft = p90;
+      double achieved = r.completed() / r.seconds;
+      if (st.saturation[m.label] == 0 &&
+          (achieved < 0.9 * rate * double(r.requests.size()) /
+                          double(st.requestsPerPoint) ||
+           p90 > 4 * lightTtft))
+        st.saturation[m.label] = rate;
+    }
+  }
+  return llvm::Error::success();
+}
+
 std::vector<Experiment> experimentList() {
   return {
       {"prefill",
@@ -765,6 +978,51 @@ std::vector<Experiment> experimentList() {
        true,
        "",
        {}},
+      {"serve-concurrency",
+       "Served output throughput vs concurrent clients",
+       "clients (closed loop)",
+       "tokens/s",
+       false,
+       false,
+       true,
+       "",
+       {}},
+      {"serve-throughput",
+       "Served output throughput vs request rate",
+       "offered requests/s (Poisson)",
+       "tokens/s",
+       false,
+       false,
+       true,
+       "",
+       {}},
+      {"serve-ttft",
+       "Time to first token under load (median, bar to P90)",
+       "offered requests/s (Poisson)",
+       "ms",
+       false,
+       true,
+       false,
+       "",
+       {}},
+      {"serve-tpot",
+       "Time per output token under load (median, bar to P90)",
+       "offered requests/s (Poisson)",
+       "ms",
+       false,
+       true,
+       false,
+       "",
+       {}},
+      {"serve-e2e",
+       "Request latency under load (median, bar to P90)",
+       "offered requests/s (Poisson)",
+       "s",
+       false,
+       true,
+       false,
+       "",
+       {}},
   };
 }
 
@@ -831,6 +1089,39 @@ void printTable(llvm::raw_ostream &os, const Experiment &e,
                         cell(pa), cell(pb), ratio)
        << "\n";
   }
+}
+
+/// The load study's percentiles per offered rate.
+void printServeTable(llvm::raw_ostream &os, const Run &run,
+                     const std::vector<std::string> &labels) {
+  const Experiment *e = nullptr;
+  for (const Experiment &x : run.experiments)
+    if (x.name == "serve-throughput")
+      e = &x;
+  if (!e || e->points.empty())
+    return;
+  os << "\nUnder load: Poisson arrivals, " << run.serve.requestsPerPoint
+     << " requests per rate (TTFT and TPOT in ms, E2E in s; P50/P90/P99)\n";
+  os << fmt::format("  {0:<8} {1:<14} {2:>8} {3:>7} {4:<20} {5:<20} {6:<18}\n",
+                    "req/s", "model", "tok/s", "done", "TTFT", "TPOT", "E2E");
+  for (double x : xsOf(*e))
+    for (const std::string &m : labels) {
+      const Point *p = pointOf(*e, m, x);
+      if (!p)
+        continue;
+      auto three = [&](const char *name) {
+        return fmt::format("{0}/{1}/{2}",
+                           formatValue(extraOf(*p, std::string(name) + "_p50")),
+                           formatValue(extraOf(*p, std::string(name) + "_p90")),
+                           formatValue(extraOf(*p, std::string(name) + "_p99")));
+      };
+      os << fmt::format("  {0:<8} {1:<14} {2:>8} {3:>7} {4:<20} {5:<20} "
+                        "{6:<18}\n",
+                        formatValue(x), m, formatValue(p->value),
+                        fmt::format("{0}/{1}", int(extraOf(*p, "completed")),
+                                    int(extraOf(*p, "sent"))),
+                        three("ttft_ms"), three("tpot_ms"), three("e2e_s"));
+    }
 }
 
 /// Where `a` stops or starts beating `b` along an experiment's x axis, by
@@ -920,6 +1211,39 @@ std::string verdict(const Run &run, const std::string &a,
                           "the context; {2} needs {3:.1f} MiB at {4} tokens. ",
                           a, pa->value, b, pb->value, formatX(xs.back()));
   }
+  const Experiment &served = get("serve-concurrency");
+  xs = xsOf(served);
+  if (!xs.empty()) {
+    const ServeStudy &st = run.serve;
+    const Point *pa = pointOf(served, a, xs.back()),
+                *pb = pointOf(served, b, xs.back());
+    if (pa && pb)
+      os << fmt::format("Serving ({0} slots, prompts of about {1} tokens, "
+                        "outputs of about {2}): with {3} clients {4} "
+                        "delivers {5:.0f} tokens/s and {6} {7:.0f} ({8:.2f}x). ",
+                        st.slots, st.promptTokens, st.outputTokens,
+                        formatX(xs.back()), a, pa->value, b, pb->value,
+                        pa->value / pb->value);
+    auto saturation = [&](const std::string &m) -> std::string {
+      auto it = st.saturation.find(m);
+      if (it == st.saturation.end())
+        return "";
+      return it->second > 0
+                 ? fmt::format("{0} saturates at about {1} requests/s", m,
+                               formatValue(it->second))
+                 : fmt::format("{0} keeps up with every rate offered", m);
+    };
+    std::string sa = saturation(a), sb = saturation(b);
+    if (!sa.empty() && !sb.empty())
+      os << sa << ", " << sb << ". ";
+    auto ma = st.stateBytes.find(a), mb = st.stateBytes.find(b);
+    if (ma != st.stateBytes.end() && mb != st.stateBytes.end())
+      os << fmt::format("Each running request holds {0:.2f} MiB of state "
+                        "({1}) and {2:.2f} MiB ({3}) at a context of {4} "
+                        "tokens. ",
+                        ma->second / (1 << 20), a, mb->second / (1 << 20), b,
+                        st.context);
+  }
   const Experiment &threads = get("threads-decode");
   xs = xsOf(threads);
   if (xs.size() >= 2) {
@@ -972,7 +1296,14 @@ llvm::Error writeResults(const Run &run, const std::vector<Model> &models,
           {"runs", p.stat.runs},
           {"seconds_median", p.stat.median},
           {"roofline_fraction",
-           p.roofline >= 0 ? json::Value(p.roofline) : json::Value(nullptr)}});
+           p.roofline >= 0 ? json::Value(p.roofline) : json::Value(nullptr)},
+          {"extra", [&] {
+             json::Object o;
+             for (const auto &[key, value] : p.extra)
+               o[key] = std::isfinite(value) ? json::Value(value)
+                                             : json::Value(nullptr);
+             return o;
+           }()}});
       csv += fmt::format(
           "{0},{1},{2},{3},{4},{5},{6},{7},{8}\n", e.name, p.model, p.x,
           p.value, e.unit, p.low, p.high, p.stat.runs,
@@ -1096,7 +1427,8 @@ llvm::Error runBench() {
        sw.decodeContext.empty() ? int64_t(0)
                                 : maxOf(sw.decodeContext) + sw.decodeSteps + 2,
        selected("ttft") ? sw.ttftPrompt + sw.ttftGenerate + 1 : int64_t(0),
-       selected("threads") ? sw.threadT + sw.decodeSteps + 2 : int64_t(0)});
+       selected("threads") ? sw.threadT + sw.decodeSteps + 2 : int64_t(0),
+       selected("serve") ? serveSetting().context : int64_t(0)});
   for (const Model &m : models)
     if (m.maxContext() > 0 && longest > m.maxContext())
       return error(fmt::format("{0}: the sweeps need {1} tokens of context "
@@ -1142,6 +1474,8 @@ llvm::Error runBench() {
                  sw.batch.size() + (selected("ttft") ? 1 : 0) +
                  sw.memoryContext.size() +
                  (run.cores > 1 && selected("threads") ? 2 : 0);
+  if (selected("serve"))
+    perModel += servePoints();
   Progress progress(perModel * static_cast<int>(models.size()));
   for (Model &m : models) {
     if (stopRequested)
@@ -1149,6 +1483,9 @@ llvm::Error runBench() {
     if (llvm::Error e = runModel(m, run, progress, budget))
       return e;
   }
+  if (selected("serve") && !stopRequested)
+    if (llvm::Error e = runServeStudy(models, run, progress))
+      return e;
   progress.finish();
 
   // Compare the first Mamba with the first Transformer.
@@ -1173,6 +1510,7 @@ llvm::Error runBench() {
     for (const Experiment &e : run.experiments)
       if (!e.points.empty())
         printTable(os, e, a, b);
+    printServeTable(os, run, {a, b});
     os << "\nPercentages are the fraction of the machine's limit reached: "
           "the FMA peak for prefill, the read bandwidth (weights + state "
           "bytes per token) for decode.\n\nVerdict: "
@@ -1206,7 +1544,8 @@ int main(int argc, char **argv) {
       coilBenchOptions,
       {&quick, &preset, std::addressof(modelDirs), &outDir, &seed, &pointBudget,
        std::addressof(experimentNames), std::addressof(prefillLengths),
-       std::addressof(decodeContexts), std::addressof(decodeBatches)});
+       std::addressof(decodeContexts), std::addressof(decodeBatches),
+       &servePrompt, &serveOutput, &serveRequests, &serveSlots});
   cl::ParseCommandLineOptions(
       argc, argv,
       "coil-bench: Mamba versus Transformer inference speed on this machine\n");

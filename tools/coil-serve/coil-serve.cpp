@@ -208,14 +208,13 @@ void handleCompletion(Server &server, const httplib::Request &req,
           chunk["usage"] = usage(*completion);
         sentTokens = completion->tokens.size();
         sentText = completion->text.size();
-        std::string event = "data: " + chunk.dump() + "\n\n";
+        std::string event = "data: " + toText(chunk) + "\n\n";
         if (finished) {
           if (!completion->error.empty())
             event = "data: " +
-                    json{{"error",
-                          {{"message", completion->error},
-                           {"type", "server_error"}}}}
-                        .dump() +
+                    toText(json{{"error",
+                                 {{"message", completion->error},
+                                  {"type", "server_error"}}}}) +
                     "\n\n";
           event += "data: [DONE]\n\n";
         }
@@ -245,7 +244,7 @@ void handleCompletion(Server &server, const httplib::Request &req,
                        {"logprobs", nullptr},
                        {"finish_reason", finishReason(completion->reason)}}}},
                     {"usage", usage(*completion)}};
-          std::string text = body.dump();
+          std::string text = toText(body);
           lock.unlock();
           if (!sink.write(text.data(), text.size()))
             return false;
@@ -369,15 +368,14 @@ int serve() {
                   {"object", "model"},
                   {"owned_by", "coil"},
                   {"max_model_len", int64_t(context)}};
-    res.set_content(json{{"object", "list"}, {"data", {model}}}.dump(),
+    res.set_content(toText(json{{"object", "list"}, {"data", {model}}}),
                     "application/json");
   });
   http.Get("/health", [&](const httplib::Request &, httplib::Response &res) {
     bool up = server.engine->accepting();
     res.status = up ? 200 : 503;
-    res.set_content(json{{"status", up ? "ok" : "shutting down"},
-                         {"in_flight", server.engine->inFlight()}}
-                        .dump(),
+    res.set_content(toText(json{{"status", up ? "ok" : "shutting down"},
+                                {"in_flight", server.engine->inFlight()}}),
                     "application/json");
   });
   http.Get("/metrics", [&](const httplib::Request &, httplib::Response &res) {

@@ -267,10 +267,17 @@ Status Scheduler::decodeRuns() {
 
 Status Scheduler::prefillChunks() {
   int64_t budget = options.prefillChunk;
-  for (int64_t slot = 0; slot < running && budget > 0; ++slot) {
+  // In admission order (ids grow with it; packing may have moved slots).
+  order.clear();
+  for (int64_t slot = 0; slot < running; ++slot)
+    if (slots[slot]->phase == Request::Phase::Prefilling && !slots[slot]->done)
+      order.push_back(slot);
+  std::sort(order.begin(), order.end(),
+            [&](int64_t a, int64_t b) { return slots[a]->id < slots[b]->id; });
+  for (int64_t slot : order) {
+    if (budget == 0)
+      break;
     Request &r = *slots[slot];
-    if (r.phase != Request::Phase::Prefilling || r.done)
-      continue;
     const std::vector<int32_t> &prompt = r.options.prompt;
     int64_t size = static_cast<int64_t>(prompt.size());
     int64_t n = std::min(budget, size - r.fed);

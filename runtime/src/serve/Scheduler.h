@@ -188,8 +188,8 @@ private:
   SchedulerStats counters;
   /// Scratch reused between steps.
   std::vector<int32_t> tokens;
+  std::vector<int64_t> order;
   std::vector<float> row;
-  std::vector<char> blob;
 };
 
 } // namespace coil::serve

@@ -2,6 +2,8 @@
 
 #include "Api.h"
 
+#include "runtime/src/weights/JsonCheck.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -90,6 +92,13 @@ bool parseCompletionRequest(std::string_view body, const Limits &limits,
                             const coil::Tokenizer *tokenizer,
                             const std::vector<int32_t> &endOfText,
                             CompletionRequest &out, ApiError &error) {
+  // Checked before a tree is built: nesting depth, repeated keys.
+  if (std::string problem = coil::weights::checkJsonStructure(body);
+      !problem.empty())
+    return refuse(error, "",
+                  "the body is " + (problem.rfind("not valid JSON", 0) == 0
+                                        ? problem
+                                        : "not accepted: " + problem));
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded())
     return refuse(error, "", "the body is not valid JSON");
@@ -213,12 +222,16 @@ bool parseCompletionRequest(std::string_view body, const Limits &limits,
   return true;
 }
 
+std::string toText(const json &value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 std::string errorBody(const ApiError &error) {
   json e = {{"message", error.message},
             {"type", error.type},
             {"param", error.param.empty() ? json(nullptr) : json(error.param)},
             {"code", error.status}};
-  return json{{"error", e}}.dump();
+  return toText(json{{"error", e}});
 }
 
 const char *finishReason(coil_stop_reason_t reason) {

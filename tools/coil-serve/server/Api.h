@@ -64,6 +64,10 @@ bool parseCompletionRequest(std::string_view body, const Limits &limits,
 /// The JSON body of an error.
 std::string errorBody(const ApiError &error);
 
+/// `value` as JSON text; bytes that are not UTF-8 (a quoted piece of a bad
+/// body) become U+FFFD instead of failing.
+std::string toText(const nlohmann::json &value);
+
 /// OpenAI's finish_reason of a stop reason ("stop" or "length").
 const char *finishReason(coil_stop_reason_t reason);
 

@@ -19,7 +19,13 @@ QUICK_POINTS = {
     "ttft": [0],
     "e2e": [1],
     "state-memory": [64, 256],
+    "serve-concurrency": [1, 4],
 }
+
+# The serve study's rates follow from what the machine sustained: three
+# per model, the same for both.
+SERVE_RATE_EXPERIMENTS = ["serve-throughput", "serve-ttft", "serve-tpot",
+                          "serve-e2e"]
 
 
 def fail(message):
@@ -58,6 +64,22 @@ def main():
         expected["threads-prefill"] = [1, cores]
         expected["threads-decode"] = [1, cores]
     experiments = {e["name"]: e for e in results["experiments"]}
+    rates = sorted(p["x"] for p in experiments["serve-throughput"]["points"]
+                   if p["model"] == models[0])
+    if len(rates) != 3 or rates[0] <= 0:
+        fail("serve-throughput rates %r" % rates)
+    for name in SERVE_RATE_EXPERIMENTS:
+        expected[name] = rates
+    for p in experiments["serve-throughput"]["points"]:
+        extra = p["extra"]
+        for key in ("sent", "completed", "ttft_ms_p50", "ttft_ms_p99",
+                    "e2e_s_p90", "tokens_per_s"):
+            if not (isinstance(extra.get(key), (int, float)) and extra[key] > 0):
+                fail("serve point %s x=%s: %s is %r" % (p["model"], p["x"],
+                                                        key, extra.get(key)))
+        if extra["rejected"] != 0:
+            fail("serve point %s x=%s: requests were refused" % (p["model"],
+                                                                  p["x"]))
     rows = 0
     for name, xs in expected.items():
         if name not in experiments:
