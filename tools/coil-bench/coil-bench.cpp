@@ -448,7 +448,8 @@ struct ServeStudy {
   int64_t slots = 0, context = 0, promptTokens = 0, outputTokens = 0;
   int64_t requestsPerPoint = 0;
   /// Per model: bytes of state one running request holds, and the lowest
-  /// offered rate (requests/s) it could not keep up with (0: none did).
+  /// offered rate (requests/s) at which its requests queue (0: none): the
+  /// median E2E twice, or the P90 TTFT four times, the lightest load's.
   std::map<std::string, double> stateBytes, saturation;
 };
 
@@ -861,7 +862,7 @@ llvm::Error runServeStudy(std::vector<Model> &models, Run &run,
     bench::ServerProcess server;
     if (llvm::Error e = startServer(m, server))
       return e;
-    double lightTtft = NAN;
+    double lightTtft = NAN, lightE2e = NAN;
     st.saturation[m.label] = 0;
     uint64_t salt = 100;
     for (double rate : rates) {
@@ -887,16 +888,16 @@ llvm::Error runServeStudy(std::vector<Model> &models, Run &run,
       bar("serve-ttft", ttft, 1e3);
       bar("serve-tpot", tpot, 1e3);
       bar("serve-e2e", e2e, 1.0);
-      // Saturated: it finished under 90% of the offered requests per
-      // second, or its P90 TTFT is 4x that of the lightest load.
-      double p90 = bench::quantile(ttft, 0.9);
-      if (std::isnan(lightTtft))
+      // Saturated: requests wait, their median E2E is twice, or their P90
+      // TTFT four times, that of the lightest load.
+      double p90 = bench::quantile(ttft, 0.9),
+             p50e2e = bench::quantile(e2e, 0.5);
+      if (std::isnan(lightTtft)) {
         lightTtft = p90;
-      double achieved = r.completed() / r.seconds;
+        lightE2e = p50e2e;
+      }
       if (st.saturation[m.label] == 0 &&
-          (achieved < 0.9 * rate * double(r.requests.size()) /
-                          double(st.requestsPerPoint) ||
-           p90 > 4 * lightTtft))
+          (p50e2e > 2 * lightE2e || p90 > 4 * lightTtft))
         st.saturation[m.label] = rate;
     }
   }
@@ -1048,6 +1049,8 @@ std::vector<double> xsOf(const Experiment &e) {
 
 /// x values are counts: printed as integers.
 std::string formatX(double x) {
+  if (x != std::round(x)) // a request rate
+    return fmt::format("{0:.3g}", x);
   return std::to_string(static_cast<int64_t>(std::llround(x)));
 }
 
@@ -1230,7 +1233,7 @@ std::string verdict(const Run &run, const std::string &a,
         return "";
       return it->second > 0
                  ? fmt::format("{0} saturates at about {1} requests/s", m,
-                               formatValue(it->second))
+                               formatX(it->second))
                  : fmt::format("{0} keeps up with every rate offered", m);
     };
     std::string sa = saturation(a), sb = saturation(b);
