@@ -298,8 +298,8 @@ coil_status_t *coil_session_reset_sequence(coil_session_t *session,
   });
 }
 
-coil_status_t *coil_session_copy_sequence(coil_session_t *session,
-                                          int64_t from, int64_t to) {
+coil_status_t *coil_session_copy_sequence(coil_session_t *session, int64_t from,
+                                          int64_t to) {
   return guarded([&] {
     if (!session)
       return nullArgument("coil_session_copy_sequence", "session");

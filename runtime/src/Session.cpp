@@ -184,8 +184,10 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
       if (state.shape[d].kind == Dim::Context) {
         layoutOf.hasContext = true;
         for (size_t o = 1; o < d; ++o)
-          layoutOf.blocks *= static_cast<size_t>(state.shape[o].resolve(1, 1, maxContext));
-        layoutOf.rowBytes = slice / layoutOf.blocks / static_cast<size_t>(maxContext);
+          layoutOf.blocks *=
+              static_cast<size_t>(state.shape[o].resolve(1, 1, maxContext));
+        layoutOf.rowBytes =
+            slice / layoutOf.blocks / static_cast<size_t>(maxContext);
         break;
       }
     session->slices.push_back(layoutOf);
@@ -417,8 +419,8 @@ Status Session::run(PreparedEntry &entry, const int32_t *tokens, int64_t first,
       return Status::error(COIL_OUT_OF_RANGE,
                            entry.name + ": sequence " +
                                std::to_string(first + b) + " holds " +
-                               std::to_string(held[b]) +
-                               " tokens; " + std::to_string(numTokens) +
+                               std::to_string(held[b]) + " tokens; " +
+                               std::to_string(numTokens) +
                                " more would exceed the session's max_context " +
                                std::to_string(contextCapacity));
   }
@@ -467,8 +469,8 @@ Status Session::run(PreparedEntry &entry, const int32_t *tokens, int64_t first,
   return Status::ok();
 }
 
-Status Session::prefill(const int32_t *tokens, int64_t batch,
-                        int64_t numTokens, int64_t first) {
+Status Session::prefill(const int32_t *tokens, int64_t batch, int64_t numTokens,
+                        int64_t first) {
   return run(prefillEntry, tokens, first, batch, numTokens);
 }
 
@@ -610,12 +612,11 @@ Status Session::truncateSequence(int64_t sequence, int64_t length) {
   if (Status s = checkSequence("truncate", sequence); !s.isOk())
     return s;
   if (length < 0 || length > lengths[sequence])
-    return Status::error(COIL_OUT_OF_RANGE,
-                         "truncate: length " + std::to_string(length) +
-                             " is outside [0, " +
-                             std::to_string(lengths[sequence]) +
-                             "], the tokens sequence " +
-                             std::to_string(sequence) + " holds");
+    return Status::error(
+        COIL_OUT_OF_RANGE,
+        "truncate: length " + std::to_string(length) + " is outside [0, " +
+            std::to_string(lengths[sequence]) + "], the tokens sequence " +
+            std::to_string(sequence) + " holds");
   if (!canTruncate())
     return Status::error(COIL_FAILED_PRECONDITION,
                          "truncate: the model has recurrent state, which "
@@ -635,9 +636,9 @@ size_t Session::sequenceStateSize() const {
 size_t Session::blobSize(int64_t length) const {
   size_t size = sizeof(BlobHeader);
   for (const StateSlice &slice : slices)
-    size += slice.hasContext ? slice.blocks * slice.rowBytes *
-                                   static_cast<size_t>(length)
-                             : slice.bytes;
+    size += slice.hasContext
+                ? slice.blocks * slice.rowBytes * static_cast<size_t>(length)
+                : slice.bytes;
   return size;
 }
 

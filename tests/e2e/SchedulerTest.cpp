@@ -83,6 +83,22 @@ struct Outcome {
   int64_t cached = -1;
 };
 
+/// Adds `e` to what its request reported.
+void record(std::map<uint64_t, Outcome> &byId,
+            const ::coil::SchedulerEvent &e) {
+  Outcome &o = byId[e.request];
+  if (e.finished) {
+    ++o.finals;
+    o.reason = e.stop_reason;
+    o.cached = e.cached_tokens;
+    EXPECT_EQ(e.generated_tokens, int64_t(o.tokens.size()));
+    return;
+  }
+  EXPECT_EQ(e.vocab, kVocab);
+  o.tokens.push_back(e.token);
+  o.logits.emplace_back(e.logits, e.logits + e.vocab);
+}
+
 std::vector<int32_t> randomTokens(size_t n, uint64_t seed) {
   std::vector<int32_t> out(n);
   for (int32_t &id : out) {
@@ -161,17 +177,7 @@ protected:
     ::coil::Scheduler scheduler(
         session, nullptr,
         [&](const ::coil::SchedulerEvent &e) {
-          Outcome &o = byId[e.request];
-          if (e.finished) {
-            ++o.finals;
-            o.reason = e.stop_reason;
-            o.cached = e.cached_tokens;
-            EXPECT_EQ(e.generated_tokens, int64_t(o.tokens.size()));
-          } else {
-            EXPECT_EQ(e.vocab, kVocab);
-            o.tokens.push_back(e.token);
-            o.logits.emplace_back(e.logits, e.logits + e.vocab);
-          }
+          record(byId, e);
           return true;
         },
         options);
@@ -297,14 +303,7 @@ TEST_P(SchedulerTest, PrefixCacheGivesTheLogitsOfRecomputing) {
   ::coil::Scheduler scheduler(
       session, nullptr,
       [&](const ::coil::SchedulerEvent &e) {
-        Outcome &o = byId[e.request];
-        if (e.finished) {
-          ++o.finals;
-          o.cached = e.cached_tokens;
-        } else {
-          o.tokens.push_back(e.token);
-          o.logits.emplace_back(e.logits, e.logits + e.vocab);
-        }
+        record(byId, e);
         return true;
       },
       cached);
@@ -416,14 +415,9 @@ TEST_P(SchedulerTest, CancelledAndCallbackEndedRequestsFreeTheirSlots) {
   uint64_t stopAtThree = 0;
   ::coil::Scheduler scheduler(
       session, nullptr, [&](const ::coil::SchedulerEvent &e) {
-        Outcome &o = byId[e.request];
-        if (e.finished) {
-          ++o.finals;
-          o.reason = e.stop_reason;
-          return true;
-        }
-        o.tokens.push_back(e.token);
-        return !(e.request == stopAtThree && o.tokens.size() == 3);
+        record(byId, e);
+        return e.finished || !(e.request == stopAtThree &&
+                               byId[e.request].tokens.size() == 3);
       });
   uint64_t a = scheduler.submit(request(randomTokens(20, 11), 50));
   uint64_t b = scheduler.submit(request(randomTokens(10, 12), 50));

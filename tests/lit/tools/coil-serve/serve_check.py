@@ -123,6 +123,18 @@ if events[-1]["choices"][0]["finish_reason"] != "length":
     fail("last event: %r" % events[-1])
 print("ok stream: %d events" % len(events))
 
+# A stop string taken from the greedy text: the text ends before its first
+# occurrence, finish_reason "stop".
+text = choice["text"]
+stop = next((c for c in text[1:] if c.strip()), None)
+if stop is None:
+    fail("the greedy text %r has nothing to stop at" % text)
+code, reply = request(port, "/v1/completions", dict(greedy, stop=[stop]))
+stopped = json.loads(reply)["choices"][0]
+if stopped["text"] != text[:text.index(stop)] or stopped["finish_reason"] != "stop":
+    fail("stop %r on %r: %r" % (stop, text, stopped))
+print("ok stop string")
+
 expect_error(port, 400, "malformed JSON", raw=b'{"prompt": "a"')
 expect_error(port, 400, "not an object", raw=b'[1, 2]')
 expect_error(port, 400, "unknown field", {"prompt": "a", "temprature": 1})
