@@ -452,6 +452,23 @@ int coil_tokenizer_is_special(const coil_tokenizer_t *tokenizer, int32_t id) {
   return tokenizer && tokenizer->tokenizer->isSpecial(id) ? 1 : 0;
 }
 
+size_t coil_tokenizer_end_of_text(const coil_tokenizer_t *tokenizer,
+                                  int32_t *ids, size_t capacity) {
+  if (!tokenizer)
+    return 0;
+  size_t count = 0;
+  for (const char *name : {"</s>", "<|endoftext|>", "<|end_of_text|>",
+                           "<|eot_id|>", "<|im_end|>"}) {
+    int32_t id = coil_tokenizer_token_id(tokenizer, name);
+    if (id < 0 || !tokenizer->tokenizer->isSpecial(id))
+      continue;
+    if (ids && count < capacity)
+      ids[count] = id;
+    ++count;
+  }
+  return count;
+}
+
 coil_status_t *coil_tokenizer_encode(const coil_tokenizer_t *tokenizer,
                                      const char *text, size_t length,
                                      int add_special_tokens, int32_t *ids,

@@ -7,7 +7,7 @@
 // strings, the callback and the context end a request as documented; a
 // second request continues the sequence; sampled requests repeat exactly
 // for a seed on 1 and 3 threads; bad options are refused before anything
-// runs.
+// runs; coil_tokenizer_end_of_text finds the special <|endoftext|>.
 //
 //===----------------------------------------------------------------------===//
 
@@ -214,6 +214,18 @@ TEST_F(GenerateTest, GreedyMatchesTheSessionLoopAndStreamsItsText) {
   // The sequence holds the prompt and all 12 generated tokens.
   EXPECT_EQ(coil_session_length(s, 0), int64_t(ids.size()) + 12);
   coil_session_release(s);
+}
+
+TEST_F(GenerateTest, EndOfTextIsTheSpecialEndToken) {
+  int32_t eos = coil_tokenizer_token_id(tokenizer, "<|endoftext|>");
+  ASSERT_GE(eos, 0);
+  int32_t ids[4] = {-1, -1, -1, -1};
+  EXPECT_EQ(coil_tokenizer_end_of_text(tokenizer, ids, 4), 1u);
+  EXPECT_EQ(ids[0], eos);
+  EXPECT_EQ(ids[1], -1);
+  // Counted without room to write.
+  EXPECT_EQ(coil_tokenizer_end_of_text(tokenizer, nullptr, 0), 1u);
+  EXPECT_EQ(coil_tokenizer_end_of_text(nullptr, ids, 4), 0u);
 }
 
 TEST_F(GenerateTest, StopTokensStringsAndTheCallbackEndARequest) {

@@ -655,15 +655,10 @@ llvm::Error checkOutputOptions() {
 }
 
 /// The tokens that end a text by default: the tokenizer's special
-/// end-of-text tokens, under the names checkpoints use for them.
+/// end-of-text tokens.
 std::vector<int32_t> endOfTextTokens(const coil_tokenizer_t *tokenizer) {
-  std::vector<int32_t> ids;
-  for (const char *name : {"</s>", "<|endoftext|>", "<|end_of_text|>",
-                           "<|eot_id|>", "<|im_end|>"}) {
-    int32_t id = coil_tokenizer_token_id(tokenizer, name);
-    if (id >= 0 && coil_tokenizer_is_special(tokenizer, id))
-      ids.push_back(id);
-  }
+  std::vector<int32_t> ids(8);
+  ids.resize(coil_tokenizer_end_of_text(tokenizer, ids.data(), ids.size()));
   return ids;
 }
 

@@ -115,17 +115,6 @@ struct Server {
   std::atomic<uint64_t> nextId{1};
 };
 
-std::vector<int32_t> endOfTextTokens(const coil::Tokenizer &tokenizer) {
-  std::vector<int32_t> ids;
-  for (const char *name : {"</s>", "<|endoftext|>", "<|end_of_text|>",
-                           "<|eot_id|>", "<|im_end|>"}) {
-    int32_t id = coil_tokenizer_token_id(tokenizer.get(), name);
-    if (id >= 0 && coil_tokenizer_is_special(tokenizer.get(), id))
-      ids.push_back(id);
-  }
-  return ids;
-}
-
 /// Records a finished request's times.
 void recordFinished(Metrics &metrics, const Completion &c) {
   auto seconds = [](Clock::duration d) {
@@ -307,7 +296,7 @@ int serve() {
   if (!tokenizerAt.empty()) {
     server.tokenizer =
         std::make_unique<coil::Tokenizer>(coil::Tokenizer::load(tokenizerAt));
-    server.endOfText = endOfTextTokens(*server.tokenizer);
+    server.endOfText = server.tokenizer->endOfText();
   }
   coil::SessionOptions options;
   options.maxBatch = slots;

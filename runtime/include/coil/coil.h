@@ -507,6 +507,14 @@ COIL_API int32_t coil_tokenizer_token_id(const coil_tokenizer_t *tokenizer,
 COIL_API int coil_tokenizer_is_special(const coil_tokenizer_t *tokenizer,
                                        int32_t id);
 
+/// The special tokens that end a text, under the names checkpoints give
+/// them ("</s>", "<|endoftext|>", "<|end_of_text|>", "<|eot_id|>",
+/// "<|im_end|>"), in that order: the default stop tokens of a generation.
+/// Writes at most `capacity` ids to `ids` and returns how many there are
+/// (at most 5); 0 for a NULL tokenizer. Thread-safe.
+COIL_API size_t coil_tokenizer_end_of_text(const coil_tokenizer_t *tokenizer,
+                                           int32_t *ids, size_t capacity);
+
 /// Encodes `length` bytes of `text` (any bytes: invalid UTF-8 reads as
 /// U+FFFD, NUL is a character). With `add_special_tokens`, the
 /// post-processor's template (e.g. a BOS) is applied, as Hugging Face does

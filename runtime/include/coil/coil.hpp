@@ -418,6 +418,13 @@ public:
     return coil_tokenizer_is_special(get(), id) != 0;
   }
 
+  /// The special tokens that end a text (coil_tokenizer_end_of_text).
+  std::vector<int32_t> endOfText() const {
+    std::vector<int32_t> ids(8);
+    ids.resize(coil_tokenizer_end_of_text(get(), ids.data(), ids.size()));
+    return ids;
+  }
+
   /// The C handle, owned by this object.
   coil_tokenizer_t *get() const noexcept { return handle.get(); }
 
