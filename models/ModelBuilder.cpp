@@ -169,10 +169,28 @@ SmallVector<StateArg> stateArgs(GraphBuilder &g, const ModelConfig &config) {
   return args;
 }
 
+/// The state of every position of a call, for the states that keep it.
+struct History {
+  std::string state;
+  Value value;
+};
+
+/// [B, T] followed by `state`'s extents after the batch.
+RankedTensorType historyType(GraphBuilder &g, Value tokensLike, Value state) {
+  auto stateType = cast<RankedTensorType>(state.getType());
+  SmallVector<int64_t> shape{
+      kDyn, cast<RankedTensorType>(tokensLike.getType()).getDimSize(1)};
+  llvm::append_range(shape, stateType.getShape().drop_front());
+  return g.tensor(shape);
+}
+
 /// h += out_proj(scan(silu(conv(x)), dt, A, B, C, D, z)) on rms_norm(h).
+/// With `histories`, the conv and the scan also return their state after
+/// every position.
 Value mambaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
                  Value h, Value convState, Value ssmState,
-                 SmallVectorImpl<Value> &newStates) {
+                 SmallVectorImpl<Value> &newStates,
+                 SmallVectorImpl<History> *histories) {
   const MambaConfig &m = config.mamba;
   std::string p = layerPrefix(config, layer), x = p + "mixer.";
   OpBuilder &b = g.builder();
@@ -189,9 +207,11 @@ Value mambaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
   Value convW = g.reshape(g.weight(x + "conv1d.weight", {m.dInner, 1, m.dConv}),
                           {m.dInner, m.dConv});
   Value convB = m.convBias ? g.weight(x + "conv1d.bias", {m.dInner}) : Value();
-  auto conv =
-      b.create<Conv1dCausalOp>(loc, xzParts[0].getType(), convState.getType(),
-                               xzParts[0], convW, convB, convState);
+  Type convHistory =
+      histories ? historyType(g, h, convState) : Type();
+  auto conv = b.create<Conv1dCausalOp>(loc, xzParts[0].getType(),
+                                       convState.getType(), convHistory,
+                                       xzParts[0], convW, convB, convState);
   Value u = g.silu(conv.getResult());
 
   Value xDbl = g.linear(
@@ -202,9 +222,11 @@ Value mambaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
                g.weight(x + "dt_proj.bias", {m.dInner}));
   Value a = g.neg(g.exp(g.weight(x + "A_log", {m.dInner, m.dState})));
   Value d = g.weight(x + "D", {m.dInner});
-  auto scan = b.create<ScanOp>(loc, u.getType(), ssmState.getType(), u, dt, a,
-                               parts[1], parts[2], d, /*z=*/xzParts[1],
-                               ssmState, /*delta_softplus=*/true);
+  Type ssmHistory = histories ? historyType(g, h, ssmState) : Type();
+  auto scan = b.create<ScanOp>(loc, u.getType(), ssmState.getType(),
+                               ssmHistory, u, dt, a, parts[1], parts[2], d,
+                               /*z=*/xzParts[1], ssmState,
+                               /*delta_softplus=*/true);
 
   Value outBias =
       m.linearBias ? g.weight(x + "out_proj.bias", {m.dModel}) : Value();
@@ -213,6 +235,11 @@ Value mambaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
                g.weight(x + "out_proj.weight", {m.dModel, m.dInner}), outBias);
   newStates.push_back(conv.getStateOut());
   newStates.push_back(scan.getStateOut());
+  if (histories) {
+    std::string index = std::to_string(layer);
+    histories->push_back({"conv." + index, conv.getStates()});
+    histories->push_back({"ssm." + index, scan.getStates()});
+  }
   return g.add(h, out);
 }
 
@@ -255,11 +282,22 @@ Value llamaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
   return g.add(h, down);
 }
 
+/// What an entry point computes.
+enum class Entry {
+  /// Logits of each sequence's last position, [B, 1, V].
+  LastPosition,
+  /// Logits of every position, [B, T, V].
+  AllPositions,
+  /// AllPositions, and every position's recurrent states.
+  Verify,
+};
+
 /// Builds one entry point with sequence extent `seq` (dynamic for prefill).
-/// With `lastOnly`, the final norm and the LM head run on the last position
-/// of each sequence only and the logits are [B, 1, V].
+/// With Entry::LastPosition, the final norm and the LM head run on the last
+/// position of each sequence only.
 void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
-                     StringRef name, int64_t seq, bool lastOnly) {
+                     StringRef name, int64_t seq, Entry what) {
+  bool lastOnly = what == Entry::LastPosition;
   Location loc = builder.getUnknownLoc();
   GraphBuilder g(builder, loc);
   auto ids = RankedTensorType::get({kDyn, seq}, builder.getI32Type());
@@ -273,6 +311,7 @@ void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
   for (const StateArg &s : states)
     resultTypes.push_back(s.type);
 
+  // The function type is set once the body (and its histories) exist.
   auto fn = builder.create<func::FuncOp>(
       loc, name, builder.getFunctionType(argTypes, resultTypes));
   fn.setArgAttr(0, "coil.input", builder.getStringAttr("tokens"));
@@ -284,6 +323,8 @@ void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
   builder.setInsertionPointToStart(fn.addEntryBlock());
   Value tokens = fn.getArgument(0), positions = fn.getArgument(1);
   SmallVector<Value> newStates;
+  SmallVector<History> histories;
+  SmallVector<History> *keep = what == Entry::Verify ? &histories : nullptr;
   Value logits;
   if (config.family == ModelConfig::Family::Mamba) {
     const MambaConfig &m = config.mamba;
@@ -291,7 +332,7 @@ void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
     Value h = g.embed(table, tokens);
     for (int64_t i = 0; i < m.numLayers; ++i)
       h = mambaLayer(g, config, i, h, fn.getArgument(2 + 2 * i),
-                     fn.getArgument(3 + 2 * i), newStates);
+                     fn.getArgument(3 + 2 * i), newStates, keep);
     if (lastOnly)
       h = g.lastPosition(h);
     h = g.rmsNorm(h, g.weight("backbone.norm_f.weight", {m.dModel}),
@@ -319,7 +360,15 @@ void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
   }
   SmallVector<Value> results{logits};
   results.append(newStates.begin(), newStates.end());
+  for (const History &history : histories) {
+    results.push_back(history.value);
+    resultTypes.push_back(history.value.getType());
+  }
   builder.create<func::ReturnOp>(loc, results);
+  fn.setFunctionType(builder.getFunctionType(argTypes, resultTypes));
+  for (auto [i, history] : llvm::enumerate(histories))
+    fn.setResultAttr(1 + states.size() + i, kHistoryAttr,
+                     builder.getStringAttr(history.state));
 }
 
 } // namespace
@@ -345,9 +394,11 @@ mlir::coil::models::buildModel(MLIRContext &context,
         "coil.max_context",
         builder.getI64IntegerAttr(config.llama.maxPositions));
   builder.setInsertionPointToEnd(module->getBody());
-  buildEntryPoint(builder, config, kPrefillFunction, kDyn, /*lastOnly=*/true);
+  buildEntryPoint(builder, config, kPrefillFunction, kDyn,
+                  Entry::LastPosition);
   buildEntryPoint(builder, config, kPrefillAllFunction, kDyn,
-                  /*lastOnly=*/false);
-  buildEntryPoint(builder, config, kDecodeFunction, 1, /*lastOnly=*/false);
+                  Entry::AllPositions);
+  buildEntryPoint(builder, config, kDecodeFunction, 1, Entry::AllPositions);
+  buildEntryPoint(builder, config, kVerifyFunction, kDyn, Entry::Verify);
   return module;
 }

@@ -4,7 +4,7 @@
 // IR from a ModelConfig, and lists the parameters it reads with their shapes
 // and published initialisations.
 //
-// The module holds three entry points with one calling convention:
+// The module holds four entry points with one calling convention:
 //
 //   func.func @prefill_all(%tokens: tensor<?x?xi32>,
 //                          %positions: tensor<?x?xi32>, %state_0, ...)
@@ -13,6 +13,12 @@
 //                          tensor<?x1xVxf32> (the final norm and the LM head
 //                          run on those rows alone)
 //   func.func @decode   -- sequence length 1
+//   func.func @verify   -- @prefill_all that also returns, after the
+//                          states, the state after every position of each
+//                          recurrent state, tensor<?x?x...> marked
+//                          `coil.history = "<state>"` (Mamba's conv and
+//                          ssm; a KV cache needs none): what rolling back
+//                          to any verified position needs
 //
 // `positions[b, t]` is the absolute position of token `t` of sequence `b`.
 // State arguments carry `coil.state = "<kind>.<layer>"` (conv / ssm for Mamba,
@@ -68,8 +74,12 @@ OwningOpRef<ModuleOp> buildModel(MLIRContext &context,
 inline constexpr const char *kPrefillFunction = "prefill";
 inline constexpr const char *kPrefillAllFunction = "prefill_all";
 inline constexpr const char *kDecodeFunction = "decode";
+/// prefill_all that also returns every position's recurrent states.
+inline constexpr const char *kVerifyFunction = "verify";
 /// Attribute naming a state argument.
 inline constexpr const char *kStateAttr = "coil.state";
+/// Attribute naming the state whose every position a result holds.
+inline constexpr const char *kHistoryAttr = "coil.history";
 
 } // namespace mlir::coil::models
 

@@ -409,6 +409,9 @@ Error Interpreter::Frame::execConv(Conv1dCausalOp op) {
                            " does not match input " + formatShape(x.shape));
   Tensor y = Tensor::filled(x.shape);
   Tensor stateOut = Tensor::filled(state.shape);
+  Tensor states = op.getStates()
+                      ? Tensor::filled({batch, seq, channels, hist})
+                      : Tensor();
   std::vector<double> s(hist + seq);
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t c = 0; c < channels; ++c) {
@@ -422,12 +425,19 @@ Error Interpreter::Frame::execConv(Conv1dCausalOp op) {
         for (int64_t k = 0; k < kernel; ++k)
           acc += w.data[c * kernel + k] * s[t + k];
         y.data[(b * seq + t) * channels + c] = acc;
+        if (op.getStates())
+          for (int64_t j = 0; j < hist; ++j)
+            states.data[((b * seq + t) * channels + c) * hist + j] =
+                s[t + 1 + j];
       }
       for (int64_t j = 0; j < hist; ++j)
         stateOut.data[(b * channels + c) * hist + j] = s[seq + j];
     }
   if (Error e = set(op, op.getResult(), std::move(y)))
     return e;
+  if (op.getStates())
+    if (Error e = set(op, op.getStates(), std::move(states)))
+      return e;
   return set(op, op.getStateOut(), std::move(stateOut));
 }
 
@@ -446,6 +456,8 @@ Error Interpreter::Frame::execScan(ScanOp op) {
                            formatShape(h0.shape) + ")");
   Tensor y = Tensor::filled(u.shape);
   Tensor hOut = Tensor::filled(h0.shape);
+  Tensor states = op.getStates() ? Tensor::filled({batch, seq, channels, n})
+                                 : Tensor();
   std::vector<double> h(n);
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t c = 0; c < channels; ++c) {
@@ -466,12 +478,18 @@ Error Interpreter::Frame::execScan(ScanOp op) {
         if (z)
           out *= silu(z->data[btc]);
         y.data[btc] = out;
+        if (op.getStates())
+          for (int64_t k = 0; k < n; ++k)
+            states.data[btc * n + k] = h[k];
       }
       for (int64_t k = 0; k < n; ++k)
         hOut.data[(b * channels + c) * n + k] = h[k];
     }
   if (Error e = set(op, op.getResult(), std::move(y)))
     return e;
+  if (op.getStates())
+    if (Error e = set(op, op.getStates(), std::move(states)))
+      return e;
   return set(op, op.getStateOut(), std::move(hOut));
 }
 

@@ -57,7 +57,7 @@ FailureOr<json::Array> symbolicShape(Operation *where, RankedTensorType t,
       shape.push_back("B");
     else if (isState)
       shape.push_back("S");
-    else if (i == 1 && t.getRank() <= 3)
+    else if (i == 1)
       shape.push_back("T");
     else if (t.getRank() == 4 && i == 2)
       shape.push_back("S");
@@ -234,6 +234,9 @@ KernelCost costOf(func::FuncOp fn) {
           k.bytes[0] += f32 * c * (kw + 1);
           k.bytes[1] += f32 * 2 * c;
           k.bytes[3] += f32 * 2 * c * (kw - 1);
+          // The window after every step, when kept.
+          if (o.getStates())
+            k.bytes[1] += f32 * c * (kw - 1);
         })
         .Case([&](ScanOp o) {
           auto a = cast<RankedTensorType>(o.getA().getType());
@@ -242,6 +245,9 @@ KernelCost costOf(func::FuncOp fn) {
           k.bytes[0] += f32 * (d * n + d);
           k.bytes[1] += f32 * (4 * d + 2 * n);
           k.bytes[3] += 2 * f32 * d * n;
+          // The state after every step, when kept.
+          if (o.getStates())
+            k.bytes[1] += f32 * d * n;
         })
         .Case([&](AttentionOp o) {
           double hq = o.getNumHeads(), hkv = o.getNumKvHeads(),
@@ -327,10 +333,11 @@ public:
     Block &body = fn.front();
     FunctionType type = fn.getFunctionType();
     if (type.getNumInputs() < 2 ||
-        type.getNumResults() != type.getNumInputs() - 1)
+        type.getNumResults() < type.getNumInputs() - 1)
       return fn.emitError("entry point does not follow the model calling "
                           "convention (tokens, positions, states...) -> "
-                          "(logits, states...)");
+                          "(logits, states..., histories...)");
+    unsigned numStates = type.getNumInputs() - 2;
     json::Array buffers;
     llvm::DenseMap<Value, int64_t> bufferOf;
     // Free temporaries by their (dtype, shape) text, for reuse.
@@ -350,7 +357,7 @@ public:
     bufferOf[body.getArgument(1)] = 1;
 
     // States, by name, shared across entry points.
-    SmallVector<int64_t> stateBuffer;
+    SmallVector<int64_t> stateBuffer, stateOfArg;
     for (unsigned i = 2; i < type.getNumInputs(); ++i) {
       auto name = fn.getArgAttrOfType<StringAttr>(i, "coil.state");
       if (!name)
@@ -375,8 +382,42 @@ public:
       }
       bufferOf[body.getArgument(i)] = buffers.size();
       stateBuffer.push_back(buffers.size());
+      stateOfArg.push_back(index);
       buffers.push_back(json::Object{{COIL_KEY_KIND, COIL_BUFFER_STATE},
                                      {COIL_KEY_INDEX, index}});
+    }
+
+    // Results after the states: the state of every step of a call, of the
+    // state argument their coil.history names ([B, T] + its extents after
+    // the batch).
+    SmallVector<int64_t> historyOf;
+    for (unsigned i = numStates + 1; i < type.getNumResults(); ++i) {
+      auto name = fn.getResultAttrOfType<StringAttr>(i, "coil.history");
+      unsigned arg = 2;
+      while (name && arg < type.getNumInputs() &&
+             fn.getArgAttrOfType<StringAttr>(arg, "coil.state") != name)
+        ++arg;
+      if (!name || arg == type.getNumInputs())
+        return fn.emitError()
+               << "result " << i
+               << " is not a state: it needs a coil.history naming a state "
+                  "argument";
+      auto stateType = cast<RankedTensorType>(type.getInput(arg));
+      auto historyType = cast<RankedTensorType>(type.getResult(i));
+      bool matches = historyType.getRank() == stateType.getRank() + 1 &&
+                     historyType.getElementType() ==
+                         stateType.getElementType() &&
+                     historyType.getDimSize(1) == ids.getDimSize(1);
+      for (int64_t d = 1; matches && d < stateType.getRank(); ++d)
+        matches = !stateType.isDynamicDim(d) &&
+                  historyType.getDimSize(d + 1) == stateType.getDimSize(d);
+      if (!matches)
+        return fn.emitError()
+               << "result " << i << " (the history of state '"
+               << name.getValue() << "') has type " << historyType
+               << ", expected [B, T] followed by the state's static extents "
+                  "after its batch";
+      historyOf.push_back(stateOfArg[arg - 2]);
     }
 
     // Which entry result each value is.
@@ -449,6 +490,11 @@ public:
           buffers.push_back(json::Object{{COIL_KEY_KIND, COIL_BUFFER_LOGITS},
                                          {COIL_KEY_DTYPE, "f32"},
                                          {COIL_KEY_SHAPE, std::move(*shape)}});
+        } else if (res != resultIndex.end() && res->second > numStates) {
+          id = buffers.size();
+          buffers.push_back(json::Object{
+              {COIL_KEY_KIND, COIL_BUFFER_HISTORY},
+              {COIL_KEY_INDEX, historyOf[res->second - numStates - 1]}});
         } else if (res != resultIndex.end()) {
           // The new value of state argument res + 1, written in place.
           id = stateBuffer[res->second - 1];

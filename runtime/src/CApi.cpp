@@ -170,16 +170,6 @@ coil_status_t *coil_model_bind_weights(coil_model_t *model,
 // Sessions
 //===----------------------------------------------------------------------===//
 
-void coil_session_options_initialize(coil_session_options_t *options) {
-  if (!options)
-    return;
-  options->struct_size = sizeof(coil_session_options_t);
-  options->max_batch = 1;
-  options->max_context = 2048;
-  options->threads = 1;
-  options->all_logits = 0;
-}
-
 coil_status_t *coil_session_create(coil_model_t *model,
                                    const coil_session_options_t *options,
                                    coil_session_t **out_session) {
@@ -207,11 +197,15 @@ coil_status_t *coil_session_create(coil_model_t *model,
       if (hasField(size, offsetof(coil_session_options_t, all_logits) +
                              sizeof(options->all_logits)))
         effective.all_logits = options->all_logits;
+      if (hasField(size, offsetof(coil_session_options_t, verify_tokens) +
+                             sizeof(options->verify_tokens)))
+        effective.verify_tokens = options->verify_tokens;
     }
     std::unique_ptr<Session> session;
     if (Status status = Session::create(
             model->model, effective.max_batch, effective.max_context,
-            effective.threads, effective.all_logits != 0, session);
+            effective.threads, effective.all_logits != 0,
+            effective.verify_tokens, session);
         !status.isOk())
       return status;
     *out_session = new coil_session_t{std::move(session), {}};
@@ -256,6 +250,16 @@ coil_status_t *coil_session_decode_at(coil_session_t *session, int64_t first,
     if (!session)
       return nullArgument("coil_session_decode_at", "session");
     return session->session->decode(tokens, batch, first);
+  });
+}
+
+coil_status_t *coil_session_verify_at(coil_session_t *session, int64_t first,
+                                      const int32_t *tokens, int64_t batch,
+                                      int64_t num_tokens) {
+  return guarded([&] {
+    if (!session)
+      return nullArgument("coil_session_verify_at", "session");
+    return session->session->verify(tokens, batch, num_tokens, first);
   });
 }
 

@@ -8,10 +8,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/src/Metadata.h"
+
 #include "runtime/src/weights/JsonCheck.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <limits>
 #include <set>
 
@@ -401,8 +403,9 @@ Status checkTokenShape(const std::string &entryName, const std::string &path,
                                              " must be i32, found " +
                                              elementTypeName(buffer.type));
   const Shape &shape = buffer.shape;
-  // Both prefill entries take any number of tokens.
-  bool prefill = entryName == "prefill" || entryName == "prefill_all";
+  // The prefill entries and verify take any number of tokens.
+  bool prefill = entryName == "prefill" || entryName == "prefill_all" ||
+                 entryName == "verify";
   bool ok =
       shape.size() == 2 && shape[0].kind == Dim::Batch &&
       (shape[1].kind == Dim::Tokens ||
@@ -427,9 +430,17 @@ Status parseBuffer(const json &entry, const std::string &entryName,
   if (Status s = Reader::string(*field, path + ".kind", kind); !s.isOk())
     return s;
 
-  if (kind == COIL_BUFFER_STATE || kind == COIL_BUFFER_WEIGHT) {
-    bool isState = kind == COIL_BUFFER_STATE;
-    buffer.kind = isState ? BufferKind::State : BufferKind::Weight;
+  if (kind == COIL_BUFFER_STATE || kind == COIL_BUFFER_WEIGHT ||
+      kind == COIL_BUFFER_HISTORY) {
+    bool isHistory = kind == COIL_BUFFER_HISTORY;
+    bool isState = kind == COIL_BUFFER_STATE || isHistory;
+    buffer.kind = isHistory ? BufferKind::History
+                  : isState ? BufferKind::State
+                            : BufferKind::Weight;
+    if (isHistory && entryName != "verify")
+      return Reader::fail(path + ".kind",
+                          "a history buffer belongs to the entry \"verify\" "
+                          "only");
     if (Status s = Reader::member(entry, path, COIL_KEY_INDEX, field);
         !s.isOk())
       return s;
@@ -442,7 +453,22 @@ Status parseBuffer(const json &entry, const std::string &entryName,
                           kind + " index " + std::to_string(buffer.index) +
                               " is out of range (the model has " +
                               std::to_string(count) + " " + kind + "s)");
-    if (isState) {
+    if (isHistory) {
+      // [B, T] and the state's extents after the batch, which must be
+      // literals: a KV cache is rolled back by its length instead.
+      const StateSpec &state = meta.states[buffer.index];
+      buffer.type = state.type;
+      buffer.shape = {Dim{Dim::Batch, 0}, Dim{Dim::Tokens, 0}};
+      for (size_t d = 1; d < state.shape.size(); ++d) {
+        if (state.shape[d].kind != Dim::Literal)
+          return Reader::fail(path + ".index",
+                              "the history of state \"" + state.name +
+                                  "\", whose shape " +
+                                  formatShape(state.shape) +
+                                  " is not static after the batch");
+        buffer.shape.push_back(state.shape[d]);
+      }
+    } else if (isState) {
       const StateSpec &state = meta.states[buffer.index];
       buffer.type = state.type;
       buffer.shape = state.shape;
@@ -467,7 +493,7 @@ Status parseBuffer(const json &entry, const std::string &entryName,
     return Reader::fail(path + ".kind",
                         "unknown buffer kind \"" + kind +
                             "\" (expected tokens, positions, state, weight, "
-                            "temp or logits)");
+                            "temp, logits or history)");
   if (Status s = Reader::member(entry, path, COIL_KEY_DTYPE, field); !s.isOk())
     return s;
   if (Status s = Reader::elementType(*field, path + ".dtype", buffer.type);
@@ -592,8 +618,36 @@ Status parseEntry(const json &value, const std::string &name,
                                        std::to_string(*unique) + "])");
       *unique = static_cast<int64_t>(i);
     }
+    if (buffer.kind == BufferKind::History) {
+      for (size_t j = 0; j < entry.buffers.size(); ++j)
+        if (entry.buffers[j].kind == BufferKind::History &&
+            entry.buffers[j].index == buffer.index)
+          return Reader::fail(where, "a second history of state " +
+                                         std::to_string(buffer.index) +
+                                         " (the first is buffers[" +
+                                         std::to_string(j) + "])");
+    }
     entry.buffers.push_back(std::move(buffer));
   }
+  // Verify keeps every position of every recurrent state (a state without
+  // a context dimension), so a sequence can go back to any of them.
+  if (name == "verify")
+    for (size_t i = 0; i < meta.states.size(); ++i) {
+      const Shape &shape = meta.states[i].shape;
+      bool recurrent = std::none_of(shape.begin() + 1, shape.end(),
+                                    [](const Dim &d) {
+                                      return d.kind == Dim::Context;
+                                    });
+      bool kept = std::any_of(
+          entry.buffers.begin(), entry.buffers.end(), [&](const BufferSpec &b) {
+            return b.kind == BufferKind::History &&
+                   b.index == static_cast<int64_t>(i);
+          });
+      if (recurrent && !kept)
+        return Reader::fail(path + ".buffers",
+                            "no history of the recurrent state \"" +
+                                meta.states[i].name + "\"");
+    }
   if (entry.tokensBuffer < 0)
     return Reader::fail(path + ".buffers", "no tokens buffer");
   if (entry.logitsBuffer < 0)
@@ -606,7 +660,7 @@ Status parseEntry(const json &value, const std::string &name,
   // prefill_all's are per token.
   const Dim &logitsDim = entry.buffers[entry.logitsBuffer].shape[1];
   bool lastOnly = logitsDim.kind == Dim::Literal && logitsDim.value == 1 &&
-                  name != "prefill_all";
+                  name != "prefill_all" && name != "verify";
   if (!sameTokens(logitsDim) && !lastOnly)
     return Reader::fail(
         path + ".buffers[" + std::to_string(entry.logitsBuffer) + "].shape",

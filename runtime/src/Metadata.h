@@ -120,13 +120,24 @@ struct KernelSpec {
 };
 
 /// What an entry's buffer holds.
-enum class BufferKind { Tokens, Positions, State, Weight, Temp, Logits };
+enum class BufferKind {
+  Tokens,
+  Positions,
+  State,
+  Weight,
+  Temp,
+  Logits,
+  /// The state `index` after every position of the call, [B, T] followed by
+  /// the state's extents after its batch (entry "verify" only).
+  History,
+};
 
 /// One buffer of an entry. State and weight buffers copy the type and shape
-/// of the state or weight they name.
+/// of the state or weight they name; a history buffer its state's type.
 struct BufferSpec {
   BufferKind kind = BufferKind::Temp;
-  /// The state or weight index for those kinds; -1 otherwise.
+  /// The state or weight index for those kinds (a history's state); -1
+  /// otherwise.
   int64_t index = -1;
   ElementType type = ElementType::F32;
   Shape shape;

@@ -41,7 +41,7 @@ public:
   static constexpr int64_t kMaxCalls = int64_t(1) << 20;
 
   /// The entries a call can run, by ProfiledEntry::id.
-  static constexpr int kNumEntries = 2;
+  static constexpr int kNumEntries = 3;
 
   /// One tile's run of one step: steady-clock nanoseconds.
   struct Event {
@@ -66,7 +66,7 @@ public:
 
   /// An entry of the model as summaries and traces name it.
   struct ProfiledEntry {
-    /// "prefill" or "decode", owned by the session.
+    /// "prefill", "decode" or "verify", owned by the session.
     const char *name = nullptr;
     const EntrySpec *spec = nullptr;
   };

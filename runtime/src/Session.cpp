@@ -3,8 +3,14 @@
 // Buffers are dense and row-major. A state is allocated for maxBatch
 // sequences and passed to a call of batch B with dimension 0 set to B: since
 // that dimension is outermost, the first B slices are sequences 0..B-1. Temps
-// are laid out in one scratch block sized for the larger entry (prefill with
-// T = maxContext, decode with T = 1); only one entry runs at a time.
+// are laid out in one scratch block sized for the largest entry (prefill with
+// T = maxContext, decode with T = 1, verify with T = verifyTokens); only one
+// entry runs at a time.
+//
+// A verify call also writes every position's recurrent states into the
+// histories, where each sequence owns verifyTokens positions; truncating a
+// sequence with recurrent state copies the state of the position it goes
+// back to from there.
 //
 // A saved sequence is a BlobHeader followed by that sequence's slice of every
 // state in metadata order; a state with a context dimension (a KV cache) is
@@ -75,7 +81,7 @@ constexpr size_t roundUp(size_t value, size_t multiple) {
 
 Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
                        int64_t maxContext, int threads, bool allLogits,
-                       std::unique_ptr<Session> &out) {
+                       int64_t verifyTokens, std::unique_ptr<Session> &out) {
   out.reset();
   if (!model->hasWeights())
     return Status::error(COIL_FAILED_PRECONDITION,
@@ -100,6 +106,14 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
                          "max_context " + std::to_string(maxContext) +
                              " exceeds the model's max_context " +
                              std::to_string(meta.maxContext));
+  if (verifyTokens < 0 || verifyTokens > maxContext)
+    return Status::error(COIL_INVALID_ARGUMENT,
+                         "verify_tokens must be from 0 to max_context " +
+                             std::to_string(maxContext) + ", found " +
+                             std::to_string(verifyTokens));
+  if (verifyTokens > 0 && !meta.entries.count("verify"))
+    return Status::error(COIL_FAILED_PRECONDITION,
+                         "verify_tokens: the model has no entry \"verify\"");
   // Positions are i32.
   if (maxContext > std::numeric_limits<int32_t>::max())
     return Status::error(COIL_OUT_OF_RANGE,
@@ -120,6 +134,8 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
   session->contextCapacity = maxContext;
   session->vocab = meta.vocabSize;
   session->lengths.assign(static_cast<size_t>(maxBatch), 0);
+  session->verifyCapacity = verifyTokens;
+  session->verified.assign(static_cast<size_t>(maxBatch), Verified{});
 
   auto tooLarge = [](const std::string &what) {
     return Status::error(COIL_OUT_OF_MEMORY,
@@ -150,9 +166,11 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
   size_t tokenBytes, logitBytes = 0;
   if (__builtin_mul_overflow(cells, sizeof(int32_t), &tokenBytes))
     return tooLarge("the tokens buffer");
-  for (auto [name, tokens] :
-       {std::pair<std::string, int64_t>{prefillName, maxContext},
-        {"decode", 1}}) {
+  std::vector<std::pair<std::string, int64_t>> calls{{prefillName, maxContext},
+                                                     {"decode", 1}};
+  if (verifyTokens > 0)
+    calls.emplace_back("verify", verifyTokens);
+  for (auto [name, tokens] : calls) {
     const EntrySpec &entry = meta.entries.find(name)->second;
     const BufferSpec &logits = entry.buffers[entry.logitsBuffer];
     size_t bytes;
@@ -169,7 +187,7 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
   uint64_t fingerprint = model->fingerprint();
   uint64_t layout = coil_abi_checksum(COIL_MODEL_CHECKSUM_SEED, &fingerprint,
                                       sizeof(fingerprint));
-  std::vector<size_t> stateBytes;
+  std::vector<size_t> stateBytes, historyBytes;
   for (const StateSpec &state : meta.states) {
     std::string what = "state \"" + state.name + "\"";
     size_t slice, total;
@@ -191,6 +209,13 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
         break;
       }
     session->slices.push_back(layoutOf);
+    // A recurrent state's every position of a verify call.
+    size_t history = 0;
+    if (verifyTokens > 0 && !layoutOf.hasContext &&
+        __builtin_mul_overflow(total, static_cast<uint64_t>(verifyTokens),
+                               &history))
+      return tooLarge("the history of " + what);
+    historyBytes.push_back(history);
     layout =
         coil_abi_checksum(layout, state.name.c_str(), state.name.size() + 1);
     auto type = static_cast<uint32_t>(state.type);
@@ -209,6 +234,14 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
       !s.isOk())
     return s;
   size_t scratchBytes = std::max(prefillBytes, decodeBytes);
+  if (verifyTokens > 0) {
+    size_t verifyBytes;
+    if (Status s = session->layOut("verify", verifyTokens,
+                                   session->verifyEntry, verifyBytes);
+        !s.isOk())
+      return s;
+    scratchBytes = std::max(scratchBytes, verifyBytes);
+  }
 
   // The whole session against the memory left, before anything is touched:
   // an allocation beyond it would succeed and the first touch of its pages
@@ -217,8 +250,9 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
   bool overflow = false;
   for (size_t bytes : {tokenBytes, tokenBytes, logitBytes, scratchBytes})
     overflow |= __builtin_add_overflow(needed, uint64_t(bytes), &needed);
-  for (size_t bytes : stateBytes)
-    overflow |= __builtin_add_overflow(needed, uint64_t(bytes), &needed);
+  for (const std::vector<size_t> *list : {&stateBytes, &historyBytes})
+    for (size_t bytes : *list)
+      overflow |= __builtin_add_overflow(needed, uint64_t(bytes), &needed);
   uint64_t available = availableMemoryBytes();
   if (overflow || needed > available)
     return Status::error(COIL_OUT_OF_MEMORY,
@@ -251,19 +285,32 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
         !s.isOk())
       return s;
     session->states.push_back(std::move(buffer));
+    Buffer history;
+    if (historyBytes[i] > 0)
+      if (Status s = Buffer::allocate(historyBytes[i],
+                                      "the history of state \"" +
+                                          meta.states[i].name + "\"",
+                                      history);
+          !s.isOk())
+        return s;
+    session->histories.push_back(std::move(history));
   }
   if (Status s = Buffer::allocate(scratchBytes, "scratch", session->scratch);
       !s.isOk())
     return s;
   session->bind(session->prefillEntry);
   session->bind(session->decodeEntry);
+  if (verifyTokens > 0)
+    session->bind(session->verifyEntry);
 
   session->prefillEntry.profileId = 0;
   session->decodeEntry.profileId = 1;
+  session->verifyEntry.profileId = 2;
   // Either prefill entry is the profile's "prefill".
   session->profiledEntries[0] = {"prefill", session->prefillEntry.spec};
   session->profiledEntries[1] = {session->decodeEntry.name.c_str(),
                                  session->decodeEntry.spec};
+  session->profiledEntries[2] = {"verify", session->verifyEntry.spec};
   session->profiler = std::make_unique<Profiler>(threads);
 
   // The workers last: nothing after them can fail.
@@ -327,6 +374,9 @@ void Session::bind(PreparedEntry &entry) {
     case BufferKind::State:
       data = states[buffer.index].data();
       break;
+    case BufferKind::History:
+      data = histories[buffer.index].data();
+      break;
     case BufferKind::Weight:
       data = model->weightData(buffer.index);
       break;
@@ -364,10 +414,17 @@ void Session::fillDescriptors(PreparedEntry &entry, int64_t first,
   for (size_t i = 0; i < spec.buffers.size(); ++i) {
     const BufferSpec &buffer = spec.buffers[i];
     const Shape &shape = buffer.shape;
-    if (buffer.kind == BufferKind::State) {
-      // Dimension 0 is the sequence: the call's states begin at `first`.
-      char *data = static_cast<char *>(states[buffer.index].data()) +
-                   static_cast<size_t>(first) * slices[buffer.index].bytes;
+    if (buffer.kind == BufferKind::State ||
+        buffer.kind == BufferKind::History) {
+      // Dimension 0 is the sequence: the call's states begin at `first`,
+      // its histories at position first x verifyCapacity.
+      bool history = buffer.kind == BufferKind::History;
+      char *data =
+          static_cast<char *>(history ? histories[buffer.index].data()
+                                      : states[buffer.index].data()) +
+          static_cast<size_t>(first) *
+              static_cast<size_t>(history ? verifyCapacity : 1) *
+              slices[buffer.index].bytes;
       int64_t *descriptor = &entry.words[entry.descriptorAt[i]];
       std::memcpy(&descriptor[0], &data, sizeof(data)); // allocated
       std::memcpy(&descriptor[1], &data, sizeof(data)); // aligned
@@ -457,8 +514,14 @@ Status Session::run(PreparedEntry &entry, const int32_t *tokens, int64_t first,
       profiler->beginStep(static_cast<int64_t>(s));
     pool->run(entry.stepKernels[s], entry.stepArgs[s].data());
   }
-  for (int64_t b = 0; b < batch; ++b)
+  for (int64_t b = 0; b < batch; ++b) {
+    if (&entry == &verifyEntry)
+      verified[first + b] = {held[b], numTokens,
+                             first * verifyCapacity + b * numTokens};
+    else
+      forgetVerified(first + b);
     lengths[first + b] += numTokens;
+  }
   haveLogits = true;
   logitsBatch = batch;
   const EntrySpec &spec = *entry.spec;
@@ -476,6 +539,20 @@ Status Session::prefill(const int32_t *tokens, int64_t batch, int64_t numTokens,
 
 Status Session::decode(const int32_t *tokens, int64_t batch, int64_t first) {
   return run(decodeEntry, tokens, first, batch, 1);
+}
+
+Status Session::verify(const int32_t *tokens, int64_t batch, int64_t numTokens,
+                       int64_t first) {
+  if (verifyCapacity == 0)
+    return Status::error(COIL_FAILED_PRECONDITION,
+                         "verify: the session was created with verify_tokens "
+                         "0 (no room for the states of verified positions)");
+  if (numTokens > verifyCapacity)
+    return Status::error(COIL_OUT_OF_RANGE,
+                         "verify: num_tokens " + std::to_string(numTokens) +
+                             " exceeds the session's verify_tokens " +
+                             std::to_string(verifyCapacity));
+  return run(verifyEntry, tokens, first, batch, numTokens);
 }
 
 Status Session::logits(const float *&data, int64_t &batch, int64_t &tokens,
@@ -500,6 +577,7 @@ void Session::reset() {
   for (Buffer &state : states)
     state.clear();
   std::fill(lengths.begin(), lengths.end(), 0);
+  verified.assign(verified.size(), Verified{});
   haveLogits = false;
 }
 
@@ -575,6 +653,7 @@ Status Session::resetSequence(int64_t sequence) {
                       static_cast<size_t>(sequence) * slices[i].bytes,
                   0, slices[i].bytes);
   lengths[sequence] = 0;
+  forgetVerified(sequence);
   return Status::ok();
 }
 
@@ -600,6 +679,7 @@ Status Session::copySequence(int64_t from, int64_t to) {
                   static_cast<size_t>(lengths[from]) * slice.rowBytes);
   }
   lengths[to] = lengths[from];
+  forgetVerified(to);
   return Status::ok();
 }
 
@@ -617,11 +697,32 @@ Status Session::truncateSequence(int64_t sequence, int64_t length) {
         "truncate: length " + std::to_string(length) + " is outside [0, " +
             std::to_string(lengths[sequence]) + "], the tokens sequence " +
             std::to_string(sequence) + " holds");
-  if (!canTruncate())
-    return Status::error(COIL_FAILED_PRECONDITION,
-                         "truncate: the model has recurrent state, which "
-                         "cannot be rewound; restore a saved sequence "
-                         "instead");
+  if (canTruncate() || length == lengths[sequence]) {
+    lengths[sequence] = length;
+    return Status::ok();
+  }
+  // A recurrent state goes back to a position its last verify kept.
+  const Verified &v = verified[sequence];
+  if (length <= v.from || length > v.from + v.count)
+    return Status::error(
+        COIL_FAILED_PRECONDITION,
+        "truncate: the model has recurrent state, which can go back only to "
+        "a position of the sequence's last call when that was a verify" +
+            (v.count ? " (lengths " + std::to_string(v.from + 1) + " to " +
+                           std::to_string(v.from + v.count) + ")"
+                     : std::string(" (sequence ") + std::to_string(sequence) +
+                           "'s last call was not one)") +
+            "; restore a saved sequence instead");
+  auto position = static_cast<size_t>(v.at + (length - v.from - 1));
+  for (size_t i = 0; i < states.size(); ++i) {
+    if (slices[i].hasContext)
+      continue;
+    std::memcpy(static_cast<char *>(states[i].data()) +
+                    static_cast<size_t>(sequence) * slices[i].bytes,
+                static_cast<const char *>(histories[i].data()) +
+                    position * slices[i].bytes,
+                slices[i].bytes);
+  }
   lengths[sequence] = length;
   return Status::ok();
 }
@@ -713,6 +814,7 @@ Status Session::restoreSequence(int64_t sequence, const void *buffer,
   moveState(sequence, header.length,
             static_cast<const char *>(buffer) + sizeof(header), nullptr);
   lengths[sequence] = header.length;
+  forgetVerified(sequence);
   return Status::ok();
 }
 

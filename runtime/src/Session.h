@@ -41,11 +41,14 @@ public:
   /// (1 to ThreadPool::kMaxThreads). Prefill runs the entry "prefill"
   /// (logits of each sequence's last position), or with `allLogits`
   /// "prefill_all" (every position; a model without it must have a
-  /// "prefill" with per-position logits). Errors: COIL_FAILED_PRECONDITION,
-  /// COIL_INVALID_ARGUMENT, COIL_OUT_OF_RANGE, COIL_OUT_OF_MEMORY.
+  /// "prefill" with per-position logits). With `verifyTokens` > 0, verify
+  /// takes up to that many tokens per sequence (the entry "verify", and
+  /// room for every position's recurrent states). Errors:
+  /// COIL_FAILED_PRECONDITION, COIL_INVALID_ARGUMENT, COIL_OUT_OF_RANGE,
+  /// COIL_OUT_OF_MEMORY.
   static Status create(std::shared_ptr<const Model> model, int64_t maxBatch,
                        int64_t maxContext, int threads, bool allLogits,
-                       std::unique_ptr<Session> &out);
+                       int64_t verifyTokens, std::unique_ptr<Session> &out);
 
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
@@ -58,6 +61,13 @@ public:
 
   /// Runs "decode" on one token for each of sequences first..first+batch-1.
   Status decode(const int32_t *tokens, int64_t batch, int64_t first = 0);
+
+  /// Runs "verify" on `numTokens` tokens (at most verifyTokens) for each of
+  /// sequences first..first+batch-1: every position's logits, and every
+  /// position's recurrent states kept so truncateSequence can go back to
+  /// any of them.
+  Status verify(const int32_t *tokens, int64_t batch, int64_t numTokens,
+                int64_t first = 0);
 
   /// The logits of the last call: `[batch, tokens, vocab]` (tokens is 1
   /// for an entry whose logits are the last position's).
@@ -77,13 +87,14 @@ public:
   /// copied up to the length only.
   Status copySequence(int64_t from, int64_t to);
 
-  /// Forgets the last tokens of `sequence`, keeping `length`. Only a model
-  /// whose every state is a KV cache can (a recurrent state cannot be
-  /// rewound): COIL_FAILED_PRECONDITION otherwise.
+  /// Forgets the last tokens of `sequence`, keeping `length`. A KV cache
+  /// goes back to any length; a recurrent state only to a position of the
+  /// sequence's last call, when that was a verify (whose states it kept):
+  /// COIL_FAILED_PRECONDITION otherwise.
   Status truncateSequence(int64_t sequence, int64_t length);
 
   /// Whether every state has a context dimension (a KV cache), so
-  /// sequences can be truncated.
+  /// sequences can be truncated to any length.
   bool canTruncate() const;
 
   /// The most bytes a saved sequence takes (at max_context), header
@@ -136,7 +147,7 @@ public:
 private:
   /// An entry with its descriptors and per-step argument arrays built.
   struct PreparedEntry {
-    /// "prefill" or "decode".
+    /// "prefill", "decode" or "verify".
     std::string name;
     /// The entry's index in profiles (Profiler::ProfiledEntry).
     int profileId = 0;
@@ -180,6 +191,10 @@ private:
   Status run(PreparedEntry &entry, const int32_t *tokens, int64_t first,
              int64_t batch, int64_t numTokens);
 
+  /// Forgets the verified positions of `sequence` (its state changed
+  /// another way).
+  void forgetVerified(int64_t sequence) { verified[sequence] = Verified{}; }
+
   /// Checks that `sequence` is in [0, maxBatch); `what` begins the message.
   Status checkSequence(const char *what, int64_t sequence) const;
 
@@ -219,8 +234,27 @@ private:
   /// Tokens fed to each sequence.
   std::vector<int64_t> lengths;
 
+  /// The most tokens per sequence of one verify call; 0 without verify.
+  int64_t verifyCapacity = 0;
+  /// Per state: every position's value of a verify call, for
+  /// batchCapacity x verifyCapacity positions (empty for a KV cache). A
+  /// call on sequences first.. writes from position first x verifyCapacity
+  /// on, sequence first + b at (first x verifyCapacity + b x T), so calls
+  /// on other sequences never overwrite it.
+  std::vector<Buffer> histories;
+  /// What a sequence's last call, when it was a verify, left in
+  /// `histories`: the states after positions from + 1 .. from + count, at
+  /// position `at`. count 0: nothing to go back to.
+  struct Verified {
+    int64_t from = 0;
+    int64_t count = 0;
+    int64_t at = 0;
+  };
+  std::vector<Verified> verified;
+
   PreparedEntry prefillEntry;
   PreparedEntry decodeEntry;
+  PreparedEntry verifyEntry;
 
   /// Whether logits hold the result of a call, and its extents.
   bool haveLogits = false;

@@ -13,10 +13,11 @@
 // 1-row tiles; then decode steps (3 rows). Linear cases cover a bias and the
 // epilogues fused on the register tile (silu, gelu, a residual add, a split
 // into pieces of whole panels, and one that cuts panels and stays a copy).
-// The selective scan runs with its state carried from prefill into decode
-// (channel counts that leave part-filled vector blocks); the other ops with
-// state (conv, attention, rope) are covered by CompiledVsReferenceTest's
-// whole models.
+// The selective scan and the causal conv run with their state carried from
+// prefill into decode (channel counts that leave part-filled vector
+// blocks), then verify 5 tokens keeping every position's state, go back to
+// the second and decode again; attention and rope are covered by
+// CompiledVsReferenceTest's whole models.
 //
 // Tolerance: the reference computes in double and rounds each op to f32; the
 // compiled code sums K products in f32 in another order and uses polynomial
@@ -63,13 +64,16 @@ struct OpCase {
   /// embedding [B, T, N] for residuals. Weights are declared as needed.
   const char *body;
   /// For an op with state: the state's extents after the batch (e.g.
-  /// "$Kx16"); the body reads `%state` and defines `%state_out`.
+  /// "$Kx16"); the body reads `%state` and defines `%state_out`, and, in
+  /// the entry "verify", the state after every step `%states` where it
+  /// says `$KEEP` (results) and `$KEEPTYPE` (their types).
   const char *state = nullptr;
 };
 
-/// The IR of `c`'s model: prefill and decode differ only in T.
+/// The IR of `c`'s model: prefill and decode differ only in T; an op with
+/// state also has "verify", prefill keeping every step's state.
 std::string modelSource(const OpCase &c) {
-  auto entry = [&](const char *name, const char *t) {
+  auto entry = [&](const char *name, const char *t, bool keep) {
     std::string act = llvm::formatv("tensor<?x{0}x{1}xf32>", t, c.k).str();
     std::string out = llvm::formatv("tensor<?x{0}x{1}xf32>", t, c.n).str();
     std::string ids = llvm::formatv("tensor<?x{0}xi32>", t).str();
@@ -79,6 +83,11 @@ std::string modelSource(const OpCase &c) {
            at = body.find(from, at + to.size()))
         body.replace(at, from.size(), to);
     };
+    std::string history =
+        c.state ? llvm::formatv("tensor<?x{0}x{1}xf32>", t, c.state).str()
+                : std::string();
+    replace("$KEEPTYPE", keep ? ", " + history : "");
+    replace("$KEEP", keep ? ", %states" : "");
     replace("$ACT", act);
     replace("$T", t);
     replace("$OUT", out);
@@ -93,17 +102,24 @@ std::string modelSource(const OpCase &c) {
                                      .str();
     std::string stateArg, stateResult, stateReturn;
     if (c.state) {
+      // The state's and the history's types, with the widths filled in.
       std::string type = "tensor<?x" + std::string(c.state) + "xf32>";
-      for (const auto &[from, to] :
-           {std::pair<std::string, std::string>{"$K", std::to_string(c.k)},
-            {"$N", std::to_string(c.n)}})
-        for (size_t at = type.find(from); at != std::string::npos;
-             at = type.find(from))
-          type.replace(at, from.size(), to);
+      for (std::string *text : {&type, &history})
+        for (const auto &[from, to] :
+             {std::pair<std::string, std::string>{"$K", std::to_string(c.k)},
+              {"$N", std::to_string(c.n)}})
+          for (size_t at = text->find(from); at != std::string::npos;
+               at = text->find(from))
+            text->replace(at, from.size(), to);
       replace("$STATE", type);
       stateArg = ", %state: " + type + " {coil.state = \"s\"}";
       stateResult = ", " + type;
       stateReturn = ", %state_out : " + out + ", " + type;
+      if (keep) {
+        stateResult += ", " + history + " {coil.history = \"s\"}";
+        stateReturn = ", %state_out, %states : " + out + ", " + type + ", " +
+                      history;
+      }
     }
     return llvm::formatv(R"mlir(
   func.func @{0}(%tokens: {1}, %positions: {1}{8}) -> ({3}{9}) {
@@ -119,8 +135,10 @@ std::string modelSource(const OpCase &c) {
         .str();
   };
   return llvm::formatv("module attributes {{coil.family = \"test\", "
-                       "coil.vocab_size = {0} : i64} {{{1}{2}}\n",
-                       c.n, entry("prefill", "?"), entry("decode", "1"))
+                       "coil.vocab_size = {0} : i64} {{{1}{2}{3}}\n",
+                       c.n, entry("prefill", "?", false),
+                       entry("decode", "1", false),
+                       c.state ? entry("verify", "?", true) : std::string())
       .str();
 }
 
@@ -194,9 +212,9 @@ const OpCase kCases[] = {
     %z = coil.linear %h, %wz : ($ACT, tensor<$Kx$Kxf32>) -> $ACT
     %ae = coil.exp %alog : tensor<$Kx16xf32>
     %a = coil.neg %ae : tensor<$Kx16xf32>
-    %y, %state_out = coil.scan %h, %dl, %a, %bm, %cm, %d gate(%z) state(%state) {delta_softplus}
+    %y, %state_out$KEEP = coil.scan %h, %dl, %a, %bm, %cm, %d gate(%z) state(%state) {delta_softplus}
         : ($ACT, $ACT, tensor<$Kx16xf32>, tensor<?x$Tx16xf32>, tensor<?x$Tx16xf32>,
-           tensor<$Kxf32>, $ACT, $STATE) -> ($ACT, $STATE))",
+           tensor<$Kxf32>, $ACT, $STATE) -> ($ACT, $STATE$KEEPTYPE))",
      "$Kx16"},
     {"scan_exp_dt_c40_n5", 40, 40, R"(
     %wd = coil.weight "wd" : tensor<$Kx$Kxf32>
@@ -210,10 +228,19 @@ const OpCase kCases[] = {
     %cm = coil.linear %h, %wc : ($ACT, tensor<5x$Kxf32>) -> tensor<?x$Tx5xf32>
     %ae = coil.exp %alog : tensor<$Kx5xf32>
     %a = coil.neg %ae : tensor<$Kx5xf32>
-    %y, %state_out = coil.scan %h, %dt, %a, %bm, %cm, %d state(%state)
+    %y, %state_out$KEEP = coil.scan %h, %dt, %a, %bm, %cm, %d state(%state)
         : ($ACT, $ACT, tensor<$Kx5xf32>, tensor<?x$Tx5xf32>, tensor<?x$Tx5xf32>,
-           tensor<$Kxf32>, $STATE) -> ($ACT, $STATE))",
+           tensor<$Kxf32>, $STATE) -> ($ACT, $STATE$KEEPTYPE))",
      "$Kx5"},
+    // The causal conv as Mamba runs it (bias, then silu) over 37 channels:
+    // two whole blocks of 16 and 5 left over.
+    {"conv_silu_c37_k4", 37, 37, R"(
+    %w = coil.weight "w" : tensor<$Kx4xf32>
+    %b = coil.weight "b" : tensor<$Kxf32>
+    %c, %state_out$KEEP = coil.conv1d_causal %h, %w bias(%b) state(%state)
+        : ($ACT, tensor<$Kx4xf32>, tensor<$Kxf32>, $STATE) -> ($ACT, $STATE$KEEPTYPE)
+    %y = coil.silu %c : $ACT)",
+     "$Kx3"},
 };
 
 using ::coil::testing::hostRuns;
@@ -336,6 +363,7 @@ TEST_P(OpsVsReferenceTest, MatchesTheReference) {
   options.max_context = 80;
   options.threads = 2;
   options.all_logits = 1;
+  options.verify_tokens = c.state ? 5 : 0;
   ASSERT_EQ(check(coil_session_create(model, &options, &session)), "");
 
   auto provider = [&](llvm::StringRef name,
@@ -352,6 +380,10 @@ TEST_P(OpsVsReferenceTest, MatchesTheReference) {
     std::string what = "T=" + std::to_string(seq);
     auto ref = reference::ReferenceSession::create(*reference, provider, 3, 80);
     ASSERT_TRUE(!!ref) << llvm::toString(ref.takeError());
+    // Fed what the session keeps after rolling back (ops with state).
+    auto replay =
+        reference::ReferenceSession::create(*reference, provider, 3, 80);
+    ASSERT_TRUE(!!replay) << llvm::toString(replay.takeError());
     coil_session_reset(session);
     std::vector<std::vector<int64_t>> prompts(3);
     std::vector<int32_t> flat;
@@ -365,6 +397,8 @@ TEST_P(OpsVsReferenceTest, MatchesTheReference) {
     ASSERT_TRUE(!!expected) << llvm::toString(expected.takeError());
     ASSERT_EQ(check(coil_session_prefill(session, flat.data(), 3, seq)), "");
     expectMatch(session, *expected, what + " prefill");
+    if (c.state)
+      ASSERT_TRUE(!!(*replay)->prefill(prompts));
     for (int64_t step = 0; step < 3; ++step) {
       std::vector<int64_t> next;
       std::vector<int32_t> next32;
@@ -377,7 +411,41 @@ TEST_P(OpsVsReferenceTest, MatchesTheReference) {
       ASSERT_EQ(check(coil_session_decode(session, next32.data(), 3)), "");
       expectMatch(session, *stepExpected,
                   what + " decode step " + std::to_string(step));
+      if (c.state)
+        ASSERT_TRUE(!!(*replay)->decode(next));
     }
+    if (!c.state)
+      continue;
+
+    // Speculative verification: 5 drafts per sequence in one call, the
+    // first 2 kept, then a decode step from the state the verify kept
+    // after the second.
+    std::vector<std::vector<int64_t>> drafts(3), kept(3);
+    std::vector<int32_t> flatDrafts;
+    for (int64_t b = 0; b < 3; ++b)
+      for (int64_t t = 0; t < 5; ++t) {
+        drafts[b].push_back((b * 11 + t * 5 + 2) % c.n);
+        flatDrafts.push_back(static_cast<int32_t>(drafts[b].back()));
+        if (t < 2)
+          kept[b].push_back(drafts[b].back());
+      }
+    llvm::Expected<reference::Tensor> verified = (*ref)->prefill(drafts);
+    ASSERT_TRUE(!!verified) << llvm::toString(verified.takeError());
+    ASSERT_EQ(
+        check(coil_session_verify_at(session, 0, flatDrafts.data(), 3, 5)),
+        "");
+    expectMatch(session, *verified, what + " verify");
+    for (int64_t b = 0; b < 3; ++b)
+      ASSERT_EQ(check(coil_session_truncate_sequence(
+                    session, b, coil_session_length(session, b) - 3)),
+                "");
+    ASSERT_TRUE(!!(*replay)->prefill(kept));
+    std::vector<int64_t> next{3 % c.n, 8 % c.n, 13 % c.n};
+    std::vector<int32_t> next32(next.begin(), next.end());
+    llvm::Expected<reference::Tensor> after = (*replay)->decode(next);
+    ASSERT_TRUE(!!after) << llvm::toString(after.takeError());
+    ASSERT_EQ(check(coil_session_decode(session, next32.data(), 3)), "");
+    expectMatch(session, *after, what + " decode after going back");
   }
 }
 

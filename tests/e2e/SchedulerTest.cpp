@@ -159,12 +159,14 @@ protected:
     ASSERT_TRUE(model->model) << "the model did not build";
   }
 
-  ::coil::Session newSession(int64_t slots = kSlots, bool allLogits = false) {
+  ::coil::Session newSession(int64_t slots = kSlots, bool allLogits = false,
+                             int64_t verifyTokens = 0) {
     ::coil::SessionOptions options;
     options.maxBatch = slots;
     options.maxContext = kContext;
     options.threads = 2;
     options.allLogits = allLogits;
+    options.verifyTokens = verifyTokens;
     return ::coil::Session(*model->model, options);
   }
 
@@ -372,41 +374,58 @@ TEST_P(SchedulerTest, PrefixCacheGivesTheLogitsOfRecomputing) {
 }
 
 TEST_P(SchedulerTest, RolledBackDraftsLeaveNoTrace) {
-  // Speculative decoding: k = 5 draft tokens verified in one call, j = 2
+  // Speculative decoding: k = 5 draft tokens verified in one call, j
   // accepted, then the next token decoded. The state must be that of
-  // having fed the prompt and the 2 accepted tokens only.
+  // having fed the prompt and the j accepted tokens only: the KV cache
+  // shortened, Mamba's states those the verify kept after draft j.
+  // Sequence 1 verifies other drafts in the same call, so its positions
+  // sit next to sequence 0's.
   std::vector<int32_t> prompt = randomTokens(40, 9);
   std::vector<int32_t> drafts = randomTokens(5, 10);
+  std::vector<int32_t> both = drafts, others = randomTokens(5, 11);
+  both.insert(both.end(), others.begin(), others.end());
   const int32_t next = 17;
-  const int64_t accepted = 2;
-  ::coil::Session session = newSession(1, /*allLogits=*/true);
-  session.prefill(prompt);
-  std::vector<uint8_t> snapshot = session.saveSequence(0);
-  session.prefill(drafts);
-  if (session.canTruncate()) {
-    session.truncateSequence(0, int64_t(prompt.size()) + accepted);
-  } else {
-    // A recurrent state cannot go back: restore the snapshot at the
-    // prompt's end and feed the accepted drafts again.
-    session.restoreSequence(0, snapshot);
-    session.prefill(
-        std::vector<int32_t>(drafts.begin(), drafts.begin() + accepted));
-  }
-  ASSERT_EQ(session.length(0), int64_t(prompt.size()) + accepted);
-  session.decode(&next, 1);
-  std::vector<float> rolledBack(session.logits().row(0, 0),
-                                session.logits().row(0, 0) + kVocab);
-
+  ::coil::Session session = newSession(2, /*allLogits=*/true, 5);
   ::coil::Session scratch = newSession(1, /*allLogits=*/true);
-  scratch.prefill(prompt);
-  scratch.prefill(
-      std::vector<int32_t>(drafts.begin(), drafts.begin() + accepted));
-  scratch.decode(&next, 1);
-  std::vector<float> recomputed(scratch.logits().row(0, 0),
-                                scratch.logits().row(0, 0) + kVocab);
-  // The same bits, though the KV rows were computed in a call of 5 drafts
-  // or of 2 (batch invariance).
-  expectNear(rolledBack, recomputed, 0.0, "after rollback");
+  for (int64_t accepted : {2, 5, 1}) {
+    session.reset();
+    session.prefillAt(0, prompt.data(), 1, int64_t(prompt.size()));
+    session.prefillAt(1, prompt.data(), 1, int64_t(prompt.size()));
+    session.verifyAt(0, both.data(), 2, 5);
+    std::vector<float> verified(session.logits().row(0, 0),
+                                session.logits().row(0, 0) + 5 * kVocab);
+    session.truncateSequence(0, int64_t(prompt.size()) + accepted);
+    ASSERT_EQ(session.length(0), int64_t(prompt.size()) + accepted);
+    session.decodeAt(0, &next, 1);
+    std::vector<float> rolledBack(session.logits().row(0, 0),
+                                  session.logits().row(0, 0) + kVocab);
+
+    scratch.reset();
+    scratch.prefill(prompt);
+    scratch.prefill(drafts);
+    std::vector<float> prefilled(scratch.logits().row(0, 0),
+                                 scratch.logits().row(0, 0) + 5 * kVocab);
+    scratch.reset();
+    scratch.prefill(prompt);
+    scratch.prefill(
+        std::vector<int32_t>(drafts.begin(), drafts.begin() + accepted));
+    scratch.decode(&next, 1);
+    std::vector<float> recomputed(scratch.logits().row(0, 0),
+                                  scratch.logits().row(0, 0) + kVocab);
+    // The same bits: verify's logits are prefill's, and the kept state
+    // that of prefilling the j drafts alone (batch invariance).
+    std::string what = std::to_string(accepted) + " of 5 accepted";
+    expectNear(verified, prefilled, 0.0, "verify, " + what);
+    expectNear(rolledBack, recomputed, 0.0, "after rollback, " + what);
+  }
+
+  EXPECT_THROW(session.verifyAt(0, both.data(), 1, 6), ::coil::Error);
+  // A recurrent state goes back only within the last verify.
+  if (!session.canTruncate()) {
+    session.decodeAt(0, &next, 1);
+    EXPECT_THROW(session.truncateSequence(0, session.length(0) - 1),
+                 ::coil::Error);
+  }
 }
 
 TEST_P(SchedulerTest, CancelledAndCallbackEndedRequestsFreeTheirSlots) {

@@ -7,7 +7,9 @@
 // first K - 1 steps read the state instead of the rows before the first.
 // Channels left over after the whole blocks take the same path one channel
 // at a time (vectors of one). When the strategy says so, the silu that
-// alone reads the result is applied before the store.
+// alone reads the result is applied before the store. A conv with `states`
+// also stores the window after every step there, before the new state
+// (which may be the old one's buffer) is written.
 //
 //===----------------------------------------------------------------------===//
 
@@ -58,6 +60,7 @@ public:
                ArrayRef<Value> out)
       : lb(lb), x(in[0]), w(in[1]), bias(op.getBias() ? in[2] : Value()),
         state(in.back()), y(out[0]), stateOut(out[1]),
+        states(op.getStates() ? out[2] : Value()),
         kernel(lb.staticDim(in[1], 1)), hist(kernel - 1) {
     std::optional<ConvConfig> config = ConvConfig::of(op);
     silu = config && config->silu;
@@ -81,14 +84,16 @@ public:
     lb.vstore(silu ? lb.silu(acc) : acc, y, {blk.bb, t, blk.c});
   }
 
-  /// The new state: s[T + j] for j < K - 1, written in increasing j while
-  /// reading index T + j >= j, so it is safe when state_out aliases the
-  /// state; every step has read the state before.
-  void newState(const ConvBlock &blk) {
+  /// The window after `end` steps, s[end + j] for j < K - 1, stored to
+  /// dest[prefix..., c, j]. As the new state (end = T, dest = state_out) it
+  /// is written in increasing j while reading index T + j >= j, so it is
+  /// safe when state_out aliases the state; every step has read the state
+  /// before.
+  void window(const ConvBlock &blk, Value end, Value dest,
+              ArrayRef<Value> prefix) {
     VectorType vt = typeOf(blk);
-    Value seq = lb.dim(x, 1);
     for (int64_t j = 0; j < hist; ++j) {
-      Value from = lb.addi(seq, lb.idx(j));
+      Value from = lb.addi(end, lb.idx(j));
       Value inState = lb.b.create<arith::CmpIOp>(
           lb.loc, arith::CmpIPredicate::ult, from, lb.idx(hist));
       auto ifOp = lb.b.create<scf::IfOp>(lb.loc, vt, inState, true);
@@ -102,10 +107,14 @@ public:
             lb.loc, lb.vload(vt, x,
                              {blk.bb, lb.subi(from, lb.idx(hist)), blk.c}));
       }
-      for (int64_t i = 0; i < blk.width; ++i)
+      for (int64_t i = 0; i < blk.width; ++i) {
+        SmallVector<Value> at(prefix.begin(), prefix.end());
+        at.push_back(lb.addi(blk.c, lb.idx(i)));
+        at.push_back(lb.idx(j));
         lb.store(lb.b.create<vector::ExtractElementOp>(
                      lb.loc, ifOp.getResult(0), lb.idx(i)),
-                 stateOut, {blk.bb, lb.addi(blk.c, lb.idx(i)), lb.idx(j)});
+                 dest, at);
+      }
     }
   }
 
@@ -142,7 +151,15 @@ public:
       lb.loop(lb.minui(lb.idx(hist), seq), seq, 1, [&](Value t) {
         blocks(bb, [&](const ConvBlock &blk) { step(blk, t, std::nullopt); });
       });
-      blocks(bb, [&](const ConvBlock &blk) { newState(blk); });
+      if (states)
+        lb.loop(lb.idx(0), seq, 1, [&](Value t) {
+          blocks(bb, [&](const ConvBlock &blk) {
+            window(blk, lb.addi(t, lb.idx(1)), states, {bb, t});
+          });
+        });
+      blocks(bb, [&](const ConvBlock &blk) {
+        window(blk, seq, stateOut, {bb});
+      });
     });
   }
 
@@ -153,6 +170,8 @@ private:
 
   LoopBuilder &lb;
   Value x, w, bias, state, y, stateOut;
+  /// The window after every step, or null.
+  Value states;
   /// The weights as [K, channels].
   Value weightsT;
   int64_t kernel, hist;

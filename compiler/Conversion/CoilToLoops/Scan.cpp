@@ -11,7 +11,8 @@
 // a call of one step (decode) works on the state's rows instead
 // (scanStepRows).
 // Channels left over when Din is not a multiple of W run one at a time with
-// the state vector along N.
+// the state vector along N. A scan with `states` also stores the state
+// after every step there, as the state itself is stored.
 //
 //===----------------------------------------------------------------------===//
 
@@ -136,9 +137,10 @@ void storeColumns(LoopBuilder &lb, ArrayRef<Value> columns, Value m,
   }
 }
 
-/// The operands of one scan, as memrefs.
+/// The operands of one scan, as memrefs (`states` null when the scan does
+/// not keep the state of every step).
 struct ScanOperands {
-  Value u, delta, a, bm, cm, dv, z, h0, y, hOut;
+  Value u, delta, a, bm, cm, dv, z, h0, y, hOut, states;
   bool softplus;
   int64_t n;
 };
@@ -251,6 +253,8 @@ void scanBlocks(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
                     res = lb.mul(res, lb.vload(vt, scratch.perStep,
                                                {one, i, zero}));
                   lb.vstore(res, s.y, {bb, t, d});
+                  if (s.states)
+                    storeColumns(lb, next, s.states, {bb, t}, d);
                   return next;
                 });
           });
@@ -344,6 +348,8 @@ void scanStepRows(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
         Value h = lb.add(lb.mul(decay, lb.vload(rt, s.h0, {bb, channel, zero})),
                          lb.mul(duj, bv));
         lb.vstore(h, s.hOut, {bb, channel, zero});
+        if (s.states)
+          lb.vstore(h, s.states, {bb, zero, channel, zero});
         products.push_back(lb.mul(cv, h));
       }
       Value res = lb.add(sumRows(lb, products), lb.mul(skip, uu));
@@ -382,6 +388,8 @@ void scanChannels(LoopBuilder &lb, const ScanOperands &s, Value bb, Value lo,
                     if (s.z)
                       res = lb.mul(res, lb.silu(lb.load(s.z, {bb, t, d})));
                     lb.store(res, s.y, {bb, t, d});
+                    if (s.states)
+                      lb.vstore(next, s.states, {bb, t, d, lb.idx(0)});
                     return {next};
                   })[0];
     lb.vstore(hFinal, s.hOut, {bb, d, lb.idx(0)});
@@ -404,6 +412,7 @@ LogicalResult mlir::coil::lowerScan(LoopBuilder &lb, Operation *op,
   s.h0 = in.back();
   s.y = out[0];
   s.hOut = out[1];
+  s.states = scan.getStates() ? out[2] : Value();
   s.softplus = scan.getDeltaSoftplus();
   s.n = lb.staticDim(s.a, 1);
   int64_t channels = lb.staticDim(s.a, 0);

@@ -377,6 +377,29 @@ LogicalResult RopeOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// State histories (the optional `states` of conv1d_causal and scan)
+//===----------------------------------------------------------------------===//
+
+/// `states` is the state after every step of a call on `input` [B, T, ...]:
+/// [B, T] followed by the extents of `state` after its batch.
+static LogicalResult checkStateHistory(ShapeChecker &c, Value states,
+                                       Value input, Value state) {
+  RankedTensorType stateType = c.typeOf(state);
+  if (failed(c.rank(states, "states", stateType.getRank() + 1)) ||
+      failed(c.dim(states, "states", 0, c.typeOf(input).getDimSize(0),
+                   "batch")) ||
+      failed(c.dim(states, "states", 1, c.typeOf(input).getDimSize(1),
+                   "sequence")) ||
+      failed(c.sameElementType(states, "states", state, "state")))
+    return failure();
+  for (int64_t d = 1; d < stateType.getRank(); ++d)
+    if (failed(c.dim(states, "states", d + 1, stateType.getDimSize(d),
+                     "state extent")))
+      return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Conv1dCausalOp
 //===----------------------------------------------------------------------===//
 
@@ -403,6 +426,8 @@ LogicalResult Conv1dCausalOp::verify() {
       failed(c.sameShape(getResult(), "result", x, "input")) ||
       failed(c.sameShape(getStateOut(), "state_out", state, "state")))
     return failure();
+  if (Value states = getStates())
+    return checkStateHistory(c, states, x, state);
   return success();
 }
 
@@ -445,6 +470,8 @@ LogicalResult ScanOp::verify() {
       failed(c.sameShape(getResult(), "result", u, "u")) ||
       failed(c.sameShape(getStateOut(), "state_out", state, "state")))
     return failure();
+  if (Value states = getStates())
+    return checkStateHistory(c, states, u, state);
   return success();
 }
 

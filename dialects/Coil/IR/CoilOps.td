@@ -363,6 +363,11 @@ def Coil_Conv1dCausalOp : Coil_Op<"conv1d_causal", [Pure]> {
     padding=K-1)[..., :T]` for a fresh sequence, and Mamba's
     `causal_conv1d_update` for `T = 1`. No activation is applied.
 
+    The optional third result `states : [B, T, C, K - 1]` holds the state
+    after every step, `states[b, t, c, :] = s[t + 1 : t + K]`, so a sequence
+    can go back to any of the call's positions (rolling back rejected draft
+    tokens); `states[:, T - 1]` is `state_out`.
+
     ```mlir
     %y, %s = coil.conv1d_causal %x, %w bias(%b) state(%s0) : (tensor<?x?x1536xf32>, tensor<1536x4xf32>, tensor<1536xf32>, tensor<?x1536x3xf32>) -> (tensor<?x?x1536xf32>, tensor<?x1536x3xf32>)
     ```
@@ -370,7 +375,8 @@ def Coil_Conv1dCausalOp : Coil_Op<"conv1d_causal", [Pure]> {
   let arguments = (ins Coil_FloatTensor:$input, Coil_FloatTensor:$weight,
                        Optional<Coil_FloatTensor>:$bias,
                        Coil_FloatTensor:$state_in);
-  let results = (outs Coil_FloatTensor:$result, Coil_FloatTensor:$state_out);
+  let results = (outs Coil_FloatTensor:$result, Coil_FloatTensor:$state_out,
+                      Optional<Coil_FloatTensor>:$states);
   let assemblyFormat = [{
     $input `,` $weight (`bias` `(` $bias^ `)`)? `state` `(` $state_in `)`
     attr-dict `:` functional-type(operands, results)
@@ -398,6 +404,10 @@ def Coil_ScanOp : Coil_Op<"scan", [Pure]> {
     the reference Mamba implementation (zero-order hold for `A`, Euler for
     `B`). `T = 1` is a decode step.
 
+    The optional third result `states : [B, T, Din, N]` holds `h` after
+    every step `t`, so a sequence can go back to any of the call's positions
+    (rolling back rejected draft tokens); `states[:, T - 1]` is `state_out`.
+
     Canonicalization folds an explicit `coil.softplus` producing `delta` into
     `delta_softplus`, and a single `coil.mul` of the result by `silu(z)` into
     the gate, so the fused form is reached from either spelling.
@@ -416,7 +426,8 @@ def Coil_ScanOp : Coil_Op<"scan", [Pure]> {
                        Optional<Coil_FloatTensor>:$z,
                        Coil_FloatTensor:$state_in,
                        UnitAttr:$delta_softplus);
-  let results = (outs Coil_FloatTensor:$result, Coil_FloatTensor:$state_out);
+  let results = (outs Coil_FloatTensor:$result, Coil_FloatTensor:$state_out,
+                      Optional<Coil_FloatTensor>:$states);
   let assemblyFormat = [{
     $u `,` $delta `,` $A `,` $B `,` $C `,` $D (`gate` `(` $z^ `)`)?
     `state` `(` $state_in `)` attr-dict `:` functional-type(operands, results)

@@ -17,8 +17,9 @@ extern "C" {
 
 /* The metadata version this header describes ("version"). Version 3 adds
  * weight layouts ("layout") and the target a model was compiled for
- * ("target"); version 4 the content checksum. */
-#define COIL_MODEL_ABI_VERSION 4
+ * ("target"); version 4 the content checksum; version 5 the entry
+ * "verify" and its "history" buffers. */
+#define COIL_MODEL_ABI_VERSION 5
 
 /* The exported symbols: the metadata string and one function per kernel,
  * named COIL_KERNEL_SYMBOL_PREFIX + the kernel's name. */
@@ -110,6 +111,7 @@ struct coil_kernel_sync {
 #define COIL_BUFFER_WEIGHT "weight"
 #define COIL_BUFFER_TEMP "temp"
 #define COIL_BUFFER_LOGITS "logits"
+#define COIL_BUFFER_HISTORY "history"
 #define COIL_ROWS_TOKEN "token"
 #define COIL_ROWS_SEQUENCE "sequence"
 

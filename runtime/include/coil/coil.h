@@ -43,7 +43,7 @@
 #endif
 
 /// The version of this API; it changes when a declaration here changes.
-#define COIL_API_VERSION 9
+#define COIL_API_VERSION 10
 
 /// The most threads a session may run kernels on.
 #define COIL_SESSION_MAX_THREADS 256
@@ -235,12 +235,28 @@ typedef struct coil_session_options_t {
   /// `[batch, num_tokens, vocab]` (the entry "prefill_all"; the logits
   /// buffer holds max_batch x max_context rows).
   int32_t all_logits;
+  /// Unused: the padding after `all_logits`.
+  int32_t reserved1;
+  /// The most tokens one coil_session_verify_at call feeds each sequence,
+  /// from 0 to max_context. The session keeps room for the recurrent states
+  /// of that many positions of every sequence (a Mamba layer's conv and SSM
+  /// state per position) and for their logits. 0 (the default): no
+  /// verify.
+  int64_t verify_tokens;
 } coil_session_options_t;
 
 /// Sets `options` to the defaults: max_batch 1, max_context 2048, threads 1,
-/// all_logits 0.
+/// all_logits 0, verify_tokens 0. Inline, so it fills exactly the struct
+/// the caller was compiled with (binaries built before it was inline call
+/// the library's function of this name, which fills the struct they knew).
 /// NULL is allowed (nothing happens).
-COIL_API void coil_session_options_initialize(coil_session_options_t *options);
+static inline void
+coil_session_options_initialize(coil_session_options_t *options) {
+  coil_session_options_t defaults = {sizeof(coil_session_options_t), 1, 2048,
+                                     1, 0, 0, 0, 0};
+  if (options)
+    *options = defaults;
+}
 
 /// The state of up to max_batch sequences, every buffer needed to run them
 /// and the worker threads that run kernels with the caller.
@@ -304,6 +320,22 @@ COIL_API coil_status_t *coil_session_decode_at(coil_session_t *session,
                                                const int32_t *tokens,
                                                int64_t batch);
 
+/// Feeds `num_tokens` tokens to each of the sequences first..first+batch-1
+/// as coil_session_prefill_at does, computing the logits of every position
+/// (`[batch, num_tokens, vocab]`, the entry "verify") and keeping the
+/// recurrent state after every position, so that
+/// coil_session_truncate_sequence can take a sequence back to any of them:
+/// speculative decoding's verification of draft tokens, on any model.
+/// The logits and states equal those of prefilling the same tokens.
+/// Errors as for coil_session_prefill_at, and COIL_FAILED_PRECONDITION (the
+/// session's verify_tokens is 0), COIL_OUT_OF_RANGE (num_tokens above
+/// verify_tokens).
+COIL_API coil_status_t *coil_session_verify_at(coil_session_t *session,
+                                               int64_t first,
+                                               const int32_t *tokens,
+                                               int64_t batch,
+                                               int64_t num_tokens);
+
 /// The logits of the last successful prefill or decode, f32
 /// `[batch, tokens, vocab]` row-major, owned by `session` and valid until
 /// its next prefill, decode, reset or release. `tokens` is 1 after decode,
@@ -339,18 +371,24 @@ COIL_API coil_status_t *coil_session_copy_sequence(coil_session_t *session,
 
 /// Forgets the last tokens of `sequence`, keeping its first `length`: the
 /// state becomes exactly what it was after them (rolling back rejected
-/// tokens of speculative decoding). Only for a model whose every state is a
-/// KV cache; a recurrent state cannot be rewound, so restore a sequence
-/// saved at the token to go back to. Errors: COIL_INVALID_ARGUMENT (NULL),
-/// COIL_OUT_OF_RANGE (sequence, or a length above the sequence's),
-/// COIL_FAILED_PRECONDITION (the model has recurrent state).
+/// tokens of speculative decoding). A model whose every state is a KV cache
+/// goes back to any length (coil_session_can_truncate). A recurrent state
+/// goes back only to a position of the sequence's last call when that call
+/// was coil_session_verify_at: its state after that position was kept (a
+/// length from the length before that call + 1 to the length now, and
+/// again to a shorter one of those after a truncation); elsewhere restore a
+/// sequence saved at the token to go back to. Errors: COIL_INVALID_ARGUMENT
+/// (NULL), COIL_OUT_OF_RANGE (sequence, or a length above the sequence's),
+/// COIL_FAILED_PRECONDITION (a recurrent state and a length outside the
+/// last verify's positions).
 COIL_API coil_status_t *coil_session_truncate_sequence(coil_session_t *session,
                                                        int64_t sequence,
                                                        int64_t length);
 
 /// Non-zero when every state of the model is a KV cache, so
-/// coil_session_truncate_sequence can roll a sequence back; 0 for a model
-/// with recurrent state (and for NULL).
+/// coil_session_truncate_sequence can roll a sequence back to any length; 0
+/// for a model with recurrent state (which goes back within a verify call
+/// only) and for NULL.
 COIL_API int coil_session_can_truncate(const coil_session_t *session);
 
 /// The most bytes a sequence's saved state takes (a sequence holding
@@ -424,7 +462,7 @@ typedef struct coil_profile_entry_t {
   int64_t kernel_index;
   /// The step's index in its entry's schedule.
   int64_t step;
-  /// The entry point: "prefill" or "decode".
+  /// The entry point: "prefill", "decode" or "verify".
   const char *entry;
   /// The model layer the step belongs to, or -1.
   int64_t layer;

@@ -159,6 +159,9 @@ struct SessionOptions {
   /// Whether prefill returns every position's logits (all_logits), not
   /// only the last position's.
   bool allLogits = false;
+  /// The most tokens per sequence of one verify call (verify_tokens); 0:
+  /// no verify.
+  int64_t verifyTokens = 0;
 };
 
 /// A view of the logits of a session's last call, valid until its next
@@ -186,7 +189,7 @@ struct ProfileEntry {
   int64_t kernelIndex = 0;
   /// The step's index in its entry's schedule.
   int64_t step = 0;
-  /// "prefill" or "decode".
+  /// "prefill", "decode" or "verify".
   std::string entry;
   /// The model layer, or -1.
   int64_t layer = -1;
@@ -213,6 +216,7 @@ public:
     cOptions.max_context = options.maxContext;
     cOptions.threads = options.threads;
     cOptions.all_logits = options.allLogits ? 1 : 0;
+    cOptions.verify_tokens = options.verifyTokens;
     coil_session_t *session = nullptr;
     detail::check(coil_session_create(model.get(), &cOptions, &session));
     handle = SessionHandle(session);
@@ -248,6 +252,19 @@ public:
   /// decode on the sequences first..first+batch-1. Throws Error.
   void decodeAt(int64_t first, const int32_t *tokens, int64_t batch) {
     detail::check(coil_session_decode_at(get(), first, tokens, batch));
+  }
+
+  /// Feeds `numTokens` tokens to each of the sequences first..first+batch-1,
+  /// keeping every position's state (coil_session_verify_at). Throws Error.
+  void verifyAt(int64_t first, const int32_t *tokens, int64_t batch,
+                int64_t numTokens) {
+    detail::check(
+        coil_session_verify_at(get(), first, tokens, batch, numTokens));
+  }
+
+  /// Verifies `tokens` on sequence 0.
+  void verify(const std::vector<int32_t> &tokens) {
+    verifyAt(0, tokens.data(), 1, static_cast<int64_t>(tokens.size()));
   }
 
   /// Empties `sequence`. Throws Error.

@@ -79,12 +79,40 @@ TEST_F(CoilOpsTest, ScanBuildsAndVerifies) {
   auto fn = makeFunc({u, u, a, bc, bc, d, u, h});
   auto args = fn.getArguments();
   auto scan = builder.create<coil::ScanOp>(
-      builder.getUnknownLoc(), u, h, args[0], args[1], args[2], args[3],
-      args[4], args[5], /*z=*/args[6], args[7], /*delta_softplus=*/true);
+      builder.getUnknownLoc(), u, h, /*states=*/Type(), args[0], args[1],
+      args[2], args[3], args[4], args[5], /*z=*/args[6], args[7],
+      /*delta_softplus=*/true);
   builder.create<func::ReturnOp>(builder.getUnknownLoc());
   EXPECT_EQ(verifyErrors(), "");
   EXPECT_TRUE(scan.getDeltaSoftplus());
   EXPECT_EQ(scan.getZ(), args[6]);
+  EXPECT_FALSE(scan.getStates());
+}
+
+TEST_F(CoilOpsTest, ScanKeepsTheStateOfEveryStep) {
+  auto u = tensor({kDyn, kDyn, 8}), bc = tensor({kDyn, kDyn, 4});
+  auto a = tensor({8, 4}), d = tensor({8}), h = tensor({kDyn, 8, 4});
+  for (auto [states, error] :
+       {std::pair{tensor({kDyn, kDyn, 8, 4}), ""},
+        std::pair{tensor({kDyn, kDyn, 8, 5}),
+                  "states dimension 3 (state extent) is 5, expected 4"},
+        std::pair{tensor({kDyn, 8, 4}), "states must have rank 4"}}) {
+    auto fn = makeFunc({u, a, bc, d, h});
+    auto args = fn.getArguments();
+    auto scan = builder.create<coil::ScanOp>(
+        builder.getUnknownLoc(), u, h, states, args[0], args[0], args[1],
+        args[2], args[2], args[3], Value(), args[4], false);
+    builder.create<func::ReturnOp>(builder.getUnknownLoc());
+    std::string errors = verifyErrors();
+    if (std::string(error).empty()) {
+      EXPECT_EQ(errors, "");
+      EXPECT_EQ(scan.getStates().getType(), states);
+    } else {
+      EXPECT_NE(errors.find(error), std::string::npos) << errors;
+    }
+    fn.erase();
+    builder.setInsertionPointToEnd(module->getBody());
+  }
 }
 
 TEST_F(CoilOpsTest, ScanWithoutGateVerifies) {
@@ -93,8 +121,9 @@ TEST_F(CoilOpsTest, ScanWithoutGateVerifies) {
   auto fn = makeFunc({u, a, bc, d, h});
   auto args = fn.getArguments();
   auto scan = builder.create<coil::ScanOp>(
-      builder.getUnknownLoc(), u, h, args[0], args[0], args[1], args[2],
-      args[2], args[3], /*z=*/Value(), args[4], /*delta_softplus=*/false);
+      builder.getUnknownLoc(), u, h, /*states=*/Type(), args[0], args[0],
+      args[1], args[2], args[2], args[3], /*z=*/Value(), args[4],
+      /*delta_softplus=*/false);
   builder.create<func::ReturnOp>(builder.getUnknownLoc());
   EXPECT_EQ(verifyErrors(), "");
   EXPECT_FALSE(scan.getZ());
@@ -105,9 +134,9 @@ TEST_F(CoilOpsTest, ScanRejectsWrongStateSize) {
   auto a = tensor({8, 4}), d = tensor({8}), h = tensor({kDyn, 8, 16});
   auto fn = makeFunc({u, a, bc, d, h});
   auto args = fn.getArguments();
-  builder.create<coil::ScanOp>(builder.getUnknownLoc(), u, h, args[0], args[0],
-                               args[1], args[2], args[2], args[3], Value(),
-                               args[4], false);
+  builder.create<coil::ScanOp>(builder.getUnknownLoc(), u, h, Type(), args[0],
+                               args[0], args[1], args[2], args[2], args[3],
+                               Value(), args[4], false);
   builder.create<func::ReturnOp>(builder.getUnknownLoc());
   EXPECT_NE(
       verifyErrors().find("state dimension 2 (state size) is 16, expected 4"),

@@ -364,7 +364,7 @@ TEST(RuntimeStatusTest, NullIsSuccess) {
   EXPECT_EQ(coil_status_code(nullptr), COIL_OK);
   EXPECT_STREQ(coil_status_message(nullptr), "ok");
   coil_status_free(nullptr);
-  EXPECT_EQ(COIL_API_VERSION, 9);
+  EXPECT_EQ(COIL_API_VERSION, 10);
   EXPECT_EQ(COIL_SESSION_MAX_THREADS, 256);
 }
 
@@ -589,7 +589,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadMetadataCase{"bad_json", {"not valid JSON"}},
         BadMetadataCase{"wrong_version",
                         {"metadata: version", "version 1 is not supported",
-                         "reads version 4"}},
+                         "reads version 5"}},
         BadMetadataCase{"state_without_batch",
                         {"states[0].shape", "must be \"B\""}},
         BadMetadataCase{"missing_cpu_feature",
@@ -993,6 +993,56 @@ TEST_F(RuntimeTest, AllLogitsNeedsAnEntryThatComputesThem) {
                       COIL_FAILED_PRECONDITION,
                       {"all_logits", "no entry \"prefill_all\""}));
   EXPECT_EQ(session, nullptr);
+}
+
+TEST_F(RuntimeTest, VerifyNeedsItsEntryAndRoom) {
+  coil_session_options_t options;
+  coil_session_options_initialize(&options);
+  EXPECT_EQ(options.verify_tokens, 0);
+  options.max_context = 8;
+  coil_session_t *session = nullptr;
+  // The toy has no entry "verify".
+  options.verify_tokens = 2;
+  EXPECT_TRUE(isError(coil_session_create(model.get(), &options, &session),
+                      COIL_FAILED_PRECONDITION, {"no entry \"verify\""}));
+  options.verify_tokens = 9;
+  EXPECT_TRUE(isError(coil_session_create(model.get(), &options, &session),
+                      COIL_INVALID_ARGUMENT,
+                      {"verify_tokens must be from 0 to max_context 8"}));
+  EXPECT_EQ(session, nullptr);
+  // A caller compiled before verify_tokens existed gets no verify,
+  // whatever lies past its struct.
+  options.struct_size = offsetof(coil_session_options_t, reserved1);
+  ASSERT_COIL_OK(coil_session_create(model.get(), &options, &session));
+  SessionPtr owned(session);
+  std::vector<int32_t> tokens = {0, 1};
+  EXPECT_TRUE(isError(coil_session_verify_at(session, 0, tokens.data(), 1, 2),
+                      COIL_FAILED_PRECONDITION, {"verify_tokens 0"}));
+  EXPECT_TRUE(isError(coil_session_verify_at(nullptr, 0, tokens.data(), 1, 2),
+                      COIL_INVALID_ARGUMENT));
+  EXPECT_EQ(coil_session_length(session, 0), 0);
+}
+
+TEST_F(RuntimeTest, ExportedOptionsInitializerFillsTheOlderStruct) {
+  // Binaries compiled against C API 9 call the library's function, with
+  // the 40-byte struct of that version: nothing past it is written.
+  using Initialize = void (*)(void *);
+  auto initialize = reinterpret_cast<Initialize>(
+      dlsym(RTLD_DEFAULT, "coil_session_options_initialize"));
+  ASSERT_NE(initialize, nullptr) << dlerror();
+  unsigned char bytes[64];
+  std::memset(bytes, 0xAB, sizeof(bytes));
+  initialize(bytes);
+  uint32_t size;
+  std::memcpy(&size, bytes, sizeof(size));
+  EXPECT_EQ(size, 40u);
+  int64_t maxBatch, maxContext;
+  std::memcpy(&maxBatch, bytes + 8, sizeof(maxBatch));
+  std::memcpy(&maxContext, bytes + 16, sizeof(maxContext));
+  EXPECT_EQ(maxBatch, 1);
+  EXPECT_EQ(maxContext, 2048);
+  for (size_t i = 40; i < sizeof(bytes); ++i)
+    EXPECT_EQ(bytes[i], 0xAB) << "byte " << i;
 }
 
 TEST_F(RuntimeTest, MaxContextIsBoundedByTheModel) {
@@ -1898,12 +1948,16 @@ TEST_F(RuntimeTest, CopiedSequencesContinueIdentically) {
 }
 
 TEST_F(RuntimeTest, RecurrentStateCannotBeTruncated) {
-  // The toy's "acc" is recurrent: only restoring goes back.
+  // The toy's "acc" is recurrent: without a verify, only restoring goes
+  // back.
   SessionPtr session = createSession(model.get(), 1, 8);
   std::vector<int32_t> prompt = {3, 1, 4};
   ASSERT_COIL_OK(coil_session_prefill(session.get(), prompt.data(), 1, 3));
   EXPECT_TRUE(isError(coil_session_truncate_sequence(session.get(), 0, 2),
-                      COIL_FAILED_PRECONDITION, {"recurrent state"}));
+                      COIL_FAILED_PRECONDITION,
+                      {"recurrent state", "last call was not one"}));
+  // Truncating to the length it has changes nothing.
+  ASSERT_COIL_OK(coil_session_truncate_sequence(session.get(), 0, 3));
   EXPECT_TRUE(isError(coil_session_truncate_sequence(session.get(), 0, 4),
                       COIL_OUT_OF_RANGE, {"length 4 is outside [0, 3]"}));
   EXPECT_EQ(coil_session_length(session.get(), 0), 3);
