@@ -925,3 +925,19 @@ module attributes {coil.vocab_size = 0 : i64} {
 // expected-error @+1 {{attribute 'coil.family' must be a string, found 3 : i64}}
 module attributes {coil.family = 3 : i64} {
 }
+
+// -----
+
+func.func @scan_states_wrong_extent(%u: tensor<?x?x8xf32>, %a: tensor<8x4xf32>, %bc: tensor<?x?x4xf32>, %d: tensor<8xf32>, %h: tensor<?x8x4xf32>) {
+  // expected-error @+1 {{states dimension 2 (state extent) is 7, expected 8}}
+  %y, %h2, %hs = coil.scan %u, %u, %a, %bc, %bc, %d state(%h) : (tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<8x4xf32>, tensor<?x?x4xf32>, tensor<?x?x4xf32>, tensor<8xf32>, tensor<?x8x4xf32>) -> (tensor<?x?x8xf32>, tensor<?x8x4xf32>, tensor<?x?x7x4xf32>)
+  return
+}
+
+// -----
+
+func.func @conv_states_wrong_steps(%x: tensor<2x5x8xf32>, %w: tensor<8x4xf32>, %s: tensor<2x8x3xf32>) {
+  // expected-error @+1 {{states dimension 1 (sequence) is 4, expected 5}}
+  %y, %s2, %ss = coil.conv1d_causal %x, %w state(%s) : (tensor<2x5x8xf32>, tensor<8x4xf32>, tensor<2x8x3xf32>) -> (tensor<2x5x8xf32>, tensor<2x8x3xf32>, tensor<2x4x8x3xf32>)
+  return
+}

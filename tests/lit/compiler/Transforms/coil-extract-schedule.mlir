@@ -132,3 +132,67 @@ module attributes {coil.family = "hybrid", coil.vocab_size = 4 : i64, coil.max_c
     return %l : tensor<?x1x4xf32>
   }
 }
+
+// -----
+
+// A verify entry: the scan's state after every step is a history buffer of
+// state 0 (not a temp), written by the kernel; the cost adds its D x N
+// floats per token: b = 64 (the embedded row) + 128 (the slices, as above)
+// + 112 (the scan) + 4 * 12 (the history) = 352.
+// CHECK-LABEL: module attributes {coil.family = "mamba"
+// CHECK-SAME: \22verify\22:{\22buffers\22:[
+// CHECK-SAME: {\22index\22:0,\22kind\22:\22state\22}
+// CHECK-SAME: {\22index\22:0,\22kind\22:\22history\22}
+// CHECK-SAME: \22steps\22:[{\22args\22:[3,4,0,2,5,2,6],\22cost\22:{\22bytes\22:[72,352,0,96,0],\22flops\22:[0,120,0]}
+module attributes {coil.family = "mamba", coil.vocab_size = 6 : i64} {
+  func.func @verify(%tokens: tensor<?x?xi32>, %positions: tensor<?x?xi32>,
+                    %h: tensor<?x6x2xf32> {coil.state = "ssm.0"})
+      -> (tensor<?x?x6xf32>, tensor<?x6x2xf32>, tensor<?x?x6x2xf32> {coil.history = "ssm.0"}) {
+    %a = coil.weight "A" : tensor<6x2xf32>
+    %d = coil.weight "D" : tensor<6xf32>
+    %s:3 = call @scan(%a, %d, %tokens, %h) : (tensor<6x2xf32>, tensor<6xf32>, tensor<?x?xi32>, tensor<?x6x2xf32>) -> (tensor<?x?x6xf32>, tensor<?x6x2xf32>, tensor<?x?x6x2xf32>)
+    return %s#0, %s#1, %s#2 : tensor<?x?x6xf32>, tensor<?x6x2xf32>, tensor<?x?x6x2xf32>
+  }
+  func.func private @scan(%a: tensor<6x2xf32>, %d: tensor<6xf32>, %t: tensor<?x?xi32>, %h: tensor<?x6x2xf32>) -> (tensor<?x?x6xf32>, tensor<?x6x2xf32>, tensor<?x?x6x2xf32>) attributes {coil.calls = 1 : i64, coil.kernel} {
+    %e = coil.weight "E" : tensor<6x16xf32>
+    %x = coil.embed %e, %t : (tensor<6x16xf32>, tensor<?x?xi32>) -> tensor<?x?x16xf32>
+    %u = coil.slice %x {dim = 2 : i64, offset = 0 : i64, size = 6 : i64} : tensor<?x?x16xf32> -> tensor<?x?x6xf32>
+    %dt = coil.slice %x {dim = 2 : i64, offset = 6 : i64, size = 6 : i64} : tensor<?x?x16xf32> -> tensor<?x?x6xf32>
+    %b = coil.slice %x {dim = 2 : i64, offset = 12 : i64, size = 2 : i64} : tensor<?x?x16xf32> -> tensor<?x?x2xf32>
+    %c = coil.slice %x {dim = 2 : i64, offset = 14 : i64, size = 2 : i64} : tensor<?x?x16xf32> -> tensor<?x?x2xf32>
+    %y, %h2, %hs = coil.scan %u, %dt, %a, %b, %c, %d state(%h) {delta_softplus} : (tensor<?x?x6xf32>, tensor<?x?x6xf32>, tensor<6x2xf32>, tensor<?x?x2xf32>, tensor<?x?x2xf32>, tensor<6xf32>, tensor<?x6x2xf32>) -> (tensor<?x?x6xf32>, tensor<?x6x2xf32>, tensor<?x?x6x2xf32>)
+    return %y, %h2, %hs : tensor<?x?x6xf32>, tensor<?x6x2xf32>, tensor<?x?x6x2xf32>
+  }
+}
+
+// -----
+
+// A result after the states must name the state whose history it is.
+module attributes {coil.family = "mamba", coil.vocab_size = 6 : i64} {
+  // expected-error @+1 {{result 2 is not a state: it needs a coil.history naming a state argument}}
+  func.func @verify(%tokens: tensor<?x?xi32>, %positions: tensor<?x?xi32>,
+                    %h: tensor<?x6x2xf32> {coil.state = "ssm.0"})
+      -> (tensor<?x?x6xf32>, tensor<?x6x2xf32>, tensor<?x?x6x2xf32> {coil.history = "ssm.9"}) {
+    %y = tensor.empty() : tensor<1x1x6xf32>
+    %c = tensor.cast %y : tensor<1x1x6xf32> to tensor<?x?x6xf32>
+    %s = tensor.empty() : tensor<1x1x6x2xf32>
+    %sc = tensor.cast %s : tensor<1x1x6x2xf32> to tensor<?x?x6x2xf32>
+    return %c, %h, %sc : tensor<?x?x6xf32>, tensor<?x6x2xf32>, tensor<?x?x6x2xf32>
+  }
+}
+
+// -----
+
+// ... and have that state's extents after [B, T].
+module attributes {coil.family = "mamba", coil.vocab_size = 6 : i64} {
+  // expected-error @+1 {{result 2 (the history of state 'ssm.0') has type 'tensor<?x?x6x3xf32>', expected [B, T] followed by the state's static extents after its batch}}
+  func.func @verify(%tokens: tensor<?x?xi32>, %positions: tensor<?x?xi32>,
+                    %h: tensor<?x6x2xf32> {coil.state = "ssm.0"})
+      -> (tensor<?x?x6xf32>, tensor<?x6x2xf32>, tensor<?x?x6x3xf32> {coil.history = "ssm.0"}) {
+    %y = tensor.empty() : tensor<1x1x6xf32>
+    %c = tensor.cast %y : tensor<1x1x6xf32> to tensor<?x?x6xf32>
+    %s = tensor.empty() : tensor<1x1x6x3xf32>
+    %sc = tensor.cast %s : tensor<1x1x6x3xf32> to tensor<?x?x6x3xf32>
+    return %c, %h, %sc : tensor<?x?x6xf32>, tensor<?x6x2xf32>, tensor<?x?x6x3xf32>
+  }
+}
