@@ -37,7 +37,7 @@ public:
   /// The events each tile can hold.
   static constexpr int64_t kEventsPerTile = int64_t(1) << 20;
 
-  /// The prefill and decode calls that can be recorded.
+  /// The calls (prefill, decode, verify) that can be recorded.
   static constexpr int64_t kMaxCalls = int64_t(1) << 20;
 
   /// The entries a call can run, by ProfiledEntry::id.
@@ -54,7 +54,7 @@ public:
     int64_t barriers;
   };
 
-  /// One prefill or decode call.
+  /// One call of an entry.
   struct Call {
     /// ProfiledEntry::id of the entry.
     int32_t entry;

@@ -264,7 +264,7 @@ private:
   /// Where kernels' profiling hooks record; outlives the pool.
   std::unique_ptr<Profiler> profiler;
 
-  /// The prefill and decode entries as the profiler names them.
+  /// The prefill, decode and verify entries as the profiler names them.
   Profiler::ProfiledEntry profiledEntries[Profiler::kNumEntries];
 
   /// The threads kernels run on. Declared last, so the workers are joined
