@@ -32,7 +32,9 @@ def ConvertCoilToLoopsPass : Pass<"convert-coil-to-loops", "::mlir::ModuleOp"> {
       panel is swept by broadcast-FMA register tiles of `mr` rows x `nr`
       features per block of `mc` rows and `kc` input features, with the
       bias and the epilogue (element-wise ops, a split into whole panels)
-      applied on the registers before the one store. Over a weight as
+      applied on the registers before the one store; a folded rms_norm
+      (the config's prologue) is not lowered, its rows' 1 / rms scale the
+      sums instead. Over a weight as
       stored, tiles split the output features in blocks of 64 with a
       4 x 4 inner-product tile. Decode (one row) uses every thread.
     * `rms_norm`/`layer_norm`, `embed`, `rope`: rows.

@@ -196,6 +196,10 @@ KernelCost costOf(func::FuncOp fn) {
         .Case<RmsNormOp, LayerNormOp>([&](Operation *o) {
           double d = lastDim(o->getOperand(0));
           k.flops[1] += 4 * d;
+          // Folded into the linears reading it: their tiles scale the rows
+          // (FLOPs), the weight is in their panels and no row is written.
+          if (isFoldedIntoLinears(o))
+            return;
           k.bytes[0] += f32 * d;
           k.bytes[1] += 2 * f32 * d;
         })
@@ -433,16 +437,19 @@ public:
       for (Value v : op.getOperands())
         lastUse[v] = &op;
 
-    // The buffer of each (weight, panel width) used: a parameter a kernel
-    // reads packed (coil.layout on its argument) is its own weight entry.
-    std::map<std::pair<Operation *, int64_t>, int64_t> weightBuffer;
-    auto weightBufferOf = [&](WeightOp weight,
-                              int64_t n0) -> FailureOr<int64_t> {
-      auto key = std::make_pair(weight.getOperation(), n0);
+    // The buffer of each (weight, panel width, scale) used: a parameter a
+    // kernel reads packed (coil.layout on its argument) is its own weight
+    // entry, and so is each vector its panels are scaled by.
+    std::map<std::tuple<Operation *, int64_t, Operation *>, int64_t>
+        weightBuffer;
+    auto weightBufferOf = [&](WeightOp weight, int64_t n0,
+                              WeightOp scale) -> FailureOr<int64_t> {
+      auto key = std::make_tuple(weight.getOperation(), n0,
+                                 scale ? scale.getOperation() : nullptr);
       auto it = weightBuffer.find(key);
       if (it != weightBuffer.end())
         return it->second;
-      FailureOr<int64_t> index = addWeight(weight, n0);
+      FailureOr<int64_t> index = addWeight(weight, n0, scale);
       if (failed(index))
         return failure();
       int64_t id = buffers.size();
@@ -469,8 +476,19 @@ public:
       json::Array args;
       for (auto [i, v] : llvm::enumerate(call.getOperands())) {
         if (auto weight = v.getDefiningOp<WeightOp>()) {
-          int64_t n0 = panelWidthOf(callee.getArgAttr(i, kLayoutAttrName));
-          FailureOr<int64_t> id = weightBufferOf(weight, n0);
+          Attribute layout = callee.getArgAttr(i, kLayoutAttrName);
+          int64_t n0 = panelWidthOf(layout);
+          WeightOp scale;
+          if (std::optional<unsigned> s = panelScaleOf(layout)) {
+            if (*s < call.getNumOperands())
+              scale = call.getOperand(*s).getDefiningOp<WeightOp>();
+            if (!scale)
+              return call.emitError("argument ")
+                     << i << " of @" << call.getCallee()
+                     << " is packed in panels scaled by argument " << *s
+                     << ", which is not a model parameter here";
+          }
+          FailureOr<int64_t> id = weightBufferOf(weight, n0, scale);
           if (failed(id))
             return failure();
           args.push_back(*id);
@@ -598,9 +616,11 @@ public:
 
 private:
   /// The weight entry of parameter `op` in panels of `n0` rows (0: as
-  /// stored).
-  FailureOr<int64_t> addWeight(WeightOp op, int64_t n0) {
-    std::string key = (op.getName() + "#" + llvm::Twine(n0)).str();
+  /// stored), scaled along K by parameter `scale` if given.
+  FailureOr<int64_t> addWeight(WeightOp op, int64_t n0, WeightOp scale) {
+    std::string key = (op.getName() + "#" + llvm::Twine(n0) + "#" +
+                       (scale ? scale.getName() : StringRef()))
+                          .str();
     auto it = weightIndex.find(key);
     if (it != weightIndex.end())
       return it->second;
@@ -619,9 +639,23 @@ private:
     json::Object entry{{COIL_KEY_NAME, op.getName()},
                        {COIL_KEY_DTYPE, *dtype},
                        {COIL_KEY_SHAPE, std::move(shape)}};
-    if (n0)
-      entry[COIL_KEY_LAYOUT] =
-          json::Object{{COIL_KEY_KIND, COIL_LAYOUT_PANELS}, {COIL_KEY_N0, n0}};
+    if (scale) {
+      auto scaleType = scale.getType();
+      if (!n0 || scaleType.getRank() != 1 ||
+          scaleType.getDimSize(0) != op.getType().getDimSize(1) ||
+          !scaleType.getElementType().isF32()) {
+        op.emitError("panels can only be scaled by an f32 vector of its ")
+            << "input features, found " << scaleType;
+        return failure();
+      }
+    }
+    if (n0) {
+      json::Object layout{{COIL_KEY_KIND, COIL_LAYOUT_PANELS},
+                          {COIL_KEY_N0, n0}};
+      if (scale)
+        layout[COIL_KEY_SCALE] = scale.getName();
+      entry[COIL_KEY_LAYOUT] = std::move(layout);
+    }
     weights.push_back(std::move(entry));
     return index;
   }

@@ -283,6 +283,12 @@ Status parseWeights(const json &root, Metadata &out) {
           return Reader::fail(lpath, "only a matrix can be packed in panels, "
                                      "found shape " +
                                          formatShape(shape));
+        if (auto scale = layout->find(COIL_KEY_SCALE); scale != layout->end()) {
+          if (Status s = Reader::string(*scale, lpath + ".scale",
+                                        weight.panelScale);
+              !s.isOk())
+            return s;
+        }
         // The padded panels must stay addressable too.
         uint64_t padded = elementSize(weight.type);
         for (int64_t extent : weight.storageShape())
@@ -298,7 +304,8 @@ Status parseWeights(const json &root, Metadata &out) {
                                 describe(*field));
       }
     }
-    std::string key = weight.name + "#" + std::to_string(weight.panelWidth);
+    std::string key = weight.name + "#" + std::to_string(weight.panelWidth) +
+                      "#" + weight.panelScale;
     if (!names.insert(key).second)
       return Reader::fail(
           path + ".name",

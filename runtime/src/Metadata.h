@@ -83,6 +83,9 @@ struct WeightSpec {
   /// 0: used as stored ("rows"). n0 > 0: a [N, K] matrix the kernels read
   /// packed in panels of n0 rows ("layout": {"kind": "panels", "n0": n0}).
   int64_t panelWidth = 0;
+  /// With panels: the [K] weight every column k is multiplied by before
+  /// packing ("scale"), or empty.
+  std::string panelScale;
 
   /// The extents of the buffer the kernels read: `shape`, or for panels
   /// [ceil(N / n0), K, n0].

@@ -34,10 +34,12 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
 }
 
 /// Packs panels [pBegin, pEnd) of the f32 matrix `src` [n, k] into panels
-/// of n0 rows: dst[p][kk][j] = src[p * n0 + j][kk], zero past row n. Blocks
-/// of 16 columns keep the reads contiguous and the written lines in L1.
-void packPanelRange(const float *src, int64_t n, int64_t k, int64_t n0,
-                    float *dst, int64_t pBegin, int64_t pEnd) {
+/// of n0 rows: dst[p][kk][j] = src[p * n0 + j][kk] (times scale[kk] when
+/// `scale` is given), zero past row n. Blocks of 16 columns keep the reads
+/// contiguous and the written lines in L1.
+void packPanelRange(const float *src, const float *scale, int64_t n,
+                    int64_t k, int64_t n0, float *dst, int64_t pBegin,
+                    int64_t pEnd) {
   constexpr int64_t kBlock = 16;
   for (int64_t p = pBegin; p < pEnd; ++p) {
     float *panel = dst + p * k * n0;
@@ -46,8 +48,12 @@ void packPanelRange(const float *src, int64_t n, int64_t k, int64_t n0,
       int64_t k1 = std::min(k, k0 + kBlock);
       for (int64_t j = 0; j < rows; ++j) {
         const float *row = src + (p * n0 + j) * k;
-        for (int64_t kk = k0; kk < k1; ++kk)
-          panel[kk * n0 + j] = row[kk];
+        if (scale)
+          for (int64_t kk = k0; kk < k1; ++kk)
+            panel[kk * n0 + j] = row[kk] * scale[kk];
+        else
+          for (int64_t kk = k0; kk < k1; ++kk)
+            panel[kk * n0 + j] = row[kk];
       }
       for (int64_t kk = k0; kk < k1; ++kk)
         for (int64_t j = rows; j < n0; ++j)
@@ -57,8 +63,8 @@ void packPanelRange(const float *src, int64_t n, int64_t k, int64_t n0,
 }
 
 /// packPanelRange over every panel, large matrices on all cores.
-void packPanels(const float *src, int64_t n, int64_t k, int64_t n0,
-                float *dst) {
+void packPanels(const float *src, const float *scale, int64_t n, int64_t k,
+                int64_t n0, float *dst) {
   int64_t panels = (n + n0 - 1) / n0;
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
 #ifdef CPU_COUNT
@@ -68,7 +74,7 @@ void packPanels(const float *src, int64_t n, int64_t k, int64_t n0,
     workers = std::min<unsigned>(workers, std::max(1, CPU_COUNT(&allowed)));
 #endif
   if (n * k < (int64_t(1) << 20) || workers == 1 || panels < 2) {
-    packPanelRange(src, n, k, n0, dst, 0, panels);
+    packPanelRange(src, scale, n, k, n0, dst, 0, panels);
     return;
   }
   workers = std::min<unsigned>(workers, static_cast<unsigned>(panels));
@@ -76,13 +82,14 @@ void packPanels(const float *src, int64_t n, int64_t k, int64_t n0,
   for (unsigned w = 1; w < workers; ++w) {
     int64_t begin = panels * w / workers, end = panels * (w + 1) / workers;
     try {
-      threads.emplace_back(packPanelRange, src, n, k, n0, dst, begin, end);
+      threads.emplace_back(packPanelRange, src, scale, n, k, n0, dst, begin,
+                           end);
     } catch (...) {
       // No thread: pack that range here.
-      packPanelRange(src, n, k, n0, dst, begin, end);
+      packPanelRange(src, scale, n, k, n0, dst, begin, end);
     }
   }
-  packPanelRange(src, n, k, n0, dst, 0, panels / workers);
+  packPanelRange(src, scale, n, k, n0, dst, 0, panels / workers);
   for (std::thread &t : threads)
     t.join();
 }
@@ -208,6 +215,37 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
                                 static_cast<float *>(wide.data()), count);
         src = static_cast<const float *>(wide.data());
       }
+      // The vector the columns are scaled by (a folded norm's weight).
+      std::vector<float> scale;
+      if (!spec.panelScale.empty()) {
+        const weights::TensorInfo *s = weights->find(spec.panelScale);
+        std::string of = "weight \"" + spec.panelScale +
+                         "\", the scale of the panels of \"" + spec.name +
+                         "\"";
+        if (!s)
+          return Status::error(COIL_BAD_WEIGHTS,
+                               of + ", is not in the weight files");
+        if (s->shape != std::vector<int64_t>{spec.shape[1]})
+          return Status::error(
+              COIL_BAD_WEIGHTS,
+              of + ", has shape " + weights::formatShape(s->shape) +
+                  " but the panels need " +
+                  weights::formatShape({spec.shape[1]}));
+        if (s->dtype != weights::DType::F32 &&
+            s->dtype != weights::DType::F16 &&
+            s->dtype != weights::DType::BF16)
+          return Status::error(COIL_BAD_WEIGHTS,
+                               of + ", has dtype " +
+                                   weights::dtypeName(s->dtype) +
+                                   " (expected F32, F16 or BF16)");
+        used.insert(s->name);
+        scale.resize(static_cast<size_t>(spec.shape[1]));
+        if (s->dtype == weights::DType::F32)
+          std::memcpy(scale.data(), s->data, scale.size() * sizeof(float));
+        else
+          weights::convertToF32(s->dtype, s->data, scale.data(),
+                                scale.size());
+      }
       std::vector<int64_t> storage = spec.storageShape();
       size_t packedCount =
           static_cast<size_t>(storage[0] * storage[1] * storage[2]);
@@ -219,7 +257,8 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
                                                   packed);
           !s.isOk())
         return s;
-      packPanels(src, spec.shape[0], spec.shape[1], spec.panelWidth,
+      packPanels(src, scale.empty() ? nullptr : scale.data(), spec.shape[0],
+                 spec.shape[1], spec.panelWidth,
                  static_cast<float *>(packed.data()));
       pointers.push_back(packed.data());
       owned.push_back(std::move(packed));

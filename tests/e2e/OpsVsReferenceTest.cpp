@@ -185,6 +185,30 @@ const OpCase kCases[] = {
     %l = coil.linear %h, %w : ($ACT, tensor<80x$Kxf32>) -> tensor<?x$Tx80xf32>
     %a, %b = coil.split %l {dim = 2 : i64, sizes = array<i64: 40, 40>} : tensor<?x$Tx80xf32> -> $OUT, $OUT
     %y = coil.sub %a, %b : $OUT)"},
+    // An rms_norm folded into the linears reading it (its weight in their
+    // panels, 1 / rms on their tiles): with a bias; into two linears with
+    // K blocks and epilogues; and not folded when another op reads it too.
+    {"rms_norm_linear_bias_k37_n61", 37, 61, R"(
+    %g = coil.weight "g" : tensor<$Kxf32>
+    %n = coil.rms_norm %h, %g {epsilon = 1.0e-5 : f32} : ($ACT, tensor<$Kxf32>) -> $ACT
+    %w = coil.weight "w" : tensor<$Nx$Kxf32>
+    %b = coil.weight "b" : tensor<$Nxf32>
+    %y = coil.linear %n, %w, %b : ($ACT, tensor<$Nx$Kxf32>, tensor<$Nxf32>) -> $OUT)"},
+    {"rms_norm_linears_silu_mul_kblocks_k600_n61", 600, 61, R"(
+    %g = coil.weight "g" : tensor<$Kxf32>
+    %n = coil.rms_norm %h, %g {epsilon = 1.0e-6 : f32} : ($ACT, tensor<$Kxf32>) -> $ACT
+    %wg = coil.weight "wg" : tensor<$Nx$Kxf32>
+    %wu = coil.weight "wu" : tensor<$Nx$Kxf32>
+    %a = coil.linear %n, %wg : ($ACT, tensor<$Nx$Kxf32>) -> $OUT
+    %s = coil.silu %a : $OUT
+    %u = coil.linear %n, %wu : ($ACT, tensor<$Nx$Kxf32>) -> $OUT
+    %y = coil.mul %s, %u : $OUT)"},
+    {"rms_norm_linear_also_read_n37", 37, 37, R"(
+    %g = coil.weight "g" : tensor<$Kxf32>
+    %n = coil.rms_norm %h, %g {epsilon = 1.0e-5 : f32} : ($ACT, tensor<$Kxf32>) -> $ACT
+    %w = coil.weight "w" : tensor<$Nx$Kxf32>
+    %l = coil.linear %n, %w : ($ACT, tensor<$Nx$Kxf32>) -> $OUT
+    %y = coil.add %l, %n : $OUT)"},
     {"rms_norm_n37", 37, 37, R"(
     %g = coil.weight "g" : tensor<$Nxf32>
     %y = coil.rms_norm %h, %g {epsilon = 1.0e-5 : f32} : ($ACT, tensor<$Nxf32>) -> $OUT)"},

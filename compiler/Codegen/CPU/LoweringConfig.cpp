@@ -17,11 +17,15 @@ DictionaryAttr ContractionConfig::toAttr(MLIRContext *context) const {
   SmallVector<Attribute> names;
   for (const std::string &name : epilogue)
     names.push_back(b.getStringAttr(name));
+  SmallVector<Attribute> before;
+  for (const std::string &name : prologue)
+    before.push_back(b.getStringAttr(name));
   return b.getDictionaryAttr({
       b.getNamedAttr("epilogue", b.getArrayAttr(names)),
       b.getNamedAttr("isa", b.getStringAttr(isa)),
       b.getNamedAttr("kc", b.getI64IntegerAttr(kc)),
       b.getNamedAttr("mc", b.getI64IntegerAttr(mc)),
+      b.getNamedAttr("prologue", b.getArrayAttr(before)),
       b.getNamedAttr("split", b.getStringAttr("panels")),
       b.getNamedAttr("tile", b.getDenseI64ArrayAttr({mr, nr})),
       b.getNamedAttr("vector", b.getI64IntegerAttr(lanes)),
@@ -151,6 +155,16 @@ std::optional<ContractionConfig> ContractionConfig::of(Operation *op) {
         return std::nullopt;
       config.epilogue.push_back(s.str());
     }
+  if (auto prologue = dict.getAs<ArrayAttr>("prologue"))
+    for (Attribute name : prologue) {
+      auto s = dyn_cast<StringAttr>(name);
+      if (!s)
+        return std::nullopt;
+      config.prologue.push_back(s.str());
+    }
+  // The only prologue is an rms_norm, over packed panels.
+  if (!config.prologue.empty() && (!config.foldsNorm() || !config.packed))
+    return std::nullopt;
   if (config.mr < 1 || config.lanes < 1 || config.nr < config.lanes ||
       config.nr % config.lanes != 0 || config.mc < config.mr)
     return std::nullopt;
@@ -241,9 +255,40 @@ int64_t mlir::coil::panelWidthOf(Attribute layout) {
   return n0.getInt();
 }
 
-DictionaryAttr mlir::coil::panelLayout(MLIRContext *context, int64_t n0) {
+std::optional<unsigned> mlir::coil::panelScaleOf(Attribute layout) {
+  auto dict = dyn_cast_or_null<DictionaryAttr>(layout);
+  auto scale = dict ? dict.getAs<IntegerAttr>("scale") : IntegerAttr();
+  if (!panelWidthOf(layout) || !scale || scale.getInt() < 0)
+    return std::nullopt;
+  return static_cast<unsigned>(scale.getInt());
+}
+
+DictionaryAttr mlir::coil::panelLayout(MLIRContext *context, int64_t n0,
+                                       std::optional<unsigned> scale) {
   Builder b(context);
-  return b.getDictionaryAttr(
-      {b.getNamedAttr("kind", b.getStringAttr(COIL_LAYOUT_PANELS)),
-       b.getNamedAttr("n0", b.getI64IntegerAttr(n0))});
+  SmallVector<NamedAttribute> fields{
+      b.getNamedAttr("kind", b.getStringAttr(COIL_LAYOUT_PANELS)),
+      b.getNamedAttr("n0", b.getI64IntegerAttr(n0))};
+  if (scale)
+    fields.push_back(b.getNamedAttr("scale", b.getI64IntegerAttr(*scale)));
+  return b.getDictionaryAttr(fields);
+}
+
+bool mlir::coil::isFoldedIntoLinears(Operation *norm) {
+  if (!isa<RmsNormOp>(norm))
+    return false;
+  bool any = false;
+  for (Operation *user : norm->getResult(0).getUsers()) {
+    if (user->hasTrait<OpTrait::IsTerminator>())
+      continue;
+    auto linear = dyn_cast<LinearOp>(user);
+    std::optional<ContractionConfig> config =
+        linear ? ContractionConfig::of(linear) : std::nullopt;
+    if (!config || !config->foldsNorm() ||
+        linear.getInput() != norm->getResult(0) ||
+        linear.getBias() == norm->getResult(0))
+      return false;
+    any = true;
+  }
+  return any;
 }

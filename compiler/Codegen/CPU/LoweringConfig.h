@@ -30,7 +30,9 @@ inline constexpr llvm::StringLiteral kTargetAttrName = "coil.target";
 /// The op attribute holding a ContractionConfig.
 inline constexpr llvm::StringLiteral kLoweringConfigAttrName =
     "coil.lowering_config";
-/// The argument attribute of a packed weight: {kind = "panels", n0 = N}.
+/// The argument attribute of a packed weight: {kind = "panels", n0 = N},
+/// with `scale = i` when the panels hold the weight times the vector the
+/// kernel receives as argument i (a folded rms_norm's weight).
 inline constexpr llvm::StringLiteral kLayoutAttrName = "coil.layout";
 
 /// How one linear is lowered (see --coil-cpu-select-strategy).
@@ -51,6 +53,17 @@ struct ContractionConfig {
   /// The element-wise ops applied on the register tile before its one
   /// store (the first `epilogue.size()` of epilogueCandidates), by name.
   llvm::SmallVector<std::string, 2> epilogue;
+  /// The op folded into the linear's input: empty, or "rms_norm" when the
+  /// linear reads the norm's input, its packed panels hold the weight times
+  /// the norm's weight (along K), and the tile scales each row's sums by
+  /// the row's 1 / rms before the bias and the epilogue; the normalised
+  /// rows are never written.
+  llvm::SmallVector<std::string, 1> prologue;
+
+  /// Whether the linear folds the rms_norm that produces its input.
+  bool foldsNorm() const {
+    return prologue.size() == 1 && prologue.front() == "rms_norm";
+  }
 
   DictionaryAttr toAttr(MLIRContext *context) const;
   /// The config recorded on `op`, if any and well formed.
@@ -124,8 +137,15 @@ llvm::SmallVector<Operation *> fusedEpilogueOf(Operation *op);
 
 /// The panel width of a `coil.layout` attribute, or 0 for none/rows.
 int64_t panelWidthOf(Attribute layout);
-/// `{kind = "panels", n0 = n0}`.
-DictionaryAttr panelLayout(MLIRContext *context, int64_t n0);
+/// The kernel argument whose vector scales the panels along K, if any.
+std::optional<unsigned> panelScaleOf(Attribute layout);
+/// `{kind = "panels", n0 = n0}`, with `scale = *scale` when given.
+DictionaryAttr panelLayout(MLIRContext *context, int64_t n0,
+                           std::optional<unsigned> scale = std::nullopt);
+
+/// Whether `norm` (an rms_norm) is folded into the linears reading it: it
+/// has readers and every one is a linear whose lowering config folds it.
+bool isFoldedIntoLinears(Operation *norm);
 
 } // namespace coil
 } // namespace mlir

@@ -43,6 +43,12 @@ def CoilCpuSelectStrategyPass
     * `epilogue`: the element-wise ops after the linear (and a final
       `split` into pieces of whole panels) applied on the register tile
       before its one store, when nothing else reads the values in between.
+    * `prologue`: `["rms_norm"]` when the linear folds the rms_norm whose
+      rows it reads: the norm's weight is a model parameter at every call
+      site, no caller reads the normalised rows, and every reader is a
+      linear whose packed weight nobody else reads. The linear then reads
+      the norm's input; its panels hold the weight times the norm's weight
+      along K, and the tile scales each row's sums by the row's 1 / rms.
     * `weights`: "panels" when the weight is packed at bind time into
       panels of `nr` output features (`[ceil(N/nr), K, nr]`, see docs/abi.md),
       so the micro-kernel reads it contiguously; "rows" (the stored `[N, K]`
@@ -55,8 +61,10 @@ def CoilCpuSelectStrategyPass
       thread count.
 
     A packed weight argument of the kernel function gets
-    `coil.layout = {kind = "panels", n0 = nr}`; --coil-extract-schedule
-    records the layout in the weight's metadata and the runtime packs it.
+    `coil.layout = {kind = "panels", n0 = nr}` (with `scale = i` when a
+    folded norm's weight, kernel argument i, scales it);
+    --coil-extract-schedule records the layout in the weight's metadata and
+    the runtime packs it.
 
     Every `coil.scan` gets `{channels, isa}`: the channels whose states
     for one state index share a vector register (its f32 lanes). Every

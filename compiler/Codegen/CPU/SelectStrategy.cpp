@@ -139,6 +139,57 @@ SmallVector<Operation *> chooseEpilogue(LinearOp linear, func::ReturnOp ret,
   return chosen;
 }
 
+/// The weight argument of the kernel that `linear` reads packed and alone,
+/// or null.
+BlockArgument soleWeightArgument(LinearOp linear) {
+  auto arg = dyn_cast<BlockArgument>(linear.getWeight());
+  if (!arg || !arg.hasOneUse())
+    return BlockArgument();
+  return arg;
+}
+
+/// Folds `norm` into the linears reading it when that is cheaper than
+/// writing its rows: its weight is a model parameter at every call site, no
+/// caller reads its result, and every reader is a linear whose packed
+/// weight nobody else reads (the panels then hold that weight times the
+/// norm's). Each linear then reads the norm's input and scales its sums by
+/// the row's 1 / rms (ContractionConfig::prologue).
+void foldNormIntoLinears(RmsNormOp norm, func::ReturnOp ret,
+                         ArrayRef<func::CallOp> calls) {
+  auto scale = dyn_cast<BlockArgument>(norm.getWeight());
+  Value y = norm.getResult();
+  if (!scale || scale.getOwner() != norm->getBlock() || calls.empty() ||
+      readByCaller(y, ret, calls))
+    return;
+  for (func::CallOp call : calls)
+    if (!call.getOperand(scale.getArgNumber()).getDefiningOp<WeightOp>())
+      return;
+  SmallVector<LinearOp> linears;
+  for (Operation *user : y.getUsers()) {
+    if (user == ret)
+      continue;
+    auto linear = dyn_cast<LinearOp>(user);
+    std::optional<ContractionConfig> config =
+        linear ? ContractionConfig::of(linear) : std::nullopt;
+    if (!config || !config->packed || linear.getInput() != y ||
+        linear.getBias() == y || !soleWeightArgument(linear))
+      return;
+    linears.push_back(linear);
+  }
+  if (linears.empty())
+    return;
+  MLIRContext *context = norm.getContext();
+  for (LinearOp linear : linears) {
+    ContractionConfig config = *ContractionConfig::of(linear);
+    config.prologue = {"rms_norm"};
+    linear->setAttr(kLoweringConfigAttrName, config.toAttr(context));
+    BlockArgument weight = soleWeightArgument(linear);
+    auto fn = cast<func::FuncOp>(weight.getOwner()->getParentOp());
+    fn.setArgAttr(weight.getArgNumber(), kLayoutAttrName,
+                  panelLayout(context, config.nr, scale.getArgNumber()));
+  }
+}
+
 struct CoilCpuSelectStrategyPass
     : public coil::impl::CoilCpuSelectStrategyPassBase<
           CoilCpuSelectStrategyPass> {
@@ -193,6 +244,8 @@ struct CoilCpuSelectStrategyPass
           fn.setArgAttr(arg.getArgNumber(), kLayoutAttrName,
                         panelLayout(&getContext(), config.nr));
       });
+      // Norms read only by linears over packed weights: folded into them.
+      fn.walk([&](RmsNormOp norm) { foldNormIntoLinears(norm, ret, calls); });
       // Scans: one vector register of channels per state index; chunks of
       // time whose decays (steps x N vectors) take kScanChunkBytes.
       fn.walk([&](ScanOp scan) {

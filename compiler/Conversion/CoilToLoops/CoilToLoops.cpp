@@ -193,6 +193,24 @@ LogicalResult lowerKernel(func::FuncOp fn) {
     siluOf[conv] = silu;
   }
 
+  // rms_norms folded into the linears reading them (their lowering
+  // config's prologue): not lowered; each linear reads the norm's input.
+  llvm::DenseMap<Operation *, RmsNormOp> foldedNormOf;
+  for (auto linear : oldBody.getOps<LinearOp>()) {
+    std::optional<ContractionConfig> config = ContractionConfig::of(linear);
+    if (!config || !config->foldsNorm())
+      continue;
+    auto norm = linear.getInput().getDefiningOp<RmsNormOp>();
+    if (!norm || !isFoldedIntoLinears(norm)) {
+      delete body;
+      return linear.emitOpError(
+          "cannot be lowered to loops: its prologue folds an rms_norm, but "
+          "its input is not an rms_norm that only such linears read");
+    }
+    fused.insert(norm);
+    foldedNormOf[linear] = norm;
+  }
+
   LoopBuilder lb(b, fn.getLoc(), tile, tiles, sync);
   bool first = true;
   for (Operation &op : oldBody.without_terminator()) {
@@ -207,6 +225,12 @@ LogicalResult lowerKernel(func::FuncOp fn) {
     SmallVector<Value> in, out;
     for (Value v : op.getOperands())
       in.push_back(buffer.lookup(v));
+    // A linear folding a norm reads the norm's input.
+    std::optional<double> normEpsilon;
+    if (RmsNormOp norm = foldedNormOf.lookup(&op)) {
+      in[0] = buffer.lookup(norm.getInput());
+      normEpsilon = norm.getEpsilon().convertToDouble();
+    }
     LogicalResult lowered = failure();
     auto chain = epilogueOf.find(&op);
     if (chain == epilogueOf.end()) {
@@ -215,7 +239,12 @@ LogicalResult lowerKernel(func::FuncOp fn) {
       // The conv stores silu's values, into silu's buffer.
       if (Operation *silu = siluOf.lookup(&op))
         out[0] = destination.lookup(silu->getResult(0));
-      lowered = lowerOp(lb, &op, in, out);
+      if (normEpsilon) {
+        lb.loc = op.getLoc();
+        lowered = lowerContraction(lb, &op, in, out, {}, Value(), normEpsilon);
+      } else {
+        lowered = lowerOp(lb, &op, in, out);
+      }
     } else {
       // The tile stores the last epilogue op's values, into their buffers
       // (a split's pieces each into its own).
@@ -238,7 +267,7 @@ LogicalResult lowerKernel(func::FuncOp fn) {
         out.push_back(buffer.lookup(r));
       lb.loc = op.getLoc();
       lowered = lowerContraction(lb, &op, in, out, steps,
-                                 buffer.lookup(op.getResult(0)));
+                                 buffer.lookup(op.getResult(0)), normEpsilon);
     }
     if (failed(lowered)) {
       delete body;

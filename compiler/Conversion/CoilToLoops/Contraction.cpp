@@ -2,8 +2,10 @@
 //
 // `linear` as the strategy recorded it (coil.lowering_config, see
 // --coil-cpu-select-strategy): over packed weight panels, a register-tiled
-// broadcast-FMA micro-kernel inside cache blocks of rows; over unpacked
-// weights, a 4 x 4 inner-product tile.
+// broadcast-FMA micro-kernel inside cache blocks of rows, optionally folding
+// the rms_norm of its input (the norm's weight is in the panels, each row's
+// 1 / rms scales its sums); over unpacked weights, a 4 x 4 inner-product
+// tile.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +14,7 @@
 
 #include "compiler/Codegen/CPU/LoweringConfig.h"
 #include "dialects/Coil/IR/CoilOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -99,14 +102,17 @@ public:
   /// split that ends the epilogue, each a whole number of panels;
   /// `partialSums` is the linear's own result buffer, which holds the sums
   /// between K blocks.
+  /// With `normEpsilon`, `in[0]` is the input of an rms_norm whose weight
+  /// the panels hold.
   PanelLowering(LoopBuilder &lb, const ContractionConfig &config,
                 ArrayRef<Value> in, ArrayRef<Value> out, Value partialSums,
-                int64_t n, bool hasBias, ArrayRef<EpilogueStep> epilogue)
+                int64_t n, bool hasBias, ArrayRef<EpilogueStep> epilogue,
+                std::optional<double> normEpsilon)
       : lb(lb), c(config), x(lb.rows(in[0])), w(in[1]),
         bias(hasBias ? in[2] : Value()), partial(lb.rows(partialSums)), n(n),
         k(lb.staticDim(w, 1)),
         vt(VectorType::get({config.lanes}, lb.b.getF32Type())),
-        epilogue(epilogue) {
+        epilogue(epilogue), normEpsilon(normEpsilon) {
     for (const EpilogueStep &step : epilogue)
       if (!isa<SplitOp>(step.op))
         others.push_back(step.other ? lb.rows(step.other) : Value());
@@ -125,8 +131,14 @@ public:
     Value pLo, pHi;
     std::tie(pLo, pHi) = lb.share(lb.idx(panels));
     Value m = lb.dim(x, 0);
+    if (normEpsilon)
+      rowScale = lb.b.create<memref::AllocaOp>(
+          lb.loc, MemRefType::get({c.mc}, lb.b.getF32Type()));
     lb.loop(lb.idx(0), m, c.mc, [&](Value m0) {
       Value mEnd = lb.minui(lb.addi(m0, lb.idx(c.mc)), m);
+      blockStart = m0;
+      if (normEpsilon)
+        scaleRows(m0, mEnd);
       // The whole panels of each piece this tile owns.
       for (size_t i = 0; i < pieces.size(); ++i) {
         int64_t begin = pieces[i].first / c.nr;
@@ -154,6 +166,32 @@ public:
   }
 
 private:
+  /// rowScale[r - m0] = 1 / rms(x[r]) for the rows [m0, mEnd) of a block,
+  /// as the rms_norm computes it: 1 / sqrt(mean(x^2) + epsilon). Every tile
+  /// computes the whole block, in the same order, so the scale of a row
+  /// does not depend on the thread count or on the other rows.
+  void scaleRows(Value m0, Value mEnd) {
+    int64_t whole = k / c.lanes * c.lanes;
+    lb.loop(m0, mEnd, 1, [&](Value r) {
+      Value sq = lb.reduce(lb.idx(0), lb.idx(whole), c.lanes,
+                           {lb.splat(vt, lb.f32(0.0))},
+                           [&](Value i, ValueRange a) -> SmallVector<Value> {
+                             Value v = lb.vload(vt, x, {r, i});
+                             return {lb.add(a[0], lb.mul(v, v))};
+                           })[0];
+      Value sum = lb.reduce(lb.idx(whole), lb.idx(k), 1, {lb.hsum(sq)},
+                            [&](Value i, ValueRange a) -> SmallVector<Value> {
+                              Value v = lb.load(x, {r, i});
+                              return {lb.add(a[0], lb.mul(v, v))};
+                            })[0];
+      Value inv = lb.div(
+          lb.f32(1.0), lb.b.create<math::SqrtOp>(
+                           lb.loc, lb.add(lb.div(sum, lb.f32(k)),
+                                          lb.f32(*normEpsilon))));
+      lb.store(inv, rowScale, {lb.subi(r, m0)});
+    });
+  }
+
   /// An output buffer (as rows) holding the linear's columns from `first`.
   struct Piece {
     Value rows;
@@ -317,6 +355,9 @@ private:
                  : lb.vload(vt, bias, {col});
       for (int64_t t = 0; t < tr; ++t) {
         Value r = acc[t * nv + v];
+        if (rowScale)
+          r = lb.mul(r, lb.splat(vt, lb.load(rowScale, {lb.subi(rowIdx[t],
+                                                                blockStart)})));
         if (b)
           r = lb.add(r, b);
         // The epilogue, on the registers: each op's other operand is read
@@ -353,6 +394,10 @@ private:
   int64_t n, k;
   VectorType vt;
   ArrayRef<EpilogueStep> epilogue;
+  std::optional<double> normEpsilon;
+  /// With a folded norm: each row's 1 / rms within the current block of
+  /// rows, which starts at `blockStart`.
+  Value rowScale, blockStart;
   /// The other operand of each element-wise step as rows, or null.
   SmallVector<Value> others;
   /// Where the columns go: one piece, or a split's pieces in order.
@@ -365,16 +410,17 @@ LogicalResult mlir::coil::lowerContraction(LoopBuilder &lb, Operation *op,
                                            ArrayRef<Value> in,
                                            ArrayRef<Value> out,
                                            ArrayRef<EpilogueStep> epilogue,
-                                           Value result) {
+                                           Value result,
+                                           std::optional<double> normEpsilon) {
   auto linear = cast<LinearOp>(op);
   if (lb.rank(in[0]) < 2)
     return linear.emitOpError("cannot be lowered to loops: rank-1 input");
   std::optional<ContractionConfig> config = ContractionConfig::of(op);
   bool packedWeight = lb.rank(in[1]) == 3;
   if (!packedWeight) {
-    if (!epilogue.empty())
+    if (!epilogue.empty() || normEpsilon)
       return linear.emitOpError("cannot be lowered to loops: an epilogue "
-                                "needs packed weights");
+                                "or a folded norm needs packed weights");
     return lowerLinearRows(lb, linear, in, out);
   }
   if (!config || !config->packed || lb.staticDim(in[1], 2) != config->nr)
@@ -391,7 +437,7 @@ LogicalResult mlir::coil::lowerContraction(LoopBuilder &lb, Operation *op,
                                     "piece of ")
                  << size << " columns is not whole panels of " << config->nr;
   PanelLowering(lb, *config, in, out, result ? result : out[0], n,
-                linear.getBias() != nullptr, epilogue)
+                linear.getBias() != nullptr, epilogue, normEpsilon)
       .emit();
   return success();
 }

@@ -14,6 +14,8 @@
 #include "mlir/IR/Value.h"
 #include "mlir/Support/LogicalResult.h"
 
+#include <optional>
+
 namespace mlir::coil {
 
 class LoopBuilder;
@@ -34,11 +36,15 @@ struct EpilogueStep {
 
 /// Contraction.cpp: `linear`; with an epilogue (its coil.lowering_config),
 /// `out` is the buffer(s) of the epilogue's last op and `result` the
-/// linear's own (it holds partial sums between K blocks).
+/// linear's own (it holds partial sums between K blocks). With
+/// `normEpsilon`, the linear folds the rms_norm producing its input (its
+/// prologue): in[0] is the norm's input and the panels already hold the
+/// norm's weight.
 LogicalResult lowerContraction(LoopBuilder &lb, Operation *op,
                                ArrayRef<Value> in, ArrayRef<Value> out,
                                ArrayRef<EpilogueStep> epilogue = {},
-                               Value result = {});
+                               Value result = {},
+                               std::optional<double> normEpsilon = {});
 /// Norm.cpp: `rms_norm`, `layer_norm`.
 LogicalResult lowerNorm(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
                         ArrayRef<Value> out);

@@ -18,8 +18,9 @@ extern "C" {
 /* The metadata version this header describes ("version"). Version 3 adds
  * weight layouts ("layout") and the target a model was compiled for
  * ("target"); version 4 the content checksum; version 5 the entry
- * "verify" and its "history" buffers. */
-#define COIL_MODEL_ABI_VERSION 5
+ * "verify" and its "history" buffers; version 6 panels scaled along K
+ * ("scale"). */
+#define COIL_MODEL_ABI_VERSION 6
 
 /* The exported symbols: the metadata string and one function per kernel,
  * named COIL_KERNEL_SYMBOL_PREFIX + the kernel's name. */
@@ -92,6 +93,7 @@ struct coil_kernel_sync {
 #define COIL_KEY_LAYOUT "layout"
 #define COIL_KEY_KIND "kind"
 #define COIL_KEY_N0 "n0"
+#define COIL_KEY_SCALE "scale"
 #define COIL_KEY_SYMBOL "symbol"
 #define COIL_KEY_OPS "ops"
 #define COIL_KEY_CALLS "calls"
@@ -119,7 +121,9 @@ struct coil_kernel_sync {
  * row-major (the default when "layout" is absent). "panels" with "n0": a
  * [N, K] matrix as ceil(N / n0) panels of [K, n0], panel p holding rows
  * p*n0 .. p*n0 + n0 - 1 transposed, zero past N; the kernel's descriptor
- * has shape [ceil(N / n0), K, n0]. */
+ * has shape [ceil(N / n0), K, n0]. With "scale" naming a [K] weight, every
+ * column k of the matrix is first multiplied by scale[k] (an rms_norm's
+ * weight folded into the linear that reads it). */
 #define COIL_LAYOUT_ROWS "rows"
 #define COIL_LAYOUT_PANELS "panels"
 

@@ -589,7 +589,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadMetadataCase{"bad_json", {"not valid JSON"}},
         BadMetadataCase{"wrong_version",
                         {"metadata: version", "version 1 is not supported",
-                         "reads version 5"}},
+                         "reads version 6"}},
         BadMetadataCase{"state_without_batch",
                         {"states[0].shape", "must be \"B\""}},
         BadMetadataCase{"missing_cpu_feature",
@@ -602,6 +602,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadMetadataCase{
             "packed_vector",
             {"weights[1].layout", "only a matrix can be packed in panels"}},
+        BadMetadataCase{"empty_panel_scale",
+                        {"weights[0].layout.scale",
+                         "expected a non-empty string"}},
         BadMetadataCase{"bad_cost",
                         {"entries.decode.steps[2].cost.flops[1]",
                          "expected a finite number >= 0"}}),
@@ -650,6 +653,39 @@ TEST_F(RuntimeTest, MisshapenWeightIsRejected) {
   EXPECT_TRUE(isError(
       coil_model_bind_weights(fresh.get(), weights.get()), COIL_BAD_WEIGHTS,
       {"\"embed.weight\"", path, "shape [5, 4]", "expects f32 [5, 5]"}));
+}
+
+TEST_F(RuntimeTest, PanelScalesAreBoundByName) {
+  // A scale that is a weight of the right extent binds; one the files lack,
+  // or of another extent, is refused naming both tensors.
+  {
+    ModelPtr scaled = loadModel(variantPath("scaled_panels"));
+    WeightsPtr weights = openWeights(weightsPath);
+    EXPECT_COIL_OK(coil_model_bind_weights(scaled.get(), weights.get()));
+    coil_bind_stats_t stats{};
+    stats.struct_size = sizeof(stats);
+    coil_model_bind_stats(scaled.get(), &stats);
+    EXPECT_EQ(stats.packed_weights, 1);
+  }
+  {
+    ModelPtr missing = loadModel(variantPath("missing_panel_scale"));
+    WeightsPtr weights = openWeights(weightsPath);
+    EXPECT_TRUE(isError(coil_model_bind_weights(missing.get(), weights.get()),
+                        COIL_BAD_WEIGHTS,
+                        {"\"no.such\"", "the scale of the panels of "
+                                        "\"embed.weight\"",
+                         "not in the weight files"}));
+  }
+  std::vector<float> embed = TOY_EMBED, scale = {1, 2, 3, 4};
+  std::string path = writeWeights(
+      "short.safetensors", {{"embed.weight", DType::F32, {5, 5}, embed.data()},
+                            {"head.scale", DType::F32, {4}, scale.data()}});
+  ModelPtr scaled = loadModel(variantPath("scaled_panels"));
+  WeightsPtr weights = openWeights(path);
+  EXPECT_TRUE(isError(coil_model_bind_weights(scaled.get(), weights.get()),
+                      COIL_BAD_WEIGHTS,
+                      {"\"head.scale\"", "\"embed.weight\"", "shape [4]",
+                       "the panels need [5]"}));
 }
 
 TEST_F(RuntimeTest, UnusedTensorIsRejected) {

@@ -180,3 +180,41 @@ func.func @entry(%x: tensor<4xf32>) -> tensor<4xf32> {
   %y = call @k(%x) : (tensor<4xf32>) -> tensor<4xf32>
   return %y : tensor<4xf32>
 }
+
+// -----
+
+// An rms_norm folded into the linear reading it (the prologue): the norm
+// is not lowered and no barrier separates it from the linear; each block
+// of rows first gets its 1 / rms (a vector sum of squares, a square root)
+// into stack scratch of mc floats, and the last K block scales the sums by
+// it before the bias. The panels hold the norm's weight, which the kernel
+// no longer reads.
+// CHECK-LABEL: func.func @norm_linear
+// CHECK-SAME: (%[[X:.+]]: memref<?x?x8xf32>, %[[G:.+]]: memref<8xf32>, %[[W:.+]]: memref<2x8x8xf32>, %[[B:.+]]: memref<16xf32>, %[[Y:.+]]: memref<?x?x16xf32>, %[[H:.+]]: memref<?x?x8xf32>,
+// CHECK-NOT: call @coil_kernel_barrier
+// CHECK-NOT: %[[G]]
+// CHECK: %[[SCALE:.+]] = memref.alloca() : memref<12xf32>
+// CHECK: vector.load {{.*}} : memref<?x8xf32>, vector<8xf32>
+// CHECK: math.sqrt
+// CHECK: memref.store %{{.+}}, %[[SCALE]]
+// CHECK: memref.load %[[SCALE]]
+// CHECK: vector.load %[[B]]
+// CHECK-NOT: call @coil_kernel_barrier
+// CHECK: return
+func.func private @norm_linear(%x: tensor<?x?x8xf32>, %g: tensor<8xf32>,
+    %w: tensor<16x8xf32> {coil.layout = {kind = "panels", n0 = 8 : i64, scale = 1 : i64}},
+    %b: tensor<16xf32>) -> tensor<?x?x16xf32> attributes {coil.kernel} {
+  %h = coil.rms_norm %x, %g {epsilon = 1.0e-5 : f32} : (tensor<?x?x8xf32>, tensor<8xf32>) -> tensor<?x?x8xf32>
+  %y = coil.linear %h, %w, %b {coil.lowering_config = {epilogue = [], isa = "avx2", kc = 0 : i64, mc = 12 : i64, prologue = ["rms_norm"], split = "panels", tile = array<i64: 6, 8>, vector = 8 : i64, weights = "panels"}} : (tensor<?x?x8xf32>, tensor<16x8xf32>, tensor<16xf32>) -> tensor<?x?x16xf32>
+  return %y : tensor<?x?x16xf32>
+}
+
+// -----
+
+// A prologue needs the rms_norm it folds as the linear's input.
+func.func private @no_norm(%x: tensor<?x?x8xf32>,
+    %w: tensor<16x8xf32> {coil.layout = {kind = "panels", n0 = 8 : i64}}) -> tensor<?x?x16xf32> attributes {coil.kernel} {
+  // expected-error @+1 {{cannot be lowered to loops: its prologue folds an rms_norm, but its input is not an rms_norm that only such linears read}}
+  %y = coil.linear %x, %w {coil.lowering_config = {epilogue = [], isa = "avx2", kc = 0 : i64, mc = 12 : i64, prologue = ["rms_norm"], split = "panels", tile = array<i64: 6, 8>, vector = 8 : i64, weights = "panels"}} : (tensor<?x?x8xf32>, tensor<16x8xf32>) -> tensor<?x?x16xf32>
+  return %y : tensor<?x?x16xf32>
+}

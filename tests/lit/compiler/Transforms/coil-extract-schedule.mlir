@@ -196,3 +196,63 @@ module attributes {coil.family = "mamba", coil.vocab_size = 6 : i64} {
     return %c, %h, %sc : tensor<?x?x6xf32>, tensor<?x6x2xf32>, tensor<?x?x6x3xf32>
   }
 }
+
+// -----
+
+// An rms_norm folded into the linear reading it: the weight is one entry
+// per norm weight that scales its panels (the same matrix after two
+// norms), and the norm costs its FLOPs but moves nothing (the linear reads
+// its input, the panels hold its weight).
+
+// CHECK-LABEL: module attributes {coil.family = "test", coil.metadata =
+// CHECK-SAME: \22cost\22:{\22bytes\22:[128,48,0],\22flops\22:[0,80,0]}
+// CHECK-SAME: \22weights\22:[{\22dtype\22:\22f32\22,\22name\22:\22emb\22,\22shape\22:[8,4]},{\22dtype\22:\22f32\22,\22name\22:\22norm.0\22,\22shape\22:[4]},{\22dtype\22:\22f32\22,\22layout\22:{\22kind\22:\22panels\22,\22n0\22:8,\22scale\22:\22norm.0\22},\22name\22:\22w\22,\22shape\22:[8,4]},{\22dtype\22:\22f32\22,\22name\22:\22norm.1\22,\22shape\22:[4]},{\22dtype\22:\22f32\22,\22layout\22:{\22kind\22:\22panels\22,\22n0\22:8,\22scale\22:\22norm.1\22},\22name\22:\22w\22,\22shape\22:[8,4]}]
+module attributes {coil.family = "test", coil.vocab_size = 8 : i64} {
+  func.func @prefill(%tokens: tensor<?x?xi32>, %positions: tensor<?x?xi32>) -> tensor<?x?x8xf32> {
+    %e = coil.weight "emb" : tensor<8x4xf32>
+    %h = call @embed(%e, %tokens) : (tensor<8x4xf32>, tensor<?x?xi32>) -> tensor<?x?x4xf32>
+    %n0 = coil.weight "norm.0" : tensor<4xf32>
+    %n1 = coil.weight "norm.1" : tensor<4xf32>
+    %w = coil.weight "w" : tensor<8x4xf32>
+    %a:2 = call @norm_linear(%h, %n0, %w) : (tensor<?x?x4xf32>, tensor<4xf32>, tensor<8x4xf32>) -> (tensor<?x?x4xf32>, tensor<?x?x8xf32>)
+    %b:2 = call @norm_linear(%h, %n1, %w) : (tensor<?x?x4xf32>, tensor<4xf32>, tensor<8x4xf32>) -> (tensor<?x?x4xf32>, tensor<?x?x8xf32>)
+    return %b#1 : tensor<?x?x8xf32>
+  }
+  func.func private @embed(%t: tensor<8x4xf32>, %ids: tensor<?x?xi32>) -> tensor<?x?x4xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
+    %e = coil.embed %t, %ids : (tensor<8x4xf32>, tensor<?x?xi32>) -> tensor<?x?x4xf32>
+    return %e : tensor<?x?x4xf32>
+  }
+  func.func private @norm_linear(%x: tensor<?x?x4xf32>, %n: tensor<4xf32>, %w: tensor<8x4xf32> {coil.layout = {kind = "panels", n0 = 8 : i64, scale = 1 : i64}}) -> (tensor<?x?x4xf32>, tensor<?x?x8xf32>) attributes {coil.calls = 2 : i64, coil.kernel} {
+    %h = coil.rms_norm %x, %n {epsilon = 1.0e-5 : f32} : (tensor<?x?x4xf32>, tensor<4xf32>) -> tensor<?x?x4xf32>
+    %y = coil.linear %h, %w {coil.lowering_config = {epilogue = [], isa = "avx2", kc = 0 : i64, mc = 384 : i64, prologue = ["rms_norm"], split = "panels", tile = array<i64: 6, 8>, vector = 8 : i64, weights = "panels"}} : (tensor<?x?x4xf32>, tensor<8x4xf32>) -> tensor<?x?x8xf32>
+    return %h, %y : tensor<?x?x4xf32>, tensor<?x?x8xf32>
+  }
+}
+
+// -----
+
+// A scale must name a model parameter at every call site.
+module attributes {coil.family = "test", coil.vocab_size = 8 : i64} {
+  func.func @prefill(%tokens: tensor<?x?xi32>, %positions: tensor<?x?xi32>) -> tensor<?x?x8xf32> {
+    %e = coil.weight "emb" : tensor<8x4xf32>
+    %h = call @embed(%e, %tokens) : (tensor<8x4xf32>, tensor<?x?xi32>) -> tensor<?x?x4xf32>
+    %n = coil.weight "norm" : tensor<4xf32>
+    %m = call @exp(%n) : (tensor<4xf32>) -> tensor<4xf32>
+    %w = coil.weight "w" : tensor<8x4xf32>
+    // expected-error @+1 {{argument 2 of @scaled is packed in panels scaled by argument 1, which is not a model parameter here}}
+    %y = call @scaled(%h, %m, %w) : (tensor<?x?x4xf32>, tensor<4xf32>, tensor<8x4xf32>) -> tensor<?x?x8xf32>
+    return %y : tensor<?x?x8xf32>
+  }
+  func.func private @embed(%t: tensor<8x4xf32>, %ids: tensor<?x?xi32>) -> tensor<?x?x4xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
+    %e = coil.embed %t, %ids : (tensor<8x4xf32>, tensor<?x?xi32>) -> tensor<?x?x4xf32>
+    return %e : tensor<?x?x4xf32>
+  }
+  func.func private @exp(%x: tensor<4xf32>) -> tensor<4xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
+    %e = coil.exp %x : tensor<4xf32>
+    return %e : tensor<4xf32>
+  }
+  func.func private @scaled(%x: tensor<?x?x4xf32>, %n: tensor<4xf32>, %w: tensor<8x4xf32> {coil.layout = {kind = "panels", n0 = 8 : i64, scale = 1 : i64}}) -> tensor<?x?x8xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
+    %y = coil.linear %x, %w : (tensor<?x?x4xf32>, tensor<8x4xf32>) -> tensor<?x?x8xf32>
+    return %y : tensor<?x?x8xf32>
+  }
+}

@@ -15,16 +15,31 @@
 // BASE-SAME: vector_bits = 128 : i64
 
 // A weight only linears read, and that every call site passes as a model
-// parameter, is packed in panels of the tile's width.
+// parameter, is packed in panels of the tile's width. The rms_norm only
+// that linear reads is folded into it: the panels are scaled by the norm's
+// weight (argument 1) and the linear's prologue is the norm.
 // AVX512-LABEL: func.func private @norm_linear
-// AVX512-SAME: %{{.*}}: tensor<48x64xf32> {coil.layout = {kind = "panels", n0 = 32 : i64}}
-// AVX512: coil.linear {{.*}} {coil.lowering_config = {epilogue = [], isa = "avx512", kc = 64 : i64, mc = {{[0-9]+}} : i64, split = "panels", tile = array<i64: 12, 32>, vector = 16 : i64, weights = "panels"}}
+// AVX512-SAME: %{{.*}}: tensor<48x64xf32> {coil.layout = {kind = "panels", n0 = 32 : i64, scale = 1 : i64}}
+// AVX512: coil.linear {{.*}} {coil.lowering_config = {epilogue = [], isa = "avx512", kc = 64 : i64, mc = {{[0-9]+}} : i64, prologue = ["rms_norm"], split = "panels", tile = array<i64: 12, 32>, vector = 16 : i64, weights = "panels"}}
 // AVX2-LABEL: func.func private @norm_linear
-// AVX2-SAME: {coil.layout = {kind = "panels", n0 = 16 : i64}}
-// AVX2: coil.lowering_config = {epilogue = [], isa = "avx2", kc = 64 : i64, mc = 384 : i64, split = "panels", tile = array<i64: 6, 16>, vector = 8 : i64, weights = "panels"}
+// AVX2-SAME: {coil.layout = {kind = "panels", n0 = 16 : i64, scale = 1 : i64}}
+// AVX2: coil.lowering_config = {epilogue = [], isa = "avx2", kc = 64 : i64, mc = 384 : i64, prologue = ["rms_norm"], split = "panels", tile = array<i64: 6, 16>, vector = 8 : i64, weights = "panels"}
 // BASE-LABEL: func.func private @norm_linear
-// BASE-SAME: {coil.layout = {kind = "panels", n0 = 8 : i64}}
-// BASE: coil.lowering_config = {epilogue = [], isa = "x86-64", {{.*}}tile = array<i64: 6, 8>, vector = 4 : i64, weights = "panels"}
+// BASE-SAME: {coil.layout = {kind = "panels", n0 = 8 : i64, scale = 1 : i64}}
+// BASE: coil.lowering_config = {epilogue = [], isa = "x86-64", {{.*}}prologue = ["rms_norm"], {{.*}}tile = array<i64: 6, 8>, vector = 4 : i64, weights = "panels"}
+
+// The norm stays when anything but such linears reads its rows (here an
+// add), when its weight is computed at a call site, or when a caller reads
+// its rows.
+// AVX512-LABEL: func.func private @norm_also_read
+// AVX512-SAME: {coil.layout = {kind = "panels", n0 = 32 : i64}}
+// AVX512: coil.linear {{.*}}prologue = []
+// AVX512-LABEL: func.func private @norm_computed_weight
+// AVX512-SAME: {coil.layout = {kind = "panels", n0 = 32 : i64}}
+// AVX512: coil.linear {{.*}}prologue = []
+// AVX512-LABEL: func.func private @norm_read_by_caller
+// AVX512-SAME: {coil.layout = {kind = "panels", n0 = 32 : i64}}
+// AVX512: coil.linear {{.*}}prologue = []
 
 // K longer than half the L1 holds (kc x nr weights) is swept in blocks.
 // AVX512-LABEL: func.func private @long_k
@@ -88,6 +103,12 @@ module {
     %n = coil.weight "norm" : tensor<64xf32>
     %w = coil.weight "proj" : tensor<48x64xf32>
     %y = call @norm_linear(%x, %n, %w) : (tensor<?x?x64xf32>, tensor<64xf32>, tensor<48x64xf32>) -> tensor<?x?x48xf32>
+    %sq = coil.weight "also_read" : tensor<64x64xf32>
+    %na = call @norm_also_read(%x, %n, %sq) : (tensor<?x?x64xf32>, tensor<64xf32>, tensor<64x64xf32>) -> tensor<?x?x64xf32>
+    %ne = coil.exp %n : tensor<64xf32>
+    %nc = call @norm_computed_weight(%x, %ne, %sq) : (tensor<?x?x64xf32>, tensor<64xf32>, tensor<64x64xf32>) -> tensor<?x?x64xf32>
+    %nr:2 = call @norm_read_by_caller(%x, %n, %sq) : (tensor<?x?x64xf32>, tensor<64xf32>, tensor<64x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>)
+    %nn = coil.add %nr#0, %nr#1 : tensor<?x?x64xf32>
     %e = coil.exp %w : tensor<48x64xf32>
     %z = call @computed_weight(%x, %e) : (tensor<?x?x64xf32>, tensor<48x64xf32>) -> tensor<?x?x48xf32>
     %g = coil.weight "gate" : tensor<96x64xf32>
@@ -114,6 +135,22 @@ module {
     %h = coil.rms_norm %x, %n {epsilon = 1.0e-5 : f32} : (tensor<?x?x64xf32>, tensor<64xf32>) -> tensor<?x?x64xf32>
     %y = coil.linear %h, %w : (tensor<?x?x64xf32>, tensor<48x64xf32>) -> tensor<?x?x48xf32>
     return %y : tensor<?x?x48xf32>
+  }
+  func.func private @norm_also_read(%x: tensor<?x?x64xf32>, %n: tensor<64xf32>, %w: tensor<64x64xf32>) -> tensor<?x?x64xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
+    %h = coil.rms_norm %x, %n {epsilon = 1.0e-5 : f32} : (tensor<?x?x64xf32>, tensor<64xf32>) -> tensor<?x?x64xf32>
+    %y = coil.linear %h, %w : (tensor<?x?x64xf32>, tensor<64x64xf32>) -> tensor<?x?x64xf32>
+    %z = coil.add %y, %h : tensor<?x?x64xf32>
+    return %z : tensor<?x?x64xf32>
+  }
+  func.func private @norm_computed_weight(%x: tensor<?x?x64xf32>, %n: tensor<64xf32>, %w: tensor<64x64xf32>) -> tensor<?x?x64xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
+    %h = coil.rms_norm %x, %n {epsilon = 1.0e-5 : f32} : (tensor<?x?x64xf32>, tensor<64xf32>) -> tensor<?x?x64xf32>
+    %y = coil.linear %h, %w : (tensor<?x?x64xf32>, tensor<64x64xf32>) -> tensor<?x?x64xf32>
+    return %y : tensor<?x?x64xf32>
+  }
+  func.func private @norm_read_by_caller(%x: tensor<?x?x64xf32>, %n: tensor<64xf32>, %w: tensor<64x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>) attributes {coil.calls = 1 : i64, coil.kernel} {
+    %h = coil.rms_norm %x, %n {epsilon = 1.0e-5 : f32} : (tensor<?x?x64xf32>, tensor<64xf32>) -> tensor<?x?x64xf32>
+    %y = coil.linear %h, %w : (tensor<?x?x64xf32>, tensor<64x64xf32>) -> tensor<?x?x64xf32>
+    return %h, %y : tensor<?x?x64xf32>, tensor<?x?x64xf32>
   }
   func.func private @long_k(%x: tensor<4x1000xf32>, %w: tensor<16x1000xf32>) -> tensor<4x16xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
     %y = coil.linear %x, %w : (tensor<4x1000xf32>, tensor<16x1000xf32>) -> tensor<4x16xf32>
