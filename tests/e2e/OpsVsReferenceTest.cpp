@@ -6,8 +6,8 @@
 // host can execute (x86-64, x86-64-v3 = AVX2 + FMA, x86-64-v4 = AVX-512;
 // the others are skipped, never passed) and run through the C API against
 // the reference interpreter. Shapes are chosen to be awkward for every
-// register tile: K of 1, 7, 19, 33, and 600 and 1100 (several cache blocks
-// of K for every family); N of 1, 37, 61, 200 (partial panels and lanes),
+// register tile: K of 1, 7, 19, 33, 600 (one block of K, its panels in
+// L2), and 2100 and 2600 (several cache blocks of K for every family); N of 1, 37, 61, 200 (partial panels and lanes),
 // N = 96 (whole panels); T = 1, 7, 64 at batch 3, so the rows of one
 // call (3, 21, 192) leave every remainder of the 12-, 6-, 8-, 4-, 2- and
 // 1-row tiles; then decode steps (3 rows). Linear cases cover a bias and the
@@ -167,11 +167,15 @@ const OpCase kCases[] = {
     %w = coil.weight "w" : tensor<$Nx$Kxf32>
     %l = coil.linear %h, %w : ($ACT, tensor<$Nx$Kxf32>) -> $OUT
     %y = coil.sub %r, %l : $OUT)"},
-    {"linear_bias_kblocks_k1100_n37", 1100, 37, R"(
+    {"linear_bias_kblocks_k2100_n37", 2100, 37, R"(
     %w = coil.weight "w" : tensor<$Nx$Kxf32>
     %b = coil.weight "b" : tensor<$Nxf32>
     %y = coil.linear %h, %w, %b : ($ACT, tensor<$Nx$Kxf32>, tensor<$Nxf32>) -> $OUT)"},
-    {"linear_silu_kblocks_k600_n61", 600, 61, R"(
+    {"linear_silu_kblocks_k2600_n61", 2600, 61, R"(
+    %w = coil.weight "w" : tensor<$Nx$Kxf32>
+    %l = coil.linear %h, %w : ($ACT, tensor<$Nx$Kxf32>) -> $OUT
+    %y = coil.silu %l : $OUT)"},
+    {"linear_silu_k600_n61", 600, 61, R"(
     %w = coil.weight "w" : tensor<$Nx$Kxf32>
     %l = coil.linear %h, %w : ($ACT, tensor<$Nx$Kxf32>) -> $OUT
     %y = coil.silu %l : $OUT)"},
@@ -194,7 +198,7 @@ const OpCase kCases[] = {
     %w = coil.weight "w" : tensor<$Nx$Kxf32>
     %b = coil.weight "b" : tensor<$Nxf32>
     %y = coil.linear %n, %w, %b : ($ACT, tensor<$Nx$Kxf32>, tensor<$Nxf32>) -> $OUT)"},
-    {"rms_norm_linears_silu_mul_kblocks_k600_n61", 600, 61, R"(
+    {"rms_norm_linears_silu_mul_kblocks_k2600_n61", 2600, 61, R"(
     %g = coil.weight "g" : tensor<$Kxf32>
     %n = coil.rms_norm %h, %g {epsilon = 1.0e-6 : f32} : ($ACT, tensor<$Kxf32>) -> $ACT
     %wg = coil.weight "wg" : tensor<$Nx$Kxf32>

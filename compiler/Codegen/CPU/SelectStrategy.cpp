@@ -227,11 +227,14 @@ struct CoilCpuSelectStrategyPass
         int64_t rowsInL2 = target->l2Bytes / 2 / std::max<int64_t>(4 * k, 1);
         config.mc = std::clamp<int64_t>(rowsInL2 / config.mr * config.mr,
                                         config.mr, 64 * config.mr);
-        // kc x nr weights take half the L1 (a multiple of 8); one block
-        // when K is not longer.
+        // One block of K while a whole panel (K x nr weights) takes at most
+        // a quarter of the L2: it streams from there through the tile, with
+        // no partial sums between blocks. Longer K goes in blocks of kc
+        // whose kc x nr weights take half the L1 (a multiple of 8).
         int64_t kc =
             std::max<int64_t>(8, target->l1Bytes / 2 / (4 * config.nr) / 8 * 8);
-        config.kc = kc < k ? kc : k;
+        bool panelInL2 = 4 * k * config.nr <= target->l2Bytes / 4;
+        config.kc = kc < k && !panelInL2 ? kc : k;
         auto arg = dyn_cast<BlockArgument>(linear.getWeight());
         config.packed = arg && arg.getOwner() == &fn.getBody().front() &&
                         isPackable(arg, calls);

@@ -134,8 +134,22 @@ public:
     if (normEpsilon)
       rowScale = lb.b.create<memref::AllocaOp>(
           lb.loc, MemRefType::get({c.mc}, lb.b.getF32Type()));
-    lb.loop(lb.idx(0), m, c.mc, [&](Value m0) {
-      Value mEnd = lb.minui(lb.addi(m0, lb.idx(c.mc)), m);
+    // ceil(m / mc) blocks of equal size (in whole register tiles, at most
+    // mc rows): every block streams all of this tile's panels, so a last
+    // block of a few rows would pay that for little work.
+    auto ceilDiv = [&](Value a, Value d) {
+      return lb.b.create<arith::DivUIOp>(
+          lb.loc, lb.addi(a, lb.subi(d, lb.idx(1))), d);
+    };
+    Value blocks = ceilDiv(m, lb.idx(c.mc));
+    Value perBlock = lb.muli(
+        ceilDiv(ceilDiv(m, lb.b.create<arith::MaxUIOp>(lb.loc, blocks,
+                                                      lb.idx(1))),
+                lb.idx(c.mr)),
+        lb.idx(c.mr));
+    Value step = lb.b.create<arith::MaxUIOp>(lb.loc, perBlock, lb.idx(c.mr));
+    lb.loop(lb.idx(0), m, step, [&](Value m0) {
+      Value mEnd = lb.minui(lb.addi(m0, step), m);
       blockStart = m0;
       if (normEpsilon)
         scaleRows(m0, mEnd);

@@ -191,7 +191,12 @@ Value LoopBuilder::softplus(Value x) {
 
 void LoopBuilder::loop(Value lb, Value ub, int64_t step,
                        function_ref<void(Value)> body) {
-  auto forOp = b.create<scf::ForOp>(loc, lb, ub, idx(step));
+  loop(lb, ub, idx(step), body);
+}
+
+void LoopBuilder::loop(Value lb, Value ub, Value step,
+                       function_ref<void(Value)> body) {
+  auto forOp = b.create<scf::ForOp>(loc, lb, ub, step);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(forOp.getBody()->getTerminator());
   body(forOp.getInductionVar());

@@ -94,6 +94,8 @@ public:
 
   /// for iv in [lb, ub) step `step` { body(iv) }
   void loop(Value lb, Value ub, int64_t step, function_ref<void(Value)> body);
+  /// The same with a step computed at run time (> 0).
+  void loop(Value lb, Value ub, Value step, function_ref<void(Value)> body);
 
   /// A loop carrying `init` through `body(iv, acc) -> next`; returns the
   /// final values.

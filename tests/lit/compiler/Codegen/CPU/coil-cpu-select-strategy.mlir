@@ -41,7 +41,13 @@
 // AVX512-SAME: {coil.layout = {kind = "panels", n0 = 32 : i64}}
 // AVX512: coil.linear {{.*}}prologue = []
 
-// K longer than half the L1 holds (kc x nr weights) is swept in blocks.
+// A panel (K x nr weights) within a quarter of the L2 is one block of K,
+// however long; a longer one is swept in blocks of kc (kc x nr weights in
+// half the L1).
+// AVX512-LABEL: func.func private @panel_in_l2
+// AVX512: coil.lowering_config = {epilogue = [], isa = "avx512", kc = 1000 : i64,
+// AVX2-LABEL: func.func private @panel_in_l2
+// AVX2: coil.lowering_config = {epilogue = [], isa = "avx2", kc = 1000 : i64,
 // AVX512-LABEL: func.func private @long_k
 // AVX512: coil.lowering_config = {epilogue = [], isa = "avx512", kc = 192 : i64,
 // AVX2-LABEL: func.func private @long_k
@@ -120,7 +126,10 @@ module {
     %s = coil.add %r#0, %f : tensor<?x?x64xf32>
     %lw = coil.weight "long" : tensor<16x1000xf32>
     %lx = coil.weight "long_input" : tensor<4x1000xf32>
-    %lk = call @long_k(%lx, %lw) : (tensor<4x1000xf32>, tensor<16x1000xf32>) -> tensor<4x16xf32>
+    %pk = call @panel_in_l2(%lx, %lw) : (tensor<4x1000xf32>, tensor<16x1000xf32>) -> tensor<4x16xf32>
+    %vw = coil.weight "very_long" : tensor<16x4096xf32>
+    %vx = coil.weight "very_long_input" : tensor<4x4096xf32>
+    %lk = call @long_k(%vx, %vw) : (tensor<4x4096xf32>, tensor<16x4096xf32>) -> tensor<4x16xf32>
     %p = coil.weight "pieces" : tensor<96x64xf32>
     %w1:2 = call @split_whole_panels(%x, %p) : (tensor<?x?x64xf32>, tensor<96x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x32xf32>)
     %w2:2 = call @split_inside_a_panel(%x, %p) : (tensor<?x?x64xf32>, tensor<96x64xf32>) -> (tensor<?x?x48xf32>, tensor<?x?x48xf32>)
@@ -152,8 +161,12 @@ module {
     %y = coil.linear %h, %w : (tensor<?x?x64xf32>, tensor<64x64xf32>) -> tensor<?x?x64xf32>
     return %h, %y : tensor<?x?x64xf32>, tensor<?x?x64xf32>
   }
-  func.func private @long_k(%x: tensor<4x1000xf32>, %w: tensor<16x1000xf32>) -> tensor<4x16xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
+  func.func private @panel_in_l2(%x: tensor<4x1000xf32>, %w: tensor<16x1000xf32>) -> tensor<4x16xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
     %y = coil.linear %x, %w : (tensor<4x1000xf32>, tensor<16x1000xf32>) -> tensor<4x16xf32>
+    return %y : tensor<4x16xf32>
+  }
+  func.func private @long_k(%x: tensor<4x4096xf32>, %w: tensor<16x4096xf32>) -> tensor<4x16xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
+    %y = coil.linear %x, %w : (tensor<4x4096xf32>, tensor<16x4096xf32>) -> tensor<4x16xf32>
     return %y : tensor<4x16xf32>
   }
   func.func private @computed_weight(%x: tensor<?x?x64xf32>, %w: tensor<48x64xf32>) -> tensor<?x?x48xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
