@@ -34,12 +34,14 @@ def CoilCpuSelectStrategyPass
       ymm), 6 x 8 on x86-64 (12 of 16 xmm). Each weight vector loaded
       feeds `mr` FMAs, each broadcast input `nr / lanes`.
     * `vector`: f32 lanes of one register.
-    * `mc`: rows per cache block, so that `mc` rows of the input (mc x K
-      floats) take at most half the L2 and stay there while every weight
-      panel of the tile's share streams past them.
-    * `kc`: input features per cache block, so that kc x nr weights take
-      half the L1 and serve every row tile of the block (K itself when it
-      is not longer).
+    * `mc`: the most rows per cache block, so that `mc` rows of the input
+      (mc x K floats) take at most half the L2 and stay there while every
+      weight panel of the tile's share streams past them; the rows go in
+      ceil(M / mc) blocks of equal size.
+    * `kc`: input features per cache block: K itself while a whole panel
+      (K x nr weights) takes at most a quarter of the L2 (it streams from
+      there with no partial sums), else so that kc x nr weights take half
+      the L1 and serve every row tile of the block.
     * `epilogue`: the element-wise ops after the linear (and a final
       `split` into pieces of whole panels) applied on the register tile
       before its one store, when nothing else reads the values in between.
