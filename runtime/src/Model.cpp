@@ -94,6 +94,13 @@ void packPanels(const float *src, const float *scale, int64_t n, int64_t k,
     t.join();
 }
 
+/// True if a file tensor of `dtype` can be read as f32 (F32, or F16 and
+/// BF16 widened).
+bool widensToF32(weights::DType dtype) {
+  return dtype == weights::DType::F32 || dtype == weights::DType::F16 ||
+         dtype == weights::DType::BF16;
+}
+
 /// True if the file's `dtype` is the model's `type`.
 bool sameType(weights::DType dtype, ElementType type) {
   switch (dtype) {
@@ -198,9 +205,7 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
       Buffer wide;
       if (!sameType(tensor->dtype, spec.type) ||
           reinterpret_cast<uintptr_t>(tensor->data) % alignof(float) != 0) {
-        if (tensor->dtype != weights::DType::F32 &&
-            tensor->dtype != weights::DType::F16 &&
-            tensor->dtype != weights::DType::BF16)
+        if (!widensToF32(tensor->dtype))
           return Status::error(COIL_BAD_WEIGHTS,
                                found + " has dtype " +
                                    weights::dtypeName(tensor->dtype) +
@@ -231,9 +236,7 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
               of + ", has shape " + weights::formatShape(s->shape) +
                   " but the panels need " +
                   weights::formatShape({spec.shape[1]}));
-        if (s->dtype != weights::DType::F32 &&
-            s->dtype != weights::DType::F16 &&
-            s->dtype != weights::DType::BF16)
+        if (!widensToF32(s->dtype))
           return Status::error(COIL_BAD_WEIGHTS,
                                of + ", has dtype " +
                                    weights::dtypeName(s->dtype) +

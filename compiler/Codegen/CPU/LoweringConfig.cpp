@@ -148,20 +148,20 @@ std::optional<ContractionConfig> ContractionConfig::of(Operation *op) {
     config.kc = kc.getInt();
   if (config.kc < 0)
     return std::nullopt;
-  if (auto epilogue = dict.getAs<ArrayAttr>("epilogue"))
-    for (Attribute name : epilogue) {
-      auto s = dyn_cast<StringAttr>(name);
-      if (!s)
-        return std::nullopt;
-      config.epilogue.push_back(s.str());
-    }
-  if (auto prologue = dict.getAs<ArrayAttr>("prologue"))
-    for (Attribute name : prologue) {
-      auto s = dyn_cast<StringAttr>(name);
-      if (!s)
-        return std::nullopt;
-      config.prologue.push_back(s.str());
-    }
+  // The op names of `key` (absent: none); false when one is not a string.
+  auto readNames = [&](StringRef key, auto &names) {
+    if (auto list = dict.getAs<ArrayAttr>(key))
+      for (Attribute name : list) {
+        auto s = dyn_cast<StringAttr>(name);
+        if (!s)
+          return false;
+        names.push_back(s.str());
+      }
+    return true;
+  };
+  if (!readNames("epilogue", config.epilogue) ||
+      !readNames("prologue", config.prologue))
+    return std::nullopt;
   // The only prologue is an rms_norm, over packed panels.
   if (!config.prologue.empty() && (!config.foldsNorm() || !config.packed))
     return std::nullopt;
