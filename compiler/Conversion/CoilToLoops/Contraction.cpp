@@ -14,7 +14,6 @@
 
 #include "compiler/Codegen/CPU/LoweringConfig.h"
 #include "dialects/Coil/IR/CoilOps.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -198,11 +197,8 @@ private:
                               Value v = lb.load(x, {r, i});
                               return {lb.add(a[0], lb.mul(v, v))};
                             })[0];
-      Value inv = lb.div(
-          lb.f32(1.0), lb.b.create<math::SqrtOp>(
-                           lb.loc, lb.add(lb.div(sum, lb.f32(k)),
-                                          lb.f32(*normEpsilon))));
-      lb.store(inv, rowScale, {lb.subi(r, m0)});
+      lb.store(inverseRms(lb, sum, k, *normEpsilon), rowScale,
+               {lb.subi(r, m0)});
     });
   }
 

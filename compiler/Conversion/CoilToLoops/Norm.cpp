@@ -9,6 +9,14 @@
 using namespace mlir;
 using namespace mlir::coil;
 
+Value mlir::coil::inverseRms(LoopBuilder &lb, Value sumOfSquares,
+                             int64_t width, double epsilon) {
+  return lb.div(lb.f32(1.0),
+                lb.b.create<math::SqrtOp>(
+                    lb.loc, lb.add(lb.div(sumOfSquares, lb.f32(width)),
+                                   lb.f32(epsilon))));
+}
+
 /// One row per iteration: (layer_norm: the mean,) the mean square, then the
 /// scaled row. Tiles split the rows.
 LogicalResult mlir::coil::lowerNorm(LoopBuilder &lb, Operation *op,
@@ -34,10 +42,7 @@ LogicalResult mlir::coil::lowerNorm(LoopBuilder &lb, Operation *op,
                            Value c = lb.sub(lb.load(x, {r, i}), mean);
                            return {lb.add(a[0], lb.mul(c, c))};
                          })[0];
-    Value inv =
-        lb.div(lb.f32(1.0),
-               lb.b.create<math::SqrtOp>(
-                   lb.loc, lb.add(lb.div(sq, lb.f32(width)), lb.f32(epsilon))));
+    Value inv = inverseRms(lb, sq, width, epsilon);
     lb.loop(lb.idx(0), lb.idx(width), 1, [&](Value i) {
       Value v =
           lb.mul(lb.mul(lb.sub(lb.load(x, {r, i}), mean), inv), lb.load(w, i));

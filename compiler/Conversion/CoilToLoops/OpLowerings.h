@@ -48,6 +48,11 @@ LogicalResult lowerContraction(LoopBuilder &lb, Operation *op,
 /// Norm.cpp: `rms_norm`, `layer_norm`.
 LogicalResult lowerNorm(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
                         ArrayRef<Value> out);
+/// 1 / sqrt(sumOfSquares / width + epsilon): the scale of a row of
+/// `width` elements in rms_norm (and layer_norm, of the centred row); the
+/// norm's lowering and the linears folding an rms_norm share it.
+Value inverseRms(LoopBuilder &lb, Value sumOfSquares, int64_t width,
+                 double epsilon);
 /// Elementwise.cpp: the unary and binary element-wise ops.
 LogicalResult lowerElementwise(LoopBuilder &lb, Operation *op,
                                ArrayRef<Value> in, ArrayRef<Value> out);
