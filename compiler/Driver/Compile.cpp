@@ -10,6 +10,7 @@
 #include "compiler/Conversion/Passes.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Target/SharedLibrary.h"
+#include "runtime/include/coil/abi.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "mlir/Pass/PassManager.h"
@@ -31,7 +32,8 @@ using namespace mlir;
 using llvm::Error;
 
 std::string mlir::coil::compilerVersion() {
-  return "coilc 0.3 (model ABI 4, LLVM " LLVM_VERSION_STRING ")";
+  return "coilc 0.3 (model ABI " + std::to_string(COIL_MODEL_ABI_VERSION) +
+         ", LLVM " LLVM_VERSION_STRING ")";
 }
 
 Error mlir::coil::compileModel(
