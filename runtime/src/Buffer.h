@@ -2,11 +2,7 @@
 //
 // The memory the runtime hands to kernels: 64-byte aligned (a cache line and
 // the widest vector), zero-filled at allocation so every page is faulted in
-// then and not on the first token, and freed when the buffer dies. Large
-// buffers (packed weights, KV caches, scratch) are 2 MiB aligned and asked
-// to be backed by transparent huge pages: kernels stream them, and with 4
-// KiB pages a session touched after another one ran paid for TLB and page
-// walks (up to 1.3x slower prefill and decode in interleaved runs).
+// then and not on the first token, and freed when the buffer dies.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,10 +19,6 @@
 #include <string>
 #include <utility>
 
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
-
 namespace coil::runtime {
 
 /// A zero-initialised, 64-byte aligned block of memory.
@@ -34,9 +26,6 @@ class Buffer {
 public:
   /// The alignment of every buffer.
   static constexpr size_t kAlignment = 64;
-  /// Buffers of at least this size start on a 2 MiB boundary and ask for
-  /// transparent huge pages.
-  static constexpr size_t kHugePage = size_t(2) << 20;
 
   Buffer() = default;
   Buffer(Buffer &&other) noexcept
@@ -66,17 +55,12 @@ public:
   static Status allocateForOverwrite(size_t size, const std::string &what,
                                      Buffer &out) {
     size_t rounded = size == 0 ? kAlignment : size;
-    size_t alignment = rounded >= kHugePage ? kHugePage : kAlignment;
-    if (rounded > SIZE_MAX - (alignment - 1))
+    if (rounded > SIZE_MAX - (kAlignment - 1))
       return tooLarge(size, what);
-    rounded = (rounded + alignment - 1) / alignment * alignment;
-    void *memory = std::aligned_alloc(alignment, rounded);
+    rounded = (rounded + kAlignment - 1) / kAlignment * kAlignment;
+    void *memory = std::aligned_alloc(kAlignment, rounded);
     if (!memory)
       return tooLarge(size, what);
-#ifdef __linux__
-    if (alignment == kHugePage)
-      madvise(memory, rounded, MADV_HUGEPAGE);
-#endif
     out = Buffer();
     out.ptr = memory;
     out.bytes = size;
