@@ -170,6 +170,21 @@ Value storeStepInputs(LoopBuilder &lb, const ScanOperands &s, VectorType vt,
   return uu;
 }
 
+/// Asks for the lines of step `t` the block of channels d.. reads (u, dt,
+/// z) and writes (y). A block walks down time, one line per row of each
+/// tensor (rows Din floats apart, a new page every step or two), which the
+/// hardware prefetchers do not follow; two chunks ahead the lines arrive
+/// before the chunk's first pass reads them.
+void prefetchStep(LoopBuilder &lb, const ScanOperands &s, Value bb, Value t,
+                  Value d) {
+  for (Value m : {s.u, s.delta, s.z, s.y})
+    if (m)
+      lb.b.create<memref::PrefetchOp>(lb.loc, m, ValueRange{bb, t, d},
+                                      /*isWrite=*/m == s.y,
+                                      /*localityHint=*/3,
+                                      /*isDataCache=*/true);
+}
+
 /// Channels [lo, hi) of every sequence, W at a time (hi - lo a multiple of
 /// W): the state of index k of the block is vector k, across channels.
 /// Time goes in chunks of `steps` steps, each in three passes: the first two
@@ -181,7 +196,8 @@ Value storeStepInputs(LoopBuilder &lb, const ScanOperands &s, VectorType vt,
 /// one pass, the softplus and the exps sit on every step's critical path
 /// and the out-of-order window, smaller than one step, cannot overlap
 /// them. A's columns are transposed into scratch once per block, for every
-/// sequence (kept in registers instead, they were spilled).
+/// sequence (kept in registers instead, they were spilled). The first pass
+/// also prefetches the rows of two chunks later (prefetchStep).
 void scanBlocks(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
                 int64_t width, int64_t steps, const ChunkScratch &scratch) {
   auto vt = VectorType::get({width}, lb.b.getF32Type());
@@ -202,6 +218,9 @@ void scanBlocks(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
             Value count = lb.minui(lb.subi(seq, t0), lb.idx(steps));
             lb.loop(zero, count, 1, [&](Value i) {
               Value t = lb.addi(t0, i);
+              prefetchStep(lb, s, bb, lb.minui(lb.addi(t, lb.idx(2 * steps)),
+                                               lb.subi(seq, lb.idx(1))),
+                           d);
               storeStepInputs(lb, s, vt, scratch, bb, t, d, i);
               if (s.z)
                 lb.vstore(lb.silu(lb.vload(vt, s.z, {bb, t, d})),

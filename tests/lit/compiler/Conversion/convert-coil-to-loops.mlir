@@ -58,7 +58,8 @@ func.func private @scan(%u: tensor<?x?x32xf32>, %dt: tensor<?x?x32xf32>, %a: ten
 // the gate and the 16 decays to stack scratch (the exp expanded into FMAs
 // and integer ops, no math.exp), the recurrence reads them back and carries
 // the 16 state vectors. A's columns are transposed into scratch once per
-// block, before the loop over sequences.
+// block, before the loop over sequences. The first pass prefetches u, dt
+// and z and (for writing) y two chunks (8 steps) ahead.
 // CHECK-LABEL: func.func @scan_chunked
 // CHECK-DAG: %[[DECAY:.+]] = memref.alloca() : memref<4x16x8xf32>
 // CHECK-DAG: %[[STEP:.+]] = memref.alloca() : memref<3x4x8xf32>
@@ -67,6 +68,12 @@ func.func private @scan(%u: tensor<?x?x32xf32>, %dt: tensor<?x?x32xf32>, %a: ten
 // CHECK: vector.store %{{.+}}, %[[ACOLS]]
 // CHECK: scf.for
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c4 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: %[[AHEAD:.+]] = arith.addi %{{.+}}, %c8
+// CHECK: %[[CLAMPED:.+]] = arith.minui %[[AHEAD]]
+// CHECK: memref.prefetch %{{.+}}[%{{.+}}, %[[CLAMPED]], %{{.+}}], read, locality<3>, data
+// CHECK: memref.prefetch %{{.+}}[%{{.+}}, %[[CLAMPED]], %{{.+}}], read, locality<3>, data
+// CHECK: memref.prefetch %{{.+}}[%{{.+}}, %[[CLAMPED]], %{{.+}}], read, locality<3>, data
+// CHECK: memref.prefetch %{{.+}}[%{{.+}}, %[[CLAMPED]], %{{.+}}], write, locality<3>, data
 // CHECK: vector.store %{{.+}}, %[[STEP]]
 // CHECK: arith.shli
 // CHECK: vector.store %{{.+}}, %[[DECAY]]
