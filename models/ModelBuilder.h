@@ -34,6 +34,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "models/ModelConfig.h"
+#include "runtime/include/coil/abi.h"
 
 #include <string>
 #include <vector>
@@ -71,11 +72,11 @@ OwningOpRef<ModuleOp> buildModel(MLIRContext &context,
 /// Names of the entry points: prefill returns the logits of each
 /// sequence's last position [B, 1, V], prefill_all those of every position
 /// [B, T, V], decode those of the one new token [B, 1, V].
-inline constexpr const char *kPrefillFunction = "prefill";
-inline constexpr const char *kPrefillAllFunction = "prefill_all";
-inline constexpr const char *kDecodeFunction = "decode";
+inline constexpr const char *kPrefillFunction = COIL_ENTRY_PREFILL;
+inline constexpr const char *kPrefillAllFunction = COIL_ENTRY_PREFILL_ALL;
+inline constexpr const char *kDecodeFunction = COIL_ENTRY_DECODE;
 /// prefill_all that also returns every position's recurrent states.
-inline constexpr const char *kVerifyFunction = "verify";
+inline constexpr const char *kVerifyFunction = COIL_ENTRY_VERIFY;
 /// Attribute naming a state argument.
 inline constexpr const char *kStateAttr = "coil.state";
 /// Attribute naming the state whose every position a result holds.

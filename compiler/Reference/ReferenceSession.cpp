@@ -8,6 +8,8 @@
 
 #include "compiler/Reference/ReferenceSession.h"
 
+#include "runtime/include/coil/abi.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -32,8 +34,8 @@ ReferenceSession::create(ModuleOp module, WeightProvider weights, int64_t batch,
     return sessionError(
         llvm::formatv("batch ({0}) and context capacity ({1}) must be >= 1",
                       batch, capacity));
-  auto prefill = module.lookupSymbol<func::FuncOp>("prefill");
-  auto decode = module.lookupSymbol<func::FuncOp>("decode");
+  auto prefill = module.lookupSymbol<func::FuncOp>(COIL_ENTRY_PREFILL);
+  auto decode = module.lookupSymbol<func::FuncOp>(COIL_ENTRY_DECODE);
   if (!prefill || !decode)
     return sessionError("the module has no @prefill and @decode entry points");
   FunctionType type = prefill.getFunctionType();
@@ -114,12 +116,14 @@ ReferenceSession::step(StringRef function,
 
 Expected<Tensor>
 ReferenceSession::prefill(const std::vector<std::vector<int64_t>> &tokens) {
-  return step("prefill", tokens);
+  return step(COIL_ENTRY_PREFILL, tokens);
 }
 
 Expected<Tensor>
 ReferenceSession::prefillAll(const std::vector<std::vector<int64_t>> &tokens) {
-  return step(module.lookupSymbol("prefill_all") ? "prefill_all" : "prefill",
+  return step(module.lookupSymbol(COIL_ENTRY_PREFILL_ALL)
+                  ? COIL_ENTRY_PREFILL_ALL
+                  : COIL_ENTRY_PREFILL,
               tokens);
 }
 
@@ -127,5 +131,5 @@ Expected<Tensor> ReferenceSession::decode(const std::vector<int64_t> &tokens) {
   std::vector<std::vector<int64_t>> rows;
   for (int64_t t : tokens)
     rows.push_back({t});
-  return step("decode", rows);
+  return step(COIL_ENTRY_DECODE, rows);
 }

@@ -411,8 +411,9 @@ Status checkTokenShape(const std::string &entryName, const std::string &path,
                                              elementTypeName(buffer.type));
   const Shape &shape = buffer.shape;
   // The prefill entries and verify take any number of tokens.
-  bool prefill = entryName == "prefill" || entryName == "prefill_all" ||
-                 entryName == "verify";
+  bool prefill = entryName == COIL_ENTRY_PREFILL ||
+                 entryName == COIL_ENTRY_PREFILL_ALL ||
+                 entryName == COIL_ENTRY_VERIFY;
   bool ok =
       shape.size() == 2 && shape[0].kind == Dim::Batch &&
       (shape[1].kind == Dim::Tokens ||
@@ -444,7 +445,7 @@ Status parseBuffer(const json &entry, const std::string &entryName,
     buffer.kind = isHistory ? BufferKind::History
                   : isState ? BufferKind::State
                             : BufferKind::Weight;
-    if (isHistory && entryName != "verify")
+    if (isHistory && entryName != COIL_ENTRY_VERIFY)
       return Reader::fail(path + ".kind",
                           "a history buffer belongs to the entry \"verify\" "
                           "only");
@@ -638,7 +639,7 @@ Status parseEntry(const json &value, const std::string &name,
   }
   // Verify keeps every position of every recurrent state (a state without
   // a context dimension), so a sequence can go back to any of them.
-  if (name == "verify")
+  if (name == COIL_ENTRY_VERIFY)
     for (size_t i = 0; i < meta.states.size(); ++i) {
       const Shape &shape = meta.states[i].shape;
       bool recurrent = std::none_of(shape.begin() + 1, shape.end(),
@@ -667,7 +668,7 @@ Status parseEntry(const json &value, const std::string &name,
   // prefill_all's are per token.
   const Dim &logitsDim = entry.buffers[entry.logitsBuffer].shape[1];
   bool lastOnly = logitsDim.kind == Dim::Literal && logitsDim.value == 1 &&
-                  name != "prefill_all" && name != "verify";
+                  name != COIL_ENTRY_PREFILL_ALL && name != COIL_ENTRY_VERIFY;
   if (!sameTokens(logitsDim) && !lastOnly)
     return Reader::fail(
         path + ".buffers[" + std::to_string(entry.logitsBuffer) + "].shape",
@@ -814,7 +815,7 @@ Status parseMetadata(std::string_view text, Metadata &out) {
   if (!entries->is_object())
     return Reader::fail("entries",
                         "expected an object, found " + describe(*entries));
-  for (const char *required : {"prefill", "decode"})
+  for (const char *required : {COIL_ENTRY_PREFILL, COIL_ENTRY_DECODE})
     if (!entries->contains(required))
       return Reader::fail(std::string("entries.") + required, "missing");
   for (auto it = entries->begin(); it != entries->end(); ++it) {

@@ -111,7 +111,7 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
                          "verify_tokens must be from 0 to max_context " +
                              std::to_string(maxContext) + ", found " +
                              std::to_string(verifyTokens));
-  if (verifyTokens > 0 && !meta.entries.count("verify"))
+  if (verifyTokens > 0 && !meta.entries.count(COIL_ENTRY_VERIFY))
     return Status::error(COIL_FAILED_PRECONDITION,
                          "verify_tokens: the model has no entry \"verify\"");
   // Positions are i32.
@@ -143,12 +143,12 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
   };
 
   // The prefill entry: the last position's logits, or every position's.
-  std::string prefillName = "prefill";
+  std::string prefillName = COIL_ENTRY_PREFILL;
   if (allLogits) {
-    if (meta.entries.count("prefill_all")) {
-      prefillName = "prefill_all";
+    if (meta.entries.count(COIL_ENTRY_PREFILL_ALL)) {
+      prefillName = COIL_ENTRY_PREFILL_ALL;
     } else {
-      const EntrySpec &prefill = meta.entries.find("prefill")->second;
+      const EntrySpec &prefill = meta.entries.find(COIL_ENTRY_PREFILL)->second;
       const Shape &shape = prefill.buffers[prefill.logitsBuffer].shape;
       if (shape.size() < 2 || shape[1].kind != Dim::Tokens)
         return Status::error(COIL_FAILED_PRECONDITION,
@@ -167,9 +167,9 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
   if (__builtin_mul_overflow(cells, sizeof(int32_t), &tokenBytes))
     return tooLarge("the tokens buffer");
   std::vector<std::pair<std::string, int64_t>> calls{{prefillName, maxContext},
-                                                     {"decode", 1}};
+                                                     {COIL_ENTRY_DECODE, 1}};
   if (verifyTokens > 0)
-    calls.emplace_back("verify", verifyTokens);
+    calls.emplace_back(COIL_ENTRY_VERIFY, verifyTokens);
   for (auto [name, tokens] : calls) {
     const EntrySpec &entry = meta.entries.find(name)->second;
     const BufferSpec &logits = entry.buffers[entry.logitsBuffer];
@@ -229,14 +229,14 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
                                  prefillBytes);
       !s.isOk())
     return s;
-  if (Status s =
-          session->layOut("decode", 1, session->decodeEntry, decodeBytes);
+  if (Status s = session->layOut(COIL_ENTRY_DECODE, 1, session->decodeEntry,
+                                 decodeBytes);
       !s.isOk())
     return s;
   size_t scratchBytes = std::max(prefillBytes, decodeBytes);
   if (verifyTokens > 0) {
     size_t verifyBytes;
-    if (Status s = session->layOut("verify", verifyTokens,
+    if (Status s = session->layOut(COIL_ENTRY_VERIFY, verifyTokens,
                                    session->verifyEntry, verifyBytes);
         !s.isOk())
       return s;
@@ -307,10 +307,11 @@ Status Session::create(std::shared_ptr<const Model> model, int64_t maxBatch,
   session->decodeEntry.profileId = 1;
   session->verifyEntry.profileId = 2;
   // Either prefill entry is the profile's "prefill".
-  session->profiledEntries[0] = {"prefill", session->prefillEntry.spec};
+  session->profiledEntries[0] = {COIL_ENTRY_PREFILL,
+                                 session->prefillEntry.spec};
   session->profiledEntries[1] = {session->decodeEntry.name.c_str(),
                                  session->decodeEntry.spec};
-  session->profiledEntries[2] = {"verify", session->verifyEntry.spec};
+  session->profiledEntries[2] = {COIL_ENTRY_VERIFY, session->verifyEntry.spec};
   session->profiler = std::make_unique<Profiler>(threads);
 
   // The workers last: nothing after them can fail.

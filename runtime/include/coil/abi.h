@@ -117,6 +117,16 @@ struct coil_kernel_sync {
 #define COIL_ROWS_TOKEN "token"
 #define COIL_ROWS_SEQUENCE "sequence"
 
+/* The entry points ("entries": {...}). Every model has "prefill" (the
+ * logits of each sequence's last position, [B, 1, V]) and "decode" (those
+ * of one new token per sequence, [B, 1, V]); "prefill_all" returns those
+ * of every position, [B, T, V], and "verify" is prefill_all that also
+ * keeps every position's recurrent states. */
+#define COIL_ENTRY_PREFILL "prefill"
+#define COIL_ENTRY_PREFILL_ALL "prefill_all"
+#define COIL_ENTRY_DECODE "decode"
+#define COIL_ENTRY_VERIFY "verify"
+
 /* Weight layouts ("layout": {"kind": ...}). "rows": the tensor as stored,
  * row-major (the default when "layout" is absent). "panels" with "n0": a
  * [N, K] matrix as ceil(N / n0) panels of [K, n0], panel p holding rows
