@@ -355,11 +355,12 @@ void scanStepRows(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
   auto rt = VectorType::get({s.n}, lb.b.getF32Type());
   Value zero = lb.idx(0), two = lb.idx(2);
   lb.loop(zero, lb.dim(s.u, 0), 1, [&](Value bb) {
+    // The sequence's B and C rows serve every block of channels.
+    Value bv = lb.vload(rt, s.bm, {bb, zero, zero});
+    Value cv = lb.vload(rt, s.cm, {bb, zero, zero});
     lb.loop(lo, hi, width, [&](Value d) {
       Value skip = lb.vload(vt, s.dv, {d});
       Value uu = storeStepInputs(lb, s, vt, scratch, bb, zero, d, zero);
-      Value bv = lb.vload(rt, s.bm, {bb, zero, zero});
-      Value cv = lb.vload(rt, s.cm, {bb, zero, zero});
       SmallVector<Value> products;
       for (int64_t j = 0; j < width; ++j) {
         Value channel = lb.addi(d, lb.idx(j));

@@ -96,10 +96,13 @@ func.func private @scan_chunked(%u: tensor<?x?x32xf32>, %dt: tensor<?x?x32xf32>,
 // One step per call (decode, T = 1): each channel's 16 states are one row,
 // read and written in place next to A's row (no chunk loop, no scratch of
 // decays), and y's 8 sums per block come out of one shuffle-add tree.
-// Sequences are the outer loop, this tile's blocks of 8 channels the inner.
+// Sequences are the outer loop (their B and C rows loaded once), this
+// tile's blocks of 8 channels the inner.
 // CHECK-LABEL: func.func @scan_step_rows
 // CHECK: %[[BATCH:.+]] = memref.dim %arg0, %c0
 // CHECK: scf.for %{{.+}} = %c0 to %[[BATCH]] step %c1 {
+// CHECK-NEXT: vector.load %arg3{{.*}} : memref<?x1x16xf32>, vector<16xf32>
+// CHECK-NEXT: vector.load %arg4{{.*}} : memref<?x1x16xf32>, vector<16xf32>
 // CHECK-NEXT: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c8 {
 // CHECK: vector.load %{{.+}} : memref<32x16xf32>, vector<16xf32>
 // CHECK: vector.load %{{.+}} : memref<?x32x16xf32>, vector<16xf32>
