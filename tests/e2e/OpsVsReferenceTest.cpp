@@ -7,10 +7,11 @@
 // the others are skipped, never passed) and run through the C API against
 // the reference interpreter. Shapes are chosen to be awkward for every
 // register tile: K of 1, 7, 19, 33, 600 (one block of K, its panels in
-// L2), and 2100 and 2600 (several cache blocks of K for every family); N of 1, 37, 61, 200 (partial panels and lanes),
-// N = 96 (whole panels); T = 1, 7, 64 at batch 3, so the rows of one
-// call (3, 21, 192) leave every remainder of the 12-, 6-, 8-, 4-, 2- and
-// 1-row tiles; then decode steps (3 rows). Linear cases cover a bias and the
+// L2), and 2100 and 2600 (several cache blocks of K for every family); N
+// of 1, 37, 61, 200 (partial panels and lanes), N = 96 (whole panels);
+// T = 1, 7, 64 at batch 3, so the rows of one call (3, 21, 192) leave
+// every remainder of the 12-, 6-, 8-, 4-, 2- and 1-row tiles; then decode
+// steps (3 rows). Linear cases cover a bias and the
 // epilogues fused on the register tile (silu, gelu, a residual add, a split
 // into pieces of whole panels, and one that cuts panels and stays a copy).
 // The selective scan and the causal conv run with their state carried from

@@ -858,7 +858,8 @@ llvm::Error run() {
 
   // Check the prompt, the context and the weights before any work.
   auto vocabAttr = (**module)->getAttrOfType<IntegerAttr>("coil.vocab_size");
-  auto prefill = (**module).lookupSymbol<func::FuncOp>(models::kPrefillFunction);
+  auto prefill =
+      (**module).lookupSymbol<func::FuncOp>(models::kPrefillFunction);
   int64_t vocab = vocabAttr ? vocabAttr.getInt() : 0;
   if (!vocab && prefill && prefill.getNumResults() > 0)
     vocab = cast<RankedTensorType>(prefill.getResultTypes()[0]).getDimSize(2);

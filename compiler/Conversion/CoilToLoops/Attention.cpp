@@ -218,8 +218,7 @@ public:
         loc, MemRefType::get({2, c.queries}, f32));
 
     Value batch = lb.dim(q, 0), seq = lb.dim(q, 1);
-    Value blocks = b.create<arith::DivUIOp>(
-        loc, lb.addi(seq, lb.idx(c.queries - 1)), lb.idx(c.queries));
+    Value blocks = lb.ceilDivui(seq, lb.idx(c.queries));
     Value perSequence = lb.muli(lb.idx(heads), blocks);
     auto [lo, hi] = lb.share(lb.muli(batch, perSequence));
     lb.loop(lo, hi, 1, [&](Value unit) {

@@ -136,17 +136,11 @@ public:
     // ceil(m / mc) blocks of equal size (in whole register tiles, at most
     // mc rows): every block streams all of this tile's panels, so a last
     // block of a few rows would pay that for little work.
-    auto ceilDiv = [&](Value a, Value d) {
-      return lb.b.create<arith::DivUIOp>(
-          lb.loc, lb.addi(a, lb.subi(d, lb.idx(1))), d);
-    };
-    Value blocks = ceilDiv(m, lb.idx(c.mc));
+    Value blocks = lb.maxui(lb.ceilDivui(m, lb.idx(c.mc)), lb.idx(1));
     Value perBlock = lb.muli(
-        ceilDiv(ceilDiv(m, lb.b.create<arith::MaxUIOp>(lb.loc, blocks,
-                                                      lb.idx(1))),
-                lb.idx(c.mr)),
-        lb.idx(c.mr));
-    Value step = lb.b.create<arith::MaxUIOp>(lb.loc, perBlock, lb.idx(c.mr));
+        lb.ceilDivui(lb.ceilDivui(m, blocks), lb.idx(c.mr)), lb.idx(c.mr));
+    // At least one tile, so a call of no rows still has a positive step.
+    Value step = lb.maxui(perBlock, lb.idx(c.mr));
     lb.loop(lb.idx(0), m, step, [&](Value m0) {
       Value mEnd = lb.minui(lb.addi(m0, step), m);
       blockStart = m0;
@@ -157,8 +151,7 @@ public:
         int64_t begin = pieces[i].first / c.nr;
         int64_t end =
             i + 1 < pieces.size() ? pieces[i + 1].first / c.nr : fullPanels;
-        lb.loop(lb.b.create<arith::MaxUIOp>(lb.loc, pLo, lb.idx(begin)),
-                lb.minui(pHi, lb.idx(end)), 1,
+        lb.loop(lb.maxui(pLo, lb.idx(begin)), lb.minui(pHi, lb.idx(end)), 1,
                 [&](Value p) { panel(p, m0, mEnd, c.nr, pieces[i]); });
       }
       if (fullPanels == panels)

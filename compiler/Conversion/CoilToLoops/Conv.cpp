@@ -135,8 +135,7 @@ public:
     auto blocks = [&](Value bb, function_ref<void(const ConvBlock &)> fn) {
       lb.loop(lb.minui(lo, split), split, width,
               [&](Value c) { fn({bb, c, width}); });
-      lb.loop(lb.b.create<arith::MaxUIOp>(lb.loc, lo, split), hi, 1,
-              [&](Value c) { fn({bb, c, 1}); });
+      lb.loop(lb.maxui(lo, split), hi, 1, [&](Value c) { fn({bb, c, 1}); });
     };
     lb.loop(lb.idx(0), lb.dim(x, 0), 1, [&](Value bb) {
       // The first K - 1 steps, which read the state, one by one.

@@ -176,6 +176,12 @@ Value LoopBuilder::muli(Value x, Value y) {
 Value LoopBuilder::minui(Value x, Value y) {
   return b.create<arith::MinUIOp>(loc, x, y);
 }
+Value LoopBuilder::maxui(Value x, Value y) {
+  return b.create<arith::MaxUIOp>(loc, x, y);
+}
+Value LoopBuilder::ceilDivui(Value x, Value y) {
+  return b.create<arith::DivUIOp>(loc, addi(x, subi(y, idx(1))), y);
+}
 
 Value LoopBuilder::silu(Value x) {
   Value negX = b.create<arith::NegFOp>(loc, x, fmf);
@@ -217,9 +223,7 @@ LoopBuilder::reduce(Value lb, Value ub, int64_t step, ValueRange init,
 }
 
 std::pair<Value, Value> LoopBuilder::share(Value extent, int64_t align) {
-  Value units = align == 1 ? extent
-                           : b.create<arith::DivUIOp>(
-                                 loc, addi(extent, idx(align - 1)), idx(align));
+  Value units = align == 1 ? extent : ceilDivui(extent, idx(align));
   Value lo = b.create<arith::DivUIOp>(loc, muli(units, tile), tiles);
   Value hi =
       b.create<arith::DivUIOp>(loc, muli(units, addi(tile, idx(1))), tiles);

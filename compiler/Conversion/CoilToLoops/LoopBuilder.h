@@ -83,6 +83,9 @@ public:
   Value subi(Value x, Value y);
   Value muli(Value x, Value y);
   Value minui(Value x, Value y);
+  Value maxui(Value x, Value y);
+  /// ceil(x / y) of unsigned indices.
+  Value ceilDivui(Value x, Value y);
   /// silu(x) = x / (1 + exp(-x)) on scalars or vectors.
   Value silu(Value x);
   /// PyTorch softplus with threshold 20.

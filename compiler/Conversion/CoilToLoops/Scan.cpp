@@ -472,8 +472,7 @@ LogicalResult mlir::coil::lowerScan(LoopBuilder &lb, Operation *op,
   }
   if (blocked < channels)
     lb.loop(lb.idx(0), lb.dim(s.u, 0), 1, [&](Value bb) {
-      scanChannels(lb, s, bb, lb.b.create<arith::MaxUIOp>(lb.loc, lo, split),
-                   hi);
+      scanChannels(lb, s, bb, lb.maxui(lo, split), hi);
     });
   return success();
 }
