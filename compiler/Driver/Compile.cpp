@@ -10,10 +10,11 @@
 #include "compiler/Conversion/Passes.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Target/SharedLibrary.h"
-#include "runtime/include/coil/abi.h"
+#include "compiler/Transforms/Passes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "mlir/Pass/PassManager.h"
+#include "runtime/include/coil/abi.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/IR/LLVMContext.h"
@@ -34,6 +35,32 @@ using llvm::Error;
 std::string mlir::coil::compilerVersion() {
   return "coilc 0.3 (model ABI " + std::to_string(COIL_MODEL_ABI_VERSION) +
          ", LLVM " LLVM_VERSION_STRING ")";
+}
+
+llvm::StringRef mlir::coil::weightDtypeName(WeightDtype dtype) {
+  switch (dtype) {
+  case WeightDtype::F32:
+    return "f32";
+  case WeightDtype::BF16:
+    return "bf16";
+  case WeightDtype::F16:
+    return "f16";
+  }
+  return "f32";
+}
+
+Error mlir::coil::setWeightDtype(ModuleOp module, WeightDtype dtype) {
+  if (dtype == WeightDtype::F32)
+    return Error::success();
+  PassManager pm(module.getContext());
+  pm.addPass(createCoilWeightDtypePass(
+      CoilWeightDtypePassOptions{weightDtypeName(dtype).str()}));
+  if (failed(pm.run(module)))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "cannot store the weights as " +
+                                       weightDtypeName(dtype) +
+                                       " (see the diagnostics above)");
+  return Error::success();
 }
 
 Error mlir::coil::compileModel(

@@ -39,6 +39,17 @@ enum class Stage {
 /// (--coil-instrument-kernels); without it nothing is inserted. `configure` may
 /// adjust the pass manager first (IR printing, timing). Output files are
 /// written atomically.
+/// The element type of the matrices a model stores (--coil-weight-dtype).
+enum class WeightDtype { F32, BF16, F16 };
+
+/// "f32", "bf16" or "f16".
+llvm::StringRef weightDtypeName(WeightDtype dtype);
+
+/// Runs --coil-weight-dtype on `module`: the weights only linears and
+/// embeddings read (the matrices decode streams) take `dtype`; every other
+/// parameter, activation and state keeps its type. F32 changes nothing.
+llvm::Error setWeightDtype(ModuleOp module, WeightDtype dtype);
+
 struct CompileOptions {
   /// Instrument every kernel with the profiler hooks.
   bool profile = false;

@@ -622,6 +622,11 @@ Error Interpreter::bindWeights() {
                         formatShape(op.getType().getShape()));
       return;
     }
+    // Stored in the declared type: a bf16 or f16 weight is the rounded
+    // value of whatever the provider holds, as the runtime binds it.
+    Type element = op.getType().getElementType();
+    for (double &x : t->data)
+      x = roundTo(element, x);
     boundWeights[op.getName()] = std::make_shared<const Tensor>(std::move(*t));
   });
   if (error)

@@ -145,6 +145,10 @@ int64_t numElements(Value v) {
   auto t = cast<RankedTensorType>(v.getType());
   return t.hasStaticShape() ? t.getNumElements() : 0;
 }
+/// Bytes of one element of `v` (a tensor of a float or integer type).
+double elementBytes(Value v) {
+  return cast<RankedTensorType>(v.getType()).getElementTypeBitWidth() / 8.0;
+}
 bool isStatic(Value v) {
   return cast<RankedTensorType>(v.getType()).hasStaticShape();
 }
@@ -190,7 +194,8 @@ KernelCost costOf(func::FuncOp fn) {
         .Case([&](LinearOp o) {
           double in = lastDim(o.getInput()), out = lastDim(o.getResult());
           k.flops[1] += 2 * in * out;
-          k.bytes[0] += f32 * (in * out + (o.getBias() ? out : 0));
+          k.bytes[0] += elementBytes(o.getWeight()) * in * out +
+                        (o.getBias() ? elementBytes(o.getBias()) * out : 0);
           k.bytes[1] += f32 * (in + out);
         })
         .Case<RmsNormOp, LayerNormOp>([&](Operation *o) {
@@ -217,13 +222,13 @@ KernelCost costOf(func::FuncOp fn) {
           else
             k.bytes[1] += 2 * f32 * lastDim(o.getResult());
         })
-        .Case([&](SplitOp o) {
-          k.bytes[1] += 2 * f32 * lastDim(o.getInput());
-        })
+        .Case([&](SplitOp o) { k.bytes[1] += 2 * f32 * lastDim(o.getInput()); })
         .Case([&](ReshapeOp o) {
           k.bytes[0] += 2 * f32 * numElements(o.getResult());
         })
-        .Case([&](EmbedOp o) { k.bytes[1] += f32 * lastDim(o.getResult()); })
+        .Case([&](EmbedOp o) {
+          k.bytes[1] += elementBytes(o.getTable()) * lastDim(o.getResult());
+        })
         .Case([&](RopeOp o) {
           double f = lastDim(o.getInput());
           k.flops[1] += 6 * f;

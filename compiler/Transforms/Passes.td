@@ -115,4 +115,26 @@ def CoilOutlineKernelsPass : Pass<"coil-outline-kernels", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def CoilWeightDtypePass : Pass<"coil-weight-dtype", "::mlir::ModuleOp"> {
+  let summary = "Store the model's matrices in a narrower element type";
+  let description = [{
+    Changes the element type of every `coil.weight` whose every use, in
+    every function of the module, is the weight of a `coil.linear` or the
+    table of a `coil.embed`: the linear layers, the embedding and the LM
+    head (a tied embedding is both). Everything else stays as it is: norm
+    weights, biases (dt_proj's too), A_log, D, the conv's weights, and every
+    activation and recurrent state, so only the matrices that decode reads
+    per token get narrower. The runtime converts the checkpoint's tensors to
+    the new type when it binds them (round to nearest even), the reference
+    interpreter rounds them the same way, and the lowering widens each
+    weight vector in registers, so the arithmetic stays f32.
+
+    `dtype=f32` leaves the module unchanged.
+  }];
+  let options = [
+    Option<"dtype", "dtype", "std::string", /*default=*/"\"f32\"",
+           "The weights' element type: f32, bf16 or f16">,
+  ];
+}
+
 #endif // COIL_COMPILER_TRANSFORMS_PASSES_TD

@@ -114,6 +114,41 @@ bool sameType(weights::DType dtype, ElementType type) {
   return false;
 }
 
+/// Whether the model stores `type` in 16 bits of float (widened by the
+/// kernels in registers).
+bool isNarrowFloat(ElementType type) {
+  return type == ElementType::BF16 || type == ElementType::F16;
+}
+
+/// The safetensors dtype of a float element type.
+weights::DType toDType(ElementType type) {
+  return type == ElementType::BF16  ? weights::DType::BF16
+         : type == ElementType::F16 ? weights::DType::F16
+                                    : weights::DType::F32;
+}
+
+/// `tensor` (F32, F16 or BF16) as f32 values at `src`: its own bytes when
+/// it is an aligned F32 tensor, else converted into `wide`.
+Status viewAsF32(const weights::TensorInfo &tensor, const std::string &found,
+                 Buffer &wide, const float *&src) {
+  size_t count = static_cast<size_t>(tensor.numElements());
+  if (tensor.dtype == weights::DType::F32 &&
+      reinterpret_cast<uintptr_t>(tensor.data) % alignof(float) == 0) {
+    src = static_cast<const float *>(tensor.data);
+    return Status::ok();
+  }
+  if (Status s = Buffer::allocate(count * sizeof(float), found, wide);
+      !s.isOk())
+    return s;
+  if (tensor.dtype == weights::DType::F32)
+    std::memcpy(wide.data(), tensor.data, count * sizeof(float));
+  else
+    weights::convertToF32(tensor.dtype, tensor.data,
+                          static_cast<float *>(wide.data()), count);
+  src = static_cast<const float *>(wide.data());
+  return Status::ok();
+}
+
 } // namespace
 
 Status Model::load(const std::string &path, std::shared_ptr<Model> &out) {
@@ -193,33 +228,31 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
     if (weights::countNonFinite(tensor->dtype, tensor->data, count) > 0 &&
         bound.nonfiniteWeights++ == 0)
       bound.firstNonfinite = spec.name;
+    // A float weight takes any float tensor: F16 and BF16 widen exactly
+    // to f32, and the model's bf16 and f16 weights (the matrices
+    // --coil-weight-dtype narrowed) are rounded to nearest even.
+    bool convertible =
+        widensToF32(tensor->dtype) &&
+        (spec.type == ElementType::F32 || isNarrowFloat(spec.type));
+    if (!sameType(tensor->dtype, spec.type) && !convertible)
+      return Status::error(COIL_BAD_WEIGHTS,
+                           found + " has dtype " +
+                               weights::dtypeName(tensor->dtype) +
+                               " but the model expects " + expected);
     if (spec.panelWidth) {
-      if (spec.type != ElementType::F32)
+      if (spec.type != ElementType::F32 && !isNarrowFloat(spec.type))
         return Status::error(COIL_BAD_WEIGHTS,
                              found +
                                  ": the model reads it packed in panels "
                                  "as " +
-                                 expected + ", which only f32 supports");
+                                 expected +
+                                 ", which only f32, bf16 and f16 "
+                                 "support");
       auto packStart = std::chrono::steady_clock::now();
-      const float *src = static_cast<const float *>(tensor->data);
+      const float *src = nullptr;
       Buffer wide;
-      if (!sameType(tensor->dtype, spec.type) ||
-          reinterpret_cast<uintptr_t>(tensor->data) % alignof(float) != 0) {
-        if (!widensToF32(tensor->dtype))
-          return Status::error(COIL_BAD_WEIGHTS,
-                               found + " has dtype " +
-                                   weights::dtypeName(tensor->dtype) +
-                                   " but the model expects " + expected);
-        if (Status s = Buffer::allocate(count * sizeof(float), found, wide);
-            !s.isOk())
-          return s;
-        if (tensor->dtype == weights::DType::F32)
-          std::memcpy(wide.data(), tensor->data, count * sizeof(float));
-        else
-          weights::convertToF32(tensor->dtype, tensor->data,
-                                static_cast<float *>(wide.data()), count);
-        src = static_cast<const float *>(wide.data());
-      }
+      if (Status s = viewAsF32(*tensor, found, wide, src); !s.isOk())
+        return s;
       // The vector the columns are scaled by (a folded norm's weight).
       std::vector<float> scale;
       if (!spec.panelScale.empty()) {
@@ -263,10 +296,23 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
       packPanels(src, scale.empty() ? nullptr : scale.data(), spec.shape[0],
                  spec.shape[1], spec.panelWidth,
                  static_cast<float *>(packed.data()));
+      if (spec.type != ElementType::F32) {
+        Buffer narrow;
+        if (Status s = Buffer::allocateForOverwrite(
+                packedCount * elementSize(spec.type),
+                found + " (packed in panels)", narrow);
+            !s.isOk())
+          return s;
+        weights::convertFromF32(toDType(spec.type),
+                                static_cast<const float *>(packed.data()),
+                                narrow.data(), packedCount);
+        packed = std::move(narrow);
+      }
       pointers.push_back(packed.data());
       owned.push_back(std::move(packed));
       bound.packedWeights += 1;
-      bound.packedBytes += static_cast<int64_t>(packedCount * sizeof(float));
+      bound.packedBytes +=
+          static_cast<int64_t>(packedCount * elementSize(spec.type));
       bound.packSeconds += secondsSince(packStart);
       continue;
     }
@@ -286,21 +332,25 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
       owned.push_back(std::move(copy));
       continue;
     }
-    bool widens = spec.type == ElementType::F32 &&
-                  (tensor->dtype == weights::DType::F16 ||
-                   tensor->dtype == weights::DType::BF16);
-    if (!widens)
-      return Status::error(COIL_BAD_WEIGHTS,
-                           found + " has dtype " +
-                               weights::dtypeName(tensor->dtype) +
-                               " but the model expects " + expected +
-                               " (only F16 and BF16 widen, to f32)");
+    const float *src = nullptr;
     Buffer wide;
-    if (Status s = Buffer::allocate(count * sizeof(float), found, wide);
-        !s.isOk())
+    if (Status s = viewAsF32(*tensor, found, wide, src); !s.isOk())
       return s;
-    weights::convertToF32(tensor->dtype, tensor->data,
-                          static_cast<float *>(wide.data()), count);
+    if (spec.type != ElementType::F32) {
+      Buffer narrow;
+      if (Status s =
+              Buffer::allocate(count * elementSize(spec.type), found, narrow);
+          !s.isOk())
+        return s;
+      weights::convertFromF32(toDType(spec.type), src, narrow.data(), count);
+      wide = std::move(narrow);
+    } else if (!wide.data()) {
+      // An f32 tensor that was only viewed: kept as a copy (aligned).
+      if (Status s = Buffer::allocate(count * sizeof(float), found, wide);
+          !s.isOk())
+        return s;
+      std::memcpy(wide.data(), src, count * sizeof(float));
+    }
     pointers.push_back(wide.data());
     owned.push_back(std::move(wide));
   }

@@ -107,15 +107,21 @@ protected:
     llvm::sys::fs::remove_directories(dir);
   }
 
-  /// Compiles `json`'s model, writes its seeded weights, opens a session
-  /// whose kernels run on `threads` threads.
-  void compile(const char *json, int32_t threads = 2) {
+  /// Compiles `json`'s model with its matrices stored as `dtype`, writes
+  /// its seeded weights (f32: the runtime and the reference round them
+  /// alike), opens a session whose kernels run on `threads` threads.
+  void compile(const char *json, int32_t threads = 2,
+               WeightDtype dtype = WeightDtype::F32) {
     llvm::Expected<models::ModelConfig> parsed =
         models::parseModelConfig(json, "config.json");
     ASSERT_TRUE(!!parsed) << llvm::toString(parsed.takeError());
     config = *parsed;
     reference = models::buildModel(context, config);
     OwningOpRef<ModuleOp> compiled = models::buildModel(context, config);
+    for (ModuleOp m : {*reference, *compiled}) {
+      llvm::Error narrowed = setWeightDtype(m, dtype);
+      ASSERT_FALSE(!!narrowed) << llvm::toString(std::move(narrowed));
+    }
     std::string so = (dir + "/model.so").str();
     llvm::Error e = compileModel(*compiled, Stage::SharedLibrary, so, nullptr,
                                  CompileOptions{false, GetParam()});
@@ -476,6 +482,36 @@ TEST_P(CompiledVsReferenceTest, LlamaBatch32) {
   if (HasFatalFailure())
     return;
   checkBatch32();
+}
+
+/// Matrices stored as bf16 or f16: the compiled model reads the same
+/// rounded weights as the reference, so the tolerance is f32's.
+TEST_P(CompiledVsReferenceTest, MambaBf16Weights) {
+  compile(kMamba, 2, WeightDtype::BF16);
+  if (HasFatalFailure())
+    return;
+  checkAllShapes();
+}
+
+TEST_P(CompiledVsReferenceTest, LlamaBf16Weights) {
+  compile(kLlama, 2, WeightDtype::BF16);
+  if (HasFatalFailure())
+    return;
+  checkAllShapes();
+}
+
+TEST_P(CompiledVsReferenceTest, MambaF16Weights) {
+  compile(kMamba, 2, WeightDtype::F16);
+  if (HasFatalFailure())
+    return;
+  checkPrefillAndDecode(3, 37);
+}
+
+TEST_P(CompiledVsReferenceTest, LlamaF16Weights) {
+  compile(kLlama, 2, WeightDtype::F16);
+  if (HasFatalFailure())
+    return;
+  checkPrefillAndDecode(3, 37);
 }
 
 TEST_P(CompiledVsReferenceTest, LlamaOddHeadDim) {

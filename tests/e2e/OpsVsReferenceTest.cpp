@@ -214,6 +214,36 @@ const OpCase kCases[] = {
     %w = coil.weight "w" : tensor<$Nx$Kxf32>
     %l = coil.linear %n, %w : ($ACT, tensor<$Nx$Kxf32>) -> $OUT
     %y = coil.add %l, %n : $OUT)"},
+    // Matrices stored as bf16 or f16 (the file's f32 values rounded at
+    // bind, as the reference rounds them), widened in registers: one block
+    // of K with a bias, K blocks with an epilogue, whole panels with a
+    // residual, an embedding table, and a norm that stays unfolded.
+    {"linear_bf16_bias_k19_n37", 19, 37, R"(
+    %w = coil.weight "w" : tensor<$Nx$Kxbf16>
+    %b = coil.weight "b" : tensor<$Nxf32>
+    %y = coil.linear %h, %w, %b : ($ACT, tensor<$Nx$Kxbf16>, tensor<$Nxf32>) -> $OUT)"},
+    {"linear_bf16_silu_kblocks_k2600_n61", 2600, 61, R"(
+    %w = coil.weight "w" : tensor<$Nx$Kxbf16>
+    %l = coil.linear %h, %w : ($ACT, tensor<$Nx$Kxbf16>) -> $OUT
+    %y = coil.silu %l : $OUT)"},
+    {"linear_f16_residual_k33_n96", 33, 96, R"(
+    %w = coil.weight "w" : tensor<$Nx$Kxf16>
+    %l = coil.linear %h, %w : ($ACT, tensor<$Nx$Kxf16>) -> $OUT
+    %y = coil.add %r, %l : $OUT)"},
+    {"linear_f16_k600_n61", 600, 61, R"(
+    %w = coil.weight "w" : tensor<$Nx$Kxf16>
+    %y = coil.linear %h, %w : ($ACT, tensor<$Nx$Kxf16>) -> $OUT)"},
+    {"embed_bf16_linear_bf16_k37_n61", 37, 61, R"(
+    %t = coil.weight "table_bf16" : tensor<$Nx$Kxbf16>
+    %e = coil.embed %t, %tokens : (tensor<$Nx$Kxbf16>, tensor<?x$Txi32>) -> $ACT
+    %s = coil.add %e, %h : $ACT
+    %w = coil.weight "w" : tensor<$Nx$Kxbf16>
+    %y = coil.linear %s, %w : ($ACT, tensor<$Nx$Kxbf16>) -> $OUT)"},
+    {"rms_norm_linear_f16_k37_n61", 37, 61, R"(
+    %g = coil.weight "g" : tensor<$Kxf32>
+    %n = coil.rms_norm %h, %g {epsilon = 1.0e-5 : f32} : ($ACT, tensor<$Kxf32>) -> $ACT
+    %w = coil.weight "w" : tensor<$Nx$Kxf16>
+    %y = coil.linear %n, %w : ($ACT, tensor<$Nx$Kxf16>) -> $OUT)"},
     {"rms_norm_n37", 37, 37, R"(
     %g = coil.weight "g" : tensor<$Nxf32>
     %y = coil.rms_norm %h, %g {epsilon = 1.0e-5 : f32} : ($ACT, tensor<$Nxf32>) -> $OUT)"},

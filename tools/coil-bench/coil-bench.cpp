@@ -14,20 +14,23 @@
 
 #include "compiler/Driver/Compile.h"
 #include "compiler/InitAll.h"
+#include "dialects/Coil/IR/CoilOps.h"
 #include "models/CheckpointWeights.h"
 #include "models/ModelBuilder.h"
 #include "models/RandomWeights.h"
 #include "runtime/src/weights/Safetensors.h"
 #include "tools/ToolOptions.h"
+#include "tools/WeightDtypeOption.h"
+#include "tools/coil-bench/load/Load.h"
 #include "tools/coil-bench/support/Chart.h"
 #include "tools/coil-bench/support/Machine.h"
-#include "tools/coil-bench/load/Load.h"
 #include "tools/coil-bench/support/Probes.h"
 
 #include "coil/coil.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -123,6 +126,12 @@ static cl::opt<int64_t>
                cl::desc("coil-serve's slots in the serve study (default 8; "
                         "4 with --quick)"),
                cl::init(0));
+
+static cl::opt<WeightDtype> weightDtype(
+    "weight-dtype",
+    cl::desc("Store every model's linear, embedding and LM-head matrices in "
+             "this type"),
+    cl::init(WeightDtype::F32), ::coil::tools::weightDtypeValues());
 
 namespace {
 
@@ -234,6 +243,8 @@ struct Model {
   std::string label;
   models::ModelConfig config;
   int64_t params = 0;
+  /// Bytes of the parameters as the compiled model stores them.
+  double storedWeightBytes = 0;
   std::string soPath, weightsPath;
   coil_model_t *model = nullptr;
   coil_weights_t *files = nullptr;
@@ -241,8 +252,8 @@ struct Model {
   bool isMamba() const {
     return config.family == models::ModelConfig::Family::Mamba;
   }
-  /// Bytes of parameters (f32).
-  double weightBytes() const { return 4.0 * params; }
+  /// Bytes of the parameters (4 per f32, 2 per bf16 or f16 element).
+  double weightBytes() const { return storedWeightBytes; }
   /// Elements of the LM head's matrix (vocabulary x width).
   double headParams() const {
     return static_cast<double>(config.vocabSize()) *
@@ -351,6 +362,16 @@ llvm::Error prepare(Model &m, MLIRContext &context) {
     m.weightsPath = *w;
   }
   OwningOpRef<ModuleOp> module = models::buildModel(context, m.config);
+  if (llvm::Error e = setWeightDtype(*module, weightDtype))
+    return e;
+  // Each parameter once, in the type the model stores it.
+  llvm::StringSet<> seen;
+  m.storedWeightBytes = 0;
+  module->walk([&](WeightOp w) {
+    if (seen.insert(w.getName()).second)
+      m.storedWeightBytes += static_cast<double>(w.getType().getNumElements()) *
+                             w.getType().getElementTypeBitWidth() / 8;
+  });
   llvm::Expected<std::string> so = compileCached(*module);
   if (!so)
     return so.takeError();
@@ -1344,10 +1365,13 @@ llvm::Error writeResults(const Run &run, const std::vector<Model> &models,
   }
   json::Array modelList;
   for (const Model &m : models)
-    modelList.push_back(json::Object{{"label", m.label},
-                                     {"family", m.config.familyName()},
-                                     {"parameters", m.params},
-                                     {"config", configJson(m.config)}});
+    modelList.push_back(
+        json::Object{{"label", m.label},
+                     {"family", m.config.familyName()},
+                     {"parameters", m.params},
+                     {"weight_dtype", weightDtypeName(weightDtype)},
+                     {"weight_bytes", m.weightBytes()},
+                     {"config", configJson(m.config)}});
   json::Object root{
       {"format", "coil-bench"},
       {"version", 1},
@@ -1548,7 +1572,7 @@ int main(int argc, char **argv) {
       {&quick, &preset, std::addressof(modelDirs), &outDir, &seed, &pointBudget,
        std::addressof(experimentNames), std::addressof(prefillLengths),
        std::addressof(decodeContexts), std::addressof(decodeBatches),
-       &servePrompt, &serveOutput, &serveRequests, &serveSlots});
+       &servePrompt, &serveOutput, &serveRequests, &serveSlots, &weightDtype});
   cl::ParseCommandLineOptions(
       argc, argv,
       "coil-bench: Mamba versus Transformer inference speed on this machine\n");

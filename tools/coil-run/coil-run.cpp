@@ -21,6 +21,7 @@
 #include "runtime/src/weights/FileChecks.h"
 #include "runtime/src/weights/Safetensors.h"
 #include "tools/ToolOptions.h"
+#include "tools/WeightDtypeOption.h"
 #include "tools/coil-bench/support/Probes.h"
 
 #include "coil/coil.h"
@@ -146,6 +147,13 @@ static cl::opt<std::string>
     profileCsv("profile-csv", cl::desc("Write the profile summary as CSV"),
                cl::value_desc("file.csv"));
 
+static cl::opt<WeightDtype> weightDtype(
+    "weight-dtype",
+    cl::desc("Store the matrices of the linears, the embedding and the LM "
+             "head in this type, converted from the weight files at load "
+             "(both backends)"),
+    cl::init(WeightDtype::F32), ::coil::tools::weightDtypeValues());
+
 /// --threads, registered in main (LLVM's own libraries define an option of
 /// that name, which is removed first).
 static cl::opt<int> *threadsOption = nullptr;
@@ -225,8 +233,9 @@ llvm::Error makeMissingError(llvm::StringRef name) {
   return error("weight '" + name + "' is missing from " + weightsPath);
 }
 
-/// The stored tensor must have the declared shape, and a dtype that equals
-/// the declared element type or widens exactly to f32.
+/// The stored tensor must have the declared shape; any stored float dtype
+/// converts to the declared f32, bf16 or f16 (as the runtime binds it:
+/// widened exactly, or rounded to nearest even).
 llvm::Error checkTensor(const weights::TensorInfo &info, llvm::StringRef name,
                         RankedTensorType type) {
   std::vector<int64_t> expected(type.getShape().begin(), type.getShape().end());
@@ -237,9 +246,7 @@ llvm::Error checkTensor(const weights::TensorInfo &info, llvm::StringRef name,
                                weights::formatShape(info.shape),
                                weights::formatShape(expected)));
   Type element = type.getElementType();
-  bool fits = element.isF32() ||
-              (element.isF16() && info.dtype == weights::DType::F16) ||
-              (element.isBF16() && info.dtype == weights::DType::BF16);
+  bool fits = element.isF32() || element.isF16() || element.isBF16();
   if (!fits) {
     std::string declared;
     llvm::raw_string_ostream os(declared);
@@ -842,6 +849,8 @@ llvm::Error run() {
     return module.takeError();
   if (failed(verify(**module)))
     return error(modelPath + " does not verify");
+  if (llvm::Error e = setWeightDtype(**module, weightDtype))
+    return e;
 
   if (!files)
     if (weights::Status s = weights::WeightFileSet::open(weightsPath, files);
@@ -962,14 +971,32 @@ int main(int argc, char **argv) {
       cl::init(0));
   threadsOption = &threads;
   static cl::OptionCategory coilRunOptions("coil-run options");
-  ::coil::tools::showOnlyOwnOptions(
-      coilRunOptions,
-      {&modelPath, &weightsPath, &tokensOpt, &generate, &dumpLogits, &batch,
-       &profile, &tracePath, &profileCsv, &threads, &backendKind, &promptText,
-       &promptFile, &interactive, &tokenizerPath, &contextOpt, &temperature,
-       &topK, &topP, &minP, &repetitionPenalty, &seed,
-       std::addressof(stopStrings),
-       &ignoreEos});
+  ::coil::tools::showOnlyOwnOptions(coilRunOptions,
+                                    {&modelPath,
+                                     &weightsPath,
+                                     &tokensOpt,
+                                     &generate,
+                                     &dumpLogits,
+                                     &batch,
+                                     &profile,
+                                     &tracePath,
+                                     &profileCsv,
+                                     &threads,
+                                     &backendKind,
+                                     &promptText,
+                                     &promptFile,
+                                     &interactive,
+                                     &tokenizerPath,
+                                     &contextOpt,
+                                     &temperature,
+                                     &topK,
+                                     &topP,
+                                     &minP,
+                                     &repetitionPenalty,
+                                     &seed,
+                                     std::addressof(stopStrings),
+                                     &ignoreEos,
+                                     &weightDtype});
   cl::ParseCommandLineOptions(argc, argv,
                               "coil-run: prefill a prompt and greedily "
                               "decode, or generate text from a text prompt\n");

@@ -2,7 +2,8 @@
 //
 // coilc MODEL -o model.so: compiles a model (.mlir, or a checkpoint
 // directory / config.json) to a shared library the runtime loads.
-// --emit=coil|kernels|loops|llvm|asm|obj|so stops at any stage; the standard
+// --emit=coil|kernels|loops|llvm|asm|obj|so stops at any stage,
+// --weight-dtype=bf16|f16 narrows the matrices; the standard
 // MLIR pass-manager flags work (--mlir-print-ir-after-all, --mlir-timing).
 //
 //===----------------------------------------------------------------------===//
@@ -13,6 +14,7 @@
 #include "models/ModelBuilder.h"
 #include "runtime/src/weights/FileChecks.h"
 #include "tools/ToolOptions.h"
+#include "tools/WeightDtypeOption.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -58,6 +60,13 @@ static cl::opt<std::string> targetCpu(
              "skylake-avx512, sapphirerapids, ...)"),
     cl::value_desc("cpu"), cl::init("host"));
 
+static cl::opt<WeightDtype> weightDtype(
+    "weight-dtype",
+    cl::desc("Store the matrices of the linears, the embedding and the LM "
+             "head in this type (norms, biases, the scan's and conv's "
+             "parameters, activations and states stay f32)"),
+    cl::init(WeightDtype::F32), ::coil::tools::weightDtypeValues());
+
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "coilc: error: " << message << "\n";
   return 1;
@@ -72,7 +81,8 @@ int main(int argc, char **argv) {
   registerPassManagerCLOptions();
   static cl::OptionCategory coilcOptions("coilc options");
   ::coil::tools::showOnlyOwnOptions(
-      coilcOptions, {&inputPath, &outputPath, &emit, &profile, &targetCpu});
+      coilcOptions,
+      {&inputPath, &outputPath, &emit, &profile, &targetCpu, &weightDtype});
   cl::ParseCommandLineOptions(
       argc, argv,
       "coilc: the Coil compiler\n\n"
@@ -114,6 +124,8 @@ int main(int argc, char **argv) {
   }
   if (failed(verify(*module)))
     return fail(inputPath + " does not verify");
+  if (llvm::Error e = setWeightDtype(*module, weightDtype))
+    return fail(llvm::toString(std::move(e)));
 
   if (outputPath == "-" && emit >= Stage::Object)
     return fail("--emit=obj and --emit=so need -o FILE");

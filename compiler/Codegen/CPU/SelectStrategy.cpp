@@ -171,8 +171,13 @@ void foldNormIntoLinears(RmsNormOp norm, func::ReturnOp ret,
     auto linear = dyn_cast<LinearOp>(user);
     std::optional<ContractionConfig> config =
         linear ? ContractionConfig::of(linear) : std::nullopt;
+    // Narrower panels would hold the rounded product of both weights,
+    // which is not the model's arithmetic: such a norm stays unfolded.
     if (!config || !config->packed || linear.getInput() != y ||
-        linear.getBias() == y || !soleWeightArgument(linear))
+        linear.getBias() == y || !soleWeightArgument(linear) ||
+        !cast<RankedTensorType>(linear.getWeight().getType())
+             .getElementType()
+             .isF32())
       return;
     linears.push_back(linear);
   }
@@ -222,6 +227,7 @@ struct CoilCpuSelectStrategyPass
       fn.walk([&](LinearOp linear) {
         auto weightType = cast<RankedTensorType>(linear.getWeight().getType());
         int64_t k = weightType.getDimSize(1);
+        int64_t weightBytes = weightType.getElementTypeBitWidth() / 8;
         ContractionConfig config = base;
         // mc rows of the input take at most half the L2.
         int64_t rowsInL2 = target->l2Bytes / 2 / std::max<int64_t>(4 * k, 1);
@@ -231,9 +237,9 @@ struct CoilCpuSelectStrategyPass
         // a quarter of the L2: it streams from there through the tile, with
         // no partial sums between blocks. Longer K goes in blocks of kc
         // whose kc x nr weights take half the L1 (a multiple of 8).
-        int64_t kc =
-            std::max<int64_t>(8, target->l1Bytes / 2 / (4 * config.nr) / 8 * 8);
-        bool panelInL2 = 4 * k * config.nr <= target->l2Bytes / 4;
+        int64_t kc = std::max<int64_t>(
+            8, target->l1Bytes / 2 / (weightBytes * config.nr) / 8 * 8);
+        bool panelInL2 = weightBytes * k * config.nr <= target->l2Bytes / 4;
         config.kc = kc < k && !panelInL2 ? kc : k;
         auto arg = dyn_cast<BlockArgument>(linear.getWeight());
         config.packed = arg && arg.getOwner() == &fn.getBody().front() &&

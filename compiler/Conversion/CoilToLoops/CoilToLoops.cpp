@@ -64,18 +64,33 @@ MemRefType toMemRef(Type t) {
   return MemRefType::get(tensor.getShape(), tensor.getElementType());
 }
 
+/// Whether operand `i` of `op` is a matrix the lowering widens in
+/// registers, so it may be stored as bf16 or f16: a linear's weight, an
+/// embedding's table.
+bool isWidenedMatrix(Operation *op, unsigned i) {
+  if (auto linear = dyn_cast<LinearOp>(op))
+    return op->getOperand(i) == linear.getWeight() &&
+           linear.getInput() != linear.getWeight();
+  return isa<EmbedOp>(op) && i == 0;
+}
+
 LogicalResult checkTypes(func::FuncOp fn) {
   WalkResult r = fn.walk([&](Operation *op) {
-    SmallVector<Type> types(op->getOperandTypes());
-    llvm::append_range(types, op->getResultTypes());
-    for (Type t : types)
+    SmallVector<std::pair<Type, bool>> types;
+    for (auto [i, t] : llvm::enumerate(op->getOperandTypes()))
+      types.push_back({t, isWidenedMatrix(op, i)});
+    for (Type t : op->getResultTypes())
+      types.push_back({t, false});
+    for (auto [t, widened] : types)
       if (auto tensor = dyn_cast<RankedTensorType>(t)) {
         Type e = tensor.getElementType();
-        if (!e.isF32() && !e.isInteger(32) && !e.isInteger(64)) {
-          op->emitOpError() << "cannot be lowered to loops: element type " << e
-                            << " (only f32 data is supported)";
-          return WalkResult::interrupt();
-        }
+        if (e.isF32() || e.isInteger(32) || e.isInteger(64) ||
+            (widened && (e.isBF16() || e.isF16())))
+          continue;
+        op->emitOpError() << "cannot be lowered to loops: element type " << e
+                          << " (data is f32; only the weights of linears "
+                             "and embedding tables may be bf16 or f16)";
+        return WalkResult::interrupt();
       }
     return WalkResult::advance();
   });

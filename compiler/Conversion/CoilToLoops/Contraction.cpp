@@ -50,7 +50,8 @@ LogicalResult lowerLinearRows(LoopBuilder &lb, LinearOp op, ArrayRef<Value> in,
     acc = lb.reduce(lb.idx(0), lb.idx(k), 1, acc, [&](Value i, ValueRange a) {
       SmallVector<Value> wv, xv, next;
       for (int64_t u = 0; u < tc; ++u)
-        wv.push_back(lb.load(w, {lb.addi(cStart, lb.idx(u)), i}));
+        wv.push_back(
+            lb.widenToF32(lb.load(w, {lb.addi(cStart, lb.idx(u)), i})));
       for (int64_t t = 0; t < tr; ++t)
         xv.push_back(lb.load(x, {lb.addi(r0, lb.idx(t)), i}));
       for (int64_t t = 0; t < tr; ++t)
@@ -296,13 +297,16 @@ private:
     // The weights `kPrefetch` steps ahead (the next K block, or the rest
     // of the panel), one cache line per vector, clamped into the panel.
     int64_t kPrefetch = c.kc > 0 && c.kc < k ? c.kc : 64;
+    int64_t weightBytes =
+        cast<MemRefType>(w.getType()).getElementTypeBitWidth() / 8;
+    int64_t vectorsPerLine = std::max<int64_t>(1, 64 / (weightBytes * c.lanes));
     auto step = [&](Value kk, SmallVector<Value> &acc) {
       SmallVector<Value> wv;
       for (int64_t v = 0; v < nv; ++v)
-        wv.push_back(lb.vload(vt, w, {p, kk, lb.idx(v * c.lanes)}));
+        wv.push_back(lb.vloadF32(c.lanes, w, {p, kk, lb.idx(v * c.lanes)}));
       if (prefetch) {
         Value ahead = lb.minui(lb.addi(kk, lb.idx(kPrefetch)), lb.idx(k - 1));
-        for (int64_t v = 0; v < nv; v += std::max<int64_t>(1, 16 / c.lanes))
+        for (int64_t v = 0; v < nv; v += vectorsPerLine)
           lb.b.create<memref::PrefetchOp>(
               lb.loc, w, ValueRange{p, ahead, lb.idx(v * c.lanes)},
               /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);

@@ -11,7 +11,8 @@ using namespace mlir::coil;
 
 namespace {
 
-/// Row m of the output is row ids[m] of the table; tiles split the rows.
+/// Row m of the output is row ids[m] of the table (widened to f32 when it
+/// is stored narrower); tiles split the rows.
 LogicalResult lowerEmbed(LoopBuilder &lb, ArrayRef<Value> in,
                          ArrayRef<Value> out) {
   Value table = in[0], ids = lb.flatten(in[1]), dst = lb.rows(out[0]);
@@ -21,7 +22,7 @@ LogicalResult lowerEmbed(LoopBuilder &lb, ArrayRef<Value> in,
     Value id = lb.b.create<arith::IndexCastOp>(lb.loc, lb.b.getIndexType(),
                                                lb.load(ids, m));
     lb.loop(lb.idx(0), lb.idx(width), 1, [&](Value d) {
-      lb.store(lb.load(table, {id, d}), dst, {m, d});
+      lb.store(lb.widenToF32(lb.load(table, {id, d})), dst, {m, d});
     });
   });
   return success();

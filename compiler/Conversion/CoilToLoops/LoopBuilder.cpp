@@ -56,6 +56,33 @@ void LoopBuilder::store(Value v, Value m, ValueRange indices) {
 Value LoopBuilder::vload(VectorType t, Value m, ValueRange indices) {
   return b.create<vector::LoadOp>(loc, t, m, indices);
 }
+Value LoopBuilder::vloadF32(int64_t lanes, Value m, ValueRange indices) {
+  Type element = cast<MemRefType>(m.getType()).getElementType();
+  return widenToF32(vload(VectorType::get({lanes}, element), m, indices));
+}
+Value LoopBuilder::widenToF32(Value v) {
+  Type element = getElementTypeOrSelf(v.getType());
+  if (element.isF32())
+    return v;
+  auto like = [&](Type e) -> Type {
+    if (auto vector = dyn_cast<VectorType>(v.getType()))
+      return vector.clone(e);
+    return e;
+  };
+  if (element.isBF16()) {
+    // A bf16 is the upper half of the f32 of the same value: its bits
+    // shifted into place (two integer instructions, NaN payloads kept).
+    Value bits = b.create<arith::BitcastOp>(loc, like(b.getI16Type()), v);
+    Value wide = b.create<arith::ExtUIOp>(loc, like(b.getI32Type()), bits);
+    Value sixteen = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(16));
+    if (isa<VectorType>(v.getType()))
+      sixteen = splat(like(b.getI32Type()), sixteen);
+    Value shifted = b.create<arith::ShLIOp>(loc, wide, sixteen);
+    return b.create<arith::BitcastOp>(loc, like(b.getF32Type()), shifted);
+  }
+  // f16: one instruction with F16C (AVX2 and AVX-512 targets).
+  return b.create<arith::ExtFOp>(loc, like(b.getF32Type()), v);
+}
 void LoopBuilder::vstore(Value v, Value m, ValueRange indices) {
   b.create<vector::StoreOp>(loc, v, m, indices);
 }

@@ -160,6 +160,11 @@ LogicalResult EmbedOp::verify() {
   if (failed(c.dim(result, "result", last, c.typeOf(table).getDimSize(1),
                    "embedding width")))
     return failure();
+  // A narrower table is widened exactly into f32 rows.
+  Type from = c.typeOf(table).getElementType(),
+       to = c.typeOf(result).getElementType();
+  if (to.isF32() && (from.isBF16() || from.isF16()))
+    return success();
   return c.sameElementType(result, "result", table, "table");
 }
 

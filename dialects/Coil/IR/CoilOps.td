@@ -45,8 +45,10 @@ def Coil_EmbedOp : Coil_Op<"embed", [Pure]> {
   let description = [{
     `result[i..., :] = table[ids[i...], :]` for a table `[V, D]` and ids of
     any rank; the result has shape `ids.shape + [D]` and the table's element
-    type. Ids outside `[0, V)` are an error at run time (the runtime checks
-    them before any lookup).
+    type, or `f32` for a `bf16` or `f16` table (the rows are widened
+    exactly, as a model whose matrices are stored narrower reads them). Ids
+    outside `[0, V)` are an error at run time (the runtime checks them
+    before any lookup).
 
     ```mlir
     %h = coil.embed %table, %ids : (tensor<50280x768xf32>, tensor<?x?xi32>) -> tensor<?x?x768xf32>

@@ -82,6 +82,14 @@ func.func @embed_element_type(%t: tensor<10x4xf32>, %ids: tensor<?x?xi32>) {
 
 // -----
 
+func.func @embed_widen_to_f16(%t: tensor<10x4xbf16>, %ids: tensor<?x?xi32>) {
+  // expected-error @+1 {{result element type 'f16' does not match table element type 'bf16'}}
+  %e = coil.embed %t, %ids : (tensor<10x4xbf16>, tensor<?x?xi32>) -> tensor<?x?x4xf16>
+  return
+}
+
+// -----
+
 func.func @embed_float_ids(%t: tensor<10x4xf32>, %ids: tensor<?x?xf32>) {
   // expected-error @+1 {{operand #1 must be ranked tensor of 32-bit signless integer or 64-bit signless integer values}}
   %e = coil.embed %t, %ids : (tensor<10x4xf32>, tensor<?x?xf32>) -> tensor<?x?x4xf32>

@@ -14,6 +14,19 @@ func.func @weight_and_embed(%ids: tensor<?x?xi32>) -> tensor<?x?x4xf32> {
 
 // -----
 
+// CHECK-LABEL: func.func @embed_widening_table
+// CHECK: coil.embed %{{.+}}, %{{.+}} : (tensor<10x4xbf16>, tensor<?x?xi32>) -> tensor<?x?x4xf32>
+// CHECK: coil.embed %{{.+}}, %{{.+}} : (tensor<10x4xf16>, tensor<?x?xi32>) -> tensor<?x?x4xf32>
+func.func @embed_widening_table(%ids: tensor<?x?xi32>) -> (tensor<?x?x4xf32>, tensor<?x?x4xf32>) {
+  %b = coil.weight "b" : tensor<10x4xbf16>
+  %h = coil.weight "h" : tensor<10x4xf16>
+  %eb = coil.embed %b, %ids : (tensor<10x4xbf16>, tensor<?x?xi32>) -> tensor<?x?x4xf32>
+  %eh = coil.embed %h, %ids : (tensor<10x4xf16>, tensor<?x?xi32>) -> tensor<?x?x4xf32>
+  return %eb, %eh : tensor<?x?x4xf32>, tensor<?x?x4xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @linear_bias_and_mixed_precision
 // CHECK: coil.linear %{{.+}}, %{{.+}}, %{{.+}} : (tensor<?x?x4xf32>, tensor<6x4xf32>, tensor<6xf32>) -> tensor<?x?x6xf32>
 // CHECK: coil.linear %{{.+}}, %{{.+}} : (tensor<2x6xf32>, tensor<3x6xbf16>) -> tensor<2x3xf32>

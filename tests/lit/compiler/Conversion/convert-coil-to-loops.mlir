@@ -177,9 +177,18 @@ func.func private @flash_attention(%q: tensor<?x?x16xf32>, %k: tensor<?x?x8xf32>
 // -----
 
 func.func private @bf16_kernel(%x: tensor<4xbf16>) -> tensor<4xbf16> attributes {coil.kernel} {
-  // expected-error @+1 {{cannot be lowered to loops: element type 'bf16' (only f32 data is supported)}}
+  // expected-error @+1 {{cannot be lowered to loops: element type 'bf16' (data is f32; only the weights of linears and embedding tables may be bf16 or f16)}}
   %y = coil.exp %x : tensor<4xbf16>
   return %y : tensor<4xbf16>
+}
+
+// -----
+
+// A bf16 activation is refused even where a bf16 weight would be read.
+func.func private @bf16_input(%x: tensor<2x4xbf16>, %w: tensor<3x4xbf16>) -> tensor<2x3xbf16> attributes {coil.kernel} {
+  // expected-error @+1 {{cannot be lowered to loops: element type 'bf16' (data is f32; only the weights of linears and embedding tables may be bf16 or f16)}}
+  %y = coil.linear %x, %w : (tensor<2x4xbf16>, tensor<3x4xbf16>) -> tensor<2x3xbf16>
+  return %y : tensor<2x3xbf16>
 }
 
 
@@ -231,4 +240,47 @@ func.func private @no_norm(%x: tensor<?x?x8xf32>,
   // expected-error @+1 {{cannot be lowered to loops: its prologue folds an rms_norm, but its input is not an rms_norm that only such linears read}}
   %y = coil.linear %x, %w {coil.lowering_config = {epilogue = [], isa = "avx2", kc = 0 : i64, mc = 12 : i64, prologue = ["rms_norm"], split = "panels", tile = array<i64: 6, 8>, vector = 8 : i64, weights = "panels"}} : (tensor<?x?x8xf32>, tensor<16x8xf32>) -> tensor<?x?x16xf32>
   return %y : tensor<?x?x16xf32>
+}
+
+// -----
+
+// Panels stored as bf16 are loaded as they are stored and widened in
+// registers: a bf16 is the upper half of an f32 (zero-extend, shift by 16,
+// reinterpret); the FMAs are f32.
+// CHECK-LABEL: func.func @linear_bf16_panels
+// CHECK-SAME: memref<2x8x8xbf16>
+// CHECK: %[[V:.+]] = vector.load %{{.+}} : memref<2x8x8xbf16>, vector<8xbf16>
+// CHECK: %[[BITS:.+]] = arith.bitcast %[[V]] : vector<8xbf16> to vector<8xi16>
+// CHECK: %[[WIDE:.+]] = arith.extui %[[BITS]] : vector<8xi16> to vector<8xi32>
+// CHECK: %[[SHIFTED:.+]] = arith.shli %[[WIDE]], %{{.+}} : vector<8xi32>
+// CHECK: arith.bitcast %[[SHIFTED]] : vector<8xi32> to vector<8xf32>
+// CHECK: arith.mulf {{.*}} : vector<8xf32>
+func.func private @linear_bf16_panels(%x: tensor<?x?x8xf32>,
+    %w: tensor<16x8xbf16> {coil.layout = {kind = "panels", n0 = 8 : i64}}) -> tensor<?x?x16xf32> attributes {coil.kernel} {
+  %y = coil.linear %x, %w {coil.lowering_config = {epilogue = [], isa = "avx2", kc = 0 : i64, mc = 12 : i64, prologue = [], split = "panels", tile = array<i64: 6, 8>, vector = 8 : i64, weights = "panels"}} : (tensor<?x?x8xf32>, tensor<16x8xbf16>) -> tensor<?x?x16xf32>
+  return %y : tensor<?x?x16xf32>
+}
+
+// -----
+
+// f16 panels widen with one extension (vcvtph2ps with F16C).
+// CHECK-LABEL: func.func @linear_f16_panels
+// CHECK: %[[V:.+]] = vector.load %{{.+}} : memref<2x8x8xf16>, vector<8xf16>
+// CHECK: arith.extf %[[V]] : vector<8xf16> to vector<8xf32>
+func.func private @linear_f16_panels(%x: tensor<?x?x8xf32>,
+    %w: tensor<16x8xf16> {coil.layout = {kind = "panels", n0 = 8 : i64}}) -> tensor<?x?x16xf32> attributes {coil.kernel} {
+  %y = coil.linear %x, %w {coil.lowering_config = {epilogue = [], isa = "avx2", kc = 0 : i64, mc = 12 : i64, prologue = [], split = "panels", tile = array<i64: 6, 8>, vector = 8 : i64, weights = "panels"}} : (tensor<?x?x8xf32>, tensor<16x8xf16>) -> tensor<?x?x16xf32>
+  return %y : tensor<?x?x16xf32>
+}
+
+// -----
+
+// An embedding table stored as bf16 gives f32 rows.
+// CHECK-LABEL: func.func @embed_bf16
+// CHECK: %[[E:.+]] = memref.load %{{.+}} : memref<10x4xbf16>
+// CHECK: arith.bitcast %[[E]] : bf16 to i16
+// CHECK: memref.store %{{.+}} : memref<?x4xf32>
+func.func private @embed_bf16(%t: tensor<10x4xbf16>, %ids: tensor<?x?xi32>) -> tensor<?x?x4xf32> attributes {coil.kernel} {
+  %e = coil.embed %t, %ids : (tensor<10x4xbf16>, tensor<?x?xi32>) -> tensor<?x?x4xf32>
+  return %e : tensor<?x?x4xf32>
 }

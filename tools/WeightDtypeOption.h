@@ -1,0 +1,26 @@
+//===- WeightDtypeOption.h - The values of --weight-dtype -------*- C++ -*-===//
+//
+// coilc, coil-run and coil-bench take the same --weight-dtype values.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef COIL_TOOLS_WEIGHTDTYPEOPTION_H
+#define COIL_TOOLS_WEIGHTDTYPEOPTION_H
+
+#include "compiler/Driver/Compile.h"
+#include "llvm/Support/CommandLine.h"
+
+namespace coil::tools {
+
+inline auto weightDtypeValues() {
+  using mlir::coil::WeightDtype;
+  return llvm::cl::values(
+      clEnumValN(WeightDtype::F32, "f32", "f32 weights (as trained)"),
+      clEnumValN(WeightDtype::BF16, "bf16",
+                 "the linears', embedding's and LM head's matrices as bf16"),
+      clEnumValN(WeightDtype::F16, "f16", "those matrices as f16"));
+}
+
+} // namespace coil::tools
+
+#endif // COIL_TOOLS_WEIGHTDTYPEOPTION_H
