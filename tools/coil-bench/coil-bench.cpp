@@ -22,6 +22,7 @@
 #include "tools/ToolOptions.h"
 #include "tools/WeightDtypeOption.h"
 #include "tools/coil-bench/load/Load.h"
+#include "tools/coil-bench/support/Accuracy.h"
 #include "tools/coil-bench/support/Chart.h"
 #include "tools/coil-bench/support/Machine.h"
 #include "tools/coil-bench/support/Probes.h"
@@ -29,6 +30,7 @@
 #include "coil/coil.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
@@ -89,8 +91,8 @@ static cl::opt<double>
 static cl::list<std::string> experimentNames(
     "experiments",
     cl::desc("Run only these experiments (comma-separated): prefill, "
-             "decode-context, decode-batch, ttft, state-memory, threads "
-             "(default: all)"),
+             "decode-context, decode-batch, ttft, state-memory, threads, "
+             "serve, precision (default: all)"),
     cl::CommaSeparated, cl::value_desc("names"));
 static cl::list<int64_t> prefillLengths(
     "prefill-lengths",
@@ -203,6 +205,15 @@ struct Stat {
   int runs = 0;
 };
 
+/// The Stat of `samples` (none: no runs).
+Stat statOf(std::vector<double> samples) {
+  if (samples.empty())
+    return Stat{};
+  std::sort(samples.begin(), samples.end());
+  return Stat{samples[samples.size() / 2], samples.front(), samples.back(),
+              static_cast<int>(samples.size())};
+}
+
 /// Warms up with one run, then repeats `run` (which returns the seconds it
 /// measured) until the spread is within 5% with at least 3 runs, or the
 /// budget is spent (at least `minRuns` runs), or Ctrl-C (then the Stat may
@@ -227,11 +238,8 @@ llvm::Expected<Stat> measure(const std::function<llvm::Expected<double>()> &run,
         (n >= minRuns && seconds(start, Clock::now()) > budget))
       break;
   }
-  if (samples.empty())
-    return Stat{}; // interrupted before the first measured run
-  std::sort(samples.begin(), samples.end());
-  return Stat{samples[samples.size() / 2], samples.front(), samples.back(),
-              static_cast<int>(samples.size())};
+  // No samples: interrupted before the first measured run.
+  return statOf(std::move(samples));
 }
 
 //===----------------------------------------------------------------------===//
@@ -243,7 +251,9 @@ struct Model {
   std::string label;
   models::ModelConfig config;
   int64_t params = 0;
-  /// Bytes of the parameters as the compiled model stores them.
+  /// The type its matrices are stored in, and their bytes with the rest
+  /// of the parameters.
+  WeightDtype dtype = WeightDtype::F32;
   double storedWeightBytes = 0;
   std::string soPath, weightsPath;
   coil_model_t *model = nullptr;
@@ -362,7 +372,7 @@ llvm::Error prepare(Model &m, MLIRContext &context) {
     m.weightsPath = *w;
   }
   OwningOpRef<ModuleOp> module = models::buildModel(context, m.config);
-  if (llvm::Error e = setWeightDtype(*module, weightDtype))
+  if (llvm::Error e = setWeightDtype(*module, m.dtype))
     return e;
   // Each parameter once, in the type the model stores it.
   llvm::StringSet<> seen;
@@ -474,11 +484,33 @@ struct ServeStudy {
   std::map<std::string, double> stateBytes, saturation;
 };
 
+/// One model with its matrices in one weight format, against the same
+/// model in f32 measured in the same rounds.
+struct PrecisionRow {
+  std::string model, format;
+  double weightBytes = 0;
+  /// Seconds per prefill of the study's prompt, and per decode step.
+  Stat prefill, decode;
+  /// Speed as a ratio to f32 (medians).
+  double prefillRatio = 1, decodeRatio = 1;
+  /// Accuracy against f32 (zero differences for f32 itself).
+  double maxRelativeDifference = 0, meanKl = 0, agreement = 1;
+  int64_t comparedRows = 0;
+};
+
+/// The setting of the precision study and its rows.
+struct PrecisionStudy {
+  int64_t prefillTokens = 0, prompts = 0, promptTokens = 0, generated = 0;
+  int rounds = 0;
+  std::vector<PrecisionRow> rows;
+};
+
 struct Run {
   std::vector<Experiment> experiments;
   bench::MachineLimits limits{};
   int cores = 1;
   ServeStudy serve;
+  PrecisionStudy precision;
 };
 
 //===----------------------------------------------------------------------===//
@@ -493,8 +525,8 @@ struct Sweeps {
 /// The experiment groups --experiments selects from.
 const std::vector<llvm::StringRef> &experimentGroups() {
   static const std::vector<llvm::StringRef> groups{
-      "prefill", "decode-context", "decode-batch", "ttft",
-      "state-memory", "threads", "serve"};
+      "prefill",      "decode-context", "decode-batch", "ttft",
+      "state-memory", "threads",        "serve",        "precision"};
   return groups;
 }
 
@@ -752,6 +784,203 @@ llvm::Error runModel(Model &m, Run &run, Progress &progress, double budget) {
         1.0 / d->min, -1);
   }
   return llvm::Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// The precision study
+//===----------------------------------------------------------------------===//
+
+std::string formatValue(double v);
+
+/// Its sizes: small under --quick.
+PrecisionStudy precisionSetting() {
+  PrecisionStudy st;
+  st.prefillTokens = quick ? 64 : 512;
+  st.prompts = quick ? 2 : 4;
+  st.promptTokens = quick ? 8 : 32;
+  st.generated = quick ? 8 : 128;
+  st.rounds = quick ? 2 : 5;
+  return st;
+}
+
+/// The formats compared, f32 first (the reference); --quick keeps one
+/// narrower format.
+std::vector<WeightDtype> precisionFormats() {
+  if (quick)
+    return {WeightDtype::F32, WeightDtype::BF16};
+  return {WeightDtype::F32, WeightDtype::BF16, WeightDtype::F16};
+}
+
+/// Progress points of the study per model.
+constexpr int kPrecisionPoints = 2;
+
+/// Each model built in every format: interleaved rounds of a timed prefill
+/// and decode steps (each format's median over the same minutes, so drift
+/// cancels in the ratios), then the same seeded prompts in every format,
+/// greedy tokens chosen by f32 and fed to all, every next-token row
+/// compared with f32's.
+llvm::Error runPrecisionStudy(std::vector<Model> &models, Run &run,
+                              Progress &progress, MLIRContext &context) {
+  PrecisionStudy &st = run.precision;
+  st = precisionSetting();
+  const Sweeps sw = sweeps();
+  std::vector<WeightDtype> formats = precisionFormats();
+  for (Model &base : models) {
+    if (stopRequested)
+      return llvm::Error::success();
+    // Each format's build (the main one where it is that format).
+    std::vector<std::unique_ptr<Model>> owned;
+    std::vector<Model *> variants;
+    for (WeightDtype format : formats) {
+      if (format == base.dtype) {
+        variants.push_back(&base);
+        continue;
+      }
+      auto v = std::make_unique<Model>();
+      v->label = base.label;
+      v->config = base.config;
+      v->weightsPath = base.weightsPath;
+      v->dtype = format;
+      llvm::errs() << "coil-bench: preparing " << base.label << " with "
+                   << weightDtypeName(format) << " weights...\n";
+      if (llvm::Error e = prepare(*v, context))
+        return e;
+      variants.push_back(v.get());
+      owned.push_back(std::move(v));
+    }
+    auto releaseOwned = llvm::make_scope_exit([&] {
+      for (auto &v : owned)
+        v->release();
+    });
+    int64_t vocab = base.config.vocabSize();
+    int64_t capacity = std::max(st.prefillTokens + sw.decodeSteps,
+                                st.promptTokens + st.generated) +
+                       1;
+    std::vector<std::unique_ptr<Session>> sessions;
+    for (Model *v : variants) {
+      auto session = Session::open(*v, 1, capacity, run.cores);
+      if (!session)
+        return session.takeError();
+      sessions.push_back(std::move(*session));
+    }
+
+    progress.point(fmt::format("precision {0} speed", base.label));
+    size_t n = variants.size();
+    std::vector<std::vector<double>> prefillTimes(n), decodeTimes(n);
+    for (int round = 0; round <= st.rounds && !stopRequested; ++round)
+      for (size_t i = 0; i < n; ++i) {
+        llvm::Expected<double> p =
+            sessions[i]->timedPrefill(1, st.prefillTokens, vocab);
+        if (!p)
+          return p.takeError();
+        llvm::Expected<double> d = sessions[i]->timedDecode(1, sw.decodeSteps);
+        if (!d)
+          return d.takeError();
+        // Round 0 warms every format up.
+        if (round > 0) {
+          prefillTimes[i].push_back(*p);
+          decodeTimes[i].push_back(*d);
+        }
+      }
+    if (stopRequested)
+      return llvm::Error::success();
+
+    progress.point(fmt::format("precision {0} accuracy", base.label));
+    std::vector<bench::LogitComparison> compared(n);
+    auto lastRow = [&](Session &s) {
+      const float *logits;
+      int64_t b, t, v;
+      coil_status_free(coil_session_logits(s.s, &logits, &b, &t, &v));
+      return logits + (t - 1) * v;
+    };
+    uint64_t state = 0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(seed) + 1);
+    for (int64_t prompt = 0; prompt < st.prompts; ++prompt) {
+      std::vector<int32_t> ids(st.promptTokens);
+      for (int32_t &id : ids) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        id = static_cast<int32_t>((state >> 33) % static_cast<uint64_t>(vocab));
+      }
+      for (auto &s : sessions) {
+        coil_session_reset(s->s);
+        if (llvm::Error e = check(
+                coil_session_prefill(s->s, ids.data(), 1, st.promptTokens)))
+          return e;
+      }
+      for (int64_t step = 0; step < st.generated; ++step) {
+        const float *reference = lastRow(*sessions[0]);
+        for (size_t i = 0; i < n; ++i)
+          compared[i].add(reference, lastRow(*sessions[i]), vocab);
+        if (step + 1 == st.generated)
+          break;
+        int32_t token = sessions[0]->next();
+        for (auto &s : sessions)
+          if (llvm::Error e = s->decode(1, token))
+            return e;
+      }
+    }
+
+    Stat prefill0 = statOf(prefillTimes[0]), decode0 = statOf(decodeTimes[0]);
+    for (size_t i = 0; i < n; ++i) {
+      PrecisionRow row;
+      row.model = base.label;
+      row.format = weightDtypeName(formats[i]).str();
+      row.weightBytes = variants[i]->weightBytes();
+      row.prefill = statOf(prefillTimes[i]);
+      row.decode = statOf(decodeTimes[i]);
+      row.prefillRatio = prefill0.median / row.prefill.median;
+      row.decodeRatio = decode0.median / row.decode.median;
+      row.maxRelativeDifference = compared[i].maxRelativeDifference();
+      row.meanKl = compared[i].meanKlDivergence();
+      row.agreement = compared[i].argmaxAgreement();
+      row.comparedRows = compared[i].rows();
+      st.rows.push_back(row);
+    }
+  }
+  return llvm::Error::success();
+}
+
+void printPrecisionTable(llvm::raw_ostream &os, const PrecisionStudy &st) {
+  if (st.rows.empty())
+    return;
+  os << fmt::format(
+      "\nPrecision: weight formats against f32 (prefill of {0} tokens and "
+      "decode at batch 1, medians of {1} interleaved rounds; accuracy over "
+      "{2} prompts x {3} greedy tokens chosen by f32)\n",
+      st.prefillTokens, st.rounds, st.prompts, st.generated);
+  os << fmt::format("  {0:<14} {1:<7} {2:>11} {3:>18} {4:>18} {5:>12} "
+                    "{6:>10} {7:>7}\n",
+                    "model", "format", "weights MiB", "prefill tok/s",
+                    "decode tok/s", "max|dl|/max", "KL nats", "agree");
+  for (const PrecisionRow &r : st.rows)
+    os << fmt::format(
+        "  {0:<14} {1:<7} {2:>11.1f} {3:>18} {4:>18} {5:>12.2e} {6:>10.2e} "
+        "{7:>6.1f}%\n",
+        r.model, r.format, r.weightBytes / (1 << 20),
+        fmt::format("{0} ({1:.2f}x)",
+                    formatValue(st.prefillTokens / r.prefill.median),
+                    r.prefillRatio),
+        fmt::format("{0} ({1:.2f}x)", formatValue(1.0 / r.decode.median),
+                    r.decodeRatio),
+        r.maxRelativeDifference, r.meanKl, 100 * r.agreement);
+}
+
+/// One sentence per narrower format: what it buys and costs each model.
+std::string precisionVerdict(const PrecisionStudy &st) {
+  std::string text;
+  for (const std::string &format : {"bf16", "f16"}) {
+    std::vector<std::string> parts;
+    for (const PrecisionRow &r : st.rows)
+      if (r.format == format)
+        parts.push_back(fmt::format(
+            "{0} decodes {1:.2f}x and prefills {2:.2f}x as fast as with f32 "
+            "weights (mean KL {3:.1e} nats per token, greedy agreement "
+            "{4:.1f}%)",
+            r.model, r.decodeRatio, r.prefillRatio, r.meanKl,
+            100 * r.agreement));
+    if (!parts.empty())
+      text += "With " + format + " weights, " + llvm::join(parts, "; ") + ". ";
+  }
+  return text;
 }
 
 /// The load study's sizes: small under --quick.
@@ -1301,6 +1530,37 @@ json::Value configJson(const models::ModelConfig &config) {
   return std::move(*parsed);
 }
 
+json::Value precisionJson(const PrecisionStudy &st) {
+  json::Array rows;
+  auto statJson = [](const Stat &s) {
+    return json::Object{{"median_s", s.median},
+                        {"min_s", s.min},
+                        {"max_s", s.max},
+                        {"runs", s.runs}};
+  };
+  for (const PrecisionRow &r : st.rows)
+    rows.push_back(json::Object{
+        {"model", r.model},
+        {"format", r.format},
+        {"weight_bytes", r.weightBytes},
+        {"prefill", statJson(r.prefill)},
+        {"decode", statJson(r.decode)},
+        {"prefill_tokens_per_s", st.prefillTokens / r.prefill.median},
+        {"decode_tokens_per_s", 1.0 / r.decode.median},
+        {"prefill_ratio_to_f32", r.prefillRatio},
+        {"decode_ratio_to_f32", r.decodeRatio},
+        {"max_relative_logit_difference", r.maxRelativeDifference},
+        {"mean_kl_nats", r.meanKl},
+        {"greedy_agreement", r.agreement},
+        {"compared_rows", r.comparedRows}});
+  return json::Object{{"prefill_tokens", st.prefillTokens},
+                      {"prompts", st.prompts},
+                      {"prompt_tokens", st.promptTokens},
+                      {"generated_tokens", st.generated},
+                      {"rounds", st.rounds},
+                      {"rows", std::move(rows)}};
+}
+
 llvm::Error writeResults(const Run &run, const std::vector<Model> &models,
                          const bench::MachineInfo &machine,
                          const std::string &dir, const std::string &summary,
@@ -1363,6 +1623,30 @@ llvm::Error writeResults(const Run &run, const std::vector<Model> &models,
                                     bench::renderLineChart(series, options)))
       return err;
   }
+  // The precision study: decode speed against the bytes of the weights.
+  if (!run.precision.rows.empty()) {
+    std::vector<bench::Series> series;
+    for (const Model &m : models) {
+      bench::Series s;
+      s.name = m.label;
+      for (const PrecisionRow &r : run.precision.rows)
+        if (r.model == m.label) {
+          s.x.push_back(r.weightBytes / (1 << 20));
+          s.y.push_back(1.0 / r.decode.median);
+          s.yLow.push_back(1.0 / r.decode.max);
+          s.yHigh.push_back(1.0 / r.decode.min);
+        }
+      series.push_back(std::move(s));
+    }
+    bench::ChartOptions options;
+    options.title = "Decode speed vs weight bytes (f32, bf16, f16)";
+    options.xLabel = "weights (MiB)";
+    options.yLabel = "tokens/s";
+    options.logX = true;
+    if (llvm::Error err = writeFile(dir + "/precision.svg",
+                                    bench::renderLineChart(series, options)))
+      return err;
+  }
   json::Array modelList;
   for (const Model &m : models)
     modelList.push_back(
@@ -1391,6 +1675,7 @@ llvm::Error writeResults(const Run &run, const std::vector<Model> &models,
                               {"threads", run.limits.threads}}},
       {"models", std::move(modelList)},
       {"experiments", std::move(experiments)},
+      {"precision", precisionJson(run.precision)},
       {"summary", summary}};
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -1423,6 +1708,7 @@ llvm::Error runBench() {
       Model m;
       m.label = label;
       m.config = config;
+      m.dtype = weightDtype;
       models.push_back(std::move(m));
     }
   } else {
@@ -1442,6 +1728,7 @@ llvm::Error runBench() {
       m.label = llvm::sys::path::filename(dir).str();
       m.config = *config;
       m.weightsPath = dir;
+      m.dtype = weightDtype;
       models.push_back(std::move(m));
     }
   }
@@ -1503,6 +1790,8 @@ llvm::Error runBench() {
                  (run.cores > 1 && selected("threads") ? 2 : 0);
   if (selected("serve"))
     perModel += servePoints();
+  if (selected("precision"))
+    perModel += kPrecisionPoints;
   Progress progress(perModel * static_cast<int>(models.size()));
   for (Model &m : models) {
     if (stopRequested)
@@ -1512,6 +1801,9 @@ llvm::Error runBench() {
   }
   if (selected("serve") && !stopRequested)
     if (llvm::Error e = runServeStudy(models, run, progress))
+      return e;
+  if (selected("precision") && !stopRequested)
+    if (llvm::Error e = runPrecisionStudy(models, run, progress, context))
       return e;
   progress.finish();
 
@@ -1538,10 +1830,11 @@ llvm::Error runBench() {
       if (!e.points.empty())
         printTable(os, e, a, b);
     printServeTable(os, run, {a, b});
+    printPrecisionTable(os, run.precision);
     os << "\nPercentages are the fraction of the machine's limit reached: "
           "the FMA peak for prefill, the read bandwidth (weights + state "
           "bytes per token) for decode.\n\nVerdict: "
-       << verdict(run, a, b) << "\n";
+       << verdict(run, a, b) << precisionVerdict(run.precision) << "\n";
   } else {
     os << "\n(Ratios need one Mamba and one Transformer model.)\n";
   }

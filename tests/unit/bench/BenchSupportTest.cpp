@@ -5,10 +5,12 @@
 // points, error bars and the degenerate inputs. The machine description
 // against fixture /proc text and, on Linux, the live machine. The roofline
 // probes only for sane results: timing thresholds would make the tests
-// depend on the machine and its load.
+// depend on the machine and its load. The logit comparison against values
+// computed by hand.
 //
 //===----------------------------------------------------------------------===//
 
+#include "tools/coil-bench/support/Accuracy.h"
 #include "tools/coil-bench/support/Chart.h"
 #include "tools/coil-bench/support/Machine.h"
 #include "tools/coil-bench/support/Probes.h"
@@ -592,6 +594,69 @@ TEST(Probes, MeasureMachineFillsEveryField) {
   EXPECT_EQ(limits.threads, 1);
   EXPECT_GT(limits.fmaGflops, 0.0);
   EXPECT_GT(limits.readGBps, 0.0);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Logit comparison
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+TEST(LogitComparisonTest, IdenticalRowsDifferInNothing) {
+  LogitComparison c;
+  const float row[] = {1.5f, -2.0f, 0.25f, 3.0f};
+  c.add(row, row, 4);
+  c.add(row, row, 4);
+  EXPECT_EQ(c.rows(), 2);
+  EXPECT_EQ(c.maxRelativeDifference(), 0.0);
+  EXPECT_NEAR(c.meanKlDivergence(), 0.0, 1e-15);
+  EXPECT_EQ(c.argmaxAgreement(), 1.0);
+}
+
+TEST(LogitComparisonTest, MatchesHandComputedValues) {
+  LogitComparison c;
+  // p = (1/2, 1/2), q = (3/4, 1/4): KL = ln(4/3) / 2; the argmax differs
+  // (the first maximum of p is token 0, of q token 0 too: they agree).
+  const float p[] = {0.0f, 0.0f};
+  const float q[] = {static_cast<float>(std::log(3.0)), 0.0f};
+  c.add(p, q, 2);
+  // Shifting every logit changes no distribution: KL 0, but the logits
+  // differ by 2 where the reference's largest magnitude is 4.
+  const float r[] = {4.0f, 1.0f};
+  const float s[] = {6.0f, 3.0f};
+  c.add(r, s, 2);
+  // Swapped preferences: the argmax disagrees.
+  const float u[] = {1.0f, 0.0f};
+  const float v[] = {0.0f, 1.0f};
+  c.add(u, v, 2);
+  double e = std::exp(1.0);
+  double pu = e / (e + 1), qu = 1 / (e + 1);
+  double klSwap = pu * std::log(pu / qu) + qu * std::log(qu / pu);
+  EXPECT_EQ(c.rows(), 3);
+  EXPECT_NEAR(c.meanKlDivergence(), (std::log(4.0 / 3.0) / 2 + klSwap) / 3,
+              1e-7);
+  EXPECT_NEAR(c.maxRelativeDifference(), 2.0 / 4.0, 1e-12);
+  EXPECT_NEAR(c.argmaxAgreement(), 2.0 / 3.0, 1e-12);
+}
+
+TEST(LogitComparisonTest, LargeLogitsDoNotOverflow) {
+  LogitComparison c;
+  const float p[] = {1000.0f, 999.0f};
+  const float q[] = {999.0f, 1000.0f};
+  c.add(p, q, 2);
+  EXPECT_TRUE(std::isfinite(c.meanKlDivergence()));
+  EXPECT_GT(c.meanKlDivergence(), 0.0);
+  EXPECT_EQ(c.argmaxAgreement(), 0.0);
+}
+
+TEST(LogitComparisonTest, NoRowsIsZero) {
+  LogitComparison c;
+  EXPECT_EQ(c.rows(), 0);
+  EXPECT_EQ(c.meanKlDivergence(), 0.0);
+  EXPECT_EQ(c.argmaxAgreement(), 0.0);
+  EXPECT_EQ(c.maxRelativeDifference(), 0.0);
 }
 
 } // namespace

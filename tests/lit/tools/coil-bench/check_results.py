@@ -33,6 +33,42 @@ def fail(message):
     sys.exit(1)
 
 
+def check_precision(results, models, out):
+    """The precision study: f32 and bf16 (--quick) for both models; f32 is
+    its own reference (ratios 1, no differences), bf16 stores the matrices
+    in half the bytes of f32 but not all of the parameters (norms, biases,
+    the scan's parameters stay f32)."""
+    study = results["precision"]
+    rows = {(r["model"], r["format"]): r for r in study["rows"]}
+    if sorted(rows) != sorted((m, f) for m in models for f in ("f32", "bf16")):
+        fail("precision rows %r" % sorted(rows))
+    for (model, fmt), r in rows.items():
+        for key in ("weight_bytes", "prefill_tokens_per_s",
+                    "decode_tokens_per_s", "prefill_ratio_to_f32",
+                    "decode_ratio_to_f32"):
+            if not (r[key] > 0 and math.isfinite(r[key])):
+                fail("precision %s %s: %s is %r" % (model, fmt, key, r[key]))
+        if r["compared_rows"] != study["prompts"] * study["generated_tokens"]:
+            fail("precision %s %s compared %r rows" % (model, fmt,
+                                                      r["compared_rows"]))
+        if not 0 <= r["greedy_agreement"] <= 1 or r["mean_kl_nats"] < 0:
+            fail("precision %s %s: accuracy %r" % (model, fmt, r))
+    for model in models:
+        f32, bf16 = rows[(model, "f32")], rows[(model, "bf16")]
+        if (f32["prefill_ratio_to_f32"] != 1 or f32["decode_ratio_to_f32"] != 1
+                or f32["max_relative_logit_difference"] != 0
+                or f32["greedy_agreement"] != 1):
+            fail("precision %s: f32 differs from itself" % model)
+        if not 0.5 * f32["weight_bytes"] < bf16["weight_bytes"] < \
+                0.51 * f32["weight_bytes"]:
+            fail("precision %s: bf16 weights take %r of f32's %r bytes" %
+                 (model, bf16["weight_bytes"], f32["weight_bytes"]))
+        if not 0 < bf16["max_relative_logit_difference"] < 0.1:
+            fail("precision %s: bf16 logits differ by %r" %
+                 (model, bf16["max_relative_logit_difference"]))
+    ET.parse(os.path.join(out, "precision.svg"))
+
+
 def main():
     out = sys.argv[1]
     with open(os.path.join(out, "results.json")) as f:
@@ -113,6 +149,7 @@ def main():
             fail("results.csv rows differ from results.json")
     if "Verdict:" not in results["summary"]:
         fail("no verdict in the summary")
+    check_precision(results, models, out)
     print("ok: %d points, %d experiments" % (rows, len(expected)))
 
 
