@@ -108,10 +108,12 @@ protected:
   }
 
   /// Compiles `json`'s model with its matrices stored as `dtype`, writes
-  /// its seeded weights (f32: the runtime and the reference round them
-  /// alike), opens a session whose kernels run on `threads` threads.
+  /// its seeded weights as `fileDtype` (the runtime and the reference
+  /// round them alike to what the model stores), opens a session whose
+  /// kernels run on `threads` threads.
   void compile(const char *json, int32_t threads = 2,
-               WeightDtype dtype = WeightDtype::F32) {
+               WeightDtype dtype = WeightDtype::F32,
+               weights::DType fileDtype = weights::DType::F32) {
     llvm::Expected<models::ModelConfig> parsed =
         models::parseModelConfig(json, "config.json");
     ASSERT_TRUE(!!parsed) << llvm::toString(parsed.takeError());
@@ -131,11 +133,23 @@ protected:
     std::vector<weights::TensorToWrite> tensors;
     std::vector<models::WeightSpec> specs = models::weightSpecs(config);
     values.reserve(specs.size());
+    std::vector<std::vector<uint16_t>> narrow;
+    narrow.reserve(specs.size());
     for (const models::WeightSpec &spec : specs) {
       values.push_back(models::randomWeight(spec, 17));
-      tensors.push_back(
-          {spec.name, weights::DType::F32, spec.shape, values.back().data()});
-      weightValues[spec.name] = {spec.shape, values.back()};
+      std::vector<float> &v = values.back();
+      const void *data = v.data();
+      if (fileDtype != weights::DType::F32) {
+        // The file holds the rounded values; the reference reads them back.
+        narrow.emplace_back(v.size());
+        weights::convertFromF32(fileDtype, v.data(), narrow.back().data(),
+                                v.size());
+        weights::convertToF32(fileDtype, narrow.back().data(), v.data(),
+                              v.size());
+        data = narrow.back().data();
+      }
+      tensors.push_back({spec.name, fileDtype, spec.shape, data});
+      weightValues[spec.name] = {spec.shape, v};
     }
     std::string st = (dir + "/model.safetensors").str();
     weights::Status written = weights::writeSafetensors(st, tensors);
@@ -509,6 +523,23 @@ TEST_P(CompiledVsReferenceTest, MambaF16Weights) {
 
 TEST_P(CompiledVsReferenceTest, LlamaF16Weights) {
   compile(kLlama, 2, WeightDtype::F16);
+  if (HasFatalFailure())
+    return;
+  checkPrefillAndDecode(3, 37);
+}
+
+/// A checkpoint stored as bf16 runs in bf16 as it is (every tensor, the
+/// norms' too, widened where the model keeps f32); one stored as f16 is
+/// rounded once more into a bf16 model.
+TEST_P(CompiledVsReferenceTest, MambaBf16Checkpoint) {
+  compile(kMamba, 2, WeightDtype::BF16, weights::DType::BF16);
+  if (HasFatalFailure())
+    return;
+  checkPrefillAndDecode(3, 37);
+}
+
+TEST_P(CompiledVsReferenceTest, LlamaF16CheckpointAsBf16) {
+  compile(kLlama, 2, WeightDtype::BF16, weights::DType::F16);
   if (HasFatalFailure())
     return;
   checkPrefillAndDecode(3, 37);

@@ -169,13 +169,14 @@ COIL_API coil_status_t *coil_weights_open(const char *path,
 COIL_API void coil_weights_release(coil_weights_t *weights);
 
 /// Binds `weights` to `model`, once. Every weight of the model's metadata
-/// must be in the files with the same shape, and either the same dtype or
-/// F16/BF16 in the file where the model wants f32 (widened exactly into a
-/// copy the model owns); every tensor of the files must be used (the error
-/// names one that is not). The model takes a reference to `weights`.
-/// Errors: COIL_BAD_WEIGHTS (a mismatch), COIL_FAILED_PRECONDITION (weights
-/// already bound), COIL_OUT_OF_MEMORY. Not thread-safe: bind before the
-/// model is shared.
+/// must be in the files with the same shape; an F32, F16 or BF16 tensor
+/// serves a weight of any of those types (used in place when they are the
+/// same, else converted into a copy the model owns: widened exactly to
+/// f32, rounded to nearest even to bf16 or f16); every tensor of the files
+/// must be used (the error names one that is not). The model takes a reference
+/// to `weights`. Errors: COIL_BAD_WEIGHTS (a mismatch),
+/// COIL_FAILED_PRECONDITION (weights already bound), COIL_OUT_OF_MEMORY. Not
+/// thread-safe: bind before the model is shared.
 COIL_API coil_status_t *coil_model_bind_weights(coil_model_t *model,
                                                 coil_weights_t *weights);
 
