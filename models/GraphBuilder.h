@@ -49,11 +49,12 @@ public:
   Value embed(Value table, Value ids) {
     SmallVector<int64_t> shape(shapeOf(ids));
     shape.push_back(shapeOf(table)[1]);
-    return b.create<EmbedOp>(loc, tensor(shape), table, ids);
+    return b.create<EmbedOp>(loc, tensor(shape), table, ids, Value());
   }
 
   Value linear(Value x, Value w, Value bias = {}) {
-    return b.create<LinearOp>(loc, withLast(x, shapeOf(w)[0]), x, w, bias);
+    return b.create<LinearOp>(loc, withLast(x, shapeOf(w)[0]), x, w, bias,
+                              Value());
   }
 
   Value rmsNorm(Value x, Value w, double epsilon) {

@@ -18,7 +18,9 @@ inline auto weightDtypeValues() {
       clEnumValN(WeightDtype::F32, "f32", "f32 weights (as trained)"),
       clEnumValN(WeightDtype::BF16, "bf16",
                  "the linears', embedding's and LM head's matrices as bf16"),
-      clEnumValN(WeightDtype::F16, "f16", "those matrices as f16"));
+      clEnumValN(WeightDtype::F16, "f16", "those matrices as f16"),
+      clEnumValN(WeightDtype::Int8, "int8",
+                 "those matrices as int8, one f32 scale per output channel"));
 }
 
 } // namespace coil::tools

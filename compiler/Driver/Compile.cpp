@@ -45,6 +45,8 @@ llvm::StringRef mlir::coil::weightDtypeName(WeightDtype dtype) {
     return "bf16";
   case WeightDtype::F16:
     return "f16";
+  case WeightDtype::Int8:
+    return "int8";
   }
   return "f32";
 }

@@ -8,6 +8,8 @@
 
 #include "compiler/Reference/Interpreter.h"
 
+#include "runtime/src/weights/Quantize.h"
+
 #include "dialects/Coil/IR/CoilOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
@@ -178,8 +180,9 @@ Expected<std::vector<TensorPtr>> Interpreter::Frame::runBlock(Block &block) {
 Error Interpreter::Frame::exec(Operation *op) {
   return llvm::TypeSwitch<Operation *, Error>(op)
       .Case([&](WeightOp w) -> Error {
-        auto it = interp.boundWeights.find(w.getName());
-        if (it == interp.boundWeights.end())
+        auto &bound = w.getScales() ? interp.boundScales : interp.boundWeights;
+        auto it = bound.find(w.getName());
+        if (it == bound.end())
           return opError(op, "weight '" + w.getName() + "' is not bound");
         bind(w.getResult(), it->second);
         return Error::success();
@@ -230,6 +233,7 @@ Error Interpreter::Frame::exec(Operation *op) {
 
 Error Interpreter::Frame::execEmbed(EmbedOp op) {
   const Tensor &table = get(op.getTable()), &ids = get(op.getIds());
+  TensorPtr scale = op.getScale() ? getPtr(op.getScale()) : nullptr;
   int64_t vocab = table.shape[0], width = table.shape[1];
   std::vector<int64_t> shape = ids.shape;
   shape.push_back(width);
@@ -242,6 +246,9 @@ Error Interpreter::Frame::execEmbed(EmbedOp op) {
     int64_t row = static_cast<int64_t>(id);
     std::copy_n(table.data.begin() + row * width, width,
                 out.data.begin() + i * width);
+    if (scale)
+      for (int64_t d = 0; d < width; ++d)
+        out.data[i * width + d] *= scale->data[row];
   }
   return set(op, op.getResult(), std::move(out));
 }
@@ -253,16 +260,19 @@ Error Interpreter::Frame::execLinear(LinearOp op) {
     return opError(op, llvm::formatv("input width {0} != weight in {1}",
                                      x.shape.back(), in));
   TensorPtr bias = op.getBias() ? getPtr(op.getBias()) : nullptr;
+  TensorPtr scale = op.getScale() ? getPtr(op.getScale()) : nullptr;
   int64_t rows = x.numElements() / in;
   std::vector<int64_t> shape = x.shape;
   shape.back() = out;
   Tensor y = Tensor::filled(shape);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t o = 0; o < out; ++o) {
-      double acc = bias ? bias->data[o] : 0.0;
+      double acc = 0.0;
       for (int64_t i = 0; i < in; ++i)
         acc += x.data[r * in + i] * w.data[o * in + i];
-      y.data[r * out + o] = acc;
+      if (scale)
+        acc *= scale->data[o];
+      y.data[r * out + o] = acc + (bias ? bias->data[o] : 0.0);
     }
   return set(op, op.getResult(), std::move(y));
 }
@@ -608,9 +618,15 @@ Error Interpreter::bindWeights() {
     return Error::success();
   Error error = Error::success();
   module.walk([&](WeightOp op) {
-    if (error || boundWeights.count(op.getName()))
+    if (error || op.getScales() || boundWeights.count(op.getName()))
       return;
-    Expected<Tensor> t = weights(op.getName(), op.getType());
+    bool quantized = op.getType().getElementType().isInteger(8);
+    // An int8 matrix is quantized here from the stored float values, as
+    // the runtime quantizes it when it binds it.
+    Expected<Tensor> t = weights(
+        op.getName(),
+        quantized ? op.getType().clone(Float32Type::get(op.getContext()))
+                  : op.getType());
     if (!t) {
       error = t.takeError();
       return;
@@ -622,12 +638,41 @@ Error Interpreter::bindWeights() {
                         formatShape(op.getType().getShape()));
       return;
     }
+    if (quantized) {
+      int64_t rows = t->shape[0], cols = t->shape[1];
+      std::vector<float> values(t->data.begin(), t->data.end());
+      std::vector<int8_t> q(values.size());
+      std::vector<float> scale(rows);
+      int64_t bad = ::coil::weights::quantizeRowsInt8(values.data(), rows, cols,
+                                                      q.data(), scale.data());
+      if (bad >= 0) {
+        error = makeError(llvm::formatv("weight '{0}' holds a NaN or an "
+                                        "infinity in row {1}, which int8 "
+                                        "cannot represent",
+                                        op.getName(), bad));
+        return;
+      }
+      boundWeights[op.getName()] = std::make_shared<const Tensor>(
+          t->shape, std::vector<double>(q.begin(), q.end()));
+      boundScales[op.getName()] = std::make_shared<const Tensor>(
+          std::vector<int64_t>{rows},
+          std::vector<double>(scale.begin(), scale.end()));
+      return;
+    }
     // Stored in the declared type: a bf16 or f16 weight is the rounded
     // value of whatever the provider holds, as the runtime binds it.
     Type element = op.getType().getElementType();
     for (double &x : t->data)
       x = roundTo(element, x);
     boundWeights[op.getName()] = std::make_shared<const Tensor>(std::move(*t));
+  });
+  if (error)
+    return error;
+  // Scales come with their int8 matrix.
+  module.walk([&](WeightOp op) {
+    if (!error && op.getScales() && !boundScales.count(op.getName()))
+      error = makeError("the scales of weight '" + op.getName() +
+                        "' are read without its int8 matrix");
   });
   if (error)
     return error;

@@ -65,6 +65,8 @@ private:
   ModuleOp module;
   WeightProvider weights;
   llvm::StringMap<std::shared_ptr<const Tensor>> boundWeights;
+  /// The per-row scales of the int8 matrices, by the matrix's name.
+  llvm::StringMap<std::shared_ptr<const Tensor>> boundScales;
   bool weightsBound = false;
 };
 

@@ -39,6 +39,8 @@ FailureOr<std::string> dtypeName(Operation *where, Type t) {
     return std::string("bf16");
   if (t.isInteger(32))
     return std::string("i32");
+  if (t.isInteger(8))
+    return std::string("i8");
   where->emitError() << "element type " << t
                      << " cannot cross the runtime boundary";
   return failure();
@@ -195,7 +197,8 @@ KernelCost costOf(func::FuncOp fn) {
           double in = lastDim(o.getInput()), out = lastDim(o.getResult());
           k.flops[1] += 2 * in * out;
           k.bytes[0] += elementBytes(o.getWeight()) * in * out +
-                        (o.getBias() ? elementBytes(o.getBias()) * out : 0);
+                        (o.getBias() ? elementBytes(o.getBias()) * out : 0) +
+                        (o.getScale() ? elementBytes(o.getScale()) * out : 0);
           k.bytes[1] += f32 * (in + out);
         })
         .Case<RmsNormOp, LayerNormOp>([&](Operation *o) {
@@ -624,7 +627,8 @@ private:
   /// stored), scaled along K by parameter `scale` if given.
   FailureOr<int64_t> addWeight(WeightOp op, int64_t n0, WeightOp scale) {
     std::string key = (op.getName() + "#" + llvm::Twine(n0) + "#" +
-                       (scale ? scale.getName() : StringRef()))
+                       (scale ? scale.getName() : StringRef()) + "#" +
+                       (op.getScales() ? "scales" : ""))
                           .str();
     auto it = weightIndex.find(key);
     if (it != weightIndex.end())
@@ -644,6 +648,9 @@ private:
     json::Object entry{{COIL_KEY_NAME, op.getName()},
                        {COIL_KEY_DTYPE, *dtype},
                        {COIL_KEY_SHAPE, std::move(shape)}};
+    // The per-row scales of the int8 quantization of the named tensor.
+    if (op.getScales())
+      entry[COIL_KEY_PART] = COIL_PART_SCALES;
     if (scale) {
       auto scaleType = scale.getType();
       if (!n0 || scaleType.getRank() != 1 ||

@@ -129,11 +129,18 @@ def CoilWeightDtypePass : Pass<"coil-weight-dtype", "::mlir::ModuleOp"> {
     interpreter rounds them the same way, and the lowering widens each
     weight vector in registers, so the arithmetic stays f32.
 
+    `dtype=int8` stores each such matrix as its symmetric int8
+    quantization (`coil.weight ... : tensor<NxKxi8>`, one scale per row:
+    see `coil.weight`) and adds its scales (`coil.weight ... scales`) to
+    every linear and embedding reading it; the runtime and the interpreter
+    quantize the stored float tensor the same way, and the lowering
+    converts each int8 vector to f32 in registers and scales the sums.
+
     `dtype=f32` leaves the module unchanged.
   }];
   let options = [
     Option<"dtype", "dtype", "std::string", /*default=*/"\"f32\"",
-           "The weights' element type: f32, bf16 or f16">,
+           "The weights' element type: f32, bf16, f16 or int8">,
   ];
 }
 

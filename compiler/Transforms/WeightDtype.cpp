@@ -1,8 +1,9 @@
 //===- WeightDtype.cpp - Narrow the model's matrices ------------*- C++ -*-===//
 //
 // Implements --coil-weight-dtype: the weights that only linear layers and
-// embeddings read take the requested element type; every other parameter,
-// activation and state keeps its own.
+// embeddings read take the requested element type (int8: the matrix and
+// its per-row scales); every other parameter, activation and state keeps
+// its own.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,7 +22,7 @@ using namespace mlir::coil;
 
 namespace {
 
-/// The element type `name` spells, or null.
+/// The element type `name` spells (int8: i8), or null.
 Type parseDtype(MLIRContext *context, llvm::StringRef name) {
   Builder b(context);
   if (name == "f32")
@@ -30,7 +31,28 @@ Type parseDtype(MLIRContext *context, llvm::StringRef name) {
     return b.getBF16Type();
   if (name == "f16")
     return b.getF16Type();
+  if (name == "int8")
+    return b.getI8Type();
   return Type();
+}
+
+/// Turns `weight` into its int8 matrix and gives every reader its scales,
+/// a `coil.weight ... scales` right after it.
+void quantizeInt8(WeightOp weight) {
+  OpBuilder b(weight->getContext());
+  b.setInsertionPointAfter(weight);
+  RankedTensorType type = weight.getType();
+  auto scales = b.create<WeightOp>(
+      weight.getLoc(),
+      RankedTensorType::get({type.getDimSize(0)}, b.getF32Type()),
+      weight.getName(), /*scales=*/true);
+  weight.getResult().setType(type.clone(b.getI8Type()));
+  for (Operation *user : weight->getUsers()) {
+    if (auto linear = dyn_cast<LinearOp>(user))
+      linear.getScaleMutable().assign(scales);
+    else if (auto embed = dyn_cast<EmbedOp>(user))
+      embed.getScaleMutable().assign(scales);
+  }
 }
 
 /// Whether every use of `weight` reads it as a matrix the lowering widens
@@ -55,7 +77,7 @@ struct CoilWeightDtypePass
     Type element = parseDtype(&getContext(), dtype);
     if (!element) {
       module.emitError() << "unknown weight dtype '" << dtype
-                         << "' (expected f32, bf16 or f16)";
+                         << "' (expected f32, bf16, f16 or int8)";
       return signalPassFailure();
     }
     // A weight is narrowed only if every op of every function that names it
@@ -64,13 +86,20 @@ struct CoilWeightDtypePass
     module.walk([&](WeightOp weight) {
       auto [it, inserted] = narrowable.try_emplace(weight.getName(), true);
       it->second = it->second && onlyMatrixUses(weight) &&
+                   !weight.getScales() && weight.getType().getRank() == 2 &&
                    isa<FloatType>(weight.getType().getElementType());
     });
+    SmallVector<WeightOp> chosen;
     module.walk([&](WeightOp weight) {
-      if (!narrowable.lookup(weight.getName()))
-        return;
-      weight.getResult().setType(weight.getType().clone(element));
+      if (narrowable.lookup(weight.getName()))
+        chosen.push_back(weight);
     });
+    for (WeightOp weight : chosen) {
+      if (element.isInteger(8))
+        quantizeInt8(weight);
+      else
+        weight.getResult().setType(weight.getType().clone(element));
+    }
   }
 };
 

@@ -31,6 +31,8 @@ const char *elementTypeName(ElementType type) {
     return "bf16";
   case ElementType::I32:
     return "i32";
+  case ElementType::I8:
+    return "i8";
   }
   return "?";
 }
@@ -43,6 +45,8 @@ size_t elementSize(ElementType type) {
   case ElementType::F16:
   case ElementType::BF16:
     return 2;
+  case ElementType::I8:
+    return 1;
   }
   return 0;
 }
@@ -130,21 +134,22 @@ public:
     return Status::ok();
   }
 
-  /// One of "f32", "f16", "bf16", "i32".
+  /// One of "f32", "f16", "bf16", "i32", "i8".
   static Status elementType(const json &value, const std::string &path,
                             ElementType &out) {
     std::string name;
     if (Status status = string(value, path, name); !status.isOk())
       return status;
-    for (ElementType type : {ElementType::F32, ElementType::F16,
-                             ElementType::BF16, ElementType::I32}) {
+    for (ElementType type :
+         {ElementType::F32, ElementType::F16, ElementType::BF16,
+          ElementType::I32, ElementType::I8}) {
       if (name == elementTypeName(type)) {
         out = type;
         return Status::ok();
       }
     }
     return fail(path, "unknown dtype \"" + name +
-                          "\" (expected f32, f16, bf16 or i32)");
+                          "\" (expected f32, f16, bf16, i32 or i8)");
   }
 
   /// An array of literals and the symbols "B", "T" and "S".
@@ -304,8 +309,25 @@ Status parseWeights(const json &root, Metadata &out) {
                                 describe(*field));
       }
     }
+    if (auto part = entry.find(COIL_KEY_PART); part != entry.end()) {
+      std::string name;
+      if (Status s = Reader::string(*part, path + ".part", name); !s.isOk())
+        return s;
+      if (name != COIL_PART_SCALES)
+        return Reader::fail(path + ".part",
+                            "expected \"scales\", found " + describe(*part));
+      weight.scalesPart = true;
+      if (weight.type != ElementType::F32 || weight.shape.size() != 1 ||
+          weight.panelWidth)
+        return Reader::fail(path, "the scales of an int8 weight are one "
+                                  "f32 per row, as rows");
+    }
+    if (weight.type == ElementType::I8 && weight.shape.size() != 2)
+      return Reader::fail(path, "an int8 weight is a matrix, found shape " +
+                                    formatShape(shape));
     std::string key = weight.name + "#" + std::to_string(weight.panelWidth) +
-                      "#" + weight.panelScale;
+                      "#" + weight.panelScale +
+                      (weight.scalesPart ? "#scales" : "");
     if (!names.insert(key).second)
       return Reader::fail(
           path + ".name",

@@ -27,9 +27,9 @@ namespace coil::runtime {
 inline constexpr size_t kCostTerms = 5;
 
 /// The element types of the ABI.
-enum class ElementType { F32, F16, BF16, I32 };
+enum class ElementType { F32, F16, BF16, I32, I8 };
 
-/// The ABI spelling of `type`: "f32", "f16", "bf16" or "i32".
+/// The ABI spelling of `type`: "f32", "f16", "bf16", "i32" or "i8".
 const char *elementTypeName(ElementType type);
 
 /// The size in bytes of one element of `type`.
@@ -86,6 +86,9 @@ struct WeightSpec {
   /// With panels: the [K] weight every column k is multiplied by before
   /// packing ("scale"), or empty.
   std::string panelScale;
+  /// The per-row scales of the int8 quantization of tensor `name` ("part":
+  /// "scales"), not the tensor itself.
+  bool scalesPart = false;
 
   /// The extents of the buffer the kernels read: `shape`, or for panels
   /// [ceil(N / n0), K, n0].

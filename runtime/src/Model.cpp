@@ -13,13 +13,16 @@
 #include "coil/abi.h"
 
 #include "runtime/src/CpuFeatures.h"
+#include "runtime/src/weights/Quantize.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <set>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <sched.h>
@@ -33,38 +36,41 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-/// Packs panels [pBegin, pEnd) of the f32 matrix `src` [n, k] into panels
-/// of n0 rows: dst[p][kk][j] = src[p * n0 + j][kk] (times scale[kk] when
-/// `scale` is given), zero past row n. Blocks of 16 columns keep the reads
-/// contiguous and the written lines in L1.
-void packPanelRange(const float *src, const float *scale, int64_t n,
-                    int64_t k, int64_t n0, float *dst, int64_t pBegin,
-                    int64_t pEnd) {
+/// Packs panels [pBegin, pEnd) of the matrix `src` [n, k] (f32 or int8)
+/// into panels of n0 rows: dst[p][kk][j] = src[p * n0 + j][kk] (times
+/// scale[kk] when `scale` is given, f32 only), zero past row n. Blocks of
+/// 16 columns keep the reads contiguous and the written lines in L1.
+template <typename T>
+void packPanelRange(const T *src, const float *scale, int64_t n, int64_t k,
+                    int64_t n0, T *dst, int64_t pBegin, int64_t pEnd) {
   constexpr int64_t kBlock = 16;
   for (int64_t p = pBegin; p < pEnd; ++p) {
-    float *panel = dst + p * k * n0;
+    T *panel = dst + p * k * n0;
     int64_t rows = std::min(n0, n - p * n0);
     for (int64_t k0 = 0; k0 < k; k0 += kBlock) {
       int64_t k1 = std::min(k, k0 + kBlock);
       for (int64_t j = 0; j < rows; ++j) {
-        const float *row = src + (p * n0 + j) * k;
-        if (scale)
-          for (int64_t kk = k0; kk < k1; ++kk)
-            panel[kk * n0 + j] = row[kk] * scale[kk];
-        else
-          for (int64_t kk = k0; kk < k1; ++kk)
-            panel[kk * n0 + j] = row[kk];
+        const T *row = src + (p * n0 + j) * k;
+        if constexpr (std::is_same_v<T, float>)
+          if (scale) {
+            for (int64_t kk = k0; kk < k1; ++kk)
+              panel[kk * n0 + j] = row[kk] * scale[kk];
+            continue;
+          }
+        for (int64_t kk = k0; kk < k1; ++kk)
+          panel[kk * n0 + j] = row[kk];
       }
       for (int64_t kk = k0; kk < k1; ++kk)
         for (int64_t j = rows; j < n0; ++j)
-          panel[kk * n0 + j] = 0.0f;
+          panel[kk * n0 + j] = T(0);
     }
   }
 }
 
 /// packPanelRange over every panel, large matrices on all cores.
-void packPanels(const float *src, const float *scale, int64_t n, int64_t k,
-                int64_t n0, float *dst) {
+template <typename T>
+void packPanels(const T *src, const float *scale, int64_t n, int64_t k,
+                int64_t n0, T *dst) {
   int64_t panels = (n + n0 - 1) / n0;
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
 #ifdef CPU_COUNT
@@ -82,7 +88,7 @@ void packPanels(const float *src, const float *scale, int64_t n, int64_t k,
   for (unsigned w = 1; w < workers; ++w) {
     int64_t begin = panels * w / workers, end = panels * (w + 1) / workers;
     try {
-      threads.emplace_back(packPanelRange, src, scale, n, k, n0, dst, begin,
+      threads.emplace_back(packPanelRange<T>, src, scale, n, k, n0, dst, begin,
                            end);
     } catch (...) {
       // No thread: pack that range here.
@@ -207,6 +213,11 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
   BindStats bound;
   std::vector<void *> pointers;
   std::vector<Buffer> owned;
+  // Int8 matrices (rows) and their scales, by tensor name.
+  struct Quantized {
+    Buffer values, scales;
+  };
+  std::map<std::string, Quantized> quantized;
   std::set<std::string_view> used;
   for (const WeightSpec &spec : meta.weights) {
     std::string expected = std::string(elementTypeName(spec.type)) + " " +
@@ -219,6 +230,78 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
                                                  " is not in the weight files");
     used.insert(tensor->name);
     std::string found = "weight \"" + spec.name + "\" in " + tensor->file;
+    // An int8 matrix and its scales are both made from the stored float
+    // matrix, quantized once.
+    if (spec.type == ElementType::I8 || spec.scalesPart) {
+      bool fits = tensor->shape.size() == 2 &&
+                  (spec.scalesPart ? tensor->shape[0] == spec.shape[0]
+                                   : tensor->shape == spec.shape);
+      if (!fits)
+        return Status::error(
+            COIL_BAD_WEIGHTS,
+            found + " has shape " + weights::formatShape(tensor->shape) +
+                " but the model quantizes a matrix of " +
+                (spec.scalesPart ? std::to_string(spec.shape[0]) + " rows"
+                                 : weights::formatShape(spec.shape)) +
+                " to int8");
+      if (!widensToF32(tensor->dtype))
+        return Status::error(COIL_BAD_WEIGHTS,
+                             found + " has dtype " +
+                                 weights::dtypeName(tensor->dtype) +
+                                 ", which cannot be quantized to int8");
+      auto [entry, fresh] = quantized.try_emplace(spec.name);
+      Quantized &qz = entry->second;
+      if (fresh) {
+        const float *src = nullptr;
+        Buffer wide;
+        if (Status s = viewAsF32(*tensor, found, wide, src); !s.isOk())
+          return s;
+        int64_t rows = tensor->shape[0], cols = tensor->shape[1];
+        if (Status s = Buffer::allocate(static_cast<size_t>(rows * cols),
+                                        found + " (int8)", qz.values);
+            !s.isOk())
+          return s;
+        if (Status s =
+                Buffer::allocate(static_cast<size_t>(rows) * sizeof(float),
+                                 found + " (int8 scales)", qz.scales);
+            !s.isOk())
+          return s;
+        int64_t bad = weights::quantizeRowsInt8(
+            src, rows, cols, static_cast<int8_t *>(qz.values.data()),
+            static_cast<float *>(qz.scales.data()));
+        if (bad >= 0)
+          return Status::error(COIL_BAD_WEIGHTS,
+                               found + " holds a NaN or an infinity in row " +
+                                   std::to_string(bad) +
+                                   ", which int8 cannot represent");
+      }
+      if (spec.scalesPart) {
+        pointers.push_back(qz.scales.data());
+        continue;
+      }
+      if (!spec.panelWidth) {
+        pointers.push_back(qz.values.data());
+        continue;
+      }
+      auto packStart = std::chrono::steady_clock::now();
+      std::vector<int64_t> storage = spec.storageShape();
+      size_t packedCount =
+          static_cast<size_t>(storage[0] * storage[1] * storage[2]);
+      Buffer packed;
+      if (Status s = Buffer::allocateForOverwrite(
+              packedCount, found + " (packed in panels)", packed);
+          !s.isOk())
+        return s;
+      packPanels(static_cast<const int8_t *>(qz.values.data()), nullptr,
+                 spec.shape[0], spec.shape[1], spec.panelWidth,
+                 static_cast<int8_t *>(packed.data()));
+      pointers.push_back(packed.data());
+      owned.push_back(std::move(packed));
+      bound.packedWeights += 1;
+      bound.packedBytes += static_cast<int64_t>(packedCount);
+      bound.packSeconds += secondsSince(packStart);
+      continue;
+    }
     if (tensor->shape != spec.shape)
       return Status::error(COIL_BAD_WEIGHTS,
                            found + " has shape " +
@@ -353,6 +436,10 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
     }
     pointers.push_back(wide.data());
     owned.push_back(std::move(wide));
+  }
+  for (auto &[name, qz] : quantized) {
+    owned.push_back(std::move(qz.values));
+    owned.push_back(std::move(qz.scales));
   }
   for (const weights::TensorInfo &tensor : weights->tensors())
     if (!used.count(tensor.name))

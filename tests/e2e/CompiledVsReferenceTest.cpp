@@ -528,6 +528,25 @@ TEST_P(CompiledVsReferenceTest, LlamaF16Weights) {
   checkPrefillAndDecode(3, 37);
 }
 
+/// Int8 matrices, quantized from the f32 checkpoint at bind by the runtime
+/// and alike by the reference: the f32 tolerance again.
+TEST_P(CompiledVsReferenceTest, MambaInt8Weights) {
+  compile(kMamba, 2, WeightDtype::Int8);
+  if (HasFatalFailure())
+    return;
+  checkPrefillAndDecode(3, 37);
+}
+
+TEST_P(CompiledVsReferenceTest, LlamaInt8Weights) {
+  compile(kLlama, 2, WeightDtype::Int8);
+  if (HasFatalFailure())
+    return;
+  checkPrefillAndDecode(3, 37);
+  if (HasFatalFailure())
+    return;
+  checkBatch32();
+}
+
 /// A checkpoint stored as bf16 runs in bf16 as it is (every tensor, the
 /// norms' too, widened where the model keeps f32); one stored as f16 is
 /// rounded once more into a bf16 model.

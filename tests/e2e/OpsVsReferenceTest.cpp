@@ -239,6 +239,27 @@ const OpCase kCases[] = {
     %s = coil.add %e, %h : $ACT
     %w = coil.weight "w" : tensor<$Nx$Kxbf16>
     %y = coil.linear %s, %w : ($ACT, tensor<$Nx$Kxbf16>) -> $OUT)"},
+    // Int8 matrices (quantized from the file's f32 values at bind, as the
+    // reference quantizes them): one K block with a bias, K blocks with an
+    // epilogue, and an int8 embedding table read by an int8 linear.
+    {"linear_int8_bias_k19_n37", 19, 37, R"(
+    %w = coil.weight "w" : tensor<$Nx$Kxi8>
+    %s = coil.weight "w" scales : tensor<$Nxf32>
+    %b = coil.weight "b" : tensor<$Nxf32>
+    %y = coil.linear %h, %w, %b scale(%s) : ($ACT, tensor<$Nx$Kxi8>, tensor<$Nxf32>, tensor<$Nxf32>) -> $OUT)"},
+    {"linear_int8_silu_kblocks_k2600_n61", 2600, 61, R"(
+    %w = coil.weight "w" : tensor<$Nx$Kxi8>
+    %s = coil.weight "w" scales : tensor<$Nxf32>
+    %l = coil.linear %h, %w scale(%s) : ($ACT, tensor<$Nx$Kxi8>, tensor<$Nxf32>) -> $OUT
+    %y = coil.silu %l : $OUT)"},
+    {"embed_int8_linear_int8_k37_n61", 37, 61, R"(
+    %t = coil.weight "table_int8" : tensor<$Nx$Kxi8>
+    %ts = coil.weight "table_int8" scales : tensor<$Nxf32>
+    %e = coil.embed %t, %tokens scale(%ts) : (tensor<$Nx$Kxi8>, tensor<?x$Txi32>, tensor<$Nxf32>) -> $ACT
+    %s = coil.add %e, %h : $ACT
+    %w = coil.weight "w" : tensor<$Nx$Kxi8>
+    %ws = coil.weight "w" scales : tensor<$Nxf32>
+    %y = coil.linear %s, %w scale(%ws) : ($ACT, tensor<$Nx$Kxi8>, tensor<$Nxf32>) -> $OUT)"},
     {"rms_norm_linear_f16_k37_n61", 37, 61, R"(
     %g = coil.weight "g" : tensor<$Kxf32>
     %n = coil.rms_norm %h, %g {epsilon = 1.0e-5 : f32} : ($ACT, tensor<$Kxf32>) -> $ACT
@@ -391,7 +412,8 @@ TEST_P(OpsVsReferenceTest, MatchesTheReference) {
   llvm::StringMap<std::pair<std::vector<int64_t>, std::vector<float>>> data;
   uint64_t seed = 1;
   reference->walk([&](WeightOp w) {
-    if (data.count(w.getName()))
+    // An int8 matrix's scales come from the matrix.
+    if (w.getScales() || data.count(w.getName()))
       return;
     std::vector<int64_t> shape(w.getType().getShape());
     size_t count = 1;

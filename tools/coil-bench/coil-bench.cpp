@@ -262,7 +262,8 @@ struct Model {
   bool isMamba() const {
     return config.family == models::ModelConfig::Family::Mamba;
   }
-  /// Bytes of the parameters (4 per f32, 2 per bf16 or f16 element).
+  /// Bytes of the parameters (4 per f32, 2 per bf16 or f16 element, 1 per
+  /// int8 element plus its row's f32 scale).
   double weightBytes() const { return storedWeightBytes; }
   /// Elements of the LM head's matrix (vocabulary x width).
   double headParams() const {
@@ -378,7 +379,8 @@ llvm::Error prepare(Model &m, MLIRContext &context) {
   llvm::StringSet<> seen;
   m.storedWeightBytes = 0;
   module->walk([&](WeightOp w) {
-    if (seen.insert(w.getName()).second)
+    if (seen.insert((w.getName() + (w.getScales() ? "#scales" : "")).str())
+            .second)
       m.storedWeightBytes += static_cast<double>(w.getType().getNumElements()) *
                              w.getType().getElementTypeBitWidth() / 8;
   });
@@ -808,7 +810,8 @@ PrecisionStudy precisionSetting() {
 std::vector<WeightDtype> precisionFormats() {
   if (quick)
     return {WeightDtype::F32, WeightDtype::BF16};
-  return {WeightDtype::F32, WeightDtype::BF16, WeightDtype::F16};
+  return {WeightDtype::F32, WeightDtype::BF16, WeightDtype::F16,
+          WeightDtype::Int8};
 }
 
 /// Progress points of the study per model.
@@ -967,7 +970,7 @@ void printPrecisionTable(llvm::raw_ostream &os, const PrecisionStudy &st) {
 /// One sentence per narrower format: what it buys and costs each model.
 std::string precisionVerdict(const PrecisionStudy &st) {
   std::string text;
-  for (const std::string &format : {"bf16", "f16"}) {
+  for (const std::string &format : {"bf16", "f16", "int8"}) {
     std::vector<std::string> parts;
     for (const PrecisionRow &r : st.rows)
       if (r.format == format)
@@ -1639,7 +1642,7 @@ llvm::Error writeResults(const Run &run, const std::vector<Model> &models,
       series.push_back(std::move(s));
     }
     bench::ChartOptions options;
-    options.title = "Decode speed vs weight bytes (f32, bf16, f16)";
+    options.title = "Decode speed vs weight bytes (f32, bf16, f16, int8)";
     options.xLabel = "weights (MiB)";
     options.yLabel = "tokens/s";
     options.logX = true;

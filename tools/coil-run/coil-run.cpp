@@ -235,7 +235,7 @@ llvm::Error makeMissingError(llvm::StringRef name) {
 
 /// The stored tensor must have the declared shape; any stored float dtype
 /// converts to the declared f32, bf16 or f16 (as the runtime binds it:
-/// widened exactly, or rounded to nearest even).
+/// widened exactly, or rounded to nearest even) or is quantized to int8.
 llvm::Error checkTensor(const weights::TensorInfo &info, llvm::StringRef name,
                         RankedTensorType type) {
   std::vector<int64_t> expected(type.getShape().begin(), type.getShape().end());
@@ -246,7 +246,8 @@ llvm::Error checkTensor(const weights::TensorInfo &info, llvm::StringRef name,
                                weights::formatShape(info.shape),
                                weights::formatShape(expected)));
   Type element = type.getElementType();
-  bool fits = element.isF32() || element.isF16() || element.isBF16();
+  bool fits = element.isF32() || element.isF16() || element.isBF16() ||
+              element.isInteger(8);
   if (!fits) {
     std::string declared;
     llvm::raw_string_ostream os(declared);
@@ -626,7 +627,8 @@ llvm::Error checkWeights(ModuleOp module, const weights::WeightFileSet &files) {
   llvm::Error error = llvm::Error::success();
   llvm::StringSet<> seen;
   module.walk([&](WeightOp op) {
-    if (error || !seen.insert(op.getName()).second)
+    // Int8 scales come from their matrix, which is checked.
+    if (error || op.getScales() || !seen.insert(op.getName()).second)
       return;
     const weights::TensorInfo *info = files.find(op.getName().str());
     if (!info) {

@@ -87,7 +87,8 @@ bool isPackable(BlockArgument arg, ArrayRef<func::CallOp> calls) {
   for (OpOperand &use : arg.getUses()) {
     auto linear = dyn_cast<LinearOp>(use.getOwner());
     if (!linear || use.get() != linear.getWeight() ||
-        linear.getInput() == arg || linear.getBias() == arg)
+        linear.getInput() == arg || linear.getBias() == arg ||
+        linear.getScale() == arg)
       return false;
   }
   if (calls.empty())

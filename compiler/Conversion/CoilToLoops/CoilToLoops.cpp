@@ -65,8 +65,8 @@ MemRefType toMemRef(Type t) {
 }
 
 /// Whether operand `i` of `op` is a matrix the lowering widens in
-/// registers, so it may be stored as bf16 or f16: a linear's weight, an
-/// embedding's table.
+/// registers, so it may be stored as bf16, f16 or int8: a linear's weight,
+/// an embedding's table.
 bool isWidenedMatrix(Operation *op, unsigned i) {
   if (auto linear = dyn_cast<LinearOp>(op))
     return op->getOperand(i) == linear.getWeight() &&
@@ -85,11 +85,11 @@ LogicalResult checkTypes(func::FuncOp fn) {
       if (auto tensor = dyn_cast<RankedTensorType>(t)) {
         Type e = tensor.getElementType();
         if (e.isF32() || e.isInteger(32) || e.isInteger(64) ||
-            (widened && (e.isBF16() || e.isF16())))
+            (widened && (e.isBF16() || e.isF16() || e.isInteger(8))))
           continue;
         op->emitOpError() << "cannot be lowered to loops: element type " << e
                           << " (data is f32; only the weights of linears "
-                             "and embedding tables may be bf16 or f16)";
+                             "and embedding tables may be bf16, f16 or i8)";
         return WalkResult::interrupt();
       }
     return WalkResult::advance();

@@ -5,7 +5,8 @@
 // broadcast-FMA micro-kernel inside cache blocks of rows, optionally folding
 // the rms_norm of its input (the norm's weight is in the panels, each row's
 // 1 / rms scales its sums); over unpacked weights, a 4 x 4 inner-product
-// tile.
+// tile. Weights stored as bf16, f16 or int8 are widened in registers; int8
+// sums are scaled per output feature before the bias.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,13 +27,25 @@ using namespace mlir::coil;
 
 namespace {
 
+/// The buffer of `operand` among `in` (the buffers of `op`'s operands, in
+/// order), or null when the op has no such operand.
+Value bufferOf(Operation *op, Value operand, ArrayRef<Value> in) {
+  if (!operand)
+    return Value();
+  for (OpOperand &o : op->getOpOperands())
+    if (o.get() == operand)
+      return in[o.getOperandNumber()];
+  return Value();
+}
+
 /// y = x W^T + b over W as stored ([N, K]): a register tile of 4 rows x 4
 /// features, over blocks of 64 output features so a block of W stays in
 /// cache across all rows.
 LogicalResult lowerLinearRows(LoopBuilder &lb, LinearOp op, ArrayRef<Value> in,
                               ArrayRef<Value> out) {
   Value x = lb.rows(in[0]), w = in[1], y = lb.rows(out[0]);
-  Value bias = op.getBias() ? in[2] : Value();
+  Value bias = bufferOf(op, op.getBias(), in);
+  Value scale = bufferOf(op, op.getScale(), in);
   int64_t n = lb.staticDim(w, 0), k = lb.staticDim(w, 1);
   constexpr int64_t kRowTile = 4, kColTile = 4, kColBlock = 64;
   Value m = lb.dim(x, 0);
@@ -45,8 +58,8 @@ LogicalResult lowerLinearRows(LoopBuilder &lb, LinearOp op, ArrayRef<Value> in,
     SmallVector<Value> acc;
     for (int64_t t = 0; t < tr; ++t)
       for (int64_t u = 0; u < tc; ++u)
-        acc.push_back(bias ? lb.load(bias, lb.addi(cStart, lb.idx(u)))
-                           : lb.f32(0.0));
+        acc.push_back(bias && !scale ? lb.load(bias, lb.addi(cStart, lb.idx(u)))
+                                     : lb.f32(0.0));
     acc = lb.reduce(lb.idx(0), lb.idx(k), 1, acc, [&](Value i, ValueRange a) {
       SmallVector<Value> wv, xv, next;
       for (int64_t u = 0; u < tc; ++u)
@@ -60,9 +73,17 @@ LogicalResult lowerLinearRows(LoopBuilder &lb, LinearOp op, ArrayRef<Value> in,
       return next;
     });
     for (int64_t t = 0; t < tr; ++t)
-      for (int64_t u = 0; u < tc; ++u)
-        lb.store(acc[t * tc + u], y,
-                 {lb.addi(r0, lb.idx(t)), lb.addi(cStart, lb.idx(u))});
+      for (int64_t u = 0; u < tc; ++u) {
+        Value v = acc[t * tc + u];
+        // An int8 weight's sums are scaled per output feature, then biased.
+        if (scale) {
+          Value col = lb.addi(cStart, lb.idx(u));
+          v = lb.mul(v, lb.load(scale, col));
+          if (bias)
+            v = lb.add(v, lb.load(bias, col));
+        }
+        lb.store(v, y, {lb.addi(r0, lb.idx(t)), lb.addi(cStart, lb.idx(u))});
+      }
   };
   // Tiles split the output features, in whole blocks.
   auto [blockLo, blockHi] = lb.share(lb.idx((n + kColBlock - 1) / kColBlock));
@@ -104,12 +125,15 @@ public:
   /// between K blocks.
   /// With `normEpsilon`, `in[0]` is the input of an rms_norm whose weight
   /// the panels hold.
+  /// `bias` and `scale` are the buffers of the linear's bias and (int8
+  /// weights) per-feature scale, or null.
   PanelLowering(LoopBuilder &lb, const ContractionConfig &config,
                 ArrayRef<Value> in, ArrayRef<Value> out, Value partialSums,
-                int64_t n, bool hasBias, ArrayRef<EpilogueStep> epilogue,
+                int64_t n, Value bias, Value scale,
+                ArrayRef<EpilogueStep> epilogue,
                 std::optional<double> normEpsilon)
-      : lb(lb), c(config), x(lb.rows(in[0])), w(in[1]),
-        bias(hasBias ? in[2] : Value()), partial(lb.rows(partialSums)), n(n),
+      : lb(lb), c(config), x(lb.rows(in[0])), w(in[1]), bias(bias),
+        scale(scale), partial(lb.rows(partialSums)), n(n),
         k(lb.staticDim(w, 1)),
         vt(VectorType::get({config.lanes}, lb.b.getF32Type())),
         epilogue(epilogue), normEpsilon(normEpsilon) {
@@ -354,17 +378,22 @@ private:
       Value col = columnOf(v);
       Value outCol = lb.subi(col, lb.idx(piece.first));
       Value mask = maskOf(v);
-      Value b;
-      if (bias)
-        b = mask ? lb.b.create<vector::MaskedLoadOp>(lb.loc, vt, bias,
-                                                     ValueRange{col}, mask,
-                                                     lb.splat(vt, lb.f32(0.0)))
-                 : lb.vload(vt, bias, {col});
+      auto perFeature = [&](Value buffer) -> Value {
+        if (!buffer)
+          return Value();
+        return mask ? lb.b.create<vector::MaskedLoadOp>(
+                          lb.loc, vt, buffer, ValueRange{col}, mask,
+                          lb.splat(vt, lb.f32(0.0)))
+                    : lb.vload(vt, buffer, {col});
+      };
+      Value b = perFeature(bias), s = perFeature(scale);
       for (int64_t t = 0; t < tr; ++t) {
         Value r = acc[t * nv + v];
         if (rowScale)
           r = lb.mul(r, lb.splat(vt, lb.load(rowScale, {lb.subi(rowIdx[t],
                                                                 blockStart)})));
+        if (s)
+          r = lb.mul(r, s);
         if (b)
           r = lb.add(r, b);
         // The epilogue, on the registers: each op's other operand is read
@@ -397,7 +426,7 @@ private:
 
   LoopBuilder &lb;
   const ContractionConfig &c;
-  Value x, w, bias, partial;
+  Value x, w, bias, scale, partial;
   int64_t n, k;
   VectorType vt;
   ArrayRef<EpilogueStep> epilogue;
@@ -444,7 +473,8 @@ LogicalResult mlir::coil::lowerContraction(LoopBuilder &lb, Operation *op,
                                     "piece of ")
                  << size << " columns is not whole panels of " << config->nr;
   PanelLowering(lb, *config, in, out, result ? result : out[0], n,
-                linear.getBias() != nullptr, epilogue, normEpsilon)
+                bufferOf(op, linear.getBias(), in),
+                bufferOf(op, linear.getScale(), in), epilogue, normEpsilon)
       .emit();
   return success();
 }

@@ -12,17 +12,21 @@ using namespace mlir::coil;
 namespace {
 
 /// Row m of the output is row ids[m] of the table (widened to f32 when it
-/// is stored narrower); tiles split the rows.
+/// is stored narrower, times its scale when int8); tiles split the rows.
 LogicalResult lowerEmbed(LoopBuilder &lb, ArrayRef<Value> in,
                          ArrayRef<Value> out) {
   Value table = in[0], ids = lb.flatten(in[1]), dst = lb.rows(out[0]);
+  // An int8 table's rows are scaled by their scale.
+  Value scale = in.size() > 2 ? in[2] : Value();
   int64_t width = lb.staticDim(table, 1);
   auto [lo, hi] = lb.share(lb.dim(ids, 0));
   lb.loop(lo, hi, 1, [&](Value m) {
     Value id = lb.b.create<arith::IndexCastOp>(lb.loc, lb.b.getIndexType(),
                                                lb.load(ids, m));
+    Value rowScale = scale ? lb.load(scale, id) : Value();
     lb.loop(lb.idx(0), lb.idx(width), 1, [&](Value d) {
-      lb.store(lb.widenToF32(lb.load(table, {id, d})), dst, {m, d});
+      Value v = lb.widenToF32(lb.load(table, {id, d}));
+      lb.store(rowScale ? lb.mul(v, rowScale) : v, dst, {m, d});
     });
   });
   return success();

@@ -80,6 +80,9 @@ Value LoopBuilder::widenToF32(Value v) {
     Value shifted = b.create<arith::ShLIOp>(loc, wide, sixteen);
     return b.create<arith::BitcastOp>(loc, like(b.getF32Type()), shifted);
   }
+  // int8: sign-extended and converted (vpmovsxbd, vcvtdq2ps), exact.
+  if (element.isInteger(8))
+    return b.create<arith::SIToFPOp>(loc, like(b.getF32Type()), v);
   // f16: one instruction with F16C (AVX2 and AVX-512 targets).
   return b.create<arith::ExtFOp>(loc, like(b.getF32Type()), v);
 }

@@ -57,11 +57,12 @@ public:
   Value load(Value m, ValueRange indices);
   void store(Value v, Value m, ValueRange indices);
   Value vload(VectorType t, Value m, ValueRange indices);
-  /// `lanes` consecutive elements of `m` (f32, bf16 or f16) as an f32
+  /// `lanes` consecutive elements of `m` (f32, bf16, f16 or i8) as an f32
   /// vector: narrower elements are loaded as they are stored and widened
   /// in registers.
   Value vloadF32(int64_t lanes, Value m, ValueRange indices);
-  /// `v`, an f32, bf16 or f16 scalar or vector, widened exactly to f32.
+  /// `v`, an f32, bf16, f16 or i8 scalar or vector, converted exactly to
+  /// f32.
   Value widenToF32(Value v);
   void vstore(Value v, Value m, ValueRange indices);
   Value splat(Type t, Value scalar);

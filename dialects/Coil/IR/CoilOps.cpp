@@ -138,7 +138,36 @@ private:
 LogicalResult WeightOp::verify() {
   if (getName().empty())
     return emitOpError("name must not be empty");
-  return ShapeChecker(*this).staticShape(getResult(), "result");
+  ShapeChecker c(*this);
+  if (failed(c.staticShape(getResult(), "result")))
+    return failure();
+  Type element = c.typeOf(getResult()).getElementType();
+  if (getScales()) {
+    if (!element.isF32())
+      return emitOpError("the scales of an int8 weight are f32, found ")
+             << element;
+    return c.rank(getResult(), "result", 1);
+  }
+  if (element.isInteger(8))
+    return c.rank(getResult(), "result", 2);
+  return success();
+}
+
+/// An int8 `matrix` needs `scale`, one f32 per row; a float one none.
+static LogicalResult verifyScale(ShapeChecker &c, Operation *op, Value matrix,
+                                 StringRef what, Value scale) {
+  bool quantized = c.typeOf(matrix).getElementType().isInteger(8);
+  if (quantized && !scale)
+    return op->emitOpError() << "an int8 " << what << " needs its scale";
+  if (!quantized && scale)
+    return op->emitOpError() << "a scale needs an int8 " << what;
+  if (!scale)
+    return success();
+  if (!c.typeOf(scale).getElementType().isF32())
+    return op->emitOpError("the scale must be f32");
+  return failure(failed(c.rank(scale, "scale", 1)) ||
+                 failed(c.dim(scale, "scale", 0, c.typeOf(matrix).getDimSize(0),
+                              "rows of the " + what.str())));
 }
 
 //===----------------------------------------------------------------------===//
@@ -160,10 +189,14 @@ LogicalResult EmbedOp::verify() {
   if (failed(c.dim(result, "result", last, c.typeOf(table).getDimSize(1),
                    "embedding width")))
     return failure();
-  // A narrower table is widened exactly into f32 rows.
+  if (failed(verifyScale(c, *this, table, "table", getScale())))
+    return failure();
+  // A narrower or quantized table gives f32 rows.
   Type from = c.typeOf(table).getElementType(),
        to = c.typeOf(result).getElementType();
-  if (to.isF32() && (from.isBF16() || from.isF16()))
+  if (from.isInteger(8) && !to.isF32())
+    return emitOpError("the rows of an int8 table are f32, found ") << to;
+  if (to.isF32() && (from.isBF16() || from.isF16() || from.isInteger(8)))
     return success();
   return c.sameElementType(result, "result", table, "table");
 }
@@ -193,6 +226,8 @@ LogicalResult LinearOp::verify() {
     if (failed(c.rank(b, "bias", 1)) ||
         failed(c.dim(b, "bias", 0, out, "out features")))
       return failure();
+  if (failed(verifyScale(c, *this, w, "weight", getScale())))
+    return failure();
   return c.sameElementType(result, "result", x, "input");
 }
 

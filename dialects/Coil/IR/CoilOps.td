@@ -28,15 +28,26 @@ def Coil_WeightOp : Coil_Op<"weight", [Pure]> {
     Produces the parameter tensor called `name` in the model's weight files
     (safetensors names, Hugging Face conventions). The result type must be
     fully static: it is the shape and element type the runtime checks the
-    bound tensor against.
+    bound tensor against; a float tensor of the files converts to any float
+    type (widened exactly, or rounded to nearest even).
+
+    An `i8` matrix `[N, K]` is the symmetric int8 quantization of the
+    file's float tensor, one scale per row (output channel):
+    `scale[n] = max_k |W[n, k]| / 127` (in f32) and
+    `q[n, k] = W[n, k] / scale[n]` rounded to nearest even; with `scales`,
+    the op produces those scales, `[N]` f32, instead. Linears and
+    embeddings read the pair (`q[n, k] * scale[n]` is within `scale[n] / 2`
+    of `W[n, k]`).
 
     ```mlir
     %w = coil.weight "backbone.layers.0.mixer.in_proj.weight" : tensor<3072x768xf32>
+    %q = coil.weight "model.layers.0.mlp.up_proj.weight" : tensor<2048x768xi8>
+    %s = coil.weight "model.layers.0.mlp.up_proj.weight" scales : tensor<2048xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$name);
-  let results = (outs Coil_FloatTensor:$result);
-  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let arguments = (ins StrAttr:$name, UnitAttr:$scales);
+  let results = (outs Coil_WeightTensor:$result);
+  let assemblyFormat = "$name (`scales` $scales^)? attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
 
@@ -46,18 +57,22 @@ def Coil_EmbedOp : Coil_Op<"embed", [Pure]> {
     `result[i..., :] = table[ids[i...], :]` for a table `[V, D]` and ids of
     any rank; the result has shape `ids.shape + [D]` and the table's element
     type, or `f32` for a `bf16` or `f16` table (the rows are widened
-    exactly, as a model whose matrices are stored narrower reads them). Ids
-    outside `[0, V)` are an error at run time (the runtime checks them
-    before any lookup).
+    exactly, as a model whose matrices are stored narrower reads them). An
+    `i8` table needs its per-row `scale` (`[V]`, f32) and gives f32 rows
+    `table[id, :] * scale[id]`. Ids outside `[0, V)` are an error at run
+    time (the runtime checks them before any lookup).
 
     ```mlir
     %h = coil.embed %table, %ids : (tensor<50280x768xf32>, tensor<?x?xi32>) -> tensor<?x?x768xf32>
+    %g = coil.embed %q, %ids scale(%s) : (tensor<50280x768xi8>, tensor<?x?xi32>, tensor<50280xf32>) -> tensor<?x?x768xf32>
     ```
   }];
-  let arguments = (ins Coil_FloatTensor:$table, Coil_IdTensor:$ids);
+  let arguments = (ins Coil_WeightTensor:$table, Coil_IdTensor:$ids,
+                       Optional<Coil_FloatTensor>:$scale);
   let results = (outs Coil_FloatTensor:$result);
   let assemblyFormat =
-      "$table `,` $ids attr-dict `:` functional-type(operands, results)";
+      "$table `,` $ids (`scale` `(` $scale^ `)`)? attr-dict `:` "
+      "functional-type(operands, results)";
   let hasVerifier = 1;
 }
 
@@ -65,7 +80,7 @@ def Coil_EmbedOp : Coil_Op<"embed", [Pure]> {
 // Linear layers and norms
 //===----------------------------------------------------------------------===//
 
-def Coil_LinearOp : Coil_Op<"linear", [Pure]> {
+def Coil_LinearOp : Coil_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let summary = "Affine map of the last dimension: y = x W^T + b";
   let description = [{
     For `x : [..., in]`, `weight : [out, in]` (PyTorch layout) and an optional
@@ -75,16 +90,22 @@ def Coil_LinearOp : Coil_Op<"linear", [Pure]> {
 
     The result has shape `x.shape[:-1] + [out]` and the element type of `x`.
     Weight and bias may have a different float type than `x` (e.g. `bf16`
-    weights with `f32` activations); accumulation is at least `f32`.
+    weights with `f32` activations); accumulation is at least `f32`. An
+    `i8` weight (see `coil.weight`) needs its per-channel `scale : [out]`:
+
+    `y[..., o] = scale[o] * sum_i x[..., i] * weight[o, i] + bias[o]`
 
     ```mlir
     %y = coil.linear %x, %w, %b : (tensor<?x?x768xf32>, tensor<48x768xf32>, tensor<48xf32>) -> tensor<?x?x48xf32>
+    %z = coil.linear %x, %q scale(%s) : (tensor<?x?x768xf32>, tensor<48x768xi8>, tensor<48xf32>) -> tensor<?x?x48xf32>
     ```
   }];
-  let arguments = (ins Coil_FloatTensor:$input, Coil_FloatTensor:$weight,
-                       Optional<Coil_FloatTensor>:$bias);
+  let arguments = (ins Coil_FloatTensor:$input, Coil_WeightTensor:$weight,
+                       Optional<Coil_FloatTensor>:$bias,
+                       Optional<Coil_FloatTensor>:$scale);
   let results = (outs Coil_FloatTensor:$result);
-  let assemblyFormat = "$input `,` $weight (`,` $bias^)? attr-dict `:` "
+  let assemblyFormat = "$input `,` $weight (`,` $bias^)? "
+                       "(`scale` `(` $scale^ `)`)? attr-dict `:` "
                        "functional-type(operands, results)";
   let hasVerifier = 1;
 }

@@ -19,8 +19,8 @@ extern "C" {
  * weight layouts ("layout") and the target a model was compiled for
  * ("target"); version 4 the content checksum; version 5 the entry
  * "verify" and its "history" buffers; version 6 panels scaled along K
- * ("scale"). */
-#define COIL_MODEL_ABI_VERSION 6
+ * ("scale"); version 7 int8 weights ("i8" and "part": "scales"). */
+#define COIL_MODEL_ABI_VERSION 7
 
 /* The exported symbols: the metadata string and one function per kernel,
  * named COIL_KERNEL_SYMBOL_PREFIX + the kernel's name. */
@@ -94,6 +94,7 @@ struct coil_kernel_sync {
 #define COIL_KEY_KIND "kind"
 #define COIL_KEY_N0 "n0"
 #define COIL_KEY_SCALE "scale"
+#define COIL_KEY_PART "part"
 #define COIL_KEY_SYMBOL "symbol"
 #define COIL_KEY_OPS "ops"
 #define COIL_KEY_CALLS "calls"
@@ -136,6 +137,13 @@ struct coil_kernel_sync {
  * weight folded into the linear that reads it). */
 #define COIL_LAYOUT_ROWS "rows"
 #define COIL_LAYOUT_PANELS "panels"
+
+/* Int8 weights (version 7): a weight of dtype "i8" is the symmetric int8
+ * quantization of the named float tensor, one scale per row (scale = max
+ * |row| / 127, q = row / scale rounded to nearest even), and the entry with
+ * "part": "scales" ([rows], f32) is those scales. The runtime quantizes
+ * the stored tensor with coil::weights::quantizeRowsInt8. */
+#define COIL_PART_SCALES "scales"
 
 /* The CPU features a model may require ("target": {"features": [...]}),
  * by their cpuid names as GCC and Clang spell them in

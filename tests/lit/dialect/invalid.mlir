@@ -23,7 +23,7 @@ func.func @weight_dynamic_shape() {
 // -----
 
 func.func @weight_integer_type() {
-  // expected-error @+1 {{must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  // expected-error @+1 {{must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type or 8-bit signless integer values}}
   %w = coil.weight "w" : tensor<4xi32>
   return
 }
@@ -85,6 +85,54 @@ func.func @embed_element_type(%t: tensor<10x4xf32>, %ids: tensor<?x?xi32>) {
 func.func @embed_widen_to_f16(%t: tensor<10x4xbf16>, %ids: tensor<?x?xi32>) {
   // expected-error @+1 {{result element type 'f16' does not match table element type 'bf16'}}
   %e = coil.embed %t, %ids : (tensor<10x4xbf16>, tensor<?x?xi32>) -> tensor<?x?x4xf16>
+  return
+}
+
+// -----
+
+func.func @embed_int8_without_scale(%t: tensor<10x4xi8>, %ids: tensor<?x?xi32>) {
+  // expected-error @+1 {{an int8 table needs its scale}}
+  %e = coil.embed %t, %ids : (tensor<10x4xi8>, tensor<?x?xi32>) -> tensor<?x?x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_int8_without_scale(%x: tensor<?x4xf32>, %w: tensor<6x4xi8>) {
+  // expected-error @+1 {{an int8 weight needs its scale}}
+  %y = coil.linear %x, %w : (tensor<?x4xf32>, tensor<6x4xi8>) -> tensor<?x6xf32>
+  return
+}
+
+// -----
+
+func.func @linear_scale_of_float(%x: tensor<?x4xf32>, %w: tensor<6x4xf32>, %s: tensor<6xf32>) {
+  // expected-error @+1 {{a scale needs an int8 weight}}
+  %y = coil.linear %x, %w scale(%s) : (tensor<?x4xf32>, tensor<6x4xf32>, tensor<6xf32>) -> tensor<?x6xf32>
+  return
+}
+
+// -----
+
+func.func @linear_scale_extent(%x: tensor<?x4xf32>, %w: tensor<6x4xi8>, %s: tensor<4xf32>) {
+  // expected-error @+1 {{scale dimension 0 (rows of the weight) is 4, expected 6}}
+  %y = coil.linear %x, %w scale(%s) : (tensor<?x4xf32>, tensor<6x4xi8>, tensor<4xf32>) -> tensor<?x6xf32>
+  return
+}
+
+// -----
+
+func.func @weight_scales_type() {
+  // expected-error @+1 {{the scales of an int8 weight are f32, found 'bf16'}}
+  %s = coil.weight "w" scales : tensor<6xbf16>
+  return
+}
+
+// -----
+
+func.func @weight_int8_vector() {
+  // expected-error @+1 {{result must have rank 2}}
+  %q = coil.weight "w" : tensor<6xi8>
   return
 }
 

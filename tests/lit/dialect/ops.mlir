@@ -14,6 +14,23 @@ func.func @weight_and_embed(%ids: tensor<?x?xi32>) -> tensor<?x?x4xf32> {
 
 // -----
 
+// CHECK-LABEL: func.func @int8_weights
+// CHECK: %[[Q:.+]] = coil.weight "w" : tensor<6x4xi8>
+// CHECK: %[[S:.+]] = coil.weight "w" scales : tensor<6xf32>
+// CHECK: coil.embed %[[Q]], %{{.+}} scale(%[[S]]) : (tensor<6x4xi8>, tensor<?x?xi32>, tensor<6xf32>) -> tensor<?x?x4xf32>
+// CHECK: coil.linear %{{.+}}, %[[Q]] scale(%[[S]]) : (tensor<?x?x4xf32>, tensor<6x4xi8>, tensor<6xf32>) -> tensor<?x?x6xf32>
+// CHECK: coil.linear %{{.+}}, %[[Q]], %{{.+}} scale(%[[S]]) : (tensor<?x?x4xf32>, tensor<6x4xi8>, tensor<6xf32>, tensor<6xf32>) -> tensor<?x?x6xf32>
+func.func @int8_weights(%ids: tensor<?x?xi32>, %b: tensor<6xf32>) -> (tensor<?x?x6xf32>, tensor<?x?x6xf32>) {
+  %q = coil.weight "w" : tensor<6x4xi8>
+  %s = coil.weight "w" scales : tensor<6xf32>
+  %e = coil.embed %q, %ids scale(%s) : (tensor<6x4xi8>, tensor<?x?xi32>, tensor<6xf32>) -> tensor<?x?x4xf32>
+  %y = coil.linear %e, %q scale(%s) : (tensor<?x?x4xf32>, tensor<6x4xi8>, tensor<6xf32>) -> tensor<?x?x6xf32>
+  %z = coil.linear %e, %q, %b scale(%s) : (tensor<?x?x4xf32>, tensor<6x4xi8>, tensor<6xf32>, tensor<6xf32>) -> tensor<?x?x6xf32>
+  return %y, %z : tensor<?x?x6xf32>, tensor<?x?x6xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @embed_widening_table
 // CHECK: coil.embed %{{.+}}, %{{.+}} : (tensor<10x4xbf16>, tensor<?x?xi32>) -> tensor<?x?x4xf32>
 // CHECK: coil.embed %{{.+}}, %{{.+}} : (tensor<10x4xf16>, tensor<?x?xi32>) -> tensor<?x?x4xf32>

@@ -147,7 +147,8 @@ TEST_F(CoilOpsTest, LinearRejectsMismatchedInFeatures) {
   auto x = tensor({kDyn, 5}), w = tensor({6, 4});
   auto fn = makeFunc({x, w});
   builder.create<coil::LinearOp>(builder.getUnknownLoc(), tensor({kDyn, 6}),
-                                 fn.getArgument(0), fn.getArgument(1), Value());
+                                 fn.getArgument(0), fn.getArgument(1), Value(),
+                                 Value());
   builder.create<func::ReturnOp>(builder.getUnknownLoc());
   EXPECT_NE(verifyErrors().find("input dimension 1 (in features) is 5, "
                                 "expected 4"),

@@ -589,7 +589,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadMetadataCase{"bad_json", {"not valid JSON"}},
         BadMetadataCase{"wrong_version",
                         {"metadata: version", "version 1 is not supported",
-                         "reads version 6"}},
+                         "reads version 7"}},
         BadMetadataCase{"state_without_batch",
                         {"states[0].shape", "must be \"B\""}},
         BadMetadataCase{"missing_cpu_feature",
@@ -602,9 +602,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadMetadataCase{
             "packed_vector",
             {"weights[1].layout", "only a matrix can be packed in panels"}},
-        BadMetadataCase{"empty_panel_scale",
-                        {"weights[0].layout.scale",
-                         "expected a non-empty string"}},
+        BadMetadataCase{
+            "empty_panel_scale",
+            {"weights[0].layout.scale", "expected a non-empty string"}},
         BadMetadataCase{"bad_cost",
                         {"entries.decode.steps[2].cost.flops[1]",
                          "expected a finite number >= 0"}}),

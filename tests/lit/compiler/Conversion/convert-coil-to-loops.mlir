@@ -177,7 +177,7 @@ func.func private @flash_attention(%q: tensor<?x?x16xf32>, %k: tensor<?x?x8xf32>
 // -----
 
 func.func private @bf16_kernel(%x: tensor<4xbf16>) -> tensor<4xbf16> attributes {coil.kernel} {
-  // expected-error @+1 {{cannot be lowered to loops: element type 'bf16' (data is f32; only the weights of linears and embedding tables may be bf16 or f16)}}
+  // expected-error @+1 {{cannot be lowered to loops: element type 'bf16' (data is f32; only the weights of linears and embedding tables may be bf16, f16 or i8)}}
   %y = coil.exp %x : tensor<4xbf16>
   return %y : tensor<4xbf16>
 }
@@ -186,7 +186,7 @@ func.func private @bf16_kernel(%x: tensor<4xbf16>) -> tensor<4xbf16> attributes 
 
 // A bf16 activation is refused even where a bf16 weight would be read.
 func.func private @bf16_input(%x: tensor<2x4xbf16>, %w: tensor<3x4xbf16>) -> tensor<2x3xbf16> attributes {coil.kernel} {
-  // expected-error @+1 {{cannot be lowered to loops: element type 'bf16' (data is f32; only the weights of linears and embedding tables may be bf16 or f16)}}
+  // expected-error @+1 {{cannot be lowered to loops: element type 'bf16' (data is f32; only the weights of linears and embedding tables may be bf16, f16 or i8)}}
   %y = coil.linear %x, %w : (tensor<2x4xbf16>, tensor<3x4xbf16>) -> tensor<2x3xbf16>
   return %y : tensor<2x3xbf16>
 }
@@ -283,4 +283,20 @@ func.func private @linear_f16_panels(%x: tensor<?x?x8xf32>,
 func.func private @embed_bf16(%t: tensor<10x4xbf16>, %ids: tensor<?x?xi32>) -> tensor<?x?x4xf32> attributes {coil.kernel} {
   %e = coil.embed %t, %ids : (tensor<10x4xbf16>, tensor<?x?xi32>) -> tensor<?x?x4xf32>
   return %e : tensor<?x?x4xf32>
+}
+
+// -----
+
+// Int8 panels: each vector converted to f32 in registers (sign-extended,
+// converted), the sums scaled per output feature before the bias.
+// CHECK-LABEL: func.func @linear_int8_panels
+// CHECK: %[[V:.+]] = vector.load %{{.+}} : memref<2x8x8xi8>, vector<8xi8>
+// CHECK: arith.sitofp %[[V]] : vector<8xi8> to vector<8xf32>
+// CHECK: %[[S:.+]] = vector.load %{{.+}} : memref<16xf32>, vector<8xf32>
+// CHECK: arith.mulf %{{.+}}, %[[S]]
+// CHECK: vector.store
+func.func private @linear_int8_panels(%x: tensor<?x?x8xf32>,
+    %w: tensor<16x8xi8> {coil.layout = {kind = "panels", n0 = 8 : i64}}, %s: tensor<16xf32>) -> tensor<?x?x16xf32> attributes {coil.kernel} {
+  %y = coil.linear %x, %w scale(%s) {coil.lowering_config = {epilogue = [], isa = "avx2", kc = 0 : i64, mc = 12 : i64, prologue = [], split = "panels", tile = array<i64: 6, 8>, vector = 8 : i64, weights = "panels"}} : (tensor<?x?x8xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<?x?x16xf32>
+  return %y : tensor<?x?x16xf32>
 }

@@ -1,9 +1,10 @@
 // RUN: coil-opt %s --split-input-file --coil-weight-dtype=dtype=bf16 | FileCheck %s --check-prefixes=CHECK,BF16
 // RUN: coil-opt %s --split-input-file --coil-weight-dtype=dtype=f16 | FileCheck %s --check-prefixes=CHECK,F16
 // RUN: coil-opt %s --split-input-file --coil-weight-dtype=dtype=f32 | FileCheck %s --check-prefix=F32
+// RUN: coil-opt %s --split-input-file --coil-weight-dtype=dtype=int8 | FileCheck %s --check-prefix=INT8
 // RUN: not coil-opt %s --split-input-file --coil-weight-dtype=dtype=int3 2>&1 | FileCheck %s --check-prefix=BAD
 
-// BAD: error: unknown weight dtype 'int3' (expected f32, bf16 or f16)
+// BAD: error: unknown weight dtype 'int3' (expected f32, bf16, f16 or int8)
 
 // The matrices of linears and embeddings are narrowed (a tied table is
 // both); biases and norm weights are not.
@@ -14,6 +15,16 @@
 // F16: coil.weight "w" : tensor<6x4xf16>
 // CHECK: coil.weight "b" : tensor<6xf32>
 // CHECK: coil.weight "norm" : tensor<4xf32>
+// INT8-LABEL: func.func @tied
+// INT8: %[[T:.+]] = coil.weight "embed" : tensor<10x4xi8>
+// INT8: %[[TS:.+]] = coil.weight "embed" scales : tensor<10xf32>
+// INT8: %[[W:.+]] = coil.weight "w" : tensor<6x4xi8>
+// INT8: %[[WS:.+]] = coil.weight "w" scales : tensor<6xf32>
+// INT8: coil.weight "b" : tensor<6xf32>
+// INT8: coil.weight "norm" : tensor<4xf32>
+// INT8: coil.embed %[[T]], %{{.+}} scale(%[[TS]])
+// INT8: coil.linear %{{.+}}, %[[W]], %{{.+}} scale(%[[WS]])
+// INT8: coil.linear %{{.+}}, %[[T]] scale(%[[TS]])
 // F32: coil.weight "embed" : tensor<10x4xf32>
 // F32: coil.weight "w" : tensor<6x4xf32>
 func.func @tied(%ids: tensor<?x?xi32>) -> (tensor<?x?x10xf32>, tensor<?x?x6xf32>) {
@@ -33,6 +44,9 @@ func.func @tied(%ids: tensor<?x?xi32>) -> (tensor<?x?x10xf32>, tensor<?x?x6xf32>
 // A matrix something else reads as well keeps its type, in every function
 // that names it: here the conv's weight (through a reshape) and a weight a
 // second function multiplies element-wise.
+// INT8-LABEL: func.func @first
+// INT8: coil.weight "shared" : tensor<4x4xf32>
+// INT8-NOT: scales
 // CHECK-LABEL: func.func @first
 // CHECK: coil.weight "shared" : tensor<4x4xf32>
 // CHECK: coil.weight "conv" : tensor<4x1x3xf32>
