@@ -20,7 +20,10 @@ inline auto weightDtypeValues() {
                  "the linears', embedding's and LM head's matrices as bf16"),
       clEnumValN(WeightDtype::F16, "f16", "those matrices as f16"),
       clEnumValN(WeightDtype::Int8, "int8",
-                 "those matrices as int8, one f32 scale per output channel"));
+                 "those matrices as int8, one f32 scale per output channel"),
+      clEnumValN(WeightDtype::Int4, "int4",
+                 "those matrices as int4, one f32 scale per 32 inputs (int8 "
+                 "where K is not a multiple of 32)"));
 }
 
 } // namespace coil::tools

@@ -47,6 +47,8 @@ llvm::StringRef mlir::coil::weightDtypeName(WeightDtype dtype) {
     return "f16";
   case WeightDtype::Int8:
     return "int8";
+  case WeightDtype::Int4:
+    return "int4";
   }
   return "f32";
 }

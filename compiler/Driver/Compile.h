@@ -40,9 +40,9 @@ enum class Stage {
 /// adjust the pass manager first (IR printing, timing). Output files are
 /// written atomically.
 /// The element type of the matrices a model stores (--coil-weight-dtype).
-enum class WeightDtype { F32, BF16, F16, Int8 };
+enum class WeightDtype { F32, BF16, F16, Int8, Int4 };
 
-/// "f32", "bf16", "f16" or "int8".
+/// "f32", "bf16", "f16", "int8" or "int4".
 llvm::StringRef weightDtypeName(WeightDtype dtype);
 
 /// Runs --coil-weight-dtype on `module`: the weights only linears and

@@ -246,9 +246,13 @@ Error Interpreter::Frame::execEmbed(EmbedOp op) {
     int64_t row = static_cast<int64_t>(id);
     std::copy_n(table.data.begin() + row * width, width,
                 out.data.begin() + i * width);
-    if (scale)
+    // A row scale (int8) or one per group of 32 (int4).
+    if (scale) {
+      int64_t groups = scale->rank() == 2 ? scale->shape[1] : 1;
       for (int64_t d = 0; d < width; ++d)
-        out.data[i * width + d] *= scale->data[row];
+        out.data[i * width + d] *=
+            scale->data[row * groups + d * groups / width];
+    }
   }
   return set(op, op.getResult(), std::move(out));
 }
@@ -268,10 +272,18 @@ Error Interpreter::Frame::execLinear(LinearOp op) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t o = 0; o < out; ++o) {
       double acc = 0.0;
-      for (int64_t i = 0; i < in; ++i)
-        acc += x.data[r * in + i] * w.data[o * in + i];
-      if (scale)
-        acc *= scale->data[o];
+      if (scale && scale->rank() == 2) {
+        // Int4: every group of 32 inputs has its own scale.
+        int64_t groups = scale->shape[1];
+        for (int64_t i = 0; i < in; ++i)
+          acc += x.data[r * in + i] * w.data[o * in + i] *
+                 scale->data[o * groups + i * groups / in];
+      } else {
+        for (int64_t i = 0; i < in; ++i)
+          acc += x.data[r * in + i] * w.data[o * in + i];
+        if (scale)
+          acc *= scale->data[o];
+      }
       y.data[r * out + o] = acc + (bias ? bias->data[o] : 0.0);
     }
   return set(op, op.getResult(), std::move(y));
@@ -620,7 +632,8 @@ Error Interpreter::bindWeights() {
   module.walk([&](WeightOp op) {
     if (error || op.getScales() || boundWeights.count(op.getName()))
       return;
-    bool quantized = op.getType().getElementType().isInteger(8);
+    bool int4 = op.getType().getElementType().isInteger(4);
+    bool quantized = int4 || op.getType().getElementType().isInteger(8);
     // An int8 matrix is quantized here from the stored float values, as
     // the runtime quantizes it when it binds it.
     Expected<Tensor> t = weights(
@@ -642,21 +655,27 @@ Error Interpreter::bindWeights() {
       int64_t rows = t->shape[0], cols = t->shape[1];
       std::vector<float> values(t->data.begin(), t->data.end());
       std::vector<int8_t> q(values.size());
-      std::vector<float> scale(rows);
-      int64_t bad = ::coil::weights::quantizeRowsInt8(values.data(), rows, cols,
-                                                      q.data(), scale.data());
+      int64_t groups = int4 ? cols / ::coil::weights::kInt4Group : 1;
+      std::vector<float> scale(rows * groups);
+      int64_t bad =
+          int4 ? ::coil::weights::quantizeGroupsInt4(values.data(), rows, cols,
+                                                     q.data(), scale.data())
+               : ::coil::weights::quantizeRowsInt8(values.data(), rows, cols,
+                                                   q.data(), scale.data());
       if (bad >= 0) {
         error = makeError(llvm::formatv("weight '{0}' holds a NaN or an "
-                                        "infinity in row {1}, which int8 "
+                                        "infinity in row {1}, which int{2} "
                                         "cannot represent",
-                                        op.getName(), bad));
+                                        op.getName(), bad, int4 ? 4 : 8));
         return;
       }
       boundWeights[op.getName()] = std::make_shared<const Tensor>(
           t->shape, std::vector<double>(q.begin(), q.end()));
+      std::vector<int64_t> scaleShape{rows};
+      if (int4)
+        scaleShape.push_back(groups);
       boundScales[op.getName()] = std::make_shared<const Tensor>(
-          std::vector<int64_t>{rows},
-          std::vector<double>(scale.begin(), scale.end()));
+          scaleShape, std::vector<double>(scale.begin(), scale.end()));
       return;
     }
     // Stored in the declared type: a bf16 or f16 weight is the rounded

@@ -41,6 +41,8 @@ FailureOr<std::string> dtypeName(Operation *where, Type t) {
     return std::string("i32");
   if (t.isInteger(8))
     return std::string("i8");
+  if (t.isInteger(4))
+    return std::string("i4");
   where->emitError() << "element type " << t
                      << " cannot cross the runtime boundary";
   return failure();

@@ -135,12 +135,15 @@ def CoilWeightDtypePass : Pass<"coil-weight-dtype", "::mlir::ModuleOp"> {
     every linear and embedding reading it; the runtime and the interpreter
     quantize the stored float tensor the same way, and the lowering
     converts each int8 vector to f32 in registers and scales the sums.
+    `dtype=int4` quantizes in groups of 32 along K (`tensor<NxKxi4>`,
+    scales `[N, K / 32]`), packed two per byte by the runtime; a matrix
+    whose K is not a multiple of 32 takes int8 instead.
 
     `dtype=f32` leaves the module unchanged.
   }];
   let options = [
     Option<"dtype", "dtype", "std::string", /*default=*/"\"f32\"",
-           "The weights' element type: f32, bf16, f16 or int8">,
+           "The weights' element type: f32, bf16, f16, int8 or int4">,
   ];
 }
 

@@ -22,7 +22,7 @@ using namespace mlir::coil;
 
 namespace {
 
-/// The element type `name` spells (int8: i8), or null.
+/// The element type `name` spells (int8: i8, int4: i4), or null.
 Type parseDtype(MLIRContext *context, llvm::StringRef name) {
   Builder b(context);
   if (name == "f32")
@@ -33,20 +33,25 @@ Type parseDtype(MLIRContext *context, llvm::StringRef name) {
     return b.getF16Type();
   if (name == "int8")
     return b.getI8Type();
+  if (name == "int4")
+    return b.getIntegerType(4);
   return Type();
 }
 
-/// Turns `weight` into its int8 matrix and gives every reader its scales,
-/// a `coil.weight ... scales` right after it.
-void quantizeInt8(WeightOp weight) {
+/// Turns `weight` into its quantized matrix (`element`: i8, or i4 in
+/// groups of 32 along K) and gives every reader its scales, a `coil.weight
+/// ... scales` right after it ([N], or [N, K / 32]).
+void quantize(WeightOp weight, Type element) {
   OpBuilder b(weight->getContext());
   b.setInsertionPointAfter(weight);
   RankedTensorType type = weight.getType();
+  SmallVector<int64_t, 2> scaleShape{type.getDimSize(0)};
+  if (element.isInteger(4))
+    scaleShape.push_back(type.getDimSize(1) / 32);
   auto scales = b.create<WeightOp>(
-      weight.getLoc(),
-      RankedTensorType::get({type.getDimSize(0)}, b.getF32Type()),
+      weight.getLoc(), RankedTensorType::get(scaleShape, b.getF32Type()),
       weight.getName(), /*scales=*/true);
-  weight.getResult().setType(type.clone(b.getI8Type()));
+  weight.getResult().setType(type.clone(element));
   for (Operation *user : weight->getUsers()) {
     if (auto linear = dyn_cast<LinearOp>(user))
       linear.getScaleMutable().assign(scales);
@@ -77,7 +82,7 @@ struct CoilWeightDtypePass
     Type element = parseDtype(&getContext(), dtype);
     if (!element) {
       module.emitError() << "unknown weight dtype '" << dtype
-                         << "' (expected f32, bf16, f16 or int8)";
+                         << "' (expected f32, bf16, f16, int8 or int4)";
       return signalPassFailure();
     }
     // A weight is narrowed only if every op of every function that names it
@@ -95,8 +100,12 @@ struct CoilWeightDtypePass
         chosen.push_back(weight);
     });
     for (WeightOp weight : chosen) {
-      if (element.isInteger(8))
-        quantizeInt8(weight);
+      // int4 groups of 32 along K: a matrix whose K is not a multiple of
+      // 32 (Mamba's dt_proj, K = dt_rank) takes int8 instead.
+      if (element.isInteger(4) && weight.getType().getDimSize(1) % 32 != 0)
+        quantize(weight, IntegerType::get(&getContext(), 8));
+      else if (element.isInteger(8) || element.isInteger(4))
+        quantize(weight, element);
       else
         weight.getResult().setType(weight.getType().clone(element));
     }

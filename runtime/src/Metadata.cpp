@@ -33,6 +33,8 @@ const char *elementTypeName(ElementType type) {
     return "i32";
   case ElementType::I8:
     return "i8";
+  case ElementType::I4:
+    return "i4";
   }
   return "?";
 }
@@ -46,6 +48,7 @@ size_t elementSize(ElementType type) {
   case ElementType::BF16:
     return 2;
   case ElementType::I8:
+  case ElementType::I4: // stored two per byte, see storageShape
     return 1;
   }
   return 0;
@@ -134,7 +137,7 @@ public:
     return Status::ok();
   }
 
-  /// One of "f32", "f16", "bf16", "i32", "i8".
+  /// One of "f32", "f16", "bf16", "i32", "i8", "i4".
   static Status elementType(const json &value, const std::string &path,
                             ElementType &out) {
     std::string name;
@@ -142,14 +145,14 @@ public:
       return status;
     for (ElementType type :
          {ElementType::F32, ElementType::F16, ElementType::BF16,
-          ElementType::I32, ElementType::I8}) {
+          ElementType::I32, ElementType::I8, ElementType::I4}) {
       if (name == elementTypeName(type)) {
         out = type;
         return Status::ok();
       }
     }
     return fail(path, "unknown dtype \"" + name +
-                          "\" (expected f32, f16, bf16, i32 or i8)");
+                          "\" (expected f32, f16, bf16, i32, i8 or i4)");
   }
 
   /// An array of literals and the symbols "B", "T" and "S".
@@ -317,13 +320,18 @@ Status parseWeights(const json &root, Metadata &out) {
         return Reader::fail(path + ".part",
                             "expected \"scales\", found " + describe(*part));
       weight.scalesPart = true;
-      if (weight.type != ElementType::F32 || weight.shape.size() != 1 ||
-          weight.panelWidth)
-        return Reader::fail(path, "the scales of an int8 weight are one "
-                                  "f32 per row, as rows");
+      if (weight.type != ElementType::F32 || weight.shape.empty() ||
+          weight.shape.size() > 2)
+        return Reader::fail(path, "the scales of a quantized weight are f32, "
+                                  "[N] (int8) or [N, K / 32] (int4)");
     }
-    if (weight.type == ElementType::I8 && weight.shape.size() != 2)
-      return Reader::fail(path, "an int8 weight is a matrix, found shape " +
+    if ((weight.type == ElementType::I8 || weight.type == ElementType::I4) &&
+        weight.shape.size() != 2)
+      return Reader::fail(path, "a quantized weight is a matrix, found shape " +
+                                    formatShape(shape));
+    if (weight.type == ElementType::I4 && weight.shape[1] % 32 != 0)
+      return Reader::fail(path, "an int4 weight has groups of 32 along K, "
+                                "found shape " +
                                     formatShape(shape));
     std::string key = weight.name + "#" + std::to_string(weight.panelWidth) +
                       "#" + weight.panelScale +

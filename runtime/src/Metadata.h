@@ -27,9 +27,9 @@ namespace coil::runtime {
 inline constexpr size_t kCostTerms = 5;
 
 /// The element types of the ABI.
-enum class ElementType { F32, F16, BF16, I32, I8 };
+enum class ElementType { F32, F16, BF16, I32, I8, I4 };
 
-/// The ABI spelling of `type`: "f32", "f16", "bf16", "i32" or "i8".
+/// The ABI spelling of `type`: "f32", "f16", "bf16", "i32", "i8" or "i4".
 const char *elementTypeName(ElementType type);
 
 /// The size in bytes of one element of `type`.
@@ -91,11 +91,16 @@ struct WeightSpec {
   bool scalesPart = false;
 
   /// The extents of the buffer the kernels read: `shape`, or for panels
-  /// [ceil(N / n0), K, n0].
+  /// [ceil(N / n0), K, n0]; int4 holds two elements per byte along the
+  /// last extent, so its buffer is of bytes and that extent halved.
   std::vector<int64_t> storageShape() const {
-    if (!panelWidth)
-      return shape;
-    return {(shape[0] + panelWidth - 1) / panelWidth, shape[1], panelWidth};
+    std::vector<int64_t> extents = shape;
+    if (panelWidth)
+      extents = {(shape[0] + panelWidth - 1) / panelWidth, shape[1],
+                 panelWidth};
+    if (type == ElementType::I4 && !extents.empty())
+      extents.back() = (extents.back() + 1) / 2;
+    return extents;
   }
 };
 

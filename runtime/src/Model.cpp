@@ -67,6 +67,13 @@ void packPanelRange(const T *src, const float *scale, int64_t n, int64_t k,
   }
 }
 
+/// Two int4 values (in [-8, 7]) in one byte: `low` in bits 0-3, `high` in
+/// bits 4-7, each in two's complement.
+uint8_t nibbles(int8_t low, int8_t high) {
+  return static_cast<uint8_t>((static_cast<uint8_t>(low) & 0xF) |
+                              ((static_cast<uint8_t>(high) & 0xF) << 4));
+}
+
 /// packPanelRange over every panel, large matrices on all cores.
 template <typename T>
 void packPanels(const T *src, const float *scale, int64_t n, int64_t k,
@@ -215,7 +222,9 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
   std::vector<Buffer> owned;
   // Int8 matrices (rows) and their scales, by tensor name.
   struct Quantized {
+    /// One value per byte, and the scales ([N] or [N, K / 32]).
     Buffer values, scales;
+    bool int4 = false;
   };
   std::map<std::string, Quantized> quantized;
   std::set<std::string_view> used;
@@ -230,75 +239,126 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
                                                  " is not in the weight files");
     used.insert(tensor->name);
     std::string found = "weight \"" + spec.name + "\" in " + tensor->file;
-    // An int8 matrix and its scales are both made from the stored float
-    // matrix, quantized once.
-    if (spec.type == ElementType::I8 || spec.scalesPart) {
-      bool fits = tensor->shape.size() == 2 &&
-                  (spec.scalesPart ? tensor->shape[0] == spec.shape[0]
-                                   : tensor->shape == spec.shape);
+    // A quantized matrix and its scales are both made from the stored
+    // float matrix, quantized once (int8 per row, int4 per group of 32).
+    if (spec.type == ElementType::I8 || spec.type == ElementType::I4 ||
+        spec.scalesPart) {
+      bool int4 = spec.scalesPart ? spec.shape.size() == 2
+                                  : spec.type == ElementType::I4;
+      const char *format = int4 ? "int4" : "int8";
+      bool fits =
+          tensor->shape.size() == 2 &&
+          (spec.scalesPart
+               ? tensor->shape[0] == spec.shape[0] &&
+                     (!int4 ||
+                      (tensor->shape[1] % weights::kInt4Group == 0 &&
+                       spec.shape[1] == tensor->shape[1] / weights::kInt4Group))
+               : tensor->shape == spec.shape);
       if (!fits)
         return Status::error(
             COIL_BAD_WEIGHTS,
             found + " has shape " + weights::formatShape(tensor->shape) +
-                " but the model quantizes a matrix of " +
-                (spec.scalesPart ? std::to_string(spec.shape[0]) + " rows"
+                " but the model reads " +
+                (spec.scalesPart ? "scales " + weights::formatShape(spec.shape)
                                  : weights::formatShape(spec.shape)) +
-                " to int8");
+                " of it quantized to " + format);
       if (!widensToF32(tensor->dtype))
         return Status::error(COIL_BAD_WEIGHTS,
                              found + " has dtype " +
                                  weights::dtypeName(tensor->dtype) +
-                                 ", which cannot be quantized to int8");
+                                 ", which cannot be quantized to " + format);
       auto [entry, fresh] = quantized.try_emplace(spec.name);
       Quantized &qz = entry->second;
+      int64_t rows = tensor->shape[0], cols = tensor->shape[1];
+      int64_t groups = int4 ? cols / weights::kInt4Group : 1;
       if (fresh) {
+        qz.int4 = int4;
         const float *src = nullptr;
         Buffer wide;
         if (Status s = viewAsF32(*tensor, found, wide, src); !s.isOk())
           return s;
-        int64_t rows = tensor->shape[0], cols = tensor->shape[1];
         if (Status s = Buffer::allocate(static_cast<size_t>(rows * cols),
-                                        found + " (int8)", qz.values);
+                                        found + " (quantized)", qz.values);
             !s.isOk())
           return s;
-        if (Status s =
-                Buffer::allocate(static_cast<size_t>(rows) * sizeof(float),
-                                 found + " (int8 scales)", qz.scales);
+        if (Status s = Buffer::allocate(static_cast<size_t>(rows * groups) *
+                                            sizeof(float),
+                                        found + " (scales)", qz.scales);
             !s.isOk())
           return s;
-        int64_t bad = weights::quantizeRowsInt8(
-            src, rows, cols, static_cast<int8_t *>(qz.values.data()),
-            static_cast<float *>(qz.scales.data()));
+        auto *q = static_cast<int8_t *>(qz.values.data());
+        auto *scale = static_cast<float *>(qz.scales.data());
+        int64_t bad =
+            int4 ? weights::quantizeGroupsInt4(src, rows, cols, q, scale)
+                 : weights::quantizeRowsInt8(src, rows, cols, q, scale);
         if (bad >= 0)
           return Status::error(COIL_BAD_WEIGHTS,
                                found + " holds a NaN or an infinity in row " +
-                                   std::to_string(bad) +
-                                   ", which int8 cannot represent");
-      }
-      if (spec.scalesPart) {
-        pointers.push_back(qz.scales.data());
-        continue;
-      }
-      if (!spec.panelWidth) {
-        pointers.push_back(qz.values.data());
-        continue;
+                                   std::to_string(bad) + ", which " + format +
+                                   " cannot represent");
+      } else if (qz.int4 != int4) {
+        return Status::error(COIL_BAD_WEIGHTS,
+                             found + ": the model reads it both as int8 and "
+                                     "as int4");
       }
       auto packStart = std::chrono::steady_clock::now();
       std::vector<int64_t> storage = spec.storageShape();
-      size_t packedCount =
-          static_cast<size_t>(storage[0] * storage[1] * storage[2]);
+      size_t stored = 1;
+      for (int64_t extent : storage)
+        stored *= static_cast<size_t>(extent);
+      const auto *q = static_cast<const int8_t *>(qz.values.data());
+      const auto *scale = static_cast<const float *>(qz.scales.data());
+      if (!spec.panelWidth && (spec.scalesPart || !int4)) {
+        // Rows as quantized: int8 values, or scales.
+        pointers.push_back(spec.scalesPart ? qz.scales.data()
+                                           : qz.values.data());
+        continue;
+      }
       Buffer packed;
+      size_t bytes = spec.scalesPart ? stored * sizeof(float) : stored;
       if (Status s = Buffer::allocateForOverwrite(
-              packedCount, found + " (packed in panels)", packed);
+              bytes, found + " (" + format + ", as the kernels read it)",
+              packed);
           !s.isOk())
         return s;
-      packPanels(static_cast<const int8_t *>(qz.values.data()), nullptr,
-                 spec.shape[0], spec.shape[1], spec.panelWidth,
-                 static_cast<int8_t *>(packed.data()));
+      if (spec.scalesPart) {
+        // An int4 linear's group scales, in the panels of its matrix.
+        packPanels(scale, nullptr, rows, groups, spec.panelWidth,
+                   static_cast<float *>(packed.data()));
+      } else if (!spec.panelWidth) {
+        // Int4 rows: elements 2i and 2i + 1 in the low and high nibble of
+        // byte i.
+        auto *dst = static_cast<uint8_t *>(packed.data());
+        for (size_t i = 0; i < stored; ++i)
+          dst[i] = nibbles(q[2 * i], q[2 * i + 1]);
+      } else if (!int4) {
+        packPanels(q, nullptr, rows, cols, spec.panelWidth,
+                   static_cast<int8_t *>(packed.data()));
+      } else {
+        // Int4 panels: per k, feature j (j < n0 / 2) in the low nibble of
+        // byte j and feature j + n0 / 2 in its high nibble.
+        int64_t n0 = spec.panelWidth, half = n0 / 2;
+        std::vector<int64_t> wide{storage[0], storage[1], n0};
+        Buffer bytesPerValue;
+        if (Status s = Buffer::allocateForOverwrite(
+                static_cast<size_t>(wide[0] * wide[1] * wide[2]),
+                found + " (int4 panels)", bytesPerValue);
+            !s.isOk())
+          return s;
+        auto *panels = static_cast<int8_t *>(bytesPerValue.data());
+        packPanels(q, nullptr, rows, cols, n0, panels);
+        auto *dst = static_cast<uint8_t *>(packed.data());
+        for (int64_t line = 0; line < wide[0] * wide[1]; ++line)
+          for (int64_t j = 0; j < half; ++j)
+            dst[line * half + j] =
+                nibbles(panels[line * n0 + j], panels[line * n0 + half + j]);
+      }
       pointers.push_back(packed.data());
       owned.push_back(std::move(packed));
-      bound.packedWeights += 1;
-      bound.packedBytes += static_cast<int64_t>(packedCount);
+      if (spec.panelWidth) {
+        bound.packedWeights += 1;
+        bound.packedBytes += static_cast<int64_t>(bytes);
+      }
       bound.packSeconds += secondsSince(packStart);
       continue;
     }

@@ -547,6 +547,22 @@ TEST_P(CompiledVsReferenceTest, LlamaInt8Weights) {
   checkBatch32();
 }
 
+/// Int4 matrices in groups of 32 (and int8 where K is not a multiple of
+/// 32: Mamba's dt_proj).
+TEST_P(CompiledVsReferenceTest, MambaInt4Weights) {
+  compile(kMamba, 2, WeightDtype::Int4);
+  if (HasFatalFailure())
+    return;
+  checkPrefillAndDecode(3, 37);
+}
+
+TEST_P(CompiledVsReferenceTest, LlamaInt4Weights) {
+  compile(kLlama, 2, WeightDtype::Int4);
+  if (HasFatalFailure())
+    return;
+  checkPrefillAndDecode(3, 37);
+}
+
 /// A checkpoint stored as bf16 runs in bf16 as it is (every tensor, the
 /// norms' too, widened where the model keeps f32); one stored as f16 is
 /// rounded once more into a bf16 model.

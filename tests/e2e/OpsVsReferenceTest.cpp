@@ -260,6 +260,27 @@ const OpCase kCases[] = {
     %w = coil.weight "w" : tensor<$Nx$Kxi8>
     %ws = coil.weight "w" scales : tensor<$Nxf32>
     %y = coil.linear %s, %w scale(%ws) : ($ACT, tensor<$Nx$Kxi8>, tensor<$Nxf32>) -> $OUT)"},
+    // Int4 matrices (groups of 32 along K, two per byte): a bias and a
+    // partial last panel, several groups with an epilogue, and an int4
+    // embedding table.
+    {"linear_int4_bias_k64_n37", 64, 37, R"(
+    %w = coil.weight "w" : tensor<$Nx$Kxi4>
+    %s = coil.weight "w" scales : tensor<$Nx2xf32>
+    %b = coil.weight "b" : tensor<$Nxf32>
+    %y = coil.linear %h, %w, %b scale(%s) : ($ACT, tensor<$Nx$Kxi4>, tensor<$Nxf32>, tensor<$Nx2xf32>) -> $OUT)"},
+    {"linear_int4_silu_k608_n96", 608, 96, R"(
+    %w = coil.weight "w" : tensor<$Nx$Kxi4>
+    %s = coil.weight "w" scales : tensor<$Nx19xf32>
+    %l = coil.linear %h, %w scale(%s) : ($ACT, tensor<$Nx$Kxi4>, tensor<$Nx19xf32>) -> $OUT
+    %y = coil.silu %l : $OUT)"},
+    {"embed_int4_linear_int4_k32_n61", 32, 61, R"(
+    %t = coil.weight "table_int4" : tensor<$Nx$Kxi4>
+    %ts = coil.weight "table_int4" scales : tensor<$Nx1xf32>
+    %e = coil.embed %t, %tokens scale(%ts) : (tensor<$Nx$Kxi4>, tensor<?x$Txi32>, tensor<$Nx1xf32>) -> $ACT
+    %s = coil.add %e, %h : $ACT
+    %w = coil.weight "w" : tensor<$Nx$Kxi4>
+    %ws = coil.weight "w" scales : tensor<$Nx1xf32>
+    %y = coil.linear %s, %w scale(%ws) : ($ACT, tensor<$Nx$Kxi4>, tensor<$Nx1xf32>) -> $OUT)"},
     {"rms_norm_linear_f16_k37_n61", 37, 61, R"(
     %g = coil.weight "g" : tensor<$Kxf32>
     %n = coil.rms_norm %h, %g {epsilon = 1.0e-5 : f32} : ($ACT, tensor<$Kxf32>) -> $ACT

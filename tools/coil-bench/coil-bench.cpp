@@ -263,7 +263,7 @@ struct Model {
     return config.family == models::ModelConfig::Family::Mamba;
   }
   /// Bytes of the parameters (4 per f32, 2 per bf16 or f16 element, 1 per
-  /// int8 element plus its row's f32 scale).
+  /// int8 element and a half per int4 element, plus their f32 scales).
   double weightBytes() const { return storedWeightBytes; }
   /// Elements of the LM head's matrix (vocabulary x width).
   double headParams() const {
@@ -811,7 +811,7 @@ std::vector<WeightDtype> precisionFormats() {
   if (quick)
     return {WeightDtype::F32, WeightDtype::BF16};
   return {WeightDtype::F32, WeightDtype::BF16, WeightDtype::F16,
-          WeightDtype::Int8};
+          WeightDtype::Int8, WeightDtype::Int4};
 }
 
 /// Progress points of the study per model.
@@ -970,7 +970,7 @@ void printPrecisionTable(llvm::raw_ostream &os, const PrecisionStudy &st) {
 /// One sentence per narrower format: what it buys and costs each model.
 std::string precisionVerdict(const PrecisionStudy &st) {
   std::string text;
-  for (const std::string &format : {"bf16", "f16", "int8"}) {
+  for (const std::string &format : {"bf16", "f16", "int8", "int4"}) {
     std::vector<std::string> parts;
     for (const PrecisionRow &r : st.rows)
       if (r.format == format)
@@ -1642,7 +1642,7 @@ llvm::Error writeResults(const Run &run, const std::vector<Model> &models,
       series.push_back(std::move(s));
     }
     bench::ChartOptions options;
-    options.title = "Decode speed vs weight bytes (f32, bf16, f16, int8)";
+    options.title = "Decode speed vs weight bytes (f32, bf16, f16, int8, int4)";
     options.xLabel = "weights (MiB)";
     options.yLabel = "tokens/s";
     options.logX = true;

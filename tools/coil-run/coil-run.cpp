@@ -235,7 +235,8 @@ llvm::Error makeMissingError(llvm::StringRef name) {
 
 /// The stored tensor must have the declared shape; any stored float dtype
 /// converts to the declared f32, bf16 or f16 (as the runtime binds it:
-/// widened exactly, or rounded to nearest even) or is quantized to int8.
+/// widened exactly, or rounded to nearest even) or is quantized to int8 or
+/// int4.
 llvm::Error checkTensor(const weights::TensorInfo &info, llvm::StringRef name,
                         RankedTensorType type) {
   std::vector<int64_t> expected(type.getShape().begin(), type.getShape().end());
@@ -247,7 +248,7 @@ llvm::Error checkTensor(const weights::TensorInfo &info, llvm::StringRef name,
                                weights::formatShape(expected)));
   Type element = type.getElementType();
   bool fits = element.isF32() || element.isF16() || element.isBF16() ||
-              element.isInteger(8);
+              element.isInteger(8) || element.isInteger(4);
   if (!fits) {
     std::string declared;
     llvm::raw_string_ostream os(declared);

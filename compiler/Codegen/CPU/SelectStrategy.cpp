@@ -228,7 +228,9 @@ struct CoilCpuSelectStrategyPass
       fn.walk([&](LinearOp linear) {
         auto weightType = cast<RankedTensorType>(linear.getWeight().getType());
         int64_t k = weightType.getDimSize(1);
-        int64_t weightBytes = weightType.getElementTypeBitWidth() / 8;
+        // Bits, since int4 packs two weights per byte.
+        int64_t weightBits = weightType.getElementTypeBitWidth();
+        bool int4 = weightType.getElementType().isInteger(4);
         ContractionConfig config = base;
         // mc rows of the input take at most half the L2.
         int64_t rowsInL2 = target->l2Bytes / 2 / std::max<int64_t>(4 * k, 1);
@@ -238,9 +240,12 @@ struct CoilCpuSelectStrategyPass
         // a quarter of the L2: it streams from there through the tile, with
         // no partial sums between blocks. Longer K goes in blocks of kc
         // whose kc x nr weights take half the L1 (a multiple of 8).
-        int64_t kc = std::max<int64_t>(
-            8, target->l1Bytes / 2 / (weightBytes * config.nr) / 8 * 8);
-        bool panelInL2 = weightBytes * k * config.nr <= target->l2Bytes / 4;
+        // (Int4 blocks are whole groups of 32.)
+        int64_t align = int4 ? 32 : 8;
+        int64_t kc = std::max<int64_t>(align, target->l1Bytes * 8 / 2 /
+                                                  (weightBits * config.nr) /
+                                                  align * align);
+        bool panelInL2 = weightBits * k * config.nr <= target->l2Bytes * 8 / 4;
         config.kc = kc < k && !panelInL2 ? kc : k;
         auto arg = dyn_cast<BlockArgument>(linear.getWeight());
         config.packed = arg && arg.getOwner() == &fn.getBody().front() &&
@@ -253,6 +258,11 @@ struct CoilCpuSelectStrategyPass
         if (config.packed)
           fn.setArgAttr(arg.getArgNumber(), kLayoutAttrName,
                         panelLayout(&getContext(), config.nr));
+        // An int4 weight's group scales are read in the same panels.
+        if (config.packed && int4)
+          if (auto scale = dyn_cast<BlockArgument>(linear.getScale()))
+            fn.setArgAttr(scale.getArgNumber(), kLayoutAttrName,
+                          panelLayout(&getContext(), config.nr));
       });
       // Norms read only by linears over packed weights: folded into them.
       fn.walk([&](RmsNormOp norm) { foldNormIntoLinears(norm, ret, calls); });

@@ -85,11 +85,13 @@ LogicalResult checkTypes(func::FuncOp fn) {
       if (auto tensor = dyn_cast<RankedTensorType>(t)) {
         Type e = tensor.getElementType();
         if (e.isF32() || e.isInteger(32) || e.isInteger(64) ||
-            (widened && (e.isBF16() || e.isF16() || e.isInteger(8))))
+            (widened &&
+             (e.isBF16() || e.isF16() || e.isInteger(8) || e.isInteger(4))))
           continue;
         op->emitOpError() << "cannot be lowered to loops: element type " << e
                           << " (data is f32; only the weights of linears "
-                             "and embedding tables may be bf16, f16 or i8)";
+                             "and embedding tables may be bf16, f16, i8 or "
+                             "i4)";
         return WalkResult::interrupt();
       }
     return WalkResult::advance();
@@ -133,6 +135,12 @@ LogicalResult lowerKernel(func::FuncOp fn) {
       int64_t rows = memref.getDimSize(0), cols = memref.getDimSize(1);
       memref = MemRefType::get({(rows + n0 - 1) / n0, cols, n0},
                                memref.getElementType());
+    }
+    // Int4 is stored two per byte along the last extent (see abi.h).
+    if (memref.getElementType().isInteger(4)) {
+      SmallVector<int64_t> shape(memref.getShape());
+      shape.back() = (shape.back() + 1) / 2;
+      memref = MemRefType::get(shape, IntegerType::get(ctx, 8));
     }
     argTypes.push_back(memref);
     body->addArgument(argTypes.back(), fn.getLoc());

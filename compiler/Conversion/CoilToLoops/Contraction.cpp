@@ -126,15 +126,17 @@ public:
   /// With `normEpsilon`, `in[0]` is the input of an rms_norm whose weight
   /// the panels hold.
   /// `bias` and `scale` are the buffers of the linear's bias and (int8
-  /// weights) per-feature scale, or null.
+  /// weights) per-feature scale, or null; `groupScale` those of an int4
+  /// weight's scales, in panels ([P, K / 32, nr]), whose `w` holds two
+  /// features per byte.
   PanelLowering(LoopBuilder &lb, const ContractionConfig &config,
                 ArrayRef<Value> in, ArrayRef<Value> out, Value partialSums,
-                int64_t n, Value bias, Value scale,
+                int64_t n, Value bias, Value scale, Value groupScale,
                 ArrayRef<EpilogueStep> epilogue,
                 std::optional<double> normEpsilon)
       : lb(lb), c(config), x(lb.rows(in[0])), w(in[1]), bias(bias),
-        scale(scale), partial(lb.rows(partialSums)), n(n),
-        k(lb.staticDim(w, 1)),
+        scale(scale), groupScale(groupScale), partial(lb.rows(partialSums)),
+        n(n), k(lb.staticDim(w, 1)),
         vt(VectorType::get({config.lanes}, lb.b.getF32Type())),
         epilogue(epilogue), normEpsilon(normEpsilon) {
     for (const EpilogueStep &step : epilogue)
@@ -324,10 +326,13 @@ private:
     int64_t weightBytes =
         cast<MemRefType>(w.getType()).getElementTypeBitWidth() / 8;
     int64_t vectorsPerLine = std::max<int64_t>(1, 64 / (weightBytes * c.lanes));
-    auto step = [&](Value kk, SmallVector<Value> &acc) {
+    auto step = [&](Value kk, SmallVector<Value> &acc,
+                    ArrayRef<Value> groupScales) {
       SmallVector<Value> wv;
       for (int64_t v = 0; v < nv; ++v)
-        wv.push_back(lb.vloadF32(c.lanes, w, {p, kk, lb.idx(v * c.lanes)}));
+        wv.push_back(
+            groupScale ? int4Weights(p, kk, v, groupScales[v])
+                       : lb.vloadF32(c.lanes, w, {p, kk, lb.idx(v * c.lanes)}));
       if (prefetch) {
         Value ahead = lb.minui(lb.addi(kk, lb.idx(kPrefetch)), lb.idx(k - 1));
         for (int64_t v = 0; v < nv; v += vectorsPerLine)
@@ -351,13 +356,33 @@ private:
     // latency), which costs nothing where they matter: decode reads every
     // weight once and is bound by memory bandwidth.
     Value kEnd = lb.addi(kb.start, lb.idx(kb.length));
-    SmallVector<Value> acc =
-        lb.reduce(kb.start, kEnd, 1, init,
-                  [&](Value kk, ValueRange a) -> SmallVector<Value> {
-                    SmallVector<Value> next(a.begin(), a.end());
-                    step(kk, next);
-                    return next;
-                  });
+    auto steps = [&](Value from, Value to, ValueRange start,
+                     ArrayRef<Value> groupScales) {
+      return lb.reduce(from, to, 1, start,
+                       [&](Value kk, ValueRange a) -> SmallVector<Value> {
+                         SmallVector<Value> next(a.begin(), a.end());
+                         step(kk, next, groupScales);
+                         return next;
+                       });
+    };
+    SmallVector<Value> acc;
+    if (!groupScale) {
+      acc = steps(kb.start, kEnd, init, {});
+    } else {
+      // Int4: the panel's scales of a group of 32 inputs are loaded once
+      // for its 32 steps (K blocks are whole groups).
+      acc = lb.reduce(
+          kb.start, kEnd, kInt4Group, init,
+          [&](Value g0, ValueRange a) -> SmallVector<Value> {
+            Value g =
+                lb.b.create<arith::DivUIOp>(lb.loc, g0, lb.idx(kInt4Group));
+            SmallVector<Value> scales;
+            for (int64_t v = 0; v < nv; ++v)
+              scales.push_back(
+                  lb.vload(vt, groupScale, {p, g, lb.idx(v * c.lanes)}));
+            return steps(g0, lb.addi(g0, lb.idx(kInt4Group)), a, scales);
+          });
+    }
 
     if (!kb.last) {
       // Partial sums, for the next block.
@@ -417,6 +442,30 @@ private:
     }
   }
 
+  /// Vector v of the int4 panel p at input kk, converted to f32 and times
+  /// its group's `scales`: features [0, nr / 2) are the low nibbles of the
+  /// k step's nr / 2 bytes, the others their high nibbles (see the
+  /// runtime's packing), sign-extended by shifts.
+  Value int4Weights(Value p, Value kk, int64_t v, Value scales) {
+    int64_t half = c.nr / 2, first = v * c.lanes;
+    bool high = first >= half;
+    auto bytesType = VectorType::get({c.lanes}, lb.b.getI8Type());
+    auto wideType = VectorType::get({c.lanes}, lb.b.getI32Type());
+    Value bytes =
+        lb.vload(bytesType, w, {p, kk, lb.idx(high ? first - half : first)});
+    Value wide = lb.b.create<arith::ExtSIOp>(lb.loc, wideType, bytes);
+    auto shift = [&](int64_t bits) {
+      return lb.splat(wideType, lb.b.create<arith::ConstantOp>(
+                                    lb.loc, lb.b.getI32IntegerAttr(bits)));
+    };
+    if (!high)
+      wide = lb.b.create<arith::ShLIOp>(lb.loc, wide, shift(28));
+    Value nibble =
+        lb.b.create<arith::ShRSIOp>(lb.loc, wide, shift(high ? 4 : 28));
+    Value value = lb.b.create<arith::SIToFPOp>(lb.loc, vt, nibble);
+    return lb.mul(value, scales);
+  }
+
   /// The element-wise steps of the epilogue (all but a final split).
   ArrayRef<EpilogueStep> elementwise() const {
     if (!epilogue.empty() && isa<SplitOp>(epilogue.back().op))
@@ -426,7 +475,8 @@ private:
 
   LoopBuilder &lb;
   const ContractionConfig &c;
-  Value x, w, bias, scale, partial;
+  Value x, w, bias, scale, groupScale, partial;
+  static constexpr int64_t kInt4Group = 32;
   int64_t n, k;
   VectorType vt;
   ArrayRef<EpilogueStep> epilogue;
@@ -453,13 +503,27 @@ LogicalResult mlir::coil::lowerContraction(LoopBuilder &lb, Operation *op,
     return linear.emitOpError("cannot be lowered to loops: rank-1 input");
   std::optional<ContractionConfig> config = ContractionConfig::of(op);
   bool packedWeight = lb.rank(in[1]) == 3;
+  bool int4 = cast<RankedTensorType>(linear.getWeight().getType())
+                  .getElementType()
+                  .isInteger(4);
   if (!packedWeight) {
     if (!epilogue.empty() || normEpsilon)
       return linear.emitOpError("cannot be lowered to loops: an epilogue "
                                 "or a folded norm needs packed weights");
+    if (int4)
+      return linear.emitOpError("cannot be lowered to loops: an int4 "
+                                "weight must be packed in panels");
     return lowerLinearRows(lb, linear, in, out);
   }
-  if (!config || !config->packed || lb.staticDim(in[1], 2) != config->nr)
+  if (int4 && (!config || config->nr % (2 * config->lanes) != 0 ||
+               (config->kc > 0 && config->kc % 32 != 0) ||
+               lb.rank(bufferOf(op, linear.getScale(), in)) != 3))
+    return linear.emitOpError(
+        "cannot be lowered to loops: an int4 weight needs panels of whole "
+        "vector pairs, K blocks of whole groups of 32 and its scales in "
+        "panels too");
+  if (!config || !config->packed ||
+      lb.staticDim(in[1], 2) != (int4 ? config->nr / 2 : config->nr))
     return linear.emitOpError(
         "cannot be lowered to loops: its weight is packed but its "
         "coil.lowering_config does not describe those panels");
@@ -472,9 +536,10 @@ LogicalResult mlir::coil::lowerContraction(LoopBuilder &lb, Operation *op,
           return linear.emitOpError("cannot be lowered to loops: a split "
                                     "piece of ")
                  << size << " columns is not whole panels of " << config->nr;
+  Value scale = bufferOf(op, linear.getScale(), in);
   PanelLowering(lb, *config, in, out, result ? result : out[0], n,
-                bufferOf(op, linear.getBias(), in),
-                bufferOf(op, linear.getScale(), in), epilogue, normEpsilon)
+                bufferOf(op, linear.getBias(), in), int4 ? Value() : scale,
+                int4 ? scale : Value(), epilogue, normEpsilon)
       .emit();
   return success();
 }

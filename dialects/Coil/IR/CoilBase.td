@@ -48,8 +48,9 @@ def Coil_Dialect : Dialect {
 
 def Coil_Float : AnyTypeOf<[F32, F16, BF16], "f32, f16 or bf16">;
 def Coil_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
-// A stored matrix: a float type, or int8 with per-channel scales.
-def Coil_WeightTensor : RankedTensorOf<[F32, F16, BF16, I8]>;
+// A stored matrix: a float type, int8 with per-channel scales, or int4 with
+// scales per group of 32.
+def Coil_WeightTensor : RankedTensorOf<[F32, F16, BF16, I8, I<4>]>;
 def Coil_IdTensor : RankedTensorOf<[I32, I64]>;
 
 //===----------------------------------------------------------------------===//

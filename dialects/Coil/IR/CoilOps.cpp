@@ -146,28 +146,47 @@ LogicalResult WeightOp::verify() {
     if (!element.isF32())
       return emitOpError("the scales of an int8 weight are f32, found ")
              << element;
-    return c.rank(getResult(), "result", 1);
+    if (c.typeOf(getResult()).getRank() > 2)
+      return emitOpError("scales are [N] (int8) or [N, K / 32] (int4), "
+                         "found ")
+             << getResult().getType();
+    return success();
   }
-  if (element.isInteger(8))
-    return c.rank(getResult(), "result", 2);
+  if (element.isInteger(8) || element.isInteger(4)) {
+    if (failed(c.rank(getResult(), "result", 2)))
+      return failure();
+    int64_t k = c.typeOf(getResult()).getDimSize(1);
+    if (element.isInteger(4) && k % 32 != 0)
+      return emitOpError("an int4 matrix has groups of 32 along K, but K is ")
+             << k;
+  }
   return success();
 }
 
-/// An int8 `matrix` needs `scale`, one f32 per row; a float one none.
+/// An int8 `matrix` needs `scale`, one f32 per row; an int4 one f32 per
+/// group of 32 along each row; a float one none.
 static LogicalResult verifyScale(ShapeChecker &c, Operation *op, Value matrix,
                                  StringRef what, Value scale) {
-  bool quantized = c.typeOf(matrix).getElementType().isInteger(8);
+  Type element = c.typeOf(matrix).getElementType();
+  bool int4 = element.isInteger(4);
+  bool quantized = element.isInteger(8) || int4;
   if (quantized && !scale)
-    return op->emitOpError() << "an int8 " << what << " needs its scale";
+    return op->emitOpError()
+           << "an int" << (int4 ? 4 : 8) << " " << what << " needs its scale";
   if (!quantized && scale)
-    return op->emitOpError() << "a scale needs an int8 " << what;
+    return op->emitOpError() << "a scale needs an int8 or int4 " << what;
   if (!scale)
     return success();
   if (!c.typeOf(scale).getElementType().isF32())
     return op->emitOpError("the scale must be f32");
-  return failure(failed(c.rank(scale, "scale", 1)) ||
-                 failed(c.dim(scale, "scale", 0, c.typeOf(matrix).getDimSize(0),
-                              "rows of the " + what.str())));
+  std::string rows = "rows of the " + what.str();
+  if (failed(c.rank(scale, "scale", int4 ? 2 : 1)) ||
+      failed(c.dim(scale, "scale", 0, c.typeOf(matrix).getDimSize(0), rows)))
+    return failure();
+  if (int4)
+    return c.dim(scale, "scale", 1, c.typeOf(matrix).getDimSize(1) / 32,
+                 "groups of 32");
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -194,9 +213,10 @@ LogicalResult EmbedOp::verify() {
   // A narrower or quantized table gives f32 rows.
   Type from = c.typeOf(table).getElementType(),
        to = c.typeOf(result).getElementType();
-  if (from.isInteger(8) && !to.isF32())
-    return emitOpError("the rows of an int8 table are f32, found ") << to;
-  if (to.isF32() && (from.isBF16() || from.isF16() || from.isInteger(8)))
+  bool quantized = from.isInteger(8) || from.isInteger(4);
+  if (quantized && !to.isF32())
+    return emitOpError("the rows of a quantized table are f32, found ") << to;
+  if (to.isF32() && (from.isBF16() || from.isF16() || quantized))
     return success();
   return c.sameElementType(result, "result", table, "table");
 }

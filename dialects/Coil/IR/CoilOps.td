@@ -37,7 +37,10 @@ def Coil_WeightOp : Coil_Op<"weight", [Pure]> {
     `q[n, k] = W[n, k] / scale[n]` rounded to nearest even; with `scales`,
     the op produces those scales, `[N]` f32, instead. Linears and
     embeddings read the pair (`q[n, k] * scale[n]` is within `scale[n] / 2`
-    of `W[n, k]`).
+    of `W[n, k]`). An `i4` matrix (K a multiple of 32) is quantized in
+    groups of 32 along K: `scale[n, g] = max |W[n, 32g .. 32g + 31]| / 7`,
+    `q[n, k] = W[n, k] / scale[n, k / 32]` rounded to nearest even, in
+    [-7, 7]; its `scales` are `[N, K / 32]`.
 
     ```mlir
     %w = coil.weight "backbone.layers.0.mixer.in_proj.weight" : tensor<3072x768xf32>
@@ -59,7 +62,8 @@ def Coil_EmbedOp : Coil_Op<"embed", [Pure]> {
     type, or `f32` for a `bf16` or `f16` table (the rows are widened
     exactly, as a model whose matrices are stored narrower reads them). An
     `i8` table needs its per-row `scale` (`[V]`, f32) and gives f32 rows
-    `table[id, :] * scale[id]`. Ids outside `[0, V)` are an error at run
+    `table[id, :] * scale[id]`; an `i4` table its group scales (`[V, D /
+    32]`): `table[id, d] * scale[id, d / 32]`. Ids outside `[0, V)` are an error at run
     time (the runtime checks them before any lookup).
 
     ```mlir
@@ -94,6 +98,10 @@ def Coil_LinearOp : Coil_Op<"linear", [Pure, AttrSizedOperandSegments]> {
     `i8` weight (see `coil.weight`) needs its per-channel `scale : [out]`:
 
     `y[..., o] = scale[o] * sum_i x[..., i] * weight[o, i] + bias[o]`
+
+    and an `i4` weight its group scales `scale : [out, in / 32]`:
+
+    `y[..., o] = sum_i x[..., i] * weight[o, i] * scale[o, i / 32] + bias[o]`
 
     ```mlir
     %y = coil.linear %x, %w, %b : (tensor<?x?x768xf32>, tensor<48x768xf32>, tensor<48xf32>) -> tensor<?x?x48xf32>

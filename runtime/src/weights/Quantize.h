@@ -22,6 +22,19 @@ namespace coil::weights {
 int64_t quantizeRowsInt8(const float *w, int64_t rows, int64_t cols,
                          int8_t *q, float *scale);
 
+/// The group of an int4 matrix: this many consecutive elements of a row
+/// share one scale.
+constexpr int64_t kInt4Group = 32;
+
+/// Quantizes the [rows, cols] matrix `w` symmetrically to int4 in groups of
+/// kInt4Group along each row (cols must be a multiple of it):
+/// scale[r, g] = max |w[r, g * 32 .. g * 32 + 31]| / 7 (in f32) and q[r, k]
+/// = w[r, k] / scale[r, k / 32] rounded to nearest even, in [-7, 7] (one
+/// value per byte here; the runtime packs two per byte). Returns the first
+/// row holding a NaN or an infinity, or -1.
+int64_t quantizeGroupsInt4(const float *w, int64_t rows, int64_t cols,
+                           int8_t *q, float *scale);
+
 } // namespace coil::weights
 
 #endif // COIL_RUNTIME_WEIGHTS_QUANTIZE_H

@@ -23,7 +23,7 @@ func.func @weight_dynamic_shape() {
 // -----
 
 func.func @weight_integer_type() {
-  // expected-error @+1 {{must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type or 8-bit signless integer values}}
+  // expected-error @+1 {{must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type or 8-bit signless integer or 4-bit signless integer values}}
   %w = coil.weight "w" : tensor<4xi32>
   return
 }
@@ -107,7 +107,7 @@ func.func @linear_int8_without_scale(%x: tensor<?x4xf32>, %w: tensor<6x4xi8>) {
 // -----
 
 func.func @linear_scale_of_float(%x: tensor<?x4xf32>, %w: tensor<6x4xf32>, %s: tensor<6xf32>) {
-  // expected-error @+1 {{a scale needs an int8 weight}}
+  // expected-error @+1 {{a scale needs an int8 or int4 weight}}
   %y = coil.linear %x, %w scale(%s) : (tensor<?x4xf32>, tensor<6x4xf32>, tensor<6xf32>) -> tensor<?x6xf32>
   return
 }
@@ -133,6 +133,30 @@ func.func @weight_scales_type() {
 func.func @weight_int8_vector() {
   // expected-error @+1 {{result must have rank 2}}
   %q = coil.weight "w" : tensor<6xi8>
+  return
+}
+
+// -----
+
+func.func @weight_int4_group(%x: tensor<?x40xf32>) {
+  // expected-error @+1 {{an int4 matrix has groups of 32 along K, but K is 40}}
+  %q = coil.weight "w" : tensor<6x40xi4>
+  return
+}
+
+// -----
+
+func.func @linear_int4_scale_groups(%x: tensor<?x64xf32>, %w: tensor<6x64xi4>, %s: tensor<6x4xf32>) {
+  // expected-error @+1 {{scale dimension 1 (groups of 32) is 4, expected 2}}
+  %y = coil.linear %x, %w scale(%s) : (tensor<?x64xf32>, tensor<6x64xi4>, tensor<6x4xf32>) -> tensor<?x6xf32>
+  return
+}
+
+// -----
+
+func.func @linear_int4_row_scale(%x: tensor<?x64xf32>, %w: tensor<6x64xi4>, %s: tensor<6xf32>) {
+  // expected-error @+1 {{scale must have rank 2}}
+  %y = coil.linear %x, %w scale(%s) : (tensor<?x64xf32>, tensor<6x64xi4>, tensor<6xf32>) -> tensor<?x6xf32>
   return
 }
 

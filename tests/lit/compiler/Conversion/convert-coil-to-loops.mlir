@@ -177,7 +177,7 @@ func.func private @flash_attention(%q: tensor<?x?x16xf32>, %k: tensor<?x?x8xf32>
 // -----
 
 func.func private @bf16_kernel(%x: tensor<4xbf16>) -> tensor<4xbf16> attributes {coil.kernel} {
-  // expected-error @+1 {{cannot be lowered to loops: element type 'bf16' (data is f32; only the weights of linears and embedding tables may be bf16, f16 or i8)}}
+  // expected-error @+1 {{cannot be lowered to loops: element type 'bf16' (data is f32; only the weights of linears and embedding tables may be bf16, f16, i8 or i4)}}
   %y = coil.exp %x : tensor<4xbf16>
   return %y : tensor<4xbf16>
 }
@@ -186,7 +186,7 @@ func.func private @bf16_kernel(%x: tensor<4xbf16>) -> tensor<4xbf16> attributes 
 
 // A bf16 activation is refused even where a bf16 weight would be read.
 func.func private @bf16_input(%x: tensor<2x4xbf16>, %w: tensor<3x4xbf16>) -> tensor<2x3xbf16> attributes {coil.kernel} {
-  // expected-error @+1 {{cannot be lowered to loops: element type 'bf16' (data is f32; only the weights of linears and embedding tables may be bf16, f16 or i8)}}
+  // expected-error @+1 {{cannot be lowered to loops: element type 'bf16' (data is f32; only the weights of linears and embedding tables may be bf16, f16, i8 or i4)}}
   %y = coil.linear %x, %w : (tensor<2x4xbf16>, tensor<3x4xbf16>) -> tensor<2x3xbf16>
   return %y : tensor<2x3xbf16>
 }
@@ -298,5 +298,28 @@ func.func private @embed_bf16(%t: tensor<10x4xbf16>, %ids: tensor<?x?xi32>) -> t
 func.func private @linear_int8_panels(%x: tensor<?x?x8xf32>,
     %w: tensor<16x8xi8> {coil.layout = {kind = "panels", n0 = 8 : i64}}, %s: tensor<16xf32>) -> tensor<?x?x16xf32> attributes {coil.kernel} {
   %y = coil.linear %x, %w scale(%s) {coil.lowering_config = {epilogue = [], isa = "avx2", kc = 0 : i64, mc = 12 : i64, prologue = [], split = "panels", tile = array<i64: 6, 8>, vector = 8 : i64, weights = "panels"}} : (tensor<?x?x8xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<?x?x16xf32>
+  return %y : tensor<?x?x16xf32>
+}
+
+// -----
+
+// Int4 panels: two features per byte (the first half of the panel in the
+// low nibbles), sign-extended by shifts, converted and multiplied by the
+// group's scales, which are loaded once per group of 32 inputs from their
+// own panels.
+// CHECK-LABEL: func.func @linear_int4_panels
+// CHECK-SAME: memref<2x64x4xi8>, %{{.+}}: memref<2x2x8xf32>
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c32
+// CHECK: vector.load %{{.+}} : memref<2x2x8xf32>, vector<4xf32>
+// CHECK: scf.for
+// CHECK: vector.load %{{.+}} : memref<2x64x4xi8>, vector<4xi8>
+// CHECK: arith.extsi %{{.+}} : vector<4xi8> to vector<4xi32>
+// CHECK: arith.shli
+// CHECK: arith.shrsi
+// CHECK: arith.sitofp
+func.func private @linear_int4_panels(%x: tensor<?x?x64xf32>,
+    %w: tensor<16x64xi4> {coil.layout = {kind = "panels", n0 = 8 : i64}},
+    %s: tensor<16x2xf32> {coil.layout = {kind = "panels", n0 = 8 : i64}}) -> tensor<?x?x16xf32> attributes {coil.kernel} {
+  %y = coil.linear %x, %w scale(%s) {coil.lowering_config = {epilogue = [], isa = "x86-64", kc = 0 : i64, mc = 12 : i64, prologue = [], split = "panels", tile = array<i64: 6, 8>, vector = 4 : i64, weights = "panels"}} : (tensor<?x?x64xf32>, tensor<16x64xi4>, tensor<16x2xf32>) -> tensor<?x?x16xf32>
   return %y : tensor<?x?x16xf32>
 }

@@ -2,9 +2,10 @@
 // RUN: coil-opt %s --split-input-file --coil-weight-dtype=dtype=f16 | FileCheck %s --check-prefixes=CHECK,F16
 // RUN: coil-opt %s --split-input-file --coil-weight-dtype=dtype=f32 | FileCheck %s --check-prefix=F32
 // RUN: coil-opt %s --split-input-file --coil-weight-dtype=dtype=int8 | FileCheck %s --check-prefix=INT8
+// RUN: coil-opt %s --split-input-file --coil-weight-dtype=dtype=int4 | FileCheck %s --check-prefix=INT4
 // RUN: not coil-opt %s --split-input-file --coil-weight-dtype=dtype=int3 2>&1 | FileCheck %s --check-prefix=BAD
 
-// BAD: error: unknown weight dtype 'int3' (expected f32, bf16, f16 or int8)
+// BAD: error: unknown weight dtype 'int3' (expected f32, bf16, f16, int8 or int4)
 
 // The matrices of linears and embeddings are narrowed (a tied table is
 // both); biases and norm weights are not.
@@ -63,4 +64,24 @@ func.func @second() -> tensor<4x4xf32> {
   %w = coil.weight "shared" : tensor<4x4xf32>
   %m = coil.mul %w, %w : tensor<4x4xf32>
   return %m : tensor<4x4xf32>
+}
+
+// -----
+
+// Int4 groups of 32 along K; a matrix whose K is not a multiple of 32
+// takes int8 instead.
+// INT8-LABEL: func.func @groups
+// INT4-LABEL: func.func @groups
+// INT4: %[[W:.+]] = coil.weight "w" : tensor<8x64xi4>
+// INT4: %[[WS:.+]] = coil.weight "w" scales : tensor<8x2xf32>
+// INT4: %[[V:.+]] = coil.weight "v" : tensor<8x8xi8>
+// INT4: %[[VS:.+]] = coil.weight "v" scales : tensor<8xf32>
+// INT4: coil.linear %{{.+}}, %[[W]] scale(%[[WS]])
+// INT4: coil.linear %{{.+}}, %[[V]] scale(%[[VS]])
+func.func @groups(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
+  %w = coil.weight "w" : tensor<8x64xf32>
+  %v = coil.weight "v" : tensor<8x8xf32>
+  %h = coil.linear %x, %w : (tensor<?x64xf32>, tensor<8x64xf32>) -> tensor<?x8xf32>
+  %y = coil.linear %h, %v : (tensor<?x8xf32>, tensor<8x8xf32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
 }
