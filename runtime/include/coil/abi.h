@@ -19,7 +19,8 @@ extern "C" {
  * weight layouts ("layout") and the target a model was compiled for
  * ("target"); version 4 the content checksum; version 5 the entry
  * "verify" and its "history" buffers; version 6 panels scaled along K
- * ("scale"); version 7 int8 weights ("i8" and "part": "scales"). */
+ * ("scale"); version 7 int8 and int4 weights ("i8", "i4" and "part":
+ * "scales"). */
 #define COIL_MODEL_ABI_VERSION 7
 
 /* The exported symbols: the metadata string and one function per kernel,
@@ -142,7 +143,11 @@ struct coil_kernel_sync {
  * quantization of the named float tensor, one scale per row (scale = max
  * |row| / 127, q = row / scale rounded to nearest even), and the entry with
  * "part": "scales" ([rows], f32) is those scales. The runtime quantizes
- * the stored tensor with coil::weights::quantizeRowsInt8. */
+ * the stored tensor with coil::weights::quantizeRowsInt8. An "i4" weight
+ * is quantized in groups of 32 along K (quantizeGroupsInt4), its scales
+ * [rows, K / 32], and stored two per byte along the last extent of its
+ * storage (docs/abi.md has the nibble order); a linear reads its scales in
+ * panels of the same n0. */
 #define COIL_PART_SCALES "scales"
 
 /* The CPU features a model may require ("target": {"features": [...]}),
