@@ -16,8 +16,11 @@
 #include "runtime/src/weights/Quantize.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
+#include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <string_view>
@@ -74,11 +77,12 @@ uint8_t nibbles(int8_t low, int8_t high) {
                               ((static_cast<uint8_t>(high) & 0xF) << 4));
 }
 
-/// packPanelRange over every panel, large matrices on all cores.
-template <typename T>
-void packPanels(const T *src, const float *scale, int64_t n, int64_t k,
-                int64_t n0, T *dst) {
-  int64_t panels = (n + n0 - 1) / n0;
+/// Runs `work(begin, end)` over [0, count) in contiguous ranges, on every
+/// core this process may use when the job is large (`elements` in all),
+/// else on the calling thread. The ranges are disjoint, so the result does
+/// not depend on how many there are.
+void forRanges(int64_t count, int64_t elements,
+               const std::function<void(int64_t, int64_t)> &work) {
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
 #ifdef CPU_COUNT
   // Only the cores this process may run on (affinity, cgroup cpusets).
@@ -86,25 +90,33 @@ void packPanels(const T *src, const float *scale, int64_t n, int64_t k,
   if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0)
     workers = std::min<unsigned>(workers, std::max(1, CPU_COUNT(&allowed)));
 #endif
-  if (n * k < (int64_t(1) << 20) || workers == 1 || panels < 2) {
-    packPanelRange(src, scale, n, k, n0, dst, 0, panels);
+  if (elements < (int64_t(1) << 20) || workers == 1 || count < 2) {
+    work(0, count);
     return;
   }
-  workers = std::min<unsigned>(workers, static_cast<unsigned>(panels));
+  workers = std::min<unsigned>(workers, static_cast<unsigned>(count));
   std::vector<std::thread> threads;
   for (unsigned w = 1; w < workers; ++w) {
-    int64_t begin = panels * w / workers, end = panels * (w + 1) / workers;
+    int64_t begin = count * w / workers, end = count * (w + 1) / workers;
     try {
-      threads.emplace_back(packPanelRange<T>, src, scale, n, k, n0, dst, begin,
-                           end);
+      threads.emplace_back(work, begin, end);
     } catch (...) {
-      // No thread: pack that range here.
-      packPanelRange(src, scale, n, k, n0, dst, begin, end);
+      // No thread: do that range here.
+      work(begin, end);
     }
   }
-  packPanelRange(src, scale, n, k, n0, dst, 0, panels / workers);
+  work(0, count / workers);
   for (std::thread &t : threads)
     t.join();
+}
+
+/// packPanelRange over every panel, large matrices on all cores.
+template <typename T>
+void packPanels(const T *src, const float *scale, int64_t n, int64_t k,
+                int64_t n0, T *dst) {
+  forRanges((n + n0 - 1) / n0, n * k, [&](int64_t begin, int64_t end) {
+    packPanelRange(src, scale, n, k, n0, dst, begin, end);
+  });
 }
 
 /// True if a file tensor of `dtype` can be read as f32 (F32, or F16 and
@@ -138,6 +150,18 @@ weights::DType toDType(ElementType type) {
   return type == ElementType::BF16  ? weights::DType::BF16
          : type == ElementType::F16 ? weights::DType::F16
                                     : weights::DType::F32;
+}
+
+/// `count` f32 values at `src` rounded to the 16-bit float `type` at `dst`,
+/// on all cores when there are many.
+void narrowFromF32(ElementType type, const float *src, void *dst,
+                   size_t count) {
+  auto *out = static_cast<uint16_t *>(dst);
+  forRanges(static_cast<int64_t>(count), static_cast<int64_t>(count),
+            [&](int64_t begin, int64_t end) {
+              weights::convertFromF32(toDType(type), src + begin, out + begin,
+                                      static_cast<size_t>(end - begin));
+            });
 }
 
 /// `tensor` (F32, F16 or BF16) as f32 values at `src`: its own bytes when
@@ -288,14 +312,27 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
           return s;
         auto *q = static_cast<int8_t *>(qz.values.data());
         auto *scale = static_cast<float *>(qz.scales.data());
-        int64_t bad =
-            int4 ? weights::quantizeGroupsInt4(src, rows, cols, q, scale)
-                 : weights::quantizeRowsInt8(src, rows, cols, q, scale);
-        if (bad >= 0)
+        // Rows are quantized on their own: in ranges, on all cores; the
+        // first bad row of any range is reported.
+        constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
+        std::atomic<int64_t> bad{kNone};
+        forRanges(rows, rows * cols, [&](int64_t begin, int64_t end) {
+          int64_t at = begin * cols;
+          int64_t row =
+              int4 ? weights::quantizeGroupsInt4(src + at, end - begin, cols,
+                                                 q + at, scale + begin * groups)
+                   : weights::quantizeRowsInt8(src + at, end - begin, cols,
+                                               q + at, scale + begin);
+          int64_t seen = bad.load();
+          while (row >= 0 && begin + row < seen &&
+                 !bad.compare_exchange_weak(seen, begin + row)) {
+          }
+        });
+        if (bad.load() != kNone)
           return Status::error(COIL_BAD_WEIGHTS,
                                found + " holds a NaN or an infinity in row " +
-                                   std::to_string(bad) + ", which " + format +
-                                   " cannot represent");
+                                   std::to_string(bad.load()) + ", which " +
+                                   format + " cannot represent");
       } else if (qz.int4 != int4) {
         return Status::error(COIL_BAD_WEIGHTS,
                              found + ": the model reads it both as int8 and "
@@ -446,9 +483,8 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
                 found + " (packed in panels)", narrow);
             !s.isOk())
           return s;
-        weights::convertFromF32(toDType(spec.type),
-                                static_cast<const float *>(packed.data()),
-                                narrow.data(), packedCount);
+        narrowFromF32(spec.type, static_cast<const float *>(packed.data()),
+                      narrow.data(), packedCount);
         packed = std::move(narrow);
       }
       pointers.push_back(packed.data());
@@ -485,7 +521,7 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
               Buffer::allocate(count * elementSize(spec.type), found, narrow);
           !s.isOk())
         return s;
-      weights::convertFromF32(toDType(spec.type), src, narrow.data(), count);
+      narrowFromF32(spec.type, src, narrow.data(), count);
       wide = std::move(narrow);
     } else if (!wide.data()) {
       // An f32 tensor that was only viewed: kept as a copy (aligned).
