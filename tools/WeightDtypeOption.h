@@ -1,6 +1,6 @@
 //===- WeightDtypeOption.h - The values of --weight-dtype -------*- C++ -*-===//
 //
-// coilc, coil-run and coil-bench take the same --weight-dtype values.
+// coilc, coil-run and coil-bench take the same --weight-dtype option.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +25,16 @@ inline auto weightDtypeValues() {
                  "those matrices as int4, one f32 scale per 32 inputs (int8 "
                  "where K is not a multiple of 32)"));
 }
+
+/// --weight-dtype, with the tool's own description (a string literal).
+class WeightDtypeOption : public llvm::cl::opt<mlir::coil::WeightDtype> {
+public:
+  explicit WeightDtypeOption(const char *description)
+      : llvm::cl::opt<mlir::coil::WeightDtype>(
+            "weight-dtype", llvm::cl::desc(description),
+            llvm::cl::init(mlir::coil::WeightDtype::F32), weightDtypeValues()) {
+  }
+};
 
 } // namespace coil::tools
 

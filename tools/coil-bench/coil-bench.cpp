@@ -129,11 +129,9 @@ static cl::opt<int64_t>
                         "4 with --quick)"),
                cl::init(0));
 
-static cl::opt<WeightDtype> weightDtype(
-    "weight-dtype",
-    cl::desc("Store every model's linear, embedding and LM-head matrices in "
-             "this type"),
-    cl::init(WeightDtype::F32), ::coil::tools::weightDtypeValues());
+static ::coil::tools::WeightDtypeOption
+    weightDtype("Store every model's linear, embedding and LM-head matrices in "
+                "this type");
 
 namespace {
 

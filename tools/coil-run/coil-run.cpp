@@ -147,12 +147,10 @@ static cl::opt<std::string>
     profileCsv("profile-csv", cl::desc("Write the profile summary as CSV"),
                cl::value_desc("file.csv"));
 
-static cl::opt<WeightDtype> weightDtype(
-    "weight-dtype",
-    cl::desc("Store the matrices of the linears, the embedding and the LM "
-             "head in this type, converted from the weight files at load "
-             "(both backends)"),
-    cl::init(WeightDtype::F32), ::coil::tools::weightDtypeValues());
+static ::coil::tools::WeightDtypeOption
+    weightDtype("Store the matrices of the linears, the embedding and the LM "
+                "head in this type, converted from the weight files at load "
+                "(both backends)");
 
 /// --threads, registered in main (LLVM's own libraries define an option of
 /// that name, which is removed first).

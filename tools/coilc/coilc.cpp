@@ -60,12 +60,10 @@ static cl::opt<std::string> targetCpu(
              "skylake-avx512, sapphirerapids, ...)"),
     cl::value_desc("cpu"), cl::init("host"));
 
-static cl::opt<WeightDtype> weightDtype(
-    "weight-dtype",
-    cl::desc("Store the matrices of the linears, the embedding and the LM "
-             "head in this type (norms, biases, the scan's and conv's "
-             "parameters, activations and states stay f32)"),
-    cl::init(WeightDtype::F32), ::coil::tools::weightDtypeValues());
+static ::coil::tools::WeightDtypeOption
+    weightDtype("Store the matrices of the linears, the embedding and the LM "
+                "head in this type (norms, biases, the scan's and conv's "
+                "parameters, activations and states stay f32)");
 
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "coilc: error: " << message << "\n";
