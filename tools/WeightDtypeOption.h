@@ -8,7 +8,11 @@
 #define COIL_TOOLS_WEIGHTDTYPEOPTION_H
 
 #include "compiler/Driver/Compile.h"
+#include "compiler/Transforms/WeightDtype.h"
+#include "runtime/src/weights/Safetensors.h"
 #include "llvm/Support/CommandLine.h"
+
+#include <optional>
 
 namespace coil::tools {
 
@@ -35,6 +39,29 @@ public:
             llvm::cl::init(mlir::coil::WeightDtype::F32), weightDtypeValues()) {
   }
 };
+
+/// The type `files` store `module`'s matrices in (the weights
+/// --coil-weight-dtype changes): bf16 or f16 when every one of them is,
+/// else f32. Without --weight-dtype, coil-run and coil-bench build a
+/// checkpoint's model so, and a bf16 or f16 checkpoint runs in its own
+/// format (the same values as widened to f32, half the bytes per token).
+inline mlir::coil::WeightDtype
+storedMatrixDtype(mlir::ModuleOp module,
+                  const ::coil::weights::WeightFileSet &files) {
+  using mlir::coil::WeightDtype;
+  std::optional<::coil::weights::DType> common;
+  for (const auto &name : mlir::coil::narrowableWeights(module)) {
+    const ::coil::weights::TensorInfo *tensor = files.find(name.getKey().str());
+    if (!tensor || (common && *common != tensor->dtype))
+      return WeightDtype::F32;
+    common = tensor->dtype;
+  }
+  if (common == ::coil::weights::DType::BF16)
+    return WeightDtype::BF16;
+  if (common == ::coil::weights::DType::F16)
+    return WeightDtype::F16;
+  return WeightDtype::F32;
+}
 
 } // namespace coil::tools
 

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Transforms/WeightDtype.h"
 #include "compiler/Transforms/Passes.h"
 
 #include "dialects/Coil/IR/CoilOps.h"
@@ -85,18 +86,10 @@ struct CoilWeightDtypePass
                          << "' (expected f32, bf16, f16, int8 or int4)";
       return signalPassFailure();
     }
-    // A weight is narrowed only if every op of every function that names it
-    // reads it as a matrix, so a name keeps one type in the whole module.
-    llvm::StringMap<bool> narrowable;
-    module.walk([&](WeightOp weight) {
-      auto [it, inserted] = narrowable.try_emplace(weight.getName(), true);
-      it->second = it->second && onlyMatrixUses(weight) &&
-                   !weight.getScales() && weight.getType().getRank() == 2 &&
-                   isa<FloatType>(weight.getType().getElementType());
-    });
+    llvm::StringSet<> narrowable = coil::narrowableWeights(module);
     SmallVector<WeightOp> chosen;
     module.walk([&](WeightOp weight) {
-      if (narrowable.lookup(weight.getName()))
+      if (narrowable.contains(weight.getName()))
         chosen.push_back(weight);
     });
     for (WeightOp weight : chosen) {
@@ -113,3 +106,20 @@ struct CoilWeightDtypePass
 };
 
 } // namespace
+
+llvm::StringSet<> mlir::coil::narrowableWeights(ModuleOp module) {
+  // A weight is narrowed only if every op of every function that names it
+  // reads it as a matrix, so a name keeps one type in the whole module.
+  llvm::StringMap<bool> matrix;
+  module.walk([&](WeightOp weight) {
+    auto [it, inserted] = matrix.try_emplace(weight.getName(), true);
+    it->second = it->second && onlyMatrixUses(weight) && !weight.getScales() &&
+                 weight.getType().getRank() == 2 &&
+                 isa<FloatType>(weight.getType().getElementType());
+  });
+  llvm::StringSet<> names;
+  for (auto &entry : matrix)
+    if (entry.getValue())
+      names.insert(entry.getKey());
+  return names;
+}

@@ -131,7 +131,8 @@ static cl::opt<int64_t>
 
 static ::coil::tools::WeightDtypeOption
     weightDtype("Store every model's linear, embedding and LM-head matrices in "
-                "this type");
+                "this type (default: f32 for the presets, a checkpoint's as "
+                "it stores them: bf16 or f16 when every matrix is)");
 
 namespace {
 
@@ -252,6 +253,8 @@ struct Model {
   /// The type its matrices are stored in, and their bytes with the rest
   /// of the parameters.
   WeightDtype dtype = WeightDtype::F32;
+  /// Whether `dtype` is the checkpoint's own (no --weight-dtype given).
+  bool dtypeAsStored = false;
   double storedWeightBytes = 0;
   std::string soPath, weightsPath;
   coil_model_t *model = nullptr;
@@ -371,6 +374,13 @@ llvm::Error prepare(Model &m, MLIRContext &context) {
     m.weightsPath = *w;
   }
   OwningOpRef<ModuleOp> module = models::buildModel(context, m.config);
+  if (m.dtypeAsStored) {
+    std::unique_ptr<weights::WeightFileSet> files;
+    if (weights::Status s = weights::WeightFileSet::open(m.weightsPath, files);
+        !s)
+      return error(s.message());
+    m.dtype = ::coil::tools::storedMatrixDtype(*module, *files);
+  }
   if (llvm::Error e = setWeightDtype(*module, m.dtype))
     return e;
   // Each parameter once, in the type the model stores it.
@@ -1650,13 +1660,12 @@ llvm::Error writeResults(const Run &run, const std::vector<Model> &models,
   }
   json::Array modelList;
   for (const Model &m : models)
-    modelList.push_back(
-        json::Object{{"label", m.label},
-                     {"family", m.config.familyName()},
-                     {"parameters", m.params},
-                     {"weight_dtype", weightDtypeName(weightDtype)},
-                     {"weight_bytes", m.weightBytes()},
-                     {"config", configJson(m.config)}});
+    modelList.push_back(json::Object{{"label", m.label},
+                                     {"family", m.config.familyName()},
+                                     {"parameters", m.params},
+                                     {"weight_dtype", weightDtypeName(m.dtype)},
+                                     {"weight_bytes", m.weightBytes()},
+                                     {"config", configJson(m.config)}});
   json::Object root{
       {"format", "coil-bench"},
       {"version", 1},
@@ -1730,6 +1739,7 @@ llvm::Error runBench() {
       m.config = *config;
       m.weightsPath = dir;
       m.dtype = weightDtype;
+      m.dtypeAsStored = weightDtype.getNumOccurrences() == 0;
       models.push_back(std::move(m));
     }
   }

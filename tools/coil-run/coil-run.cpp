@@ -150,7 +150,8 @@ static cl::opt<std::string>
 static ::coil::tools::WeightDtypeOption
     weightDtype("Store the matrices of the linears, the embedding and the LM "
                 "head in this type, converted from the weight files at load "
-                "(both backends)");
+                "(both backends; default: as the files store them, bf16 or "
+                "f16 when every matrix is, else f32)");
 
 /// --threads, registered in main (LLVM's own libraries define an option of
 /// that name, which is removed first).
@@ -850,13 +851,16 @@ llvm::Error run() {
     return module.takeError();
   if (failed(verify(**module)))
     return error(modelPath + " does not verify");
-  if (llvm::Error e = setWeightDtype(**module, weightDtype))
-    return e;
 
   if (!files)
     if (weights::Status s = weights::WeightFileSet::open(weightsPath, files);
         !s)
       return error(s.message());
+  if (llvm::Error e = setWeightDtype(
+          **module, weightDtype.getNumOccurrences()
+                        ? weightDtype.getValue()
+                        : ::coil::tools::storedMatrixDtype(**module, *files)))
+    return e;
   if (text) {
     if (llvm::Error e = checkWeights(**module, *files))
       return e;
