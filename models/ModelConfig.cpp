@@ -191,14 +191,11 @@ Expected<ModelConfig> parseHuggingFaceMamba(const json::Object &root,
   m.vocabSize = r.requiredInt("vocab_size", kMaxVocab);
   m.dState = r.optionalInt("state_size", 16, kMaxStates);
   m.expand = r.optionalInt("expand", 2, kMaxExpand);
+  // Hugging Face's MambaConfig derives intermediate_size from the two when
+  // the file does not give it, and keeps the file's value when it does (a
+  // pruned model's d_inner is no multiple of hidden_size).
   m.dInner = r.optionalInt("intermediate_size", m.expand * m.dModel,
                            kMaxExpand * kMaxWidth);
-  // Hugging Face's MambaConfig derives intermediate_size from the two; a
-  // file that disagrees describes no model it would build.
-  if (m.dInner != m.expand * m.dModel)
-    r.fail(formatv("key 'intermediate_size' is {0} but expand x hidden_size "
-                   "is {1} x {2} = {3}",
-                   m.dInner, m.expand, m.dModel, m.expand * m.dModel));
   m.dConv = r.optionalInt("conv_kernel", 4, kMaxConvKernel, 2);
   m.dtRank = readDtRank(root, "time_step_rank", m.dModel, r);
   m.normEpsilon = r.optionalPositive("layer_norm_epsilon", 1e-5);

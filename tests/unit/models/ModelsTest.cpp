@@ -226,12 +226,18 @@ TEST_F(ModelsTest, RefusesAbsurdAndInconsistentSizes) {
       "vocab_size": 8})")
                 .find("key 'd_model' is 9223372036854775807"),
             std::string::npos);
-  EXPECT_NE(parseError(R"({"model_type": "mamba", "hidden_size": 16,
+}
+
+TEST_F(ModelsTest, MambaIntermediateSizeWinsOverExpand) {
+  // As in Hugging Face's MambaConfig: a pruned model states its d_inner.
+  ModelConfig c = parse(R"({"model_type": "mamba", "hidden_size": 16,
       "num_hidden_layers": 2, "vocab_size": 8, "expand": 2,
-      "intermediate_size": 48})")
-                .find("key 'intermediate_size' is 48 but expand x hidden_size "
-                      "is 2 x 16 = 32"),
-            std::string::npos);
+      "intermediate_size": 24})");
+  EXPECT_EQ(c.mamba.dInner, 24);
+  EXPECT_EQ(parse(R"({"model_type": "mamba", "hidden_size": 16,
+      "num_hidden_layers": 2, "vocab_size": 8, "expand": 3})")
+                .mamba.dInner,
+            48);
 }
 
 /// A temporary folder, removed at the end of the test.
