@@ -17,6 +17,7 @@
 #include "dialects/Coil/IR/CoilOps.h"
 #include "models/CheckpointWeights.h"
 #include "models/ModelBuilder.h"
+#include "models/Pruning.h"
 #include "models/RandomWeights.h"
 #include "runtime/src/weights/Safetensors.h"
 #include "tools/ToolOptions.h"
@@ -128,6 +129,14 @@ static cl::opt<int64_t>
                cl::desc("coil-serve's slots in the serve study (default 8; "
                         "4 with --quick)"),
                cl::init(0));
+
+static cl::opt<double> pruneFraction(
+    "prune",
+    cl::desc("The precision study also runs each model with this fraction of "
+             "every layer's FFN (Llama) or d_inner (Mamba) channels removed "
+             "as coil-prune removes them, in f32 and int8 (default 0: no "
+             "pruned variants)"),
+    cl::value_desc("fraction"), cl::init(0));
 
 static ::coil::tools::WeightDtypeOption
     weightDtype("Store every model's linear, embedding and LM-head matrices in "
@@ -498,6 +507,12 @@ struct ServeStudy {
 /// model in f32 measured in the same rounds.
 struct PrecisionRow {
   std::string model, format;
+  /// The fraction of each layer's FFN or d_inner channels removed (0: the
+  /// whole model; the request rounded to kept channels), which channels,
+  /// and the parameters left.
+  double pruned = 0;
+  std::string channels;
+  int64_t parameters = 0;
   double weightBytes = 0;
   /// Seconds per prefill of the study's prompt, and per decode step.
   Stat prefill, decode;
@@ -822,6 +837,64 @@ std::vector<WeightDtype> precisionFormats() {
           WeightDtype::Int8, WeightDtype::Int4};
 }
 
+/// The formats of the pruned variants (--prune): pruning's own cost, and
+/// its combination with the format that keeps accuracy best per byte.
+std::vector<WeightDtype> prunedFormats() {
+  if (quick)
+    return {WeightDtype::F32};
+  return {WeightDtype::F32, WeightDtype::Int8};
+}
+
+/// The channels kept are a multiple of this, so the pruned matrices keep
+/// whole register tiles.
+constexpr int64_t kPruneMultiple = 16;
+
+models::PruneRequest pruneRequest(const models::ModelConfig &config) {
+  models::PruneRequest request;
+  (config.family == models::ModelConfig::Family::Mamba ? request.dInner
+                                                       : request.ffn) =
+      pruneFraction;
+  request.multipleOf = kPruneMultiple;
+  return request;
+}
+
+/// What a pruned variant's channels are called in the table.
+const char *prunedChannels(const Model &m) {
+  return m.isMamba() ? "d_inner" : "FFN";
+}
+
+/// The weights of `base` pruned by --prune, written into the cache: once
+/// for a preset (its weights are a function of the key), anew for a
+/// checkpoint (its files may have changed since).
+llvm::Expected<std::string>
+prunedWeights(const Model &base, models::ModelConfig &config, double &removed) {
+  std::unique_ptr<weights::WeightFileSet> files;
+  if (weights::Status s = weights::WeightFileSet::open(base.weightsPath, files);
+      !s)
+    return error(s.message());
+  llvm::Expected<models::PrunedCheckpoint> pruned = models::pruneCheckpoint(
+      base.config, *files, base.weightsPath, pruneRequest(base.config));
+  if (!pruned)
+    return pruned.takeError();
+  config = pruned->config;
+  removed = 1.0 - static_cast<double>(pruned->plan.kept) /
+                      static_cast<double>(pruned->plan.channels);
+  std::string key =
+      models::toConfigJson(base.config) + base.weightsPath +
+      fmt::format("{0}/{1}", pruned->plan.kept, pruned->plan.channels);
+  std::string path = cacheDirectory() + "/weights-pruned-" +
+                     llvm::utohexstr(llvm::xxh3_64bits(key), true, 16) +
+                     ".safetensors";
+  bool preset = llvm::StringRef(base.weightsPath).starts_with(cacheDirectory());
+  if (preset && llvm::sys::fs::exists(path))
+    return path;
+  if (std::error_code ec = llvm::sys::fs::create_directories(cacheDirectory()))
+    return error("cannot create " + cacheDirectory() + ": " + ec.message());
+  if (llvm::Error e = models::writePrunedWeights(*pruned, path))
+    return std::move(e);
+  return path;
+}
+
 /// Progress points of the study per model.
 constexpr int kPrecisionPoints = 2;
 
@@ -839,10 +912,15 @@ llvm::Error runPrecisionStudy(std::vector<Model> &models, Run &run,
   for (Model &base : models) {
     if (stopRequested)
       return llvm::Error::success();
-    // Each format's build (the main one where it is that format).
+    // Each format's build (the main one where it is that format), then
+    // the pruned variants.
     std::vector<std::unique_ptr<Model>> owned;
     std::vector<Model *> variants;
+    std::vector<WeightDtype> variantFormats;
+    std::vector<double> variantPruned;
     for (WeightDtype format : formats) {
+      variantFormats.push_back(format);
+      variantPruned.push_back(0);
       if (format == base.dtype) {
         variants.push_back(&base);
         continue;
@@ -858,6 +936,33 @@ llvm::Error runPrecisionStudy(std::vector<Model> &models, Run &run,
         return e;
       variants.push_back(v.get());
       owned.push_back(std::move(v));
+    }
+    if (pruneFraction > 0) {
+      llvm::errs() << fmt::format("coil-bench: pruning {0:g}% of {1}'s {2} "
+                                  "channels...\n",
+                                  100 * pruneFraction, base.label,
+                                  prunedChannels(base));
+      models::ModelConfig prunedConfig;
+      double removed = 0;
+      llvm::Expected<std::string> path =
+          prunedWeights(base, prunedConfig, removed);
+      if (!path)
+        return path.takeError();
+      for (WeightDtype format : prunedFormats()) {
+        auto v = std::make_unique<Model>();
+        v->label = base.label;
+        v->config = prunedConfig;
+        v->weightsPath = *path;
+        v->dtype = format;
+        llvm::errs() << "coil-bench: preparing the pruned " << base.label
+                     << " with " << weightDtypeName(format) << " weights...\n";
+        if (llvm::Error e = prepare(*v, context))
+          return e;
+        variantFormats.push_back(format);
+        variantPruned.push_back(removed);
+        variants.push_back(v.get());
+        owned.push_back(std::move(v));
+      }
     }
     auto releaseOwned = llvm::make_scope_exit([&] {
       for (auto &v : owned)
@@ -934,7 +1039,10 @@ llvm::Error runPrecisionStudy(std::vector<Model> &models, Run &run,
     for (size_t i = 0; i < n; ++i) {
       PrecisionRow row;
       row.model = base.label;
-      row.format = weightDtypeName(formats[i]).str();
+      row.format = weightDtypeName(variantFormats[i]).str();
+      row.pruned = variantPruned[i];
+      row.channels = prunedChannels(base);
+      row.parameters = variants[i]->params;
       row.weightBytes = variants[i]->weightBytes();
       row.prefill = statOf(prefillTimes[i]);
       row.decode = statOf(decodeTimes[i]);
@@ -958,15 +1066,17 @@ void printPrecisionTable(llvm::raw_ostream &os, const PrecisionStudy &st) {
       "decode at batch 1, medians of {1} interleaved rounds; accuracy over "
       "{2} prompts x {3} greedy tokens chosen by f32)\n",
       st.prefillTokens, st.rounds, st.prompts, st.generated);
-  os << fmt::format("  {0:<14} {1:<7} {2:>11} {3:>18} {4:>18} {5:>12} "
-                    "{6:>10} {7:>7}\n",
-                    "model", "format", "weights MiB", "prefill tok/s",
+  os << fmt::format("  {0:<14} {1:<7} {2:>6} {3:>11} {4:>18} {5:>18} "
+                    "{6:>12} {7:>10} {8:>7}\n",
+                    "model", "format", "pruned", "weights MiB", "prefill tok/s",
                     "decode tok/s", "max|dl|/max", "KL nats", "agree");
   for (const PrecisionRow &r : st.rows)
     os << fmt::format(
-        "  {0:<14} {1:<7} {2:>11.1f} {3:>18} {4:>18} {5:>12.2e} {6:>10.2e} "
-        "{7:>6.1f}%\n",
-        r.model, r.format, r.weightBytes / (1 << 20),
+        "  {0:<14} {1:<7} {2:>6} {3:>11.1f} {4:>18} {5:>18} {6:>12.2e} "
+        "{7:>10.2e} {8:>6.1f}%\n",
+        r.model, r.format,
+        r.pruned > 0 ? fmt::format("{0:.1f}%", 100 * r.pruned) : "-",
+        r.weightBytes / (1 << 20),
         fmt::format("{0} ({1:.2f}x)",
                     formatValue(st.prefillTokens / r.prefill.median),
                     r.prefillRatio),
@@ -981,7 +1091,7 @@ std::string precisionVerdict(const PrecisionStudy &st) {
   for (const std::string &format : {"bf16", "f16", "int8", "int4"}) {
     std::vector<std::string> parts;
     for (const PrecisionRow &r : st.rows)
-      if (r.format == format)
+      if (r.format == format && r.pruned == 0)
         parts.push_back(fmt::format(
             "{0} decodes {1:.2f}x and prefills {2:.2f}x as fast as with f32 "
             "weights (mean KL {3:.1e} nats per token, greedy agreement "
@@ -991,6 +1101,17 @@ std::string precisionVerdict(const PrecisionStudy &st) {
     if (!parts.empty())
       text += "With " + format + " weights, " + llvm::join(parts, "; ") + ". ";
   }
+  std::vector<std::string> pruned;
+  for (const PrecisionRow &r : st.rows)
+    if (r.pruned > 0)
+      pruned.push_back(fmt::format(
+          "{0} with {1:.1f}% of its {2} channels removed decodes {3:.2f}x "
+          "and prefills {4:.2f}x as fast in {5} as the whole model in f32 "
+          "(mean KL {6:.1e} nats per token, greedy agreement {7:.1f}%)",
+          r.model, 100 * r.pruned, r.channels, r.decodeRatio, r.prefillRatio,
+          r.format, r.meanKl, 100 * r.agreement));
+  if (!pruned.empty())
+    text += "Pruned: " + llvm::join(pruned, "; ") + ". ";
   return text;
 }
 
@@ -1553,6 +1674,9 @@ json::Value precisionJson(const PrecisionStudy &st) {
     rows.push_back(json::Object{
         {"model", r.model},
         {"format", r.format},
+        {"pruned_fraction", r.pruned},
+        {"pruned_channels", r.pruned > 0 ? r.channels : ""},
+        {"parameters", r.parameters},
         {"weight_bytes", r.weightBytes},
         {"prefill", statJson(r.prefill)},
         {"decode", statJson(r.decode)},
@@ -1636,19 +1760,24 @@ llvm::Error writeResults(const Run &run, const std::vector<Model> &models,
   }
   // The precision study: decode speed against the bytes of the weights.
   if (!run.precision.rows.empty()) {
+    // One line per model, and one per pruned model.
     std::vector<bench::Series> series;
-    for (const Model &m : models) {
-      bench::Series s;
-      s.name = m.label;
-      for (const PrecisionRow &r : run.precision.rows)
-        if (r.model == m.label) {
-          s.x.push_back(r.weightBytes / (1 << 20));
-          s.y.push_back(1.0 / r.decode.median);
-          s.yLow.push_back(1.0 / r.decode.max);
-          s.yHigh.push_back(1.0 / r.decode.min);
-        }
-      series.push_back(std::move(s));
-    }
+    for (const Model &m : models)
+      for (bool pruned : {false, true}) {
+        bench::Series s;
+        for (const PrecisionRow &r : run.precision.rows)
+          if (r.model == m.label && (r.pruned > 0) == pruned) {
+            s.name = pruned ? fmt::format("{0}, {1:.1f}% of {2} pruned",
+                                          m.label, 100 * r.pruned, r.channels)
+                            : m.label;
+            s.x.push_back(r.weightBytes / (1 << 20));
+            s.y.push_back(1.0 / r.decode.median);
+            s.yLow.push_back(1.0 / r.decode.max);
+            s.yHigh.push_back(1.0 / r.decode.min);
+          }
+        if (!s.x.empty())
+          series.push_back(std::move(s));
+      }
     bench::ChartOptions options;
     options.title = "Decode speed vs weight bytes (f32, bf16, f16, int8, int4)";
     options.xLabel = "weights (MiB)";
@@ -1742,6 +1871,27 @@ llvm::Error runBench() {
       m.dtypeAsStored = weightDtype.getNumOccurrences() == 0;
       models.push_back(std::move(m));
     }
+  }
+  // A pruning request against every model, before any weight is read.
+  if (pruneFraction.getNumOccurrences()) {
+    if (!selected("precision"))
+      return error("--prune adds variants to the precision study, which "
+                   "--experiments leaves out");
+    if (!(pruneFraction >= 0 && pruneFraction < 1))
+      return error(fmt::format("--prune {0:g}: the fraction of channels to "
+                               "remove must be in [0, 1)",
+                               pruneFraction.getValue()));
+    for (const Model &m : models)
+      if (llvm::Expected<models::PrunePlan> plan =
+              models::planPruning(m.config, pruneRequest(m.config));
+          !plan) {
+        llvm::consumeError(plan.takeError());
+        return error(fmt::format(
+            "--prune {0:g} leaves {1} no {2} channel (the channels kept are "
+            "rounded down to a multiple of {3})",
+            pruneFraction.getValue(), m.label, prunedChannels(m),
+            kPruneMultiple));
+      }
   }
   const Sweeps sw = sweeps();
   auto maxOf = [](const std::vector<int64_t> &v) -> int64_t {
