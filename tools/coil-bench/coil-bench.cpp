@@ -2026,7 +2026,8 @@ int main(int argc, char **argv) {
       {&quick, &preset, std::addressof(modelDirs), &outDir, &seed, &pointBudget,
        std::addressof(experimentNames), std::addressof(prefillLengths),
        std::addressof(decodeContexts), std::addressof(decodeBatches),
-       &servePrompt, &serveOutput, &serveRequests, &serveSlots, &weightDtype});
+       &servePrompt, &serveOutput, &serveRequests, &serveSlots, &weightDtype,
+       &pruneFraction});
   cl::ParseCommandLineOptions(
       argc, argv,
       "coil-bench: Mamba versus Transformer inference speed on this machine\n");
