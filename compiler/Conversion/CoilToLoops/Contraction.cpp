@@ -15,6 +15,7 @@
 
 #include "compiler/Codegen/CPU/LoweringConfig.h"
 #include "dialects/Coil/IR/CoilOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -326,12 +327,11 @@ private:
     int64_t weightBytes =
         cast<MemRefType>(w.getType()).getElementTypeBitWidth() / 8;
     int64_t vectorsPerLine = std::max<int64_t>(1, 64 / (weightBytes * c.lanes));
-    auto step = [&](Value kk, SmallVector<Value> &acc,
-                    ArrayRef<Value> groupScales) {
+    auto step = [&](Value kk, SmallVector<Value> &acc) {
       SmallVector<Value> wv;
       for (int64_t v = 0; v < nv; ++v)
         wv.push_back(
-            groupScale ? int4Weights(p, kk, v, groupScales[v])
+            groupScale ? int4Weights(p, kk, v)
                        : lb.vloadF32(c.lanes, w, {p, kk, lb.idx(v * c.lanes)}));
       if (prefetch) {
         Value ahead = lb.minui(lb.addi(kk, lb.idx(kPrefetch)), lb.idx(k - 1));
@@ -356,31 +356,39 @@ private:
     // latency), which costs nothing where they matter: decode reads every
     // weight once and is bound by memory bandwidth.
     Value kEnd = lb.addi(kb.start, lb.idx(kb.length));
-    auto steps = [&](Value from, Value to, ValueRange start,
-                     ArrayRef<Value> groupScales) {
+    auto steps = [&](Value from, Value to, ValueRange start) {
       return lb.reduce(from, to, 1, start,
                        [&](Value kk, ValueRange a) -> SmallVector<Value> {
                          SmallVector<Value> next(a.begin(), a.end());
-                         step(kk, next, groupScales);
+                         step(kk, next);
                          return next;
                        });
     };
     SmallVector<Value> acc;
     if (!groupScale) {
-      acc = steps(kb.start, kEnd, init, {});
+      acc = steps(kb.start, kEnd, init);
     } else {
-      // Int4: the panel's scales of a group of 32 inputs are loaded once
-      // for its 32 steps (K blocks are whole groups).
+      // Int4: a group of 32 inputs sums x times its integer weights, then
+      // adds that sum times the group's scales: one multiply per group
+      // and vector instead of one per weight vector and step (K blocks
+      // are whole groups).
+      SmallVector<Value> zero(per, lb.splat(vt, lb.f32(0.0)));
       acc = lb.reduce(
           kb.start, kEnd, kInt4Group, init,
           [&](Value g0, ValueRange a) -> SmallVector<Value> {
+            SmallVector<Value> sums =
+                steps(g0, lb.addi(g0, lb.idx(kInt4Group)), zero);
             Value g =
                 lb.b.create<arith::DivUIOp>(lb.loc, g0, lb.idx(kInt4Group));
-            SmallVector<Value> scales;
-            for (int64_t v = 0; v < nv; ++v)
-              scales.push_back(
-                  lb.vload(vt, groupScale, {p, g, lb.idx(v * c.lanes)}));
-            return steps(g0, lb.addi(g0, lb.idx(kInt4Group)), a, scales);
+            SmallVector<Value> next(a.begin(), a.end());
+            for (int64_t v = 0; v < nv; ++v) {
+              Value scales =
+                  lb.vload(vt, groupScale, {p, g, lb.idx(v * c.lanes)});
+              for (int64_t t = 0; t < tr; ++t)
+                next[t * nv + v] =
+                    lb.add(next[t * nv + v], lb.mul(sums[t * nv + v], scales));
+            }
+            return next;
           });
     }
 
@@ -442,11 +450,14 @@ private:
     }
   }
 
-  /// Vector v of the int4 panel p at input kk, converted to f32 and times
-  /// its group's `scales`: features [0, nr / 2) are the low nibbles of the
+  /// Vector v of the int4 panel p at input kk as f32 integers (-8 .. 7,
+  /// not yet scaled): features [0, nr / 2) are the low nibbles of the
   /// k step's nr / 2 bytes, the others their high nibbles (see the
-  /// runtime's packing), sign-extended by shifts.
-  Value int4Weights(Value p, Value kk, int64_t v, Value scales) {
+  /// runtime's packing). With 16 lanes (AVX-512) a nibble indexes a table
+  /// of the 16 values (vpermps reads only an index's low 4 bits, so the
+  /// high nibble needs one shift and the low one none); otherwise it is
+  /// sign-extended by shifts and converted.
+  Value int4Weights(Value p, Value kk, int64_t v) {
     int64_t half = c.nr / 2, first = v * c.lanes;
     bool high = first >= half;
     auto bytesType = VectorType::get({c.lanes}, lb.b.getI8Type());
@@ -458,12 +469,27 @@ private:
       return lb.splat(wideType, lb.b.create<arith::ConstantOp>(
                                     lb.loc, lb.b.getI32IntegerAttr(bits)));
     };
+    if (c.isa == "avx512" && c.lanes == 16) {
+      // table[u] = the two's-complement value of nibble u.
+      SmallVector<float> values;
+      for (int u = 0; u < 16; ++u)
+        values.push_back(static_cast<float>(u < 8 ? u : u - 16));
+      Value table = lb.b.create<arith::ConstantOp>(
+          lb.loc, DenseElementsAttr::get(vt, ArrayRef<float>(values)));
+      Value index =
+          high ? lb.b.create<arith::ShRUIOp>(lb.loc, wide, shift(4)) : wide;
+      return lb.b
+          .create<LLVM::CallIntrinsicOp>(
+              lb.loc, TypeRange{vt},
+              lb.b.getStringAttr("llvm.x86.avx512.permvar.sf.512"),
+              ValueRange{table, index}, LLVM::FastmathFlagsAttr())
+          .getResult(0);
+    }
     if (!high)
       wide = lb.b.create<arith::ShLIOp>(lb.loc, wide, shift(28));
     Value nibble =
         lb.b.create<arith::ShRSIOp>(lb.loc, wide, shift(high ? 4 : 28));
-    Value value = lb.b.create<arith::SIToFPOp>(lb.loc, vt, nibble);
-    return lb.mul(value, scales);
+    return lb.b.create<arith::SIToFPOp>(lb.loc, vt, nibble);
   }
 
   /// The element-wise steps of the epilogue (all but a final split).

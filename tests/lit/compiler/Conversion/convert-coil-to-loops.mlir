@@ -304,22 +304,46 @@ func.func private @linear_int8_panels(%x: tensor<?x?x8xf32>,
 // -----
 
 // Int4 panels: two features per byte (the first half of the panel in the
-// low nibbles), sign-extended by shifts, converted and multiplied by the
-// group's scales, which are loaded once per group of 32 inputs from their
-// own panels.
+// low nibbles), sign-extended by shifts and converted; a group of 32 inputs
+// sums x times these integers, then adds the sums times the group's
+// scales, loaded from their own panels.
 // CHECK-LABEL: func.func @linear_int4_panels
 // CHECK-SAME: memref<2x64x4xi8>, %{{.+}}: memref<2x2x8xf32>
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c32
-// CHECK: vector.load %{{.+}} : memref<2x2x8xf32>, vector<4xf32>
 // CHECK: scf.for
 // CHECK: vector.load %{{.+}} : memref<2x64x4xi8>, vector<4xi8>
 // CHECK: arith.extsi %{{.+}} : vector<4xi8> to vector<4xi32>
 // CHECK: arith.shli
 // CHECK: arith.shrsi
 // CHECK: arith.sitofp
+// CHECK: scf.yield
+// CHECK: vector.load %{{.+}} : memref<2x2x8xf32>, vector<4xf32>
+// CHECK: arith.mulf
 func.func private @linear_int4_panels(%x: tensor<?x?x64xf32>,
     %w: tensor<16x64xi4> {coil.layout = {kind = "panels", n0 = 8 : i64}},
     %s: tensor<16x2xf32> {coil.layout = {kind = "panels", n0 = 8 : i64}}) -> tensor<?x?x16xf32> attributes {coil.kernel} {
   %y = coil.linear %x, %w scale(%s) {coil.lowering_config = {epilogue = [], isa = "x86-64", kc = 0 : i64, mc = 12 : i64, prologue = [], split = "panels", tile = array<i64: 6, 8>, vector = 4 : i64, weights = "panels"}} : (tensor<?x?x64xf32>, tensor<16x64xi4>, tensor<16x2xf32>) -> tensor<?x?x16xf32>
   return %y : tensor<?x?x16xf32>
+}
+
+// -----
+
+// On AVX-512 (16 lanes) a nibble indexes a table of the 16 int4 values
+// (vpermps reads the index's low 4 bits): the high nibble takes one shift,
+// the low one none, and nothing is converted.
+// CHECK-LABEL: func.func @linear_int4_panels_avx512
+// CHECK-SAME: memref<1x64x16xi8>
+// CHECK: %[[TABLE:.+]] = arith.constant dense<[0.000000e+00, 1.000000e+00, {{.*}}, 7.000000e+00, -8.000000e+00, {{.*}}, -1.000000e+00]> : vector<16xf32>
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c32
+// CHECK: vector.load %{{.+}} : memref<1x64x16xi8>, vector<16xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.permvar.sf.512"(%[[TABLE]], %{{.+}}) : (vector<16xf32>, vector<16xi32>) -> vector<16xf32>
+// CHECK: arith.shrui
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.permvar.sf.512"
+// CHECK-NOT: arith.sitofp
+// CHECK: return
+func.func private @linear_int4_panels_avx512(%x: tensor<?x?x64xf32>,
+    %w: tensor<32x64xi4> {coil.layout = {kind = "panels", n0 = 32 : i64}},
+    %s: tensor<32x2xf32> {coil.layout = {kind = "panels", n0 = 32 : i64}}) -> tensor<?x?x32xf32> attributes {coil.kernel} {
+  %y = coil.linear %x, %w scale(%s) {coil.lowering_config = {epilogue = [], isa = "avx512", kc = 0 : i64, mc = 12 : i64, prologue = [], split = "panels", tile = array<i64: 6, 32>, vector = 16 : i64, weights = "panels"}} : (tensor<?x?x64xf32>, tensor<32x64xi4>, tensor<32x2xf32>) -> tensor<?x?x32xf32>
+  return %y : tensor<?x?x32xf32>
 }
