@@ -4,6 +4,7 @@
 
 #include "models/ModelBuilder.h"
 #include "runtime/src/weights/JsonCheck.h"
+#include "runtime/src/weights/Quantize.h"
 #include "runtime/src/weights/Safetensors.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -58,14 +59,23 @@ mlir::coil::models::checkCheckpointWeights(const ModelConfig &config,
       return fail(llvm::formatv(
           "{0}: tensor '{1}' is missing, but the config implies it ({2})",
           weightsPath, spec.name, describeSizes(config)));
-    if (info->shape != spec.shape)
+    // A pre-quantized matrix has its own extents and brings its scales.
+    std::vector<int64_t> shape = info->shape;
+    if (weights::isPreQuantized(*info)) {
+      weights::PreQuantized pre;
+      if (weights::Status s = weights::findPreQuantized(files, *info, pre); !s)
+        return fail(weightsPath + ": " + s.message());
+      shape = {pre.rows, pre.cols};
+    }
+    if (shape != spec.shape)
       return fail(llvm::formatv(
           "{0}: tensor '{1}' is {2} in {3}, but the config implies {4} ({5})",
-          weightsPath, spec.name, weights::formatShape(info->shape), info->file,
+          weightsPath, spec.name, weights::formatShape(shape), info->file,
           weights::formatShape(spec.shape), describeSizes(config)));
   }
   for (const weights::TensorInfo &info : files.tensors())
-    if (!implied.contains(info.name))
+    if (!implied.contains(info.name) &&
+        !weights::isScalesOfPreQuantized(files, info.name))
       return fail(llvm::formatv(
           "{0}: tensor '{1}' is not a parameter of the model the config "
           "describes ({2})",

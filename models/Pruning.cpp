@@ -10,24 +10,19 @@
 
 #include "models/Pruning.h"
 
+#include "models/CheckpointDirectory.h"
 #include "models/CheckpointWeights.h"
 #include "models/ModelBuilder.h"
-#include "runtime/src/weights/FileChecks.h"
+#include "runtime/src/weights/Quantize.h"
 
-#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <numeric>
 
@@ -238,6 +233,13 @@ Expected<PrunedCheckpoint> mlir::coil::models::pruneCheckpoint(
     return plan.takeError();
   if (Error e = checkCheckpointWeights(config, files, weightsPath))
     return std::move(e);
+  // Channels are ranked and sliced in float: integers without their
+  // scales have no magnitude to rank by.
+  for (const weights::TensorInfo &t : files.tensors())
+    if (weights::isPreQuantized(t))
+      return fail(formatv("{0}: tensor '{1}' is stored quantized ({2}); prune "
+                          "the float checkpoint, then quantize the result",
+                          weightsPath, t.name, weights::dtypeName(t.dtype)));
 
   PrunedCheckpoint pruned;
   pruned.plan = *plan;
@@ -326,83 +328,16 @@ Error mlir::coil::models::writePrunedWeights(const PrunedCheckpoint &pruned,
 
 Error mlir::coil::models::writePrunedCheckpoint(const PrunedCheckpoint &pruned,
                                                 StringRef sourceDir,
-                                                StringRef outDirName) {
-  // "out/" names the directory "out": its staging sibling is "out.tmp.*".
-  StringRef outDir = outDirName.rtrim('/');
-  if (outDir.empty())
-    return fail("the output directory cannot be /");
-  if (sys::fs::exists(outDir)) {
-    std::error_code ec;
-    sys::fs::directory_iterator first(outDir, ec);
-    if (!sys::fs::is_directory(outDir) || ec ||
-        first != sys::fs::directory_iterator())
-      return fail(outDir + " exists and is not an empty directory; refusing "
-                           "to write into it");
-  }
-  SmallString<256> configPath(sourceDir);
-  sys::path::append(configPath, "config.json");
-  if (std::string problem = weights::checkInputFile(configPath.str().str(),
-                                                    weights::kMaxJsonFileBytes);
-      !problem.empty())
-    return fail(problem);
-  ErrorOr<std::unique_ptr<MemoryBuffer>> source =
-      MemoryBuffer::getFile(configPath, /*IsText=*/true);
+                                                StringRef outDir) {
+  if (Error e = checkOutputDirectory(outDir))
+    return e;
+  Expected<std::string> source = readConfigText(sourceDir);
   if (!source)
-    return fail("cannot read " + configPath + ": " +
-                source.getError().message());
-  Expected<std::string> configText =
-      prunedConfigJson((*source)->getBuffer(), pruned);
+    return source.takeError();
+  Expected<std::string> configText = prunedConfigJson(*source, pruned);
   if (!configText)
     return configText.takeError();
-
-  // A fresh sibling directory, renamed over outDir once complete.
-  std::string pattern = (outDir + ".tmp.XXXXXX").str();
-  if (!mkdtemp(pattern.data()))
-    return fail("cannot create a directory next to " + outDir + ": " +
-                std::strerror(errno));
-  std::string staging = pattern;
-  // mkdtemp makes it private; a checkpoint is shared like any other output.
-  sys::fs::setPermissions(staging, sys::fs::perms(0755));
-  bool done = false;
-  auto cleanup = make_scope_exit([&] {
-    if (!done)
-      sys::fs::remove_directories(staging);
-  });
-  auto inStaging = [&](StringRef file) {
-    SmallString<256> p(staging);
-    sys::path::append(p, file);
-    return p.str().str();
-  };
-
-  {
-    std::error_code ec;
-    raw_fd_ostream os(inStaging("config.json"), ec);
-    if (ec)
-      return fail("cannot write " + inStaging("config.json") + ": " +
-                  ec.message());
-    os << *configText;
-    os.close();
-    if (os.has_error())
-      return fail("cannot write " + inStaging("config.json") + ": " +
-                  os.error().message());
-  }
-  if (Error e = writePrunedWeights(pruned, inStaging("model.safetensors")))
-    return e;
-  // The files that describe tokens and generation, not weights.
-  for (StringRef file :
-       {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-        "added_tokens.json", "generation_config.json", "vocab.json",
-        "merges.txt", "tokenizer.model"}) {
-    SmallString<256> from(sourceDir);
-    sys::path::append(from, file);
-    if (!sys::fs::is_regular_file(from))
-      continue;
-    if (std::error_code ec = sys::fs::copy_file(from, inStaging(file)))
-      return fail("cannot copy " + from + ": " + ec.message());
-  }
-  if (std::error_code ec = sys::fs::rename(staging, outDir))
-    return fail("cannot rename " + staging + " to " + outDir + ": " +
-                ec.message());
-  done = true;
-  return Error::success();
+  return writeCheckpointDirectory(
+      sourceDir, outDir, *configText,
+      [&](StringRef path) { return writePrunedWeights(pruned, path); });
 }

@@ -41,24 +41,35 @@ public:
 };
 
 /// The type `files` store `module`'s matrices in (the weights
-/// --coil-weight-dtype changes): bf16 or f16 when every one of them is,
-/// else f32. Without --weight-dtype, coil-run and coil-bench build a
-/// checkpoint's model so, and a bf16 or f16 checkpoint runs in its own
-/// format (the same values as widened to f32, half the bytes per token).
+/// --coil-weight-dtype changes): int4 when any of them is stored as packed
+/// int4 and int8 when any is stored as int8 (the format coil-quantize
+/// wrote them in), bf16 or f16 when every one of them is, else f32.
+/// Without --weight-dtype, coil-run and coil-bench build a checkpoint's
+/// model so, and a checkpoint runs in its own format (a bf16 one with the
+/// same values as widened to f32, half the bytes per token).
 inline mlir::coil::WeightDtype
 storedMatrixDtype(mlir::ModuleOp module,
                   const ::coil::weights::WeightFileSet &files) {
+  using ::coil::weights::DType;
   using mlir::coil::WeightDtype;
-  std::optional<::coil::weights::DType> common;
+  std::optional<DType> common;
+  bool mixed = false, int8 = false, int4 = false;
   for (const auto &name : mlir::coil::narrowableWeights(module)) {
     const ::coil::weights::TensorInfo *tensor = files.find(name.getKey().str());
-    if (!tensor || (common && *common != tensor->dtype))
+    if (!tensor)
       return WeightDtype::F32;
+    int4 |= tensor->dtype == DType::U8;
+    int8 |= tensor->dtype == DType::I8;
+    mixed |= common && *common != tensor->dtype;
     common = tensor->dtype;
   }
-  if (common == ::coil::weights::DType::BF16)
+  if (int4)
+    return WeightDtype::Int4;
+  if (int8)
+    return WeightDtype::Int8;
+  if (!mixed && common == DType::BF16)
     return WeightDtype::BF16;
-  if (common == ::coil::weights::DType::F16)
+  if (!mixed && common == DType::F16)
     return WeightDtype::F16;
   return WeightDtype::F32;
 }

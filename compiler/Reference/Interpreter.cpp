@@ -620,8 +620,10 @@ Error Interpreter::Frame::execCall(func::CallOp op) {
 // Interpreter
 //===----------------------------------------------------------------------===//
 
-Interpreter::Interpreter(ModuleOp module, WeightProvider weights)
-    : module(module), weights(std::move(weights)) {}
+Interpreter::Interpreter(ModuleOp module, WeightProvider weights,
+                         QuantizedWeightProvider quantized)
+    : module(module), weights(std::move(weights)),
+      quantized(std::move(quantized)) {}
 
 Interpreter::~Interpreter() = default;
 
@@ -633,25 +635,48 @@ Error Interpreter::bindWeights() {
     if (error || op.getScales() || boundWeights.count(op.getName()))
       return;
     bool int4 = op.getType().getElementType().isInteger(4);
-    bool quantized = int4 || op.getType().getElementType().isInteger(8);
-    // An int8 matrix is quantized here from the stored float values, as
-    // the runtime quantizes it when it binds it.
+    bool isQuantized = int4 || op.getType().getElementType().isInteger(8);
+    std::vector<int64_t> declared(op.getType().getShape().begin(),
+                                  op.getType().getShape().end());
+    if (isQuantized && quantized) {
+      // Stored already quantized: its integers and scales as they are.
+      Expected<std::optional<QuantizedTensor>> stored =
+          quantized(op.getName(), op.getType());
+      if (!stored) {
+        error = stored.takeError();
+        return;
+      }
+      if (*stored) {
+        if ((*stored)->values.shape != declared) {
+          error = makeError("weight '" + op.getName() + "' has shape " +
+                            formatShape((*stored)->values.shape) +
+                            ", the model expects " + formatShape(declared));
+          return;
+        }
+        boundWeights[op.getName()] =
+            std::make_shared<const Tensor>(std::move((*stored)->values));
+        boundScales[op.getName()] =
+            std::make_shared<const Tensor>(std::move((*stored)->scales));
+        return;
+      }
+    }
+    // An int8 or int4 matrix is quantized here from the stored float
+    // values, as the runtime quantizes it when it binds it.
     Expected<Tensor> t = weights(
         op.getName(),
-        quantized ? op.getType().clone(Float32Type::get(op.getContext()))
-                  : op.getType());
+        isQuantized ? op.getType().clone(Float32Type::get(op.getContext()))
+                    : op.getType());
     if (!t) {
       error = t.takeError();
       return;
     }
-    if (t->shape != std::vector<int64_t>(op.getType().getShape().begin(),
-                                         op.getType().getShape().end())) {
+    if (t->shape != declared) {
       error = makeError("weight '" + op.getName() + "' has shape " +
                         formatShape(t->shape) + ", the model expects " +
-                        formatShape(op.getType().getShape()));
+                        formatShape(declared));
       return;
     }
-    if (quantized) {
+    if (isQuantized) {
       int64_t rows = t->shape[0], cols = t->shape[1];
       std::vector<float> values(t->data.begin(), t->data.end());
       std::vector<int8_t> q(values.size());

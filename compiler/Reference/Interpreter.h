@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace mlir::coil::reference {
@@ -44,11 +45,29 @@ struct Tensor {
 using WeightProvider = std::function<llvm::Expected<Tensor>(
     llvm::StringRef name, RankedTensorType type)>;
 
+/// A matrix stored already quantized: its integers (one per element, the
+/// matrix's shape) and its scales ([rows] for int8, [rows, cols / 32] for
+/// int4).
+struct QuantizedTensor {
+  Tensor values, scales;
+};
+
+/// Supplies the stored quantization of the parameter `name`, declared as an
+/// int8 or int4 matrix of `type`, or std::nullopt when it is stored as
+/// floats (then WeightProvider's values are quantized, as the runtime
+/// quantizes them). It must fail when the stored format is not `type`'s.
+using QuantizedWeightProvider =
+    std::function<llvm::Expected<std::optional<QuantizedTensor>>(
+        llvm::StringRef name, RankedTensorType type)>;
+
 /// Runs the functions of one module. Not thread-safe; the module must outlive
 /// the interpreter. Parameters are fetched once and kept.
 class Interpreter {
 public:
-  Interpreter(ModuleOp module, WeightProvider weights);
+  /// Without `quantized`, every int8 and int4 matrix is quantized from the
+  /// floats `weights` supplies.
+  Interpreter(ModuleOp module, WeightProvider weights,
+              QuantizedWeightProvider quantized = nullptr);
   ~Interpreter();
 
   /// Fetches and checks every `coil.weight` of the module. `run` calls it on
@@ -64,6 +83,7 @@ private:
   class Frame;
   ModuleOp module;
   WeightProvider weights;
+  QuantizedWeightProvider quantized;
   llvm::StringMap<std::shared_ptr<const Tensor>> boundWeights;
   /// The per-row scales of the int8 matrices, by the matrix's name.
   llvm::StringMap<std::shared_ptr<const Tensor>> boundScales;

@@ -23,13 +23,15 @@ static Error sessionError(const llvm::Twine &message) {
 }
 
 ReferenceSession::ReferenceSession(ModuleOp module, WeightProvider weights,
-                                   int64_t batch, int64_t capacity)
-    : module(module), interpreter(module, std::move(weights)), batchSize(batch),
-      capacity(capacity) {}
+                                   int64_t batch, int64_t capacity,
+                                   QuantizedWeightProvider quantized)
+    : module(module),
+      interpreter(module, std::move(weights), std::move(quantized)),
+      batchSize(batch), capacity(capacity) {}
 
 Expected<std::unique_ptr<ReferenceSession>>
 ReferenceSession::create(ModuleOp module, WeightProvider weights, int64_t batch,
-                         int64_t capacity) {
+                         int64_t capacity, QuantizedWeightProvider quantized) {
   if (batch < 1 || capacity < 1)
     return sessionError(
         llvm::formatv("batch ({0}) and context capacity ({1}) must be >= 1",
@@ -49,8 +51,8 @@ ReferenceSession::create(ModuleOp module, WeightProvider weights, int64_t batch,
     return sessionError("@prefill logits must be [batch, seq, vocab] with a "
                         "static vocabulary");
 
-  std::unique_ptr<ReferenceSession> session(
-      new ReferenceSession(module, std::move(weights), batch, capacity));
+  std::unique_ptr<ReferenceSession> session(new ReferenceSession(
+      module, std::move(weights), batch, capacity, std::move(quantized)));
   session->vocab = logits.getDimSize(2);
   for (Type t : type.getInputs().drop_front(2)) {
     auto state = cast<RankedTensorType>(t);

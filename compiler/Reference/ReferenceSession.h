@@ -20,10 +20,10 @@ class ReferenceSession {
 public:
   /// `batch` sequences of up to `capacity` tokens each (the KV cache length;
   /// Mamba's state does not depend on it). The module must outlive the
-  /// session.
+  /// session. `quantized` supplies pre-quantized matrices (Interpreter).
   static llvm::Expected<std::unique_ptr<ReferenceSession>>
   create(ModuleOp module, WeightProvider weights, int64_t batch,
-         int64_t capacity);
+         int64_t capacity, QuantizedWeightProvider quantized = nullptr);
 
   /// Feeds `tokens[b]` (every sequence the same length T >= 1) after what
   /// was fed before through @prefill; returns its logits: those of each
@@ -47,7 +47,7 @@ public:
 
 private:
   ReferenceSession(ModuleOp module, WeightProvider weights, int64_t batch,
-                   int64_t capacity);
+                   int64_t capacity, QuantizedWeightProvider quantized);
   llvm::Expected<Tensor> step(llvm::StringRef function,
                               const std::vector<std::vector<int64_t>> &tokens);
 

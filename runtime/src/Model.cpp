@@ -119,13 +119,6 @@ void packPanels(const T *src, const float *scale, int64_t n, int64_t k,
   });
 }
 
-/// True if a file tensor of `dtype` can be read as f32 (F32, or F16 and
-/// BF16 widened).
-bool widensToF32(weights::DType dtype) {
-  return dtype == weights::DType::F32 || dtype == weights::DType::F16 ||
-         dtype == weights::DType::BF16;
-}
-
 /// True if the file's `dtype` is the model's `type`.
 bool sameType(weights::DType dtype, ElementType type) {
   switch (dtype) {
@@ -135,6 +128,9 @@ bool sameType(weights::DType dtype, ElementType type) {
     return type == ElementType::F16;
   case weights::DType::BF16:
     return type == ElementType::BF16;
+  case weights::DType::I8:
+  case weights::DType::U8:
+    return false; // Pre-quantized: only the i8 and i4 weights read them.
   }
   return false;
 }
@@ -264,43 +260,57 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
     used.insert(tensor->name);
     std::string found = "weight \"" + spec.name + "\" in " + tensor->file;
     // A quantized matrix and its scales are both made from the stored
-    // float matrix, quantized once (int8 per row, int4 per group of 32).
+    // float matrix, quantized once (int8 per row, int4 per group of 32),
+    // or read from a pre-quantized one and its scales.
     if (spec.type == ElementType::I8 || spec.type == ElementType::I4 ||
         spec.scalesPart) {
       bool int4 = spec.scalesPart ? spec.shape.size() == 2
                                   : spec.type == ElementType::I4;
       const char *format = int4 ? "int4" : "int8";
-      bool fits =
-          tensor->shape.size() == 2 &&
-          (spec.scalesPart
-               ? tensor->shape[0] == spec.shape[0] &&
-                     (!int4 ||
-                      (tensor->shape[1] % weights::kInt4Group == 0 &&
-                       spec.shape[1] == tensor->shape[1] / weights::kInt4Group))
-               : tensor->shape == spec.shape);
+      weights::PreQuantized pre;
+      bool preQuantized = weights::isPreQuantized(*tensor);
+      if (preQuantized) {
+        if (weights::Status s =
+                weights::findPreQuantized(*weights, *tensor, pre);
+            !s)
+          return Status::error(COIL_BAD_WEIGHTS, s.message());
+        if (pre.int4 != int4)
+          return Status::error(COIL_BAD_WEIGHTS,
+                               found + " is stored quantized to " +
+                                   (pre.int4 ? "int4" : "int8") +
+                                   ", but the model reads it " + format +
+                                   " (compile the model with --weight-dtype=" +
+                                   (pre.int4 ? "int4" : "int8") +
+                                   ", or bind the float checkpoint)");
+        used.insert(pre.scales->name);
+      }
+      // The matrix's own extents: a packed int4 tensor holds two per byte.
+      std::vector<int64_t> matrix =
+          preQuantized ? std::vector<int64_t>{pre.rows, pre.cols}
+                       : tensor->shape;
+      bool fits = matrix.size() == 2 &&
+                  (spec.scalesPart
+                       ? matrix[0] == spec.shape[0] &&
+                             (!int4 || (matrix[1] % weights::kInt4Group == 0 &&
+                                        spec.shape[1] ==
+                                            matrix[1] / weights::kInt4Group))
+                       : matrix == spec.shape);
       if (!fits)
         return Status::error(
             COIL_BAD_WEIGHTS,
-            found + " has shape " + weights::formatShape(tensor->shape) +
+            found + " has shape " + weights::formatShape(matrix) +
+                (preQuantized ? std::string(" (stored as ") + format + ")"
+                              : "") +
                 " but the model reads " +
                 (spec.scalesPart ? "scales " + weights::formatShape(spec.shape)
                                  : weights::formatShape(spec.shape)) +
                 " of it quantized to " + format);
-      if (!widensToF32(tensor->dtype))
-        return Status::error(COIL_BAD_WEIGHTS,
-                             found + " has dtype " +
-                                 weights::dtypeName(tensor->dtype) +
-                                 ", which cannot be quantized to " + format);
       auto [entry, fresh] = quantized.try_emplace(spec.name);
       Quantized &qz = entry->second;
-      int64_t rows = tensor->shape[0], cols = tensor->shape[1];
+      int64_t rows = matrix[0], cols = matrix[1];
       int64_t groups = int4 ? cols / weights::kInt4Group : 1;
       if (fresh) {
         qz.int4 = int4;
-        const float *src = nullptr;
-        Buffer wide;
-        if (Status s = viewAsF32(*tensor, found, wide, src); !s.isOk())
-          return s;
         if (Status s = Buffer::allocate(static_cast<size_t>(rows * cols),
                                         found + " (quantized)", qz.values);
             !s.isOk())
@@ -312,27 +322,38 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
           return s;
         auto *q = static_cast<int8_t *>(qz.values.data());
         auto *scale = static_cast<float *>(qz.scales.data());
-        // Rows are quantized on their own: in ranges, on all cores; the
-        // first bad row of any range is reported.
-        constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
-        std::atomic<int64_t> bad{kNone};
-        forRanges(rows, rows * cols, [&](int64_t begin, int64_t end) {
-          int64_t at = begin * cols;
-          int64_t row =
-              int4 ? weights::quantizeGroupsInt4(src + at, end - begin, cols,
-                                                 q + at, scale + begin * groups)
-                   : weights::quantizeRowsInt8(src + at, end - begin, cols,
-                                               q + at, scale + begin);
-          int64_t seen = bad.load();
-          while (row >= 0 && begin + row < seen &&
-                 !bad.compare_exchange_weak(seen, begin + row)) {
-          }
-        });
-        if (bad.load() != kNone)
-          return Status::error(COIL_BAD_WEIGHTS,
-                               found + " holds a NaN or an infinity in row " +
-                                   std::to_string(bad.load()) + ", which " +
-                                   format + " cannot represent");
+        if (preQuantized) {
+          forRanges(rows, rows * cols, [&](int64_t begin, int64_t end) {
+            weights::unpackPreQuantized(pre, begin, end, q, scale);
+          });
+        } else {
+          const float *src = nullptr;
+          Buffer wide;
+          if (Status s = viewAsF32(*tensor, found, wide, src); !s.isOk())
+            return s;
+          // Rows are quantized on their own: in ranges, on all cores; the
+          // first bad row of any range is reported.
+          constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
+          std::atomic<int64_t> bad{kNone};
+          forRanges(rows, rows * cols, [&](int64_t begin, int64_t end) {
+            int64_t at = begin * cols;
+            int64_t row =
+                int4 ? weights::quantizeGroupsInt4(src + at, end - begin, cols,
+                                                   q + at,
+                                                   scale + begin * groups)
+                     : weights::quantizeRowsInt8(src + at, end - begin, cols,
+                                                 q + at, scale + begin);
+            int64_t seen = bad.load();
+            while (row >= 0 && begin + row < seen &&
+                   !bad.compare_exchange_weak(seen, begin + row)) {
+            }
+          });
+          if (bad.load() != kNone)
+            return Status::error(COIL_BAD_WEIGHTS,
+                                 found + " holds a NaN or an infinity in row " +
+                                     std::to_string(bad.load()) + ", which " +
+                                     format + " cannot represent");
+        }
       } else if (qz.int4 != int4) {
         return Status::error(COIL_BAD_WEIGHTS,
                              found + ": the model reads it both as int8 and "
@@ -365,9 +386,7 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
       } else if (!spec.panelWidth) {
         // Int4 rows: elements 2i and 2i + 1 in the low and high nibble of
         // byte i.
-        auto *dst = static_cast<uint8_t *>(packed.data());
-        for (size_t i = 0; i < stored; ++i)
-          dst[i] = nibbles(q[2 * i], q[2 * i + 1]);
+        weights::packInt4(q, 2 * stored, static_cast<uint8_t *>(packed.data()));
       } else if (!int4) {
         packPanels(q, nullptr, rows, cols, spec.panelWidth,
                    static_cast<int8_t *>(packed.data()));
@@ -412,13 +431,20 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
     // to f32, and the model's bf16 and f16 weights (the matrices
     // --coil-weight-dtype narrowed) are rounded to nearest even.
     bool convertible =
-        widensToF32(tensor->dtype) &&
+        weights::isFloat(tensor->dtype) &&
         (spec.type == ElementType::F32 || isNarrowFloat(spec.type));
     if (!sameType(tensor->dtype, spec.type) && !convertible)
-      return Status::error(COIL_BAD_WEIGHTS,
-                           found + " has dtype " +
-                               weights::dtypeName(tensor->dtype) +
-                               " but the model expects " + expected);
+      return Status::error(
+          COIL_BAD_WEIGHTS,
+          found + " has dtype " + weights::dtypeName(tensor->dtype) +
+              " but the model expects " + expected +
+              (weights::isPreQuantized(*tensor)
+                   ? std::string(" (it is stored quantized: compile the "
+                                 "model with --weight-dtype=") +
+                         (tensor->dtype == weights::DType::U8 ? "int4"
+                                                              : "int8") +
+                         ")"
+                   : std::string()));
     if (spec.panelWidth) {
       if (spec.type != ElementType::F32 && !isNarrowFloat(spec.type))
         return Status::error(COIL_BAD_WEIGHTS,
@@ -449,7 +475,7 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
               of + ", has shape " + weights::formatShape(s->shape) +
                   " but the panels need " +
                   weights::formatShape({spec.shape[1]}));
-        if (!widensToF32(s->dtype))
+        if (!weights::isFloat(s->dtype))
           return Status::error(COIL_BAD_WEIGHTS,
                                of + ", has dtype " +
                                    weights::dtypeName(s->dtype) +

@@ -32,6 +32,7 @@
 #include "compiler/InitAll.h"
 #include "compiler/Reference/ReferenceSession.h"
 #include "models/ModelBuilder.h"
+#include "models/QuantizedWeights.h"
 #include "models/RandomWeights.h"
 #include "runtime/src/weights/Safetensors.h"
 
@@ -40,6 +41,7 @@
 #include "tests/e2e/HostTargets.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -200,6 +202,49 @@ protected:
     }
     coil_session_release(s);
     return all;
+  }
+
+  /// Compiles `json`'s model with `dtype` matrices: bound to the f32
+  /// checkpoint (quantized or rounded at bind) and to the checkpoint stored
+  /// in that format, it gives the same logits.
+  void checkStoredFormat(const char *json, WeightDtype dtype) {
+    compile(json, 2, dtype);
+    if (HasFatalFailure())
+      return;
+    std::vector<float> bound = runWithThreads(2), stored;
+    ASSERT_FALSE(bound.empty());
+    runPreQuantized(stored);
+    EXPECT_EQ(stored, bound);
+  }
+
+  /// runWithThreads(2) with the model bound instead to the checkpoint
+  /// writeQuantizedWeights stores in the model's weight format.
+  void runPreQuantized(std::vector<float> &logits) {
+    std::unique_ptr<weights::WeightFileSet> floats;
+    std::string st = (dir + "/model.safetensors").str();
+    weights::Status opened = weights::WeightFileSet::open(st, floats);
+    ASSERT_TRUE(opened.isOk()) << opened.message();
+    std::string stored = (dir + "/stored.safetensors").str();
+    llvm::Expected<models::QuantizedWeightsSummary> summary =
+        models::writeQuantizedWeights(*reference, *floats, dir, stored);
+    ASSERT_TRUE(!!summary) << llvm::toString(summary.takeError());
+    EXPECT_GT(summary->int8 + summary->int4 + summary->narrowed, 0);
+    EXPECT_LT(summary->bytesAfter, summary->bytesBefore);
+    coil_model_t *second = nullptr;
+    coil_weights_t *secondFiles = nullptr;
+    auto release = llvm::make_scope_exit([&] {
+      if (second)
+        coil_model_release(second);
+      if (secondFiles)
+        coil_weights_release(secondFiles);
+    });
+    std::string so = (dir + "/model.so").str();
+    ASSERT_COIL_OK(coil_model_load(so.c_str(), &second));
+    ASSERT_COIL_OK(coil_weights_open(stored.c_str(), &secondFiles));
+    ASSERT_COIL_OK(coil_model_bind_weights(second, secondFiles));
+    std::swap(model, second);
+    logits = runWithThreads(2);
+    std::swap(model, second);
   }
 
   std::unique_ptr<reference::ReferenceSession>
@@ -561,6 +606,21 @@ TEST_P(CompiledVsReferenceTest, LlamaInt4Weights) {
   if (HasFatalFailure())
     return;
   checkPrefillAndDecode(3, 37);
+}
+
+/// A checkpoint stored in the model's format (as coil-quantize writes it)
+/// binds without quantizing or rounding and computes, bit for bit, what the
+/// float checkpoint computes.
+TEST_P(CompiledVsReferenceTest, MambaInt4PreQuantized) {
+  checkStoredFormat(kMamba, WeightDtype::Int4);
+}
+
+TEST_P(CompiledVsReferenceTest, LlamaInt8PreQuantized) {
+  checkStoredFormat(kLlama, WeightDtype::Int8);
+}
+
+TEST_P(CompiledVsReferenceTest, LlamaBf16Stored) {
+  checkStoredFormat(kLlama, WeightDtype::BF16);
 }
 
 /// A checkpoint stored as bf16 runs in bf16 as it is (every tensor, the

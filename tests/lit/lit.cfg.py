@@ -28,6 +28,6 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.coil_tools_dir, config.llvm_tools_dir]
-tools = ["coil-opt", "coil-import", "coil-prune", "coil-run", "coilc", "coil-bench", "coil-tokenize",
+tools = ["coil-opt", "coil-import", "coil-prune", "coil-quantize", "coil-run", "coilc", "coil-bench", "coil-tokenize",
          "coil-generate", "coil-serve"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

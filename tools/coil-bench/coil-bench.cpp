@@ -18,6 +18,7 @@
 #include "models/CheckpointWeights.h"
 #include "models/ModelBuilder.h"
 #include "models/Pruning.h"
+#include "models/QuantizedWeights.h"
 #include "models/RandomWeights.h"
 #include "runtime/src/weights/Safetensors.h"
 #include "tools/ToolOptions.h"
@@ -56,6 +57,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <thread>
 
 // COIL_GIT_REVISION, written at build time.
@@ -265,7 +267,9 @@ struct Model {
   /// Whether `dtype` is the checkpoint's own (no --weight-dtype given).
   bool dtypeAsStored = false;
   double storedWeightBytes = 0;
-  std::string soPath, weightsPath;
+  /// The checkpoint, and the files the model is bound to: the checkpoint,
+  /// or its matrices stored in `dtype` in the cache.
+  std::string soPath, weightsPath, boundWeightsPath;
   coil_model_t *model = nullptr;
   coil_weights_t *files = nullptr;
 
@@ -369,6 +373,60 @@ llvm::Expected<std::string> presetWeights(const models::ModelConfig &config) {
   return path;
 }
 
+/// The files `m` binds: its checkpoint where that holds its matrices in
+/// `m.dtype` (or f32 is asked for), else those matrices stored in that
+/// format (quantized or rounded as the runtime would at bind, as
+/// coil-quantize stores them) in the cache, so later starts bind them as
+/// they are. One cache file per checkpoint and format, rewritten when the
+/// checkpoint's files change (their sizes and modification times are kept
+/// in its metadata).
+llvm::Expected<std::string> storedWeights(const Model &m, ModuleOp module) {
+  if (m.dtype == WeightDtype::F32)
+    return m.weightsPath;
+  std::unique_ptr<weights::WeightFileSet> files;
+  if (weights::Status s = weights::WeightFileSet::open(m.weightsPath, files);
+      !s)
+    return error(s.message());
+  if (::coil::tools::storedMatrixDtype(module, *files) == m.dtype)
+    return m.weightsPath;
+  std::set<std::string> sources;
+  for (const weights::TensorInfo &t : files->tensors())
+    sources.insert(t.file);
+  std::string identity;
+  for (const std::string &file : sources) {
+    llvm::sys::fs::file_status status;
+    if (std::error_code ec = llvm::sys::fs::status(file, status))
+      return error("cannot read " + file + ": " + ec.message());
+    identity += fmt::format(
+        "{0} {1} {2};", file, status.getSize(),
+        status.getLastModificationTime().time_since_epoch().count());
+  }
+  std::string key = models::toConfigJson(m.config) + m.weightsPath +
+                    weightDtypeName(m.dtype).str();
+  std::string path =
+      cacheDirectory() + "/weights-" + weightDtypeName(m.dtype).str() + "-" +
+      llvm::utohexstr(llvm::xxh3_64bits(key), true, 16) + ".safetensors";
+  constexpr const char *kSourceKey = "coil.source";
+  if (llvm::sys::fs::exists(path)) {
+    std::unique_ptr<weights::WeightFileSet> cached;
+    if (weights::WeightFileSet::open(path, cached)) {
+      auto it = cached->metadata().find(kSourceKey);
+      if (it != cached->metadata().end() && it->second == identity)
+        return path;
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::create_directories(cacheDirectory()))
+    return error("cannot create " + cacheDirectory() + ": " + ec.message());
+  llvm::errs() << "coil-bench: storing " << m.label << "'s matrices as "
+               << weightDtypeName(m.dtype) << " in the cache...\n";
+  llvm::Expected<models::QuantizedWeightsSummary> written =
+      models::writeQuantizedWeights(module, *files, m.weightsPath, path,
+                                    {{kSourceKey, identity}});
+  if (!written)
+    return written.takeError();
+  return path;
+}
+
 llvm::Error prepare(Model &m, MLIRContext &context) {
   for (const models::WeightSpec &spec : models::weightSpecs(m.config)) {
     int64_t n = 1;
@@ -405,9 +463,14 @@ llvm::Error prepare(Model &m, MLIRContext &context) {
   if (!so)
     return so.takeError();
   m.soPath = *so;
+  llvm::Expected<std::string> bound = storedWeights(m, *module);
+  if (!bound)
+    return bound.takeError();
+  m.boundWeightsPath = *bound;
   if (llvm::Error e = check(coil_model_load(m.soPath.c_str(), &m.model)))
     return e;
-  if (llvm::Error e = check(coil_weights_open(m.weightsPath.c_str(), &m.files)))
+  if (llvm::Error e =
+          check(coil_weights_open(m.boundWeightsPath.c_str(), &m.files)))
     return e;
   return check(coil_model_bind_weights(m.model, m.files));
 }
@@ -1188,12 +1251,21 @@ llvm::Error runServeStudy(std::vector<Model> &models, Run &run,
         e.points.push_back(std::move(p));
   };
   auto startServer = [&](const Model &m, bench::ServerProcess &server) {
-    std::vector<std::string> args = {
-        m.soPath, "--weights", m.weightsPath, "--slots",
-        std::to_string(st.slots), "--context", std::to_string(st.context),
-        "--max-queue", std::to_string(st.requestsPerPoint), "--max-tokens",
-        std::to_string(st.outputTokens * 2), "--prefix-cache-mb", "0",
-        "--threads", std::to_string(run.cores)};
+    std::vector<std::string> args = {m.soPath,
+                                     "--weights",
+                                     m.boundWeightsPath,
+                                     "--slots",
+                                     std::to_string(st.slots),
+                                     "--context",
+                                     std::to_string(st.context),
+                                     "--max-queue",
+                                     std::to_string(st.requestsPerPoint),
+                                     "--max-tokens",
+                                     std::to_string(st.outputTokens * 2),
+                                     "--prefix-cache-mb",
+                                     "0",
+                                     "--threads",
+                                     std::to_string(run.cores)};
     std::string problem = server.start(serveBinary, args);
     return problem.empty() ? llvm::Error::success()
                            : error(m.label + ": " + problem);

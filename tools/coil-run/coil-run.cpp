@@ -19,6 +19,7 @@
 #include "models/CheckpointWeights.h"
 #include "models/ModelBuilder.h"
 #include "runtime/src/weights/FileChecks.h"
+#include "runtime/src/weights/Quantize.h"
 #include "runtime/src/weights/Safetensors.h"
 #include "tools/ToolOptions.h"
 #include "tools/WeightDtypeOption.h"
@@ -235,17 +236,30 @@ llvm::Error makeMissingError(llvm::StringRef name) {
 /// The stored tensor must have the declared shape; any stored float dtype
 /// converts to the declared f32, bf16 or f16 (as the runtime binds it:
 /// widened exactly, or rounded to nearest even) or is quantized to int8 or
-/// int4.
-llvm::Error checkTensor(const weights::TensorInfo &info, llvm::StringRef name,
+/// int4; a pre-quantized matrix must be in the declared int8 or int4.
+llvm::Error checkTensor(const weights::WeightFileSet &files,
+                        const weights::TensorInfo &info, llvm::StringRef name,
                         RankedTensorType type) {
   std::vector<int64_t> expected(type.getShape().begin(), type.getShape().end());
-  if (info.shape != expected)
-    return error(fmt::format("weight '{0}' in {1} has shape {2}, the "
-                               "model expects {3}",
-                               name, info.file,
-                               weights::formatShape(info.shape),
-                               weights::formatShape(expected)));
   Type element = type.getElementType();
+  std::vector<int64_t> shape = info.shape;
+  if (weights::isPreQuantized(info)) {
+    weights::PreQuantized pre;
+    if (weights::Status s = weights::findPreQuantized(files, info, pre); !s)
+      return error(s.message());
+    const char *stored = pre.int4 ? "int4" : "int8";
+    if (!element.isInteger(pre.int4 ? 4 : 8))
+      return error(fmt::format("weight '{0}' in {1} is stored quantized to "
+                               "{2}; give --weight-dtype={2} (or the float "
+                               "checkpoint)",
+                               name, info.file, stored));
+    shape = {pre.rows, pre.cols};
+  }
+  if (shape != expected)
+    return error(fmt::format("weight '{0}' in {1} has shape {2}, the "
+                             "model expects {3}",
+                             name, info.file, weights::formatShape(shape),
+                             weights::formatShape(expected)));
   bool fits = element.isF32() || element.isF16() || element.isBF16() ||
               element.isInteger(8) || element.isInteger(4);
   if (!fits) {
@@ -273,6 +287,33 @@ reference::WeightProvider makeProvider(const weights::WeightFileSet &files) {
                           values.size());
     return reference::Tensor(info->shape,
                              std::vector<double>(values.begin(), values.end()));
+  };
+}
+
+/// Serves the matrices the weight files hold pre-quantized, as stored.
+/// checkWeights has checked their format and shape.
+reference::QuantizedWeightProvider
+makeQuantizedProvider(const weights::WeightFileSet &files) {
+  return [&files](llvm::StringRef name, RankedTensorType)
+             -> llvm::Expected<std::optional<reference::QuantizedTensor>> {
+    const weights::TensorInfo *info = files.find(name.str());
+    if (!info || !weights::isPreQuantized(*info))
+      return std::nullopt;
+    weights::PreQuantized pre;
+    if (weights::Status s = weights::findPreQuantized(files, *info, pre); !s)
+      return error(s.message());
+    int64_t groups = pre.int4 ? pre.cols / weights::kInt4Group : 1;
+    std::vector<int8_t> q(static_cast<size_t>(pre.rows * pre.cols));
+    std::vector<float> scale(static_cast<size_t>(pre.rows * groups));
+    weights::unpackPreQuantized(pre, 0, pre.rows, q.data(), scale.data());
+    std::vector<int64_t> scaleShape{pre.rows};
+    if (pre.int4)
+      scaleShape.push_back(groups);
+    return reference::QuantizedTensor{
+        reference::Tensor({pre.rows, pre.cols},
+                          std::vector<double>(q.begin(), q.end())),
+        reference::Tensor(scaleShape,
+                          std::vector<double>(scale.begin(), scale.end()))};
   };
 }
 
@@ -328,7 +369,8 @@ public:
     backend->allLogits = allLogits;
     llvm::Expected<std::unique_ptr<reference::ReferenceSession>> session =
         reference::ReferenceSession::create(module, makeProvider(files), batch,
-                                            capacity);
+                                            capacity,
+                                            makeQuantizedProvider(files));
     if (!session)
       return session.takeError();
     backend->session = std::move(*session);
@@ -636,7 +678,9 @@ llvm::Error checkWeights(ModuleOp module, const weights::WeightFileSet &files) {
       return;
     }
     used.insert(op.getName());
-    if (llvm::Error e = checkTensor(*info, op.getName(), op.getType()))
+    if (weights::isPreQuantized(*info))
+      used.insert(info->name + std::string(weights::kScalesSuffix));
+    if (llvm::Error e = checkTensor(files, *info, op.getName(), op.getType()))
       error = std::move(e);
   });
   if (error)

@@ -1,15 +1,20 @@
-//===- Quantize.h - Symmetric int8 quantization of matrices -----*- C++ -*-===//
+//===- Quantize.h - Symmetric int8 and int4 quantization --------*- C++ -*-===//
 //
-// The one definition of Coil's int8 weights: the runtime quantizes a float
-// checkpoint with it when it binds an int8 model, and the reference
-// interpreter with it when it models one, so both read the same values.
+// The one definition of Coil's int8 and int4 weights: the runtime quantizes
+// a float checkpoint with it when it binds an int8 or int4 model, and the
+// reference interpreter with it when it models one, so both read the same
+// values. A checkpoint may also hold its matrices already quantized (as
+// coil-quantize writes them), found and unpacked here for both.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef COIL_RUNTIME_WEIGHTS_QUANTIZE_H
 #define COIL_RUNTIME_WEIGHTS_QUANTIZE_H
 
+#include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace coil::weights {
 
@@ -34,6 +39,68 @@ constexpr int64_t kInt4Group = 32;
 /// row holding a NaN or an infinity, or -1.
 int64_t quantizeGroupsInt4(const float *w, int64_t rows, int64_t cols,
                            int8_t *q, float *scale);
+
+/// Packs `count` (even) int4 values, one per byte in [-8, 7], two per byte:
+/// element 2i in the low nibble of byte i and 2i + 1 in its high nibble,
+/// two's complement.
+void packInt4(const int8_t *q, size_t count, uint8_t *packed);
+
+/// The inverse of packInt4: `count` (even) values, sign-extended.
+void unpackInt4(const uint8_t *packed, size_t count, int8_t *q);
+
+//===----------------------------------------------------------------------===//
+// Pre-quantized matrices
+//===----------------------------------------------------------------------===//
+//
+// A pre-quantized [rows, cols] matrix `name` is stored as `name`, I8
+// [rows, cols] (int8) or U8 [rows, cols / 2] (int4, packed by packInt4),
+// and `name` + kScalesSuffix, F32 [rows] (int8) or [rows, cols / 32] (int4):
+// exactly what quantizeRowsInt8 and quantizeGroupsInt4 produce, so a model
+// bound to them computes what it computes from the float matrix.
+
+class WeightFileSet;
+struct TensorInfo;
+class Status;
+
+/// The suffix of a pre-quantized matrix's scales tensor.
+constexpr std::string_view kScalesSuffix = ".scales";
+
+/// The "__metadata__" key naming the format a file's matrices were stored
+/// in by coil-quantize: "int8", "int4", "bf16" or "f16" (informative: the
+/// tensors' dtypes are what a reader goes by).
+constexpr const char *kWeightDtypeKey = "coil.weight_dtype";
+
+/// A matrix a file set stores pre-quantized.
+struct PreQuantized {
+  /// Its values (I8 or U8) and its scales (F32).
+  const TensorInfo *values = nullptr, *scales = nullptr;
+  /// Int4 (U8 values) or int8 (I8 values).
+  bool int4 = false;
+  /// The matrix's own extents: cols is twice the stored extent for int4.
+  int64_t rows = 0, cols = 0;
+};
+
+/// True when `tensor` holds integers, i.e. is a pre-quantized matrix's
+/// values (I8 or U8).
+bool isPreQuantized(const TensorInfo &tensor);
+
+/// True when `name` is the scales tensor of a pre-quantized matrix of
+/// `files` (its name + kScalesSuffix).
+bool isScalesOfPreQuantized(const WeightFileSet &files, std::string_view name);
+
+/// Describes the pre-quantized matrix `values` of `files` in `out`: its
+/// rank is 2, its scales tensor is present with the dtype and shape its
+/// format implies, and every scale is finite and not negative. On failure
+/// the status names the tensor and its file and says what was expected.
+Status findPreQuantized(const WeightFileSet &files, const TensorInfo &values,
+                        PreQuantized &out);
+
+/// Unpacks rows [begin, end) of `matrix` into one value per byte at `q`
+/// (row-major, the whole matrix's layout) and its scales at `scale`
+/// (([rows] or [rows, cols / 32]), as quantizeRowsInt8 or
+/// quantizeGroupsInt4 would have written them.
+void unpackPreQuantized(const PreQuantized &matrix, int64_t begin, int64_t end,
+                        int8_t *q, float *scale);
 
 } // namespace coil::weights
 

@@ -47,8 +47,16 @@ const char *dtypeName(DType dtype) {
     return "F16";
   case DType::BF16:
     return "BF16";
+  case DType::I8:
+    return "I8";
+  case DType::U8:
+    return "U8";
   }
   return "?";
+}
+
+bool isFloat(DType dtype) {
+  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
 }
 
 size_t dtypeSize(DType dtype) {
@@ -58,6 +66,9 @@ size_t dtypeSize(DType dtype) {
   case DType::F16:
   case DType::BF16:
     return 2;
+  case DType::I8:
+  case DType::U8:
+    return 1;
   }
   return 0;
 }
@@ -137,6 +148,10 @@ bool parseDType(const std::string &name, DType &dtype) {
     dtype = DType::F16;
   else if (name == "BF16")
     dtype = DType::BF16;
+  else if (name == "I8")
+    dtype = DType::I8;
+  else if (name == "U8")
+    dtype = DType::U8;
   else
     return false;
   return true;
@@ -144,9 +159,8 @@ bool parseDType(const std::string &name, DType &dtype) {
 
 /// True for the dtypes safetensors defines that the runtime does not read.
 bool isOtherSafetensorsDType(const std::string &name) {
-  static const char *const others[] = {"BOOL", "U8",  "I8",  "I16",
-                                       "U16",  "I32", "U32", "I64",
-                                       "U64",  "F64", "C64", "F4"};
+  static const char *const others[] = {"BOOL", "I16", "U16", "I32", "U32",
+                                       "I64",  "U64", "F64", "C64", "F4"};
   for (const char *other : others)
     if (name == other)
       return true;
@@ -444,7 +458,7 @@ WeightFileSet::Loader::loadFile(const std::string &path,
     if (!parseDType(dtypeText, dtype)) {
       if (isOtherSafetensorsDType(dtypeText))
         return Status::error(where + "unsupported dtype '" + dtypeText +
-                             "' (the runtime reads F32, F16 and BF16)");
+                             "' (the runtime reads F32, F16, BF16, I8 and U8)");
       return Status::error(where + "unknown dtype '" + dtypeText + "'");
     }
 
@@ -783,6 +797,14 @@ void convertToF32(DType dtype, const void *src, float *dst, size_t count) {
       dst[i] = bf16ToFloat(bf16);
     }
     return;
+  case DType::I8:
+    for (size_t i = 0; i < count; ++i)
+      dst[i] = static_cast<float>(static_cast<int8_t>(bytes[i]));
+    return;
+  case DType::U8:
+    for (size_t i = 0; i < count; ++i)
+      dst[i] = static_cast<float>(bytes[i]);
+    return;
   }
 }
 
@@ -804,6 +826,9 @@ void convertFromF32(DType dtype, const float *src, void *dst, size_t count) {
       std::memcpy(bytes + 2 * i, &bf16, sizeof(bf16));
     }
     return;
+  case DType::I8:
+  case DType::U8:
+    break; // Not a float dtype: nothing to round to.
   }
 }
 
@@ -983,6 +1008,8 @@ size_t countNonFinite(DType dtype, const void *data, size_t count) {
   // The exponent bits all set: infinity or NaN, in every format.
   const auto *bytes = static_cast<const unsigned char *>(data);
   size_t found = 0;
+  if (!isFloat(dtype))
+    return 0;
   if (dtype == DType::F32) {
     for (size_t i = 0; i < count; ++i) {
       uint32_t bits;

@@ -22,10 +22,15 @@
 
 namespace coil::weights {
 
-/// The element types the runtime reads and writes.
-enum class DType { F32, F16, BF16 };
+/// The element types the runtime reads and writes: floats, and the integers
+/// of pre-quantized matrices (I8 values, or U8 bytes holding two int4
+/// values each; Quantize.h has the layout).
+enum class DType { F32, F16, BF16, I8, U8 };
 
-/// The safetensors spelling of `dtype`: "F32", "F16" or "BF16".
+/// True for F32, F16 and BF16.
+bool isFloat(DType dtype);
+
+/// The safetensors spelling of `dtype`: "F32", "F16", "BF16", "I8" or "U8".
 const char *dtypeName(DType dtype);
 
 /// The size in bytes of one element of `dtype`.
@@ -131,16 +136,18 @@ private:
 };
 
 /// Converts `count` elements of `dtype` at `src` to f32. Exact for F16 and
-/// BF16, including subnormals, infinities and NaNs.
+/// BF16, including subnormals, infinities and NaNs; I8 and U8 give their
+/// integer values (one per byte: a U8 byte is not unpacked).
 void convertToF32(DType dtype, const void *src, float *dst, size_t count);
 
 /// The number of NaN and infinite values among `count` elements of `dtype`
-/// at `data` (which need not be aligned).
+/// at `data` (which need not be aligned); 0 for the integer dtypes.
 size_t countNonFinite(DType dtype, const void *data, size_t count);
 
 /// Converts `count` f32 values at `src` to `dtype` at `dst`: to F16 rounding
 /// to nearest even, with overflow to infinity and underflow through the
 /// subnormals to zero; to BF16 rounding to nearest even, with NaN kept NaN.
+/// `dtype` must be a float dtype.
 void convertFromF32(DType dtype, const float *src, void *dst, size_t count);
 
 /// One tensor to write.

@@ -270,6 +270,31 @@ TEST_F(SafetensorsTest, RoundTripF32F16BF16WithMetadata) {
   EXPECT_EQ(raw.size(), 8 + headerLength + 6 * 4 + 3 * 2 + 4 * 2 + 4);
 }
 
+TEST_F(SafetensorsTest, RoundTripI8U8) {
+  const int8_t values[] = {-128, -7, 0, 7, 127, 1};
+  const uint8_t packed[] = {0x00, 0x9f, 0xff};
+  float odd = 3.0f;
+  std::string file = path("ints.safetensors");
+  Status written = writeSafetensors(file, {{"q", DType::I8, {2, 3}, values},
+                                           {"p", DType::U8, {3}, packed},
+                                           {"s", DType::F32, {1}, &odd}});
+  ASSERT_TRUE(written.isOk()) << written.message();
+  std::unique_ptr<WeightFileSet> set;
+  Status opened = WeightFileSet::open(file, set);
+  ASSERT_TRUE(opened.isOk()) << opened.message();
+  const TensorInfo *q = set->find("q");
+  const TensorInfo *p = set->find("p");
+  ASSERT_TRUE(q && p);
+  EXPECT_EQ(q->dtype, DType::I8);
+  EXPECT_EQ(q->shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(q->numBytes, 6u);
+  EXPECT_EQ(std::memcmp(q->data, values, 6), 0);
+  EXPECT_EQ(p->dtype, DType::U8);
+  EXPECT_EQ(std::memcmp(p->data, packed, 3), 0);
+  // The wider f32 tensor comes first, so it stays aligned after them.
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(set->find("s")->data) % 4, 0u);
+}
+
 TEST_F(SafetensorsTest, WriterReplacesExistingFile) {
   std::string file = path("model.safetensors");
   writeF32(file, {{"x", {1.0f, 2.0f}}});
@@ -368,6 +393,27 @@ TEST(SafetensorsConversionTest, DTypeNamesAndSizes) {
   EXPECT_EQ(dtypeSize(DType::F32), 4u);
   EXPECT_EQ(dtypeSize(DType::F16), 2u);
   EXPECT_EQ(dtypeSize(DType::BF16), 2u);
+  EXPECT_STREQ(dtypeName(DType::I8), "I8");
+  EXPECT_STREQ(dtypeName(DType::U8), "U8");
+  EXPECT_EQ(dtypeSize(DType::I8), 1u);
+  EXPECT_EQ(dtypeSize(DType::U8), 1u);
+  EXPECT_TRUE(isFloat(DType::BF16));
+  EXPECT_FALSE(isFloat(DType::I8));
+  EXPECT_FALSE(isFloat(DType::U8));
+}
+
+TEST(SafetensorsConversionTest, IntegersConvertToTheirValues) {
+  const int8_t signedBytes[] = {-128, -1, 0, 7, 127};
+  const uint8_t unsignedBytes[] = {0, 1, 0x7f, 0x80, 0xff};
+  float out[5];
+  convertToF32(DType::I8, signedBytes, out, 5);
+  EXPECT_EQ(std::vector<float>(out, out + 5),
+            (std::vector<float>{-128, -1, 0, 7, 127}));
+  convertToF32(DType::U8, unsignedBytes, out, 5);
+  EXPECT_EQ(std::vector<float>(out, out + 5),
+            (std::vector<float>{0, 1, 127, 128, 255}));
+  // Every bit pattern of an integer is finite.
+  EXPECT_EQ(countNonFinite(DType::U8, unsignedBytes, 5), 0u);
 }
 
 TEST(SafetensorsConversionTest, StatusBasics) {
@@ -794,8 +840,8 @@ TEST_F(SafetensorsTest, DtypeNotString) {
 }
 
 TEST_F(SafetensorsTest, UnsupportedDtypes) {
-  for (const char *dtype : {"I64", "BOOL", "U8", "I8", "I16", "U16", "I32",
-                            "U32", "U64", "F64", "F8_E4M3", "F8_E5M2"}) {
+  for (const char *dtype : {"I64", "BOOL", "I16", "U16", "I32", "U32", "U64",
+                            "F64", "F8_E4M3", "F8_E5M2"}) {
     std::string header = std::string(R"({"w": {"dtype": ")") + dtype +
                          R"(", "shape": [1], "data_offsets": [0, 8]}})";
     expectMalformed(
