@@ -179,8 +179,18 @@ public:
         int64_t begin = pieces[i].first / c.nr;
         int64_t end =
             i + 1 < pieces.size() ? pieces[i + 1].first / c.nr : fullPanels;
-        lb.loop(lb.maxui(pLo, lb.idx(begin)), lb.minui(pHi, lb.idx(end)), 1,
-                [&](Value p) { panel(p, m0, mEnd, c.nr, pieces[i]); });
+        // In groups of panelGroup() panels (the small row tiles sweep a
+        // group together), then the rest one by one.
+        Value lo = lb.maxui(pLo, lb.idx(begin));
+        Value hi = lb.maxui(lb.minui(pHi, lb.idx(end)), lo);
+        int64_t group = panelGroup();
+        Value count = lb.subi(hi, lo);
+        Value grouped = lb.subi(
+            hi, lb.b.create<arith::RemUIOp>(lb.loc, count, lb.idx(group)));
+        lb.loop(lo, grouped, group,
+                [&](Value p) { panel(p, group, m0, mEnd, c.nr, pieces[i]); });
+        lb.loop(grouped, hi, 1,
+                [&](Value p) { panel(p, 1, m0, mEnd, c.nr, pieces[i]); });
       }
       if (fullPanels == panels)
         return;
@@ -195,7 +205,7 @@ public:
       auto ifOp = lb.b.create<scf::IfOp>(lb.loc, owns, /*withElse=*/false);
       OpBuilder::InsertionGuard guard(lb.b);
       lb.b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-      panel(last, m0, mEnd, n - fullPanels * c.nr, pieces.back());
+      panel(last, 1, m0, mEnd, n - fullPanels * c.nr, pieces.back());
     });
   }
 
@@ -239,10 +249,25 @@ private:
     bool fromPartial, last;
   };
 
-  /// Rows [m0, mEnd) of panel p, whose first `valid` features exist,
-  /// stored into `piece`. With K blocking, the rows are swept once per
+  /// Independent FMA chains a register tile should run to hide the FMA
+  /// latency (two FMA ports of four cycles each).
+  static constexpr int64_t kChains = 8;
+
+  /// Panels swept together by the tiles of few rows: a tile of one row over
+  /// one panel runs only nr / lanes chains, so over a group of panels it
+  /// runs kChains (the sums of each output are the same, in the same order).
+  int64_t panelGroup() const {
+    return std::max<int64_t>(1, kChains / (c.nr / c.lanes));
+  }
+
+  /// Rows [m0, mEnd) of panels p0 .. p0 + panels - 1, whose first `valid`
+  /// features exist (all of them unless it is one, partial, panel), stored
+  /// into `piece`. Tiles of mr rows take one panel at a time; the tiles of
+  /// the rows left over take as many panels of the group as keep kChains
+  /// chains in registers. With K blocking, the rows are swept once per
   /// block of kc, so the block's kc x nr weights stay in L1 for every tile.
-  void panel(Value p, Value m0, Value mEnd, int64_t valid, const Piece &piece) {
+  void panel(Value p0, int64_t panels, Value m0, Value mEnd, int64_t valid,
+             const Piece &piece) {
     auto sweep = [&](const KBlock &kb) {
       Value span = lb.subi(mEnd, m0);
       Value cur = lb.addi(m0, lb.subi(span, lb.b.create<arith::RemUIOp>(
@@ -251,11 +276,14 @@ private:
       // rows, also prefetch the weights the next sweep reads; the other
       // full tiles find them in cache already.
       Value firstEnd = lb.minui(lb.addi(m0, lb.idx(c.mr)), cur);
-      lb.loop(m0, firstEnd, c.mr, [&](Value r) {
-        tile(r, c.mr, p, valid, piece, kb, /*prefetch=*/true);
+      lb.loop(lb.idx(0), lb.idx(panels), 1, [&](Value g) {
+        Value p = lb.addi(p0, g);
+        lb.loop(m0, firstEnd, c.mr, [&](Value r) {
+          tile(r, c.mr, p, 1, valid, piece, kb, /*prefetch=*/true);
+        });
+        lb.loop(firstEnd, cur, c.mr,
+                [&](Value r) { tile(r, c.mr, p, 1, valid, piece, kb); });
       });
-      lb.loop(firstEnd, cur, c.mr,
-              [&](Value r) { tile(r, c.mr, p, valid, piece, kb); });
       for (int64_t rowsInTile : {8, 4, 2, 1}) {
         if (rowsInTile >= c.mr)
           continue;
@@ -263,8 +291,20 @@ private:
         Value next =
             lb.addi(cur, lb.subi(left, lb.b.create<arith::RemUIOp>(
                                            lb.loc, left, lb.idx(rowsInTile))));
+        int64_t together = std::clamp<int64_t>(
+            kChains / (rowsInTile * (c.nr / c.lanes)), 1, panels);
         lb.loop(cur, next, rowsInTile, [&](Value r) {
-          tile(r, rowsInTile, p, valid, piece, kb, /*prefetch=*/true);
+          if (together == 1) {
+            lb.loop(lb.idx(0), lb.idx(panels), 1, [&](Value g) {
+              tile(r, rowsInTile, lb.addi(p0, g), 1, valid, piece, kb,
+                   /*prefetch=*/true);
+            });
+            return;
+          }
+          for (int64_t g = 0; g < panels; g += together)
+            tile(r, rowsInTile, lb.addi(p0, lb.idx(g)),
+                 std::min(together, panels - g), valid, piece, kb,
+                 /*prefetch=*/true);
         });
         cur = next;
       }
@@ -284,20 +324,27 @@ private:
     sweep({lb.idx(lastStart), k - lastStart, true, true});
   }
 
-  /// One register tile: rows r0 .. r0 + tr - 1 of panel p over K block kb;
-  /// with `prefetch`, it also asks for the weights of the next block.
-  void tile(Value r0, int64_t tr, Value p, int64_t valid, const Piece &piece,
-            const KBlock &kb, bool prefetch = false) {
+  /// One register tile: rows r0 .. r0 + tr - 1 of panels p0 .. p0 +
+  /// panels - 1 over K block kb; with `prefetch`, it also asks for the
+  /// weights of the next block.
+  void tile(Value r0, int64_t tr, Value p0, int64_t panels, int64_t valid,
+            const Piece &piece, const KBlock &kb, bool prefetch = false) {
     int64_t nv = (valid + c.lanes - 1) / c.lanes;
-    int64_t per = tr * nv;
+    // acc[at(g, t, v)]: panel g, row t, vector v.
+    int64_t per = panels * tr * nv;
+    auto at = [&](int64_t g, int64_t t, int64_t v) {
+      return (g * tr + t) * nv + v;
+    };
     SmallVector<Value> rowIdx;
     for (int64_t t = 0; t < tr; ++t)
       rowIdx.push_back(lb.addi(r0, lb.idx(t)));
-    Value col0 = lb.muli(p, lb.idx(c.nr));
-    // Vector v of the panel: its column and, when the panel is partial, the
+    SmallVector<Value> panelIdx;
+    for (int64_t g = 0; g < panels; ++g)
+      panelIdx.push_back(g ? lb.addi(p0, lb.idx(g)) : p0);
+    // Vector v of panel g: its column and, when the panel is partial, the
     // mask of the lanes that exist.
-    auto columnOf = [&](int64_t v) {
-      return lb.addi(col0, lb.idx(v * c.lanes));
+    auto columnOf = [&](int64_t g, int64_t v) {
+      return lb.addi(lb.muli(panelIdx[g], lb.idx(c.nr)), lb.idx(v * c.lanes));
     };
     auto maskOf = [&](int64_t v) -> Value {
       int64_t lanes = std::min(c.lanes, valid - v * c.lanes);
@@ -307,20 +354,21 @@ private:
           lb.loc, VectorType::get({c.lanes}, lb.b.getI1Type()),
           ValueRange{lb.idx(lanes)});
     };
-    auto loadAt = [&](Value buffer, Value row, int64_t v) -> Value {
+    auto loadAt = [&](Value buffer, Value row, int64_t g, int64_t v) -> Value {
       Value mask = maskOf(v);
       if (mask)
         return lb.b.create<vector::MaskedLoadOp>(
-            lb.loc, vt, buffer, ValueRange{row, columnOf(v)}, mask,
+            lb.loc, vt, buffer, ValueRange{row, columnOf(g, v)}, mask,
             lb.splat(vt, lb.f32(0.0)));
-      return lb.vload(vt, buffer, {row, columnOf(v)});
+      return lb.vload(vt, buffer, {row, columnOf(g, v)});
     };
     SmallVector<Value> init(per, lb.splat(vt, lb.f32(0.0)));
     if (kb.fromPartial)
-      for (int64_t t = 0; t < tr; ++t)
-        for (int64_t v = 0; v < nv; ++v)
-          init[t * nv + v] = loadAt(partial, rowIdx[t], v);
-    // acc[t * nv + v] += x[r0 + t, kk] * w[p, kk, v * lanes...].
+      for (int64_t g = 0; g < panels; ++g)
+        for (int64_t t = 0; t < tr; ++t)
+          for (int64_t v = 0; v < nv; ++v)
+            init[at(g, t, v)] = loadAt(partial, rowIdx[t], g, v);
+    // acc[at(g, t, v)] += x[r0 + t, kk] * w[p0 + g, kk, v * lanes...].
     // The weights `kPrefetch` steps ahead (the next K block, or the rest
     // of the panel), one cache line per vector, clamped into the panel.
     int64_t kPrefetch = c.kc > 0 && c.kc < k ? c.kc : 64;
@@ -329,32 +377,38 @@ private:
     int64_t vectorsPerLine = std::max<int64_t>(1, 64 / (weightBytes * c.lanes));
     auto step = [&](Value kk, SmallVector<Value> &acc) {
       SmallVector<Value> wv;
-      for (int64_t v = 0; v < nv; ++v)
-        wv.push_back(
-            groupScale ? int4Weights(p, kk, v)
-                       : lb.vloadF32(c.lanes, w, {p, kk, lb.idx(v * c.lanes)}));
+      for (int64_t g = 0; g < panels; ++g)
+        for (int64_t v = 0; v < nv; ++v)
+          wv.push_back(
+              groupScale ? int4Weights(panelIdx[g], kk, v)
+                         : lb.vloadF32(c.lanes, w,
+                                       {panelIdx[g], kk, lb.idx(v * c.lanes)}));
       if (prefetch) {
         Value ahead = lb.minui(lb.addi(kk, lb.idx(kPrefetch)), lb.idx(k - 1));
-        for (int64_t v = 0; v < nv; v += vectorsPerLine)
-          lb.b.create<memref::PrefetchOp>(
-              lb.loc, w, ValueRange{p, ahead, lb.idx(v * c.lanes)},
-              /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+        for (int64_t g = 0; g < panels; ++g)
+          for (int64_t v = 0; v < nv; v += vectorsPerLine)
+            lb.b.create<memref::PrefetchOp>(
+                lb.loc, w, ValueRange{panelIdx[g], ahead, lb.idx(v * c.lanes)},
+                /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
       }
       for (int64_t t = 0; t < tr; ++t) {
         Value xb = lb.splat(vt, lb.load(x, {rowIdx[t], kk}));
-        for (int64_t v = 0; v < nv; ++v) {
-          Value &a = acc[t * nv + v];
-          a = lb.add(a, lb.mul(xb, wv[v]));
-        }
+        for (int64_t g = 0; g < panels; ++g)
+          for (int64_t v = 0; v < nv; ++v) {
+            Value &a = acc[at(g, t, v)];
+            a = lb.add(a, lb.mul(xb, wv[g * nv + v]));
+          }
       }
     };
     // Every output is one chain of FMAs over k in order, whatever the
-    // tile: a row's sums do not depend on how many rows the call has or
-    // where its tile starts (batch invariance), so a sequence's logits are
-    // the same alone, in a batch, prefilled in one call or in chunks. Tiles
-    // of 1 or 2 rows then run 2 or 4 chains (not enough to hide the FMA
-    // latency), which costs nothing where they matter: decode reads every
-    // weight once and is bound by memory bandwidth.
+    // tile: a row's sums do not depend on how many rows the call has, on
+    // where its tile starts or on how many panels it sweeps (batch
+    // invariance), so a sequence's logits are the same alone, in a batch,
+    // prefilled in one call or in chunks. Tiles of few rows hide the FMA
+    // latency by sweeping several panels (kChains chains in all), which
+    // matters in decode, where a row's weights are read once: bf16, int8
+    // and int4 weights are so few bytes per FMA that one row's chains, not
+    // the memory, would bound it.
     Value kEnd = lb.addi(kb.start, lb.idx(kb.length));
     auto steps = [&](Value from, Value to, ValueRange start) {
       return lb.reduce(from, to, 1, start,
@@ -378,76 +432,80 @@ private:
           [&](Value g0, ValueRange a) -> SmallVector<Value> {
             SmallVector<Value> sums =
                 steps(g0, lb.addi(g0, lb.idx(kInt4Group)), zero);
-            Value g =
+            Value group =
                 lb.b.create<arith::DivUIOp>(lb.loc, g0, lb.idx(kInt4Group));
             SmallVector<Value> next(a.begin(), a.end());
-            for (int64_t v = 0; v < nv; ++v) {
-              Value scales =
-                  lb.vload(vt, groupScale, {p, g, lb.idx(v * c.lanes)});
-              for (int64_t t = 0; t < tr; ++t)
-                next[t * nv + v] =
-                    lb.add(next[t * nv + v], lb.mul(sums[t * nv + v], scales));
-            }
+            for (int64_t g = 0; g < panels; ++g)
+              for (int64_t v = 0; v < nv; ++v) {
+                Value scales = lb.vload(
+                    vt, groupScale, {panelIdx[g], group, lb.idx(v * c.lanes)});
+                for (int64_t t = 0; t < tr; ++t)
+                  next[at(g, t, v)] = lb.add(next[at(g, t, v)],
+                                             lb.mul(sums[at(g, t, v)], scales));
+              }
             return next;
           });
     }
 
     if (!kb.last) {
       // Partial sums, for the next block.
-      for (int64_t v = 0; v < nv; ++v) {
-        Value mask = maskOf(v);
-        for (int64_t t = 0; t < tr; ++t) {
-          SmallVector<Value, 2> at{rowIdx[t], columnOf(v)};
-          if (mask)
-            lb.b.create<vector::MaskedStoreOp>(lb.loc, partial, at, mask,
-                                               acc[t * nv + v]);
-          else
-            lb.vstore(acc[t * nv + v], partial, at);
+      for (int64_t g = 0; g < panels; ++g)
+        for (int64_t v = 0; v < nv; ++v) {
+          Value mask = maskOf(v);
+          for (int64_t t = 0; t < tr; ++t) {
+            SmallVector<Value, 2> where{rowIdx[t], columnOf(g, v)};
+            if (mask)
+              lb.b.create<vector::MaskedStoreOp>(lb.loc, partial, where, mask,
+                                                 acc[at(g, t, v)]);
+            else
+              lb.vstore(acc[at(g, t, v)], partial, where);
+          }
         }
-      }
       return;
     }
-    for (int64_t v = 0; v < nv; ++v) {
-      Value col = columnOf(v);
-      Value outCol = lb.subi(col, lb.idx(piece.first));
-      Value mask = maskOf(v);
-      auto perFeature = [&](Value buffer) -> Value {
-        if (!buffer)
-          return Value();
-        return mask ? lb.b.create<vector::MaskedLoadOp>(
-                          lb.loc, vt, buffer, ValueRange{col}, mask,
-                          lb.splat(vt, lb.f32(0.0)))
-                    : lb.vload(vt, buffer, {col});
-      };
-      Value b = perFeature(bias), s = perFeature(scale);
-      for (int64_t t = 0; t < tr; ++t) {
-        Value r = acc[t * nv + v];
-        if (rowScale)
-          r = lb.mul(r, lb.splat(vt, lb.load(rowScale, {lb.subi(rowIdx[t],
-                                                                blockStart)})));
-        if (s)
-          r = lb.mul(r, s);
-        if (b)
-          r = lb.add(r, b);
-        // The epilogue, on the registers: each op's other operand is read
-        // at the same position.
-        for (auto [step, other] : llvm::zip(elementwise(), others)) {
-          SmallVector<Value> operands(step.op->getNumOperands(), r);
-          if (other)
-            operands[1 - step.chained] =
-                mask ? lb.b.create<vector::MaskedLoadOp>(
-                           lb.loc, vt, other, ValueRange{rowIdx[t], col}, mask,
-                           lb.splat(vt, lb.f32(0.0)))
-                     : lb.vload(vt, other, {rowIdx[t], col});
-          r = applyElementwise(lb, step.op, operands);
+    for (int64_t g = 0; g < panels; ++g)
+      for (int64_t v = 0; v < nv; ++v) {
+        Value col = columnOf(g, v);
+        Value outCol = lb.subi(col, lb.idx(piece.first));
+        Value mask = maskOf(v);
+        auto perFeature = [&](Value buffer) -> Value {
+          if (!buffer)
+            return Value();
+          return mask ? lb.b.create<vector::MaskedLoadOp>(
+                            lb.loc, vt, buffer, ValueRange{col}, mask,
+                            lb.splat(vt, lb.f32(0.0)))
+                      : lb.vload(vt, buffer, {col});
+        };
+        Value b = perFeature(bias), s = perFeature(scale);
+        for (int64_t t = 0; t < tr; ++t) {
+          Value r = acc[at(g, t, v)];
+          if (rowScale)
+            r = lb.mul(r,
+                       lb.splat(vt, lb.load(rowScale,
+                                            {lb.subi(rowIdx[t], blockStart)})));
+          if (s)
+            r = lb.mul(r, s);
+          if (b)
+            r = lb.add(r, b);
+          // The epilogue, on the registers: each op's other operand is
+          // read at the same position.
+          for (auto [step, other] : llvm::zip(elementwise(), others)) {
+            SmallVector<Value> operands(step.op->getNumOperands(), r);
+            if (other)
+              operands[1 - step.chained] =
+                  mask ? lb.b.create<vector::MaskedLoadOp>(
+                             lb.loc, vt, other, ValueRange{rowIdx[t], col},
+                             mask, lb.splat(vt, lb.f32(0.0)))
+                       : lb.vload(vt, other, {rowIdx[t], col});
+            r = applyElementwise(lb, step.op, operands);
+          }
+          if (mask)
+            lb.b.create<vector::MaskedStoreOp>(
+                lb.loc, piece.rows, ValueRange{rowIdx[t], outCol}, mask, r);
+          else
+            lb.vstore(r, piece.rows, {rowIdx[t], outCol});
         }
-        if (mask)
-          lb.b.create<vector::MaskedStoreOp>(
-              lb.loc, piece.rows, ValueRange{rowIdx[t], outCol}, mask, r);
-        else
-          lb.vstore(r, piece.rows, {rowIdx[t], outCol});
       }
-    }
   }
 
   /// Vector v of the int4 panel p at input kk as f32 integers (-8 .. 7,
