@@ -121,11 +121,13 @@ LogicalResult checkStateShape(func::FuncOp fn, unsigned arg,
   return success();
 }
 
-/// Cost of one kernel call as a + b*N + c*N*C + d*B + e*B*C, N the tokens
-/// processed (batch x tokens), B the sequences and C the context length:
-/// FLOPs and bytes moved. d and e are what a call touches once per
-/// sequence however many tokens it processes: a recurrent state, the KV
-/// cache (a prefill reuses the cache from on-chip caches across queries).
+/// Cost of one kernel call as a + b*N + c*N*A + d*B + e*B*C, N the tokens
+/// processed (batch x tokens), A the positions a token attends (its own and
+/// the earlier ones: causal attention skips the later ones), B the
+/// sequences and C the context length: FLOPs and bytes moved. d and e are what
+/// a call touches once per sequence however many tokens it processes: a
+/// recurrent state, the KV cache (a prefill reuses the cache from on-chip
+/// caches across queries).
 struct KernelCost {
   double flops[5] = {0, 0, 0, 0, 0};
   double bytes[5] = {0, 0, 0, 0, 0};
@@ -173,7 +175,7 @@ void addElementwise(KernelCost &k, Operation *op, double moved) {
 
 /// Counts FLOPs and bytes of every op of a kernel body: parameters are read
 /// once per call (a), activations once per token (b), attention's FLOPs per
-/// token and context position (c), the scan's state once per sequence (d)
+/// token and position it attends (c), the scan's state once per sequence (d)
 /// and attention's KV cache once per sequence and context position (e).
 /// Element-wise FLOPs use a few per element for the transcendental ones.
 KernelCost costOf(func::FuncOp fn) {

@@ -163,10 +163,12 @@ struct StepSpec {
   /// The model layer the step belongs to, or -1 ("layer"; default -1).
   int64_t layer = -1;
   /// The cost of one call ("cost"), as coefficients {a, b, c, d, e} of
-  /// a + b * N + c * N * C + d * B + e * B * C, where N is batch * tokens
-  /// of the call, B its batch and C the mean length of its sequences after
-  /// the call (d and e: what is read once per sequence, such as a state or
-  /// the KV cache). Zero when not given; d and e may be left out.
+  /// a + b * N + c * N * A + d * B + e * B * C, where N is batch * tokens
+  /// of the call, A the mean over its tokens of the positions each attends
+  /// (its own and every earlier one), B its batch and C the mean length of
+  /// its sequences after the call (d and e: what is read once per
+  /// sequence, such as a state or the KV cache). Zero when not given; d
+  /// and e may be left out.
   double flops[kCostTerms] = {0, 0, 0, 0, 0};
   double bytes[kCostTerms] = {0, 0, 0, 0, 0};
   /// Whether the step processes one row per sequence whatever the tokens

@@ -70,12 +70,12 @@ void Profiler::clear() {
 }
 
 void Profiler::beginCall(int entry, int64_t batch, int64_t tokens,
-                         double context) {
+                         double context, double attended) {
   if (!calls || numCalls == kMaxCalls) {
     currentCall = kNoCall;
     return;
   }
-  calls[numCalls] = Call{entry, batch, tokens, context};
+  calls[numCalls] = Call{entry, batch, tokens, context, attended};
   currentCall = static_cast<uint32_t>(numCalls++);
 }
 
@@ -90,7 +90,7 @@ double Profiler::costOf(const double (&cost)[kCostTerms], bool perSequence,
                         const Call &call) {
   double batch = static_cast<double>(call.batch);
   double processed = perSequence ? batch : batch * call.tokens;
-  return cost[0] + cost[1] * processed + cost[2] * processed * call.context +
+  return cost[0] + cost[1] * processed + cost[2] * processed * call.attended +
          cost[3] * batch + cost[4] * batch * call.context;
 }
 

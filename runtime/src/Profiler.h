@@ -11,7 +11,8 @@
 // counted.
 //
 // The session, on its calling thread, starts a call record before the steps
-// of prefill or decode run (entry, batch, tokens, mean context) and sets the
+// of prefill or decode run (entry, batch, tokens, mean context and mean
+// positions attended per token) and sets the
 // current step before each one. Workers read both after the thread pool
 // publishes the step, which orders those writes before their reads.
 //
@@ -62,6 +63,10 @@ public:
     int64_t tokens;
     /// The mean length of the call's sequences after the call.
     double context;
+    /// The mean over the call's tokens of the positions each one attends:
+    /// its own and every earlier one of its sequence (a causal prefill of
+    /// T tokens after h attends h + (T + 1) / 2 on average).
+    double attended;
   };
 
   /// An entry of the model as summaries and traces name it.
@@ -92,7 +97,8 @@ public:
 
   /// Starts the record of a call of entry `entry` (a ProfiledEntry::id).
   /// When the records are full, the call's events are dropped.
-  void beginCall(int entry, int64_t batch, int64_t tokens, double context);
+  void beginCall(int entry, int64_t batch, int64_t tokens, double context,
+                 double attended);
 
   /// Sets the step the next kernel call belongs to.
   void beginStep(int64_t step) { currentStep = static_cast<uint32_t>(step); }
@@ -170,9 +176,9 @@ private:
         .count();
   }
 
-  /// `a + b * N + c * N * C + d * B + e * B * C` for `call` (StepSpec), N
-  /// its batch x tokens (its batch alone for a per-sequence step), B its
-  /// batch, C its context.
+  /// `a + b * N + c * N * A + d * B + e * B * C` for `call` (StepSpec), N
+  /// its batch x tokens (its batch alone for a per-sequence step), A the
+  /// mean positions a token attends, B its batch, C its context.
   static double costOf(const double (&cost)[kCostTerms], bool perSequence,
                        const Call &call);
 

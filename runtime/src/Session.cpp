@@ -504,11 +504,17 @@ Status Session::run(PreparedEntry &entry, const int32_t *tokens, int64_t first,
   fillDescriptors(entry, first, batch, numTokens);
   bool profiling = profiler->enabled();
   if (profiling) {
-    double context = 0;
-    for (int64_t b = 0; b < batch; ++b)
-      context += static_cast<double>(held[b] + numTokens);
+    // A causal token attends its own position and every earlier one:
+    // the call's T tokens after h attend h + (T + 1) / 2 on average.
+    double context = 0, attended = 0;
+    auto tokens = static_cast<double>(numTokens);
+    for (int64_t b = 0; b < batch; ++b) {
+      context += static_cast<double>(held[b]) + tokens;
+      attended += static_cast<double>(held[b]) + (tokens + 1) / 2;
+    }
     profiler->beginCall(entry.profileId, batch, numTokens,
-                        context / static_cast<double>(batch));
+                        context / static_cast<double>(batch),
+                        attended / static_cast<double>(batch));
   }
   for (size_t s = 0; s < entry.stepKernels.size(); ++s) {
     if (profiling)

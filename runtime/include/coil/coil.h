@@ -473,8 +473,9 @@ typedef struct coil_profile_entry_t {
   /// to the latest end of the kernel among the session's threads.
   double total_seconds;
   /// The floating-point operations and bytes moved over all calls, from
-  /// the compiler's cost model: a + b * N + c * N * C + d * B + e * B * C
-  /// per call, where N is batch * tokens of the call, B its batch and C the
+  /// the compiler's cost model: a + b * N + c * N * A + d * B + e * B * C
+  /// per call, where N is batch * tokens of the call, A the mean positions
+  /// a token attends (its own and the earlier ones), B its batch and C the
   /// mean length of its sequences after it (docs/abi.md).
   double flops;
   double bytes;

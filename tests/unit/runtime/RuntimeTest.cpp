@@ -2000,7 +2000,8 @@ TEST_F(RuntimeTest, RecurrentStateCannotBeTruncated) {
 //===----------------------------------------------------------------------===//
 
 /// The step costs of the profiled toy (fixtures/toy_model.c, TOY_PROFILED):
-/// per step of either entry, {a, b, c} of a + b * N + c * N * C.
+/// per step of either entry, {a, b, c, d, e} of a + b * N + c * N * A +
+/// d * B + e * B * C.
 struct ToyStepCost {
   const char *kernel;
   int64_t kernelIndex;
@@ -2015,11 +2016,11 @@ const ToyStepCost kToySteps[3] = {
 };
 
 /// The cost {a, b, c, d, e} of a call over `batch` sequences processing
-/// `processed` tokens in all, whose sequences hold `context` tokens on
-/// average afterwards.
-double toyCost(const double (&cost)[5], double processed, double context,
-               double batch) {
-  return cost[0] + cost[1] * processed + cost[2] * processed * context +
+/// `processed` tokens in all, each attending `attended` positions on
+/// average, whose sequences hold `context` tokens on average afterwards.
+double toyCost(const double (&cost)[5], double processed, double attended,
+               double batch, double context) {
+  return cost[0] + cost[1] * processed + cost[2] * processed * attended +
          cost[3] * batch + cost[4] * batch * context;
 }
 
@@ -2129,23 +2130,28 @@ TEST_F(RuntimeProfileTest, SummaryCountsCallsTimesAndCosts) {
       EXPECT_EQ(entry.calls, prefill ? 1 : 2);
       EXPECT_GT(entry.total_seconds, 0.0);
       EXPECT_LT(entry.total_seconds, 10.0);
-      // Prefill: N = 2 * 3, C = 3. Decodes: N = 2, C = 4, then N = 1, C = 5.
-      double flops =
-          prefill ? toyCost(step.flops, 6, 3, 2)
-                  : toyCost(step.flops, 2, 4, 2) + toyCost(step.flops, 1, 5, 1);
-      double bytes =
-          prefill ? toyCost(step.bytes, 6, 3, 2)
-                  : toyCost(step.bytes, 2, 4, 2) + toyCost(step.bytes, 1, 5, 1);
+      // Prefill: N = 2 * 3, C = 3, and positions 1, 2 and 3 attend 1, 2
+      // and 3 positions: A = 2. Decodes: N = 2, A = C = 4, then N = 1,
+      // A = C = 5.
+      double flops = prefill ? toyCost(step.flops, 6, 2, 2, 3)
+                             : toyCost(step.flops, 2, 4, 2, 4) +
+                                   toyCost(step.flops, 1, 5, 1, 5);
+      double bytes = prefill ? toyCost(step.bytes, 6, 2, 2, 3)
+                             : toyCost(step.bytes, 2, 4, 2, 4) +
+                                   toyCost(step.bytes, 1, 5, 1, 5);
       EXPECT_DOUBLE_EQ(entry.flops, flops);
       EXPECT_DOUBLE_EQ(entry.bytes, bytes);
       // head waits at two barriers per call; on one thread there are none.
       int64_t barriersPerCall = step.kernelIndex == 1 && threads > 1 ? 2 : 0;
       EXPECT_EQ(entry.barriers, barriersPerCall * entry.calls);
     }
-    // By hand: prefill head 5 + 3 * 6 + 6 * 3, decode head 19 + 13; decode
-    // head bytes (40 + 24 + 4 + 6 + 2) + (40 + 12 + 2.5 + 3 + 1.25), the
-    // per-sequence terms 3 * B and 0.25 * B * C included.
-    EXPECT_DOUBLE_EQ(summary[2].flops, 41);
+    // By hand: prefill head 5 + 3 * 6 + 6 * 2 (each of the 6 tokens
+    // attends 2 positions on average), decode head 19 + 13; prefill head
+    // bytes 40 + 72 + 0.5 * 6 * 2 + 3 * 2 + 0.25 * 2 * 3; decode head bytes
+    // (40 + 24 + 4 + 6 + 2) + (40 + 12 + 2.5 + 3 + 1.25), the per-sequence
+    // terms 3 * B and 0.25 * B * C included.
+    EXPECT_DOUBLE_EQ(summary[2].flops, 35);
+    EXPECT_DOUBLE_EQ(summary[2].bytes, 125.5);
     EXPECT_DOUBLE_EQ(summary[5].flops, 32);
     EXPECT_DOUBLE_EQ(summary[5].bytes, 134.75);
     EXPECT_EQ(coil_session_profile_dropped(session.get()), 0);
@@ -2245,17 +2251,17 @@ TEST_F(RuntimeProfileTest, TraceHasOneEventPerCallStepAndTile) {
         EXPECT_EQ(batch, 2);
         EXPECT_EQ(tokens, 3);
         EXPECT_DOUBLE_EQ(args["flops"].get<double>(),
-                         toyCost(cost.flops, 6, 3, 2));
+                         toyCost(cost.flops, 6, 2, 2, 3));
         EXPECT_DOUBLE_EQ(args["bytes"].get<double>(),
-                         toyCost(cost.bytes, 6, 3, 2));
+                         toyCost(cost.bytes, 6, 2, 2, 3));
       } else {
         EXPECT_EQ(args["entry"], "decode");
         EXPECT_EQ(tokens, 1);
         double context = batch == 2 ? 4 : 5;
         EXPECT_DOUBLE_EQ(args["flops"].get<double>(),
-                         toyCost(cost.flops, batch, context, batch));
+                         toyCost(cost.flops, batch, context, batch, context));
         EXPECT_DOUBLE_EQ(args["bytes"].get<double>(),
-                         toyCost(cost.bytes, batch, context, batch));
+                         toyCost(cost.bytes, batch, context, batch, context));
       }
     }
     // 3 steps x 3 calls x threads tiles.

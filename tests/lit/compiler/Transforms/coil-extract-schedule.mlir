@@ -59,7 +59,7 @@ module {
 
 // -----
 
-// Cost formulas, counted by hand (terms a + b*N + c*N*C + d*B + e*B*C; f32):
+// Cost formulas, counted by hand (terms a + b*N + c*N*A + d*B + e*B*C; f32):
 // COM: embed: one 32-float row per token: b = 128 bytes.
 // COM: attend: slices k, v read and write 16 floats each (b += 256);
 // COM: attention reads q and writes o (2 * 4 heads * 8), reads k, v and writes
