@@ -235,16 +235,47 @@ LogicalResult lowerKernel(func::FuncOp fn) {
   }
 
   LoopBuilder lb(b, fn.getLoc(), tile, tiles, sync);
+  // Tiles wait for each other before an op only where it reads a value
+  // written since the last barrier (by any tile), or writes a buffer that
+  // may be one read since then: a state is updated in place, so its input
+  // and output are one buffer, of one type. Ops that depend on nothing
+  // just before them (a parameter's transform, the conv after it) run on
+  // without a wait.
+  llvm::DenseSet<Value> writtenSinceBarrier;
+  llvm::DenseSet<Type> argTypesReadSinceBarrier;
   bool first = true;
   for (Operation &op : oldBody.without_terminator()) {
     for (OpResult r : op.getResults())
       buffer[r] = destination.lookup(r);
     if (fused.contains(&op))
       continue;
-    // Each op reads what the previous ones wrote, across all tiles.
-    if (!first)
+    // What the op reads and writes, with the ops lowered with it.
+    SmallVector<Value> reads(op.getOperands()), writes(op.getResults());
+    if (RmsNormOp norm = foldedNormOf.lookup(&op))
+      reads.front() = norm.getInput();
+    if (Operation *silu = siluOf.lookup(&op))
+      llvm::append_range(writes, silu->getResults());
+    if (auto chain = epilogueOf.find(&op); chain != epilogueOf.end())
+      for (Operation *e : chain->second) {
+        llvm::append_range(reads, e->getOperands());
+        llvm::append_range(writes, e->getResults());
+      }
+    bool waits =
+        llvm::any_of(
+            reads, [&](Value v) { return writtenSinceBarrier.contains(v); }) ||
+        llvm::any_of(writes, [&](Value v) {
+          return argTypesReadSinceBarrier.contains(v.getType());
+        });
+    if (!first && waits) {
       lb.barrier();
+      writtenSinceBarrier.clear();
+      argTypesReadSinceBarrier.clear();
+    }
     first = false;
+    writtenSinceBarrier.insert(writes.begin(), writes.end());
+    for (Value v : reads)
+      if (isa<BlockArgument>(v))
+        argTypesReadSinceBarrier.insert(v.getType());
     SmallVector<Value> in, out;
     for (Value v : op.getOperands())
       in.push_back(buffer.lookup(v));

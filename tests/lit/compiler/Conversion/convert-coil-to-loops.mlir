@@ -347,3 +347,46 @@ func.func private @linear_int4_panels_avx512(%x: tensor<?x?x64xf32>,
   %y = coil.linear %x, %w scale(%s) {coil.lowering_config = {epilogue = [], isa = "avx512", kc = 0 : i64, mc = 12 : i64, prologue = [], split = "panels", tile = array<i64: 6, 32>, vector = 16 : i64, weights = "panels"}} : (tensor<?x?x64xf32>, tensor<32x64xi4>, tensor<32x2xf32>) -> tensor<?x?x32xf32>
   return %y : tensor<?x?x32xf32>
 }
+
+// -----
+
+// Barriers only where an op reads what was written since the last one: the
+// exp of a parameter and the silu of the input are independent (no barrier
+// between them), the neg reads the exp (a barrier), and the mul after it
+// reads only what was written before that barrier (none).
+// CHECK-LABEL: func.func @independent_ops
+// CHECK-NOT: call @coil_kernel_barrier
+// CHECK: arith.divf
+// CHECK: call @coil_kernel_barrier
+// CHECK: arith.negf
+// CHECK-NOT: call @coil_kernel_barrier
+// CHECK: arith.mulf
+// CHECK-NOT: call @coil_kernel_barrier
+// CHECK: return
+func.func private @independent_ops(%p: tensor<8xf32>, %x: tensor<4xf32>) -> tensor<4xf32> attributes {coil.kernel} {
+  %e = coil.exp %p : tensor<8xf32>
+  %s = coil.silu %x : tensor<4xf32>
+  %a = coil.neg %e : tensor<8xf32>
+  %m = coil.mul %s, %x : tensor<4xf32>
+  return %m : tensor<4xf32>
+}
+
+// -----
+
+// An op that writes a buffer of the type of an argument read since the last
+// barrier waits first: that argument may be a state its result updates in
+// place. The neg writes a type no argument read so far has; the silu after
+// it writes the type of %x, which the neg read.
+// CHECK-LABEL: func.func @may_alias
+// CHECK-NOT: call @coil_kernel_barrier
+// CHECK: arith.negf
+// CHECK: call @coil_kernel_barrier
+// CHECK: arith.divf
+// CHECK-NOT: call @coil_kernel_barrier
+// CHECK: return
+func.func private @may_alias(%h: tensor<4xf32>, %x: tensor<8xf32>) -> (tensor<4xf32>, tensor<8xf32>) attributes {coil.kernel} {
+  %e = coil.exp %h : tensor<4xf32>
+  %n = coil.neg %x : tensor<8xf32>
+  %s = coil.silu %x : tensor<8xf32>
+  return %e, %s : tensor<4xf32>, tensor<8xf32>
+}
