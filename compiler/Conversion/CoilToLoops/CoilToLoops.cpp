@@ -235,6 +235,10 @@ LogicalResult lowerKernel(func::FuncOp fn) {
   }
 
   LoopBuilder lb(b, fn.getLoc(), tile, tiles, sync);
+  if (auto module = fn->getParentOfType<ModuleOp>())
+    if (auto target = module->getAttrOfType<DictionaryAttr>(kTargetAttrName))
+      if (auto isa = target.getAs<StringAttr>("isa"))
+        lb.avx512 = isa.getValue() == "avx512";
   // Tiles wait for each other before an op only where it reads a value
   // written since the last barrier (by any tile), or writes a buffer that
   // may be one read since then: a state is updated in place, so its input

@@ -3,6 +3,7 @@
 #include "compiler/Conversion/CoilToLoops/LoopBuilder.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -126,7 +127,7 @@ Value LoopBuilder::mul(Value x, Value y) {
 Value LoopBuilder::div(Value x, Value y) {
   return b.create<arith::DivFOp>(loc, x, y, fmf);
 }
-Value LoopBuilder::fexp(Value x) {
+Value LoopBuilder::fexp(Value x, bool nonPositive) {
   // exp(x) = 2^n exp(r), n = round(x log2 e), r = x - n ln 2 in
   // [-ln2/2, ln2/2]. Adding 1.5 * 2^23 rounds x log2 e to an integer held
   // in the low mantissa bits of t, which a shift by 23 moves into the
@@ -171,15 +172,35 @@ Value LoopBuilder::fexp(Value x) {
   Value p = f32Like(x, kCoefficients[6]);
   for (int i = 5; i >= 0; --i)
     p = fma(p, r, f32Like(x, kCoefficients[i]));
-  Value scale = b.create<arith::ShLIOp>(
-      loc, b.create<arith::BitcastOp>(loc, it, t), intLike(23));
-  Value bits =
-      b.create<arith::AddIOp>(loc, b.create<arith::BitcastOp>(loc, it, p),
-                              scale);
-  Value y = b.create<arith::BitcastOp>(loc, ft, bits);
+  Value y;
+  auto vt = dyn_cast<VectorType>(ft);
+  bool scalef = avx512 && vt && vt.getRank() == 1 &&
+                vt.getNumElements() == 16 && vt.getElementType().isF32();
+  if (scalef) {
+    // p * 2^n in one vscalefps: the same value as the integer add where
+    // the result is normal, and NaN when p or n is.
+    Value allLanes =
+        b.create<arith::ConstantOp>(loc, b.getIntegerAttr(b.getI16Type(), -1));
+    Value currentRounding =
+        b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(4));
+    y = b.create<LLVM::CallIntrinsicOp>(
+             loc, TypeRange{ft},
+             b.getStringAttr("llvm.x86.avx512.mask.scalef.ps.512"),
+             ValueRange{p, n, p, allLanes, currentRounding},
+             LLVM::FastmathFlagsAttr())
+            .getResult(0);
+  } else {
+    Value scale = b.create<arith::ShLIOp>(
+        loc, b.create<arith::BitcastOp>(loc, it, t), intLike(23));
+    Value bits = b.create<arith::AddIOp>(
+        loc, b.create<arith::BitcastOp>(loc, it, p), scale);
+    y = b.create<arith::BitcastOp>(loc, ft, bits);
+  }
   Value under = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x,
                                         f32Like(x, kLo));
   y = b.create<arith::SelectOp>(loc, under, f32Like(x, 0.0), y);
+  if (nonPositive && scalef)
+    return y;
   // Above kHi or NaN: x + inf is +inf, or the NaN.
   Value over = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UGT, x,
                                        f32Like(x, kHi));

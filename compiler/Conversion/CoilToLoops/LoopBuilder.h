@@ -28,6 +28,9 @@ public:
   Value tile, tiles, sync;
   /// reassoc + contract: reductions may be reordered and FMAs formed.
   arith::FastMathFlagsAttr fmf;
+  /// Whether the target has AVX-512 (vscalefps scales 16 f32 lanes by
+  /// powers of two in one instruction, for fexp).
+  bool avx512 = false;
 
   /// Split points of element-wise loops, a multiple of any vector width and
   /// unroll factor LLVM picks for f32 on x86.
@@ -82,8 +85,10 @@ public:
   Value div(Value x, Value y);
   /// exp(x) on f32 scalars or vectors, as FMAs and integer ops that
   /// vectorise (1.10 ulp at most; 0 where the result is below the smallest
-  /// normal f32, +inf above the largest, NaN for NaN).
-  Value fexp(Value x);
+  /// normal f32, +inf above the largest, NaN for NaN). With
+  /// `nonPositive`, the caller knows x <= 0 or NaN (a decay): the check
+  /// for overflow is left out where NaN still gives NaN without it.
+  Value fexp(Value x, bool nonPositive = false);
   /// The sum of a vector's elements.
   Value hsum(Value v);
   Value addi(Value x, Value y);

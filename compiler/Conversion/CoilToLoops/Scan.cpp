@@ -142,6 +142,9 @@ void storeColumns(LoopBuilder &lb, ArrayRef<Value> columns, Value m,
 struct ScanOperands {
   Value u, delta, a, bm, cm, dv, z, h0, y, hOut, states;
   bool softplus;
+  /// Whether every dt * A is <= 0 (or NaN): dt is a softplus and A is
+  /// -exp(A_log), computed in the same kernel.
+  bool decaysAtMostOne;
   int64_t n;
 };
 
@@ -232,8 +235,8 @@ void scanBlocks(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
               Value dt = lb.vload(vt, scratch.perStep, {two, i, zero});
               for (int64_t k = 0; k < s.n; ++k) {
                 Value ak = lb.vload(vt, scratch.aColumns, {lb.idx(k), zero});
-                lb.vstore(lb.fexp(lb.mul(dt, ak)), scratch.decay,
-                          {i, lb.idx(k), zero});
+                lb.vstore(lb.fexp(lb.mul(dt, ak), s.decaysAtMostOne),
+                          scratch.decay, {i, lb.idx(k), zero});
               }
             });
             return lb.reduce(
@@ -368,7 +371,8 @@ void scanStepRows(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
                                                             lb.idx(j)}));
         Value duj = lb.splat(rt, lb.load(scratch.perStep, {zero, zero,
                                                             lb.idx(j)}));
-        Value decay = lb.fexp(lb.mul(dtj, lb.vload(rt, s.a, {channel, zero})));
+        Value decay = lb.fexp(lb.mul(dtj, lb.vload(rt, s.a, {channel, zero})),
+                              s.decaysAtMostOne);
         Value h = lb.add(lb.mul(decay, lb.vload(rt, s.h0, {bb, channel, zero})),
                          lb.mul(duj, bv));
         lb.vstore(h, s.hOut, {bb, channel, zero});
@@ -403,7 +407,8 @@ void scanChannels(LoopBuilder &lb, const ScanOperands &s, Value bb, Value lo,
                     Value uu = lb.load(s.u, {bb, t, d});
                     Value bv = lb.vload(vt, s.bm, {bb, t, lb.idx(0)});
                     Value cv = lb.vload(vt, s.cm, {bb, t, lb.idx(0)});
-                    Value decay = lb.fexp(lb.mul(lb.splat(vt, dt), av));
+                    Value decay = lb.fexp(lb.mul(lb.splat(vt, dt), av),
+                                          s.decaysAtMostOne);
                     Value next =
                         lb.add(lb.mul(decay, h[0]),
                                lb.mul(lb.splat(vt, lb.mul(dt, uu)), bv));
@@ -438,6 +443,9 @@ LogicalResult mlir::coil::lowerScan(LoopBuilder &lb, Operation *op,
   s.hOut = out[1];
   s.states = scan.getStates() ? out[2] : Value();
   s.softplus = scan.getDeltaSoftplus();
+  auto negA = scan.getA().getDefiningOp<NegOp>();
+  s.decaysAtMostOne =
+      s.softplus && negA && negA.getOperand().getDefiningOp<ExpOp>();
   s.n = lb.staticDim(s.a, 1);
   int64_t channels = lb.staticDim(s.a, 0);
   std::optional<ScanConfig> config = ScanConfig::of(op);
