@@ -180,17 +180,14 @@ public:
         int64_t end =
             i + 1 < pieces.size() ? pieces[i + 1].first / c.nr : fullPanels;
         // In groups of panelGroup() panels (the small row tiles sweep a
-        // group together), then the rest one by one.
+        // whole group together); the last group may be short.
         Value lo = lb.maxui(pLo, lb.idx(begin));
         Value hi = lb.maxui(lb.minui(pHi, lb.idx(end)), lo);
         int64_t group = panelGroup();
-        Value count = lb.subi(hi, lo);
-        Value grouped = lb.subi(
-            hi, lb.b.create<arith::RemUIOp>(lb.loc, count, lb.idx(group)));
-        lb.loop(lo, grouped, group,
-                [&](Value p) { panel(p, group, m0, mEnd, c.nr, pieces[i]); });
-        lb.loop(grouped, hi, 1,
-                [&](Value p) { panel(p, 1, m0, mEnd, c.nr, pieces[i]); });
+        lb.loop(lo, hi, group, [&](Value p) {
+          Value count = lb.minui(lb.subi(hi, p), lb.idx(group));
+          panel(p, count, group, m0, mEnd, c.nr, pieces[i]);
+        });
       }
       if (fullPanels == panels)
         return;
@@ -205,7 +202,7 @@ public:
       auto ifOp = lb.b.create<scf::IfOp>(lb.loc, owns, /*withElse=*/false);
       OpBuilder::InsertionGuard guard(lb.b);
       lb.b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-      panel(last, 1, m0, mEnd, n - fullPanels * c.nr, pieces.back());
+      panel(last, lb.idx(1), 1, m0, mEnd, n - fullPanels * c.nr, pieces.back());
     });
   }
 
@@ -260,14 +257,16 @@ private:
     return std::max<int64_t>(1, kChains / (c.nr / c.lanes));
   }
 
-  /// Rows [m0, mEnd) of panels p0 .. p0 + panels - 1, whose first `valid`
-  /// features exist (all of them unless it is one, partial, panel), stored
-  /// into `piece`. Tiles of mr rows take one panel at a time; the tiles of
-  /// the rows left over take as many panels of the group as keep kChains
-  /// chains in registers. With K blocking, the rows are swept once per
-  /// block of kc, so the block's kc x nr weights stay in L1 for every tile.
-  void panel(Value p0, int64_t panels, Value m0, Value mEnd, int64_t valid,
-             const Piece &piece) {
+  /// Rows [m0, mEnd) of panels p0 .. p0 + count - 1 (count <= panels),
+  /// whose first `valid` features exist (all of them unless it is one,
+  /// partial, panel), stored into `piece`. Tiles of mr rows take one panel
+  /// at a time; the tiles of the rows left over take as many panels of a
+  /// whole group of `panels` as keep kChains chains in registers, and one
+  /// at a time in a short group. With K blocking, the rows are swept once
+  /// per block of kc, so the block's kc x nr weights stay in L1 for every
+  /// tile.
+  void panel(Value p0, Value count, int64_t panels, Value m0, Value mEnd,
+             int64_t valid, const Piece &piece) {
     auto sweep = [&](const KBlock &kb) {
       Value span = lb.subi(mEnd, m0);
       Value cur = lb.addi(m0, lb.subi(span, lb.b.create<arith::RemUIOp>(
@@ -276,7 +275,7 @@ private:
       // rows, also prefetch the weights the next sweep reads; the other
       // full tiles find them in cache already.
       Value firstEnd = lb.minui(lb.addi(m0, lb.idx(c.mr)), cur);
-      lb.loop(lb.idx(0), lb.idx(panels), 1, [&](Value g) {
+      lb.loop(lb.idx(0), count, 1, [&](Value g) {
         Value p = lb.addi(p0, g);
         lb.loop(m0, firstEnd, c.mr, [&](Value r) {
           tile(r, c.mr, p, 1, valid, piece, kb, /*prefetch=*/true);
@@ -294,17 +293,27 @@ private:
         int64_t together = std::clamp<int64_t>(
             kChains / (rowsInTile * (c.nr / c.lanes)), 1, panels);
         lb.loop(cur, next, rowsInTile, [&](Value r) {
-          if (together == 1) {
-            lb.loop(lb.idx(0), lb.idx(panels), 1, [&](Value g) {
+          auto oneByOne = [&] {
+            lb.loop(lb.idx(0), count, 1, [&](Value g) {
               tile(r, rowsInTile, lb.addi(p0, g), 1, valid, piece, kb,
                    /*prefetch=*/true);
             });
+          };
+          if (together == 1) {
+            oneByOne();
             return;
           }
+          Value whole = lb.b.create<arith::CmpIOp>(
+              lb.loc, arith::CmpIPredicate::eq, count, lb.idx(panels));
+          auto ifOp = lb.b.create<scf::IfOp>(lb.loc, whole, /*withElse=*/true);
+          OpBuilder::InsertionGuard guard(lb.b);
+          lb.b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
           for (int64_t g = 0; g < panels; g += together)
             tile(r, rowsInTile, lb.addi(p0, lb.idx(g)),
                  std::min(together, panels - g), valid, piece, kb,
                  /*prefetch=*/true);
+          lb.b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+          oneByOne();
         });
         cur = next;
       }
