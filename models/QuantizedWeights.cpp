@@ -16,9 +16,7 @@
 #include "llvm/Support/Parallel.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
-#include <limits>
 #include <map>
 
 using namespace mlir;
@@ -116,26 +114,15 @@ Expected<models::QuantizedWeightsSummary> models::writeQuantizedWeights(
     int64_t groups = int4 ? cols / weights::kInt4Group : 1;
     std::vector<int8_t> q(static_cast<size_t>(count));
     std::vector<float> scale(static_cast<size_t>(rows * groups));
-    constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
-    std::atomic<int64_t> bad{kNone};
+    weights::FirstBadRow bad;
     forRows(rows, [&](int64_t begin, int64_t end) {
-      int64_t at = begin * cols;
-      int64_t row =
-          int4
-              ? weights::quantizeGroupsInt4(values.data() + at, end - begin,
-                                            cols, q.data() + at,
-                                            scale.data() + begin * groups)
-              : weights::quantizeRowsInt8(values.data() + at, end - begin, cols,
-                                          q.data() + at, scale.data() + begin);
-      int64_t seen = bad.load();
-      while (row >= 0 && begin + row < seen &&
-             !bad.compare_exchange_weak(seen, begin + row)) {
-      }
+      weights::quantizeRowRange(int4, values.data(), begin, end, cols, q.data(),
+                                scale.data(), bad);
     });
-    if (bad.load() != kNone)
+    if (bad.get() >= 0)
       return fail(formatv("{0}: tensor '{1}' in {2} holds a NaN or an "
                           "infinity in row {3}, which int{4} cannot represent",
-                          weightsPath, t.name, t.file, bad.load(),
+                          weightsPath, t.name, t.file, bad.get(),
                           int4 ? 4 : 8));
     Output &out = outputs[t.name];
     if (int4) {

@@ -682,11 +682,10 @@ Error Interpreter::bindWeights() {
       std::vector<int8_t> q(values.size());
       int64_t groups = int4 ? cols / ::coil::weights::kInt4Group : 1;
       std::vector<float> scale(rows * groups);
-      int64_t bad =
-          int4 ? ::coil::weights::quantizeGroupsInt4(values.data(), rows, cols,
-                                                     q.data(), scale.data())
-               : ::coil::weights::quantizeRowsInt8(values.data(), rows, cols,
-                                                   q.data(), scale.data());
+      ::coil::weights::FirstBadRow firstBad;
+      ::coil::weights::quantizeRowRange(int4, values.data(), 0, rows, cols,
+                                        q.data(), scale.data(), firstBad);
+      int64_t bad = firstBad.get();
       if (bad >= 0) {
         error = makeError(llvm::formatv("weight '{0}' holds a NaN or an "
                                         "infinity in row {1}, which int{2} "

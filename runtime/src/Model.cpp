@@ -16,11 +16,9 @@
 #include "runtime/src/weights/Quantize.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <functional>
-#include <limits>
 #include <map>
 #include <set>
 #include <string_view>
@@ -333,25 +331,15 @@ Model::bindWeights(std::shared_ptr<const weights::WeightFileSet> weights) {
             return s;
           // Rows are quantized on their own: in ranges, on all cores; the
           // first bad row of any range is reported.
-          constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
-          std::atomic<int64_t> bad{kNone};
+          weights::FirstBadRow bad;
           forRanges(rows, rows * cols, [&](int64_t begin, int64_t end) {
-            int64_t at = begin * cols;
-            int64_t row =
-                int4 ? weights::quantizeGroupsInt4(src + at, end - begin, cols,
-                                                   q + at,
-                                                   scale + begin * groups)
-                     : weights::quantizeRowsInt8(src + at, end - begin, cols,
-                                                 q + at, scale + begin);
-            int64_t seen = bad.load();
-            while (row >= 0 && begin + row < seen &&
-                   !bad.compare_exchange_weak(seen, begin + row)) {
-            }
+            weights::quantizeRowRange(int4, src, begin, end, cols, q, scale,
+                                      bad);
           });
-          if (bad.load() != kNone)
+          if (bad.get() >= 0)
             return Status::error(COIL_BAD_WEIGHTS,
                                  found + " holds a NaN or an infinity in row " +
-                                     std::to_string(bad.load()) + ", which " +
+                                     std::to_string(bad.get()) + ", which " +
                                      format + " cannot represent");
         }
       } else if (qz.int4 != int4) {

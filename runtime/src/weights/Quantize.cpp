@@ -53,6 +53,28 @@ int64_t quantizeGroupsInt4(const float *w, int64_t rows, int64_t cols,
   return -1;
 }
 
+void FirstBadRow::report(int64_t row) {
+  int64_t seen = first.load();
+  while (row >= 0 && row < seen && !first.compare_exchange_weak(seen, row)) {
+  }
+}
+
+int64_t FirstBadRow::get() const {
+  int64_t row = first.load();
+  return row == std::numeric_limits<int64_t>::max() ? -1 : row;
+}
+
+void quantizeRowRange(bool int4, const float *w, int64_t begin, int64_t end,
+                      int64_t cols, int8_t *q, float *scale, FirstBadRow &bad) {
+  int64_t at = begin * cols;
+  int64_t row =
+      int4 ? quantizeGroupsInt4(w + at, end - begin, cols, q + at,
+                                scale + begin * (cols / kInt4Group))
+           : quantizeRowsInt8(w + at, end - begin, cols, q + at, scale + begin);
+  if (row >= 0)
+    bad.report(begin + row);
+}
+
 void packInt4(const int8_t *q, size_t count, uint8_t *packed) {
   for (size_t i = 0; i < count / 2; ++i)
     packed[i] = static_cast<uint8_t>((static_cast<uint8_t>(q[2 * i]) & 0x0f) |

@@ -11,8 +11,10 @@
 #ifndef COIL_RUNTIME_WEIGHTS_QUANTIZE_H
 #define COIL_RUNTIME_WEIGHTS_QUANTIZE_H
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -39,6 +41,25 @@ constexpr int64_t kInt4Group = 32;
 /// row holding a NaN or an infinity, or -1.
 int64_t quantizeGroupsInt4(const float *w, int64_t rows, int64_t cols,
                            int8_t *q, float *scale);
+
+/// The lowest row that rows quantized in ranges (in any order, on any
+/// thread) found holding a NaN or an infinity.
+class FirstBadRow {
+public:
+  /// Records `row` (>= 0); -1 (no bad row) is ignored.
+  void report(int64_t row);
+  /// The lowest row reported, or -1.
+  int64_t get() const;
+
+private:
+  std::atomic<int64_t> first{std::numeric_limits<int64_t>::max()};
+};
+
+/// Rows [begin, end) of the [rows, cols] matrix `w` quantized to int4 in
+/// groups (`int4`) or to int8 per row, into `q` and `scale` laid out as for
+/// the whole matrix; a row that cannot be quantized is reported to `bad`.
+void quantizeRowRange(bool int4, const float *w, int64_t begin, int64_t end,
+                      int64_t cols, int8_t *q, float *scale, FirstBadRow &bad);
 
 /// Packs `count` (even) int4 values, one per byte in [-8, 7], two per byte:
 /// element 2i in the low nibble of byte i and 2i + 1 in its high nibble,

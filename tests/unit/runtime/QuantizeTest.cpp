@@ -65,6 +65,35 @@ TEST(QuantizeTest, NonFiniteRowsAreRefused) {
   EXPECT_EQ(quantizeRowsInt8(w.data(), 2, 3, q.data(), scale.data()), 1);
 }
 
+TEST(QuantizeTest, RowRangesFillTheWholeMatrixAndReportTheFirstBadRow) {
+  // Four rows of 32: quantized as one range or as two, in either order,
+  // the same values; rows 1 and 3 hold an infinity, row 1 is reported.
+  std::vector<float> w(128);
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = 0.25f * static_cast<float>(i % 13) - 1.0f;
+  std::vector<int8_t> whole(128), parts(128);
+  std::vector<float> wholeScale(4), partScale(4);
+  FirstBadRow none;
+  quantizeRowRange(true, w.data(), 0, 4, 32, whole.data(), wholeScale.data(),
+                   none);
+  EXPECT_EQ(none.get(), -1);
+  quantizeRowRange(true, w.data(), 2, 4, 32, parts.data(), partScale.data(),
+                   none);
+  quantizeRowRange(true, w.data(), 0, 2, 32, parts.data(), partScale.data(),
+                   none);
+  EXPECT_EQ(parts, whole);
+  EXPECT_EQ(partScale, wholeScale);
+  w[3 * 32 + 5] = std::numeric_limits<float>::infinity();
+  w[1 * 32 + 7] = std::numeric_limits<float>::infinity();
+  FirstBadRow bad;
+  quantizeRowRange(false, w.data(), 2, 4, 32, parts.data(), partScale.data(),
+                   bad);
+  EXPECT_EQ(bad.get(), 3);
+  quantizeRowRange(false, w.data(), 0, 2, 32, parts.data(), partScale.data(),
+                   bad);
+  EXPECT_EQ(bad.get(), 1);
+}
+
 TEST(QuantizeTest, Int4PacksLowNibbleFirstAndUnpacksSignExtended) {
   std::vector<int8_t> q = {-8, 7, 0, -1, 3, -5};
   std::vector<uint8_t> packed(3);
