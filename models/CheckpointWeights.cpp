@@ -26,6 +26,15 @@ std::string describeSizes(const ModelConfig &config) {
                          l.numLayers, l.hiddenSize, l.intermediateSize,
                          l.numHeads, l.numKvHeads, l.headDim, l.vocabSize);
   }
+  if (config.family == ModelConfig::Family::Mamba2) {
+    const Mamba2Config &m = config.mamba2;
+    return llvm::formatv("num_hidden_layers = {0}, hidden_size = {1}, "
+                         "num_heads = {2}, head_dim = {3}, n_groups = {4}, "
+                         "state_size = {5}, conv_kernel = {6}, vocab_size = "
+                         "{7}",
+                         m.numLayers, m.hiddenSize, m.numHeads, m.headDim,
+                         m.numGroups, m.stateSize, m.convKernel, m.vocabSize);
+  }
   const MambaConfig &m = config.mamba;
   if (m.layout == MambaConfig::Layout::StateSpaces)
     return llvm::formatv("n_layer = {0}, d_model = {1}, expand = {2}, "

@@ -58,8 +58,15 @@ public:
   }
 
   Value rmsNorm(Value x, Value w, double epsilon) {
-    return b.create<RmsNormOp>(loc, x.getType(), x, w,
-                               b.getF32FloatAttr(static_cast<float>(epsilon)));
+    return rmsNorm(x, w, epsilon, /*groupSize=*/0);
+  }
+
+  /// rms_norm over groups of `groupSize` features (0: all of them).
+  Value rmsNorm(Value x, Value w, double epsilon, int64_t groupSize) {
+    auto op = b.create<RmsNormOp>(
+        loc, x.getType(), x, w, b.getF32FloatAttr(static_cast<float>(epsilon)),
+        groupSize ? b.getI64IntegerAttr(groupSize) : IntegerAttr());
+    return op.getResult();
   }
 
   Value silu(Value x) { return b.create<SiluOp>(loc, x); }

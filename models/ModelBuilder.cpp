@@ -1,9 +1,10 @@
 //===- ModelBuilder.cpp - coil IR and weight lists from a config -*- C++
 //-*-===//
 //
-// The Mamba (v1) and Llama forward passes as coil IR, following the reference
-// implementations (state-spaces `mamba_ssm` / Hugging Face `modeling_mamba`,
-// and Hugging Face `modeling_llama`) op for op, and the parameter lists with
+// The Mamba (v1), Mamba-2 and Llama forward passes as coil IR, following the
+// reference implementations (state-spaces `mamba_ssm` / Hugging Face
+// `modeling_mamba` and `modeling_mamba2`, and Hugging Face `modeling_llama`)
+// op for op, and the parameter lists with
 // their published initialisations.
 //
 //===----------------------------------------------------------------------===//
@@ -27,8 +28,8 @@ namespace {
 constexpr int64_t kDyn = ShapedType::kDynamic;
 
 std::string layerPrefix(const ModelConfig &config, int64_t layer) {
-  return (config.family == ModelConfig::Family::Mamba ? "backbone.layers."
-                                                      : "model.layers.") +
+  return (config.family == ModelConfig::Family::Llama ? "model.layers."
+                                                      : "backbone.layers.") +
          std::to_string(layer) + ".";
 }
 
@@ -101,6 +102,54 @@ std::vector<WeightSpec> mambaWeights(const ModelConfig &config) {
   return specs;
 }
 
+/// Mamba-2: `mamba_ssm`'s `Mamba2.__init__` and `_init_weights`, as Mamba's
+/// (embedding N(0, 0.02), PyTorch default linears and conv, out_proj
+/// rescaled by 1/sqrt(n_layer), dt_bias the inverse softplus of a
+/// log-uniform dt in [time_step_min, time_step_max]), with Hugging Face's
+/// A_log = log(1..H) (mamba_ssm draws A uniformly in [1, 16]) and D = 1.
+std::vector<WeightSpec> mamba2Weights(const ModelConfig &config) {
+  const Mamba2Config &m = config.mamba2;
+  std::vector<WeightSpec> specs;
+  specs.push_back({"backbone.embeddings.weight",
+                   {m.vocabSize, m.hiddenSize},
+                   normal(0.02)});
+  double outScale = 1.0 / std::sqrt(static_cast<double>(m.numLayers));
+  for (int64_t i = 0; i < m.numLayers; ++i) {
+    std::string p = layerPrefix(config, i);
+    std::string x = p + "mixer.";
+    specs.push_back({p + "norm.weight", {m.hiddenSize}, constant(1.0)});
+    specs.push_back({x + "in_proj.weight",
+                     {m.projectionSize(), m.hiddenSize},
+                     torchDefault(m.hiddenSize)});
+    if (m.linearBias)
+      specs.push_back(
+          {x + "in_proj.bias", {m.projectionSize()}, constant(0.0)});
+    specs.push_back({x + "conv1d.weight",
+                     {m.convDim(), 1, m.convKernel},
+                     torchDefault(m.convKernel)});
+    if (m.convBias)
+      specs.push_back(
+          {x + "conv1d.bias", {m.convDim()}, torchDefault(m.convKernel)});
+    specs.push_back({x + "dt_bias",
+                     {m.numHeads},
+                     {WeightInit::Kind::DtBias, m.dtMin, m.dtMax}});
+    specs.push_back(
+        {x + "A_log", {m.numHeads}, {WeightInit::Kind::ALogRange, 0, 0}});
+    specs.push_back({x + "D", {m.numHeads}, constant(1.0)});
+    specs.push_back({x + "norm.weight", {m.dInner}, constant(1.0)});
+    WeightInit out = torchDefault(m.dInner);
+    out.a *= outScale;
+    specs.push_back({x + "out_proj.weight", {m.hiddenSize, m.dInner}, out});
+    if (m.linearBias)
+      specs.push_back({x + "out_proj.bias", {m.hiddenSize}, constant(0.0)});
+  }
+  specs.push_back({"backbone.norm_f.weight", {m.hiddenSize}, constant(1.0)});
+  if (!m.tieEmbeddings)
+    specs.push_back(
+        {"lm_head.weight", {m.vocabSize, m.hiddenSize}, normal(0.02)});
+  return specs;
+}
+
 /// Llama: `LlamaPreTrainedModel._init_weights` (N(0, 0.02) for every linear
 /// and the embedding, norms at 1).
 std::vector<WeightSpec> llamaWeights(const ModelConfig &config) {
@@ -159,6 +208,12 @@ SmallVector<StateArg> stateArgs(GraphBuilder &g, const ModelConfig &config) {
       args.push_back(
           {"conv." + layer, g.tensor({kDyn, m.dInner, m.dConv - 1})});
       args.push_back({"ssm." + layer, g.tensor({kDyn, m.dInner, m.dState})});
+    } else if (config.family == ModelConfig::Family::Mamba2) {
+      const Mamba2Config &m = config.mamba2;
+      args.push_back(
+          {"conv." + layer, g.tensor({kDyn, m.convDim(), m.convKernel - 1})});
+      args.push_back({"ssm." + layer,
+                      g.tensor({kDyn, m.numHeads, m.headDim, m.stateSize})});
     } else {
       const LlamaConfig &l = config.llama;
       auto cache = g.tensor({kDyn, l.numKvHeads, kDyn, l.headDim});
@@ -233,6 +288,72 @@ Value mambaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
   Value out =
       g.linear(scan.getResult(),
                g.weight(x + "out_proj.weight", {m.dModel, m.dInner}), outBias);
+  newStates.push_back(conv.getStateOut());
+  newStates.push_back(scan.getStateOut());
+  if (histories) {
+    std::string index = std::to_string(layer);
+    histories->push_back({"conv." + index, conv.getStates()});
+    histories->push_back({"ssm." + index, scan.getStates()});
+  }
+  return g.add(h, out);
+}
+
+/// h += out_proj(gated_norm(ssd_scan(x, dt, A, B, C, D), z)) on rms_norm(h),
+/// where z, xBC, dt = in_proj(n) and x, B, C = silu(conv(xBC)) (Hugging
+/// Face's `Mamba2Mixer.torch_forward`, mamba_ssm's `Mamba2`).
+Value mamba2Layer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
+                  Value h, Value convState, Value ssmState,
+                  SmallVectorImpl<Value> &newStates,
+                  SmallVectorImpl<History> *histories) {
+  const Mamba2Config &m = config.mamba2;
+  std::string p = layerPrefix(config, layer), x = p + "mixer.";
+  OpBuilder &b = g.builder();
+  Location loc = g.location();
+  int64_t groupWidth = m.numGroups * m.stateSize;
+
+  Value n =
+      g.rmsNorm(h, g.weight(p + "norm.weight", {m.hiddenSize}), m.normEpsilon);
+  Value inBias = m.linearBias
+                     ? g.weight(x + "in_proj.bias", {m.projectionSize()})
+                     : Value();
+  Value zxbcdt = g.linear(
+      n, g.weight(x + "in_proj.weight", {m.projectionSize(), m.hiddenSize}),
+      inBias);
+  SmallVector<Value> parts =
+      g.split(zxbcdt, {m.dInner, m.convDim(), m.numHeads});
+
+  Value convW =
+      g.reshape(g.weight(x + "conv1d.weight", {m.convDim(), 1, m.convKernel}),
+                {m.convDim(), m.convKernel});
+  Value convB =
+      m.convBias ? g.weight(x + "conv1d.bias", {m.convDim()}) : Value();
+  Type convHistory = histories ? historyType(g, h, convState) : Type();
+  auto conv =
+      b.create<Conv1dCausalOp>(loc, parts[1].getType(), convState.getType(),
+                               convHistory, parts[1], convW, convB, convState);
+  SmallVector<Value> xbc =
+      g.split(g.silu(conv.getResult()), {m.dInner, groupWidth, groupWidth});
+
+  Value a = g.neg(g.exp(g.weight(x + "A_log", {m.numHeads})));
+  Value d = g.weight(x + "D", {m.numHeads});
+  Value dtBias = g.weight(x + "dt_bias", {m.numHeads});
+  Type ssmHistory = histories ? historyType(g, h, ssmState) : Type();
+  DenseF64ArrayAttr limit =
+      m.hasDtLimit() ? b.getDenseF64ArrayAttr({m.dtLimitLow, m.dtLimitHigh})
+                     : DenseF64ArrayAttr();
+  auto scan = b.create<SsdScanOp>(
+      loc, xbc[0].getType(), ssmState.getType(), ssmHistory, xbc[0], parts[2],
+      a, xbc[1], xbc[2], d, dtBias, ssmState, /*delta_softplus=*/true, limit);
+
+  Value gated = g.mul(scan.getResult(), g.silu(parts[0]));
+  Value normed =
+      g.rmsNorm(gated, g.weight(x + "norm.weight", {m.dInner}), m.normEpsilon,
+                m.numGroups > 1 ? m.dInner / m.numGroups : 0);
+  Value outBias =
+      m.linearBias ? g.weight(x + "out_proj.bias", {m.hiddenSize}) : Value();
+  Value out = g.linear(
+      normed, g.weight(x + "out_proj.weight", {m.hiddenSize, m.dInner}),
+      outBias);
   newStates.push_back(conv.getStateOut());
   newStates.push_back(scan.getStateOut());
   if (histories) {
@@ -341,6 +462,22 @@ void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
                      ? table
                      : g.weight("lm_head.weight", {m.vocabSize, m.dModel});
     logits = g.linear(h, head);
+  } else if (config.family == ModelConfig::Family::Mamba2) {
+    const Mamba2Config &m = config.mamba2;
+    Value table =
+        g.weight("backbone.embeddings.weight", {m.vocabSize, m.hiddenSize});
+    Value h = g.embed(table, tokens);
+    for (int64_t i = 0; i < m.numLayers; ++i)
+      h = mamba2Layer(g, config, i, h, fn.getArgument(2 + 2 * i),
+                      fn.getArgument(3 + 2 * i), newStates, keep);
+    if (lastOnly)
+      h = g.lastPosition(h);
+    h = g.rmsNorm(h, g.weight("backbone.norm_f.weight", {m.hiddenSize}),
+                  m.normEpsilon);
+    Value head = m.tieEmbeddings
+                     ? table
+                     : g.weight("lm_head.weight", {m.vocabSize, m.hiddenSize});
+    logits = g.linear(h, head);
   } else {
     const LlamaConfig &l = config.llama;
     Value table =
@@ -375,8 +512,15 @@ void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
 
 std::vector<WeightSpec>
 mlir::coil::models::weightSpecs(const ModelConfig &config) {
-  return config.family == ModelConfig::Family::Mamba ? mambaWeights(config)
-                                                     : llamaWeights(config);
+  switch (config.family) {
+  case ModelConfig::Family::Mamba:
+    return mambaWeights(config);
+  case ModelConfig::Family::Mamba2:
+    return mamba2Weights(config);
+  case ModelConfig::Family::Llama:
+    return llamaWeights(config);
+  }
+  llvm_unreachable("unknown family");
 }
 
 OwningOpRef<ModuleOp>

@@ -19,21 +19,46 @@
 #include "llvm/Support/Path.h"
 
 #include <cmath>
+#include <limits>
 #include <optional>
 
 using namespace llvm;
 using namespace mlir::coil::models;
 
 StringRef ModelConfig::familyName() const {
-  return family == Family::Mamba ? "mamba" : "llama";
+  switch (family) {
+  case Family::Mamba:
+    return "mamba";
+  case Family::Mamba2:
+    return "mamba2";
+  case Family::Llama:
+    return "llama";
+  }
+  llvm_unreachable("unknown family");
 }
 
 int64_t ModelConfig::vocabSize() const {
-  return family == Family::Mamba ? mamba.vocabSize : llama.vocabSize;
+  switch (family) {
+  case Family::Mamba:
+    return mamba.vocabSize;
+  case Family::Mamba2:
+    return mamba2.vocabSize;
+  case Family::Llama:
+    return llama.vocabSize;
+  }
+  llvm_unreachable("unknown family");
 }
 
 int64_t ModelConfig::numLayers() const {
-  return family == Family::Mamba ? mamba.numLayers : llama.numLayers;
+  switch (family) {
+  case Family::Mamba:
+    return mamba.numLayers;
+  case Family::Mamba2:
+    return mamba2.numLayers;
+  case Family::Llama:
+    return llama.numLayers;
+  }
+  llvm_unreachable("unknown family");
 }
 
 namespace {
@@ -254,6 +279,76 @@ Expected<ModelConfig> parseStateSpacesMamba(const json::Object &root,
   return config;
 }
 
+/// `time_step_limit`: absent, null, or [low, high] with 0 <= low <= high
+/// (Hugging Face's default (0, inf) is "no limit").
+void readDtLimit(const json::Object &root, Mamba2Config &m, KeyReader &r) {
+  const json::Value *v = root.get("time_step_limit");
+  if (!v || v->kind() == json::Value::Null)
+    return;
+  const json::Array *pair = v->getAsArray();
+  std::optional<double> low, high;
+  if (pair && pair->size() == 2) {
+    low = (*pair)[0].getAsNumber();
+    high = (*pair)[1].getAsNumber();
+  }
+  if (!low || !high || std::isnan(*low) || std::isnan(*high) || *low < 0 ||
+      *low > *high) {
+    r.fail("key 'time_step_limit' must be [low, high] with 0 <= low <= high");
+    return;
+  }
+  m.dtLimitLow = *low;
+  m.dtLimitHigh = *high;
+}
+
+/// Hugging Face's `Mamba2Config` (defaults as there).
+Expected<ModelConfig> parseMamba2(const json::Object &root,
+                                  StringRef fileName) {
+  KeyReader r(root, fileName, "");
+  ModelConfig config;
+  config.family = ModelConfig::Family::Mamba2;
+  Mamba2Config &m = config.mamba2;
+  m.hiddenSize = r.requiredInt("hidden_size", kMaxWidth);
+  m.numLayers = r.requiredInt("num_hidden_layers", kMaxLayers);
+  m.vocabSize = r.requiredInt("vocab_size", kMaxVocab);
+  m.numHeads = r.optionalInt("num_heads", 128, kMaxWidth);
+  m.headDim = r.optionalInt("head_dim", 64, kMaxWidth);
+  m.numGroups = r.optionalInt("n_groups", 8, kMaxWidth);
+  m.stateSize = r.optionalInt("state_size", 128, kMaxStates);
+  m.expand = r.optionalInt("expand", 2, kMaxExpand);
+  m.convKernel = r.optionalInt("conv_kernel", 4, kMaxConvKernel, 2);
+  m.chunkSize = r.optionalInt("chunk_size", 256, kMaxPositions);
+  m.normEpsilon = r.optionalPositive("layer_norm_epsilon", 1e-5);
+  m.linearBias = r.optionalBool("use_bias", false);
+  m.convBias = r.optionalBool("use_conv_bias", true);
+  m.tieEmbeddings = r.optionalBool("tie_word_embeddings", false);
+  m.dtMin = r.optionalPositive("time_step_min", 1e-3);
+  m.dtMax = r.optionalPositive("time_step_max", 0.1);
+  m.dtFloor = r.optionalPositive("time_step_floor", 1e-4);
+  readDtLimit(root, m, r);
+  r.requireString("hidden_act", "silu");
+  if (r.has("rms_norm") && !r.optionalBool("rms_norm", true))
+    r.fail("key 'rms_norm' is false; only Mamba-2 with its gated RMSNorm is "
+           "supported");
+  r.requireFalse("norm_before_gate",
+                 "only the gate before the norm (norm(y * silu(z))) is "
+                 "supported");
+  if (Error e = r.takeError())
+    return std::move(e);
+  m.dInner = m.expand * m.hiddenSize;
+  if (m.numHeads * m.headDim != m.dInner)
+    r.fail(formatv("num_heads x head_dim is {0} x {1} = {2}, but expand x "
+                   "hidden_size is {3} x {4} = {5}; they must be equal",
+                   m.numHeads, m.headDim, m.numHeads * m.headDim, m.expand,
+                   m.hiddenSize, m.dInner));
+  else if (m.numHeads % m.numGroups != 0)
+    r.fail(formatv("key 'n_groups' is {0}, which does not divide num_heads "
+                   "{1}",
+                   m.numGroups, m.numHeads));
+  if (Error e = r.takeError())
+    return std::move(e);
+  return config;
+}
+
 Expected<ModelConfig> parseLlama(const json::Object &root, StringRef fileName) {
   KeyReader r(root, fileName, "");
   ModelConfig config;
@@ -324,14 +419,18 @@ Expected<ModelConfig> mlir::coil::models::parseModelConfig(StringRef text,
   std::optional<StringRef> modelType = root->getString("model_type");
   if (modelType && *modelType == "mamba")
     return parseHuggingFaceMamba(*root, fileName);
+  if (modelType && *modelType == "mamba2")
+    return parseMamba2(*root, fileName);
   if (modelType && *modelType == "llama")
     return parseLlama(*root, fileName);
   if (modelType)
-    return createStringError(
-        inconvertibleErrorCode(),
-        fileName + ": unsupported model_type \"" + *modelType +
-            "\" (supported: \"mamba\", \"llama\", or a state-spaces Mamba "
-            "config with d_model and n_layer)");
+    return createStringError(inconvertibleErrorCode(),
+                             fileName + ": unsupported model_type \"" +
+                                 *modelType +
+                                 "\" (supported: \"mamba\", \"mamba2\", "
+                                 "\"llama\", or a state-spaces "
+                                 "Mamba "
+                                 "config with d_model and n_layer)");
   if (root->get("d_model") && root->get("n_layer"))
     return parseStateSpacesMamba(*root, fileName);
   return createStringError(
@@ -374,6 +473,36 @@ std::string mlir::coil::models::toConfigJson(const ModelConfig &config) {
     o["rms_norm_eps"] = l.normEpsilon;
     o["rope_theta"] = l.ropeTheta;
     o["tie_word_embeddings"] = l.tieEmbeddings;
+    o["hidden_act"] = "silu";
+  } else if (config.family == ModelConfig::Family::Mamba2) {
+    const Mamba2Config &m = config.mamba2;
+    o["model_type"] = "mamba2";
+    o["architectures"] = json::Array{"Mamba2ForCausalLM"};
+    o["hidden_size"] = m.hiddenSize;
+    o["num_hidden_layers"] = m.numLayers;
+    o["vocab_size"] = m.vocabSize;
+    o["num_heads"] = m.numHeads;
+    o["head_dim"] = m.headDim;
+    o["n_groups"] = m.numGroups;
+    o["state_size"] = m.stateSize;
+    o["expand"] = m.expand;
+    o["conv_kernel"] = m.convKernel;
+    o["chunk_size"] = m.chunkSize;
+    o["layer_norm_epsilon"] = m.normEpsilon;
+    o["use_bias"] = m.linearBias;
+    o["use_conv_bias"] = m.convBias;
+    o["tie_word_embeddings"] = m.tieEmbeddings;
+    o["time_step_min"] = m.dtMin;
+    o["time_step_max"] = m.dtMax;
+    o["time_step_floor"] = m.dtFloor;
+    // JSON has no infinity: an unbounded limit is written as the largest
+    // double, which clamps nothing.
+    if (m.hasDtLimit())
+      o["time_step_limit"] =
+          json::Array{m.dtLimitLow, std::isfinite(m.dtLimitHigh)
+                                        ? m.dtLimitHigh
+                                        : std::numeric_limits<double>::max()};
+    o["rms_norm"] = true;
     o["hidden_act"] = "silu";
   } else if (config.mamba.layout == MambaConfig::Layout::StateSpaces) {
     const MambaConfig &m = config.mamba;

@@ -13,6 +13,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -40,6 +41,42 @@ struct MambaConfig {
   bool tieEmbeddings = true;
 };
 
+/// Mamba-2 (`Mamba2ForCausalLM`, Hugging Face layout): multi-head SSD scan
+/// with one decay per head, B and C shared by groups of heads, a gated
+/// RMSNorm normalised per group of `dInner / numGroups` features.
+struct Mamba2Config {
+  int64_t hiddenSize = 0;
+  int64_t numLayers = 0;
+  int64_t vocabSize = 0;
+  int64_t numHeads = 128;
+  int64_t headDim = 64;
+  int64_t numGroups = 8;
+  int64_t stateSize = 128;
+  int64_t expand = 2;
+  int64_t dInner = 0; ///< expand * hiddenSize == numHeads * headDim
+  int64_t convKernel = 4;
+  int64_t chunkSize = 256;
+  double normEpsilon = 1e-5;
+  /// dt is clamped to [dtLimitLow, dtLimitHigh] after its softplus.
+  double dtLimitLow = 0.0;
+  double dtLimitHigh = HUGE_VAL;
+  /// The initial dt range (random weights): log-uniform, floored.
+  double dtMin = 1e-3;
+  double dtMax = 0.1;
+  double dtFloor = 1e-4;
+  bool linearBias = false;
+  bool convBias = true;
+  bool tieEmbeddings = false;
+
+  /// Channels of the causal conv: x, B and C (dInner + 2 * G * N).
+  int64_t convDim() const { return dInner + 2 * numGroups * stateSize; }
+  /// in_proj's outputs: z, then x B C, then dt.
+  int64_t projectionSize() const { return dInner + convDim() + numHeads; }
+  bool hasDtLimit() const {
+    return dtLimitLow != 0.0 || dtLimitHigh != HUGE_VAL;
+  }
+};
+
 /// A Llama-style decoder (`LlamaForCausalLM`).
 struct LlamaConfig {
   int64_t hiddenSize = 0;
@@ -57,16 +94,17 @@ struct LlamaConfig {
 
 /// One model's configuration.
 struct ModelConfig {
-  enum class Family { Mamba, Llama };
+  enum class Family { Mamba, Mamba2, Llama };
   Family family = Family::Mamba;
   MambaConfig mamba;
+  Mamba2Config mamba2;
   LlamaConfig llama;
 
-  /// "mamba" or "llama".
+  /// "mamba", "mamba2" or "llama".
   llvm::StringRef familyName() const;
-  /// Vocabulary size of either family.
+  /// Vocabulary size of any family.
   int64_t vocabSize() const;
-  /// Number of layers of either family.
+  /// Number of layers of any family.
   int64_t numLayers() const;
 };
 

@@ -141,8 +141,9 @@ private:
   Error exec(Operation *op);
   Error execEmbed(EmbedOp op);
   Error execLinear(LinearOp op);
-  Error execNorm(Operation *op, Value x, Value w, Value b, double eps,
-                 bool rms);
+  /// `group` features normalised together (0: the whole last dimension).
+  Error execNorm(Operation *op, Value x, Value w, Value b, double eps, bool rms,
+                 int64_t group = 0);
   Error execUnary(Operation *op, double (*fn)(double));
   Error execBinary(Operation *op, double (*fn)(double, double));
   Error execGelu(GeluOp op);
@@ -152,6 +153,7 @@ private:
   Error execRope(RopeOp op);
   Error execConv(Conv1dCausalOp op);
   Error execScan(ScanOp op);
+  Error execSsdScan(SsdScanOp op);
   Error execAttention(AttentionOp op);
   Error execKernel(KernelOp op);
   Error execCall(func::CallOp op);
@@ -191,7 +193,8 @@ Error Interpreter::Frame::exec(Operation *op) {
       .Case([&](LinearOp o) { return execLinear(o); })
       .Case([&](RmsNormOp o) {
         return execNorm(op, o.getInput(), o.getWeight(), Value(),
-                        o.getEpsilon().convertToDouble(), /*rms=*/true);
+                        o.getEpsilon().convertToDouble(), /*rms=*/true,
+                        o.getGroupSize().value_or(0));
       })
       .Case([&](LayerNormOp o) {
         return execNorm(op, o.getInput(), o.getWeight(), o.getBias(),
@@ -219,6 +222,7 @@ Error Interpreter::Frame::exec(Operation *op) {
       .Case([&](RopeOp o) { return execRope(o); })
       .Case([&](Conv1dCausalOp o) { return execConv(o); })
       .Case([&](ScanOp o) { return execScan(o); })
+      .Case([&](SsdScanOp o) { return execSsdScan(o); })
       .Case([&](AttentionOp o) { return execAttention(o); })
       .Case([&](KernelOp o) { return execKernel(o); })
       .Case([&](func::CallOp o) { return execCall(o); })
@@ -290,12 +294,15 @@ Error Interpreter::Frame::execLinear(LinearOp op) {
 }
 
 Error Interpreter::Frame::execNorm(Operation *op, Value xv, Value wv, Value bv,
-                                   double eps, bool rms) {
+                                   double eps, bool rms, int64_t group) {
   const Tensor &x = get(xv), &w = get(wv);
   TensorPtr b = bv ? getPtr(bv) : nullptr;
-  int64_t width = x.shape.back(), rows = x.numElements() / width;
+  int64_t features = x.shape.back();
+  int64_t width = group ? group : features, rows = x.numElements() / width;
   Tensor y = Tensor::filled(x.shape);
   for (int64_t r = 0; r < rows; ++r) {
+    // Row r is group r % (features / width) of its feature vector.
+    int64_t first = (r * width) % features;
     const double *row = x.data.data() + r * width;
     double mean = 0.0;
     if (!rms) {
@@ -308,8 +315,8 @@ Error Interpreter::Frame::execNorm(Operation *op, Value xv, Value wv, Value bv,
       sq += (row[i] - mean) * (row[i] - mean);
     double inv = 1.0 / std::sqrt(sq / width + eps);
     for (int64_t i = 0; i < width; ++i)
-      y.data[r * width + i] =
-          (row[i] - mean) * inv * w.data[i] + (b ? b->data[i] : 0.0);
+      y.data[r * width + i] = (row[i] - mean) * inv * w.data[first + i] +
+                              (b ? b->data[first + i] : 0.0);
   }
   return set(op, op->getResult(0), std::move(y));
 }
@@ -513,6 +520,64 @@ Error Interpreter::Frame::execScan(ScanOp op) {
     if (Error e = set(op, op.getStates(), std::move(states)))
       return e;
   return set(op, op.getStateOut(), std::move(hOut));
+}
+
+Error Interpreter::Frame::execSsdScan(SsdScanOp op) {
+  const Tensor &x = get(op.getX()), &dtIn = get(op.getDt()),
+               &a = get(op.getA()), &bm = get(op.getB()), &cm = get(op.getC()),
+               &d = get(op.getD()), &s0 = get(op.getStateIn());
+  TensorPtr bias = op.getDtBias() ? getPtr(op.getDtBias()) : nullptr;
+  int64_t batch = x.shape[0], seq = x.shape[1];
+  int64_t heads = op.getNumHeads(), p = op.getHeadDim(), n = op.getStateSize(),
+          groups = op.getNumGroups();
+  int64_t width = heads * p, groupWidth = groups * n;
+  if (dtIn.shape != std::vector<int64_t>{batch, seq, heads} ||
+      bm.shape != std::vector<int64_t>{batch, seq, groupWidth} ||
+      cm.shape != bm.shape ||
+      s0.shape != std::vector<int64_t>{batch, heads, p, n})
+    return opError(op, "operand shapes do not agree at run time (x " +
+                           formatShape(x.shape) + ", state " +
+                           formatShape(s0.shape) + ")");
+  std::optional<ArrayRef<double>> limit = op.getDtLimit();
+  Tensor y = Tensor::filled(x.shape);
+  Tensor sOut = s0;
+  Tensor states =
+      op.getStates() ? Tensor::filled({batch, seq, heads, p, n}) : Tensor();
+  int64_t stateSize = heads * p * n;
+  for (int64_t b = 0; b < batch; ++b) {
+    double *s = sOut.data.data() + b * stateSize;
+    for (int64_t t = 0; t < seq; ++t) {
+      int64_t bt = b * seq + t;
+      for (int64_t h = 0; h < heads; ++h) {
+        double dt = dtIn.data[bt * heads + h] + (bias ? bias->data[h] : 0.0);
+        if (op.getDeltaSoftplus())
+          dt = softplus(dt);
+        if (limit)
+          dt = std::min(std::max(dt, (*limit)[0]), (*limit)[1]);
+        double decay = std::exp(dt * a.data[h]);
+        int64_t g = h / (heads / groups);
+        const double *bRow = bm.data.data() + bt * groupWidth + g * n;
+        const double *cRow = cm.data.data() + bt * groupWidth + g * n;
+        for (int64_t c = 0; c < p; ++c) {
+          double xx = x.data[bt * width + h * p + c], out = 0.0;
+          double *sc = s + (h * p + c) * n;
+          for (int64_t k = 0; k < n; ++k) {
+            sc[k] = decay * sc[k] + dt * bRow[k] * xx;
+            out += cRow[k] * sc[k];
+          }
+          y.data[bt * width + h * p + c] = out + d.data[h] * xx;
+        }
+      }
+      if (op.getStates())
+        std::copy(s, s + stateSize, states.data.begin() + bt * stateSize);
+    }
+  }
+  if (Error e = set(op, op.getResult(), std::move(y)))
+    return e;
+  if (op.getStates())
+    if (Error e = set(op, op.getStates(), std::move(states)))
+      return e;
+  return set(op, op.getStateOut(), std::move(sOut));
 }
 
 Error Interpreter::Frame::execAttention(AttentionOp op) {

@@ -279,8 +279,20 @@ static LogicalResult verifyNorm(Operation *op, Value x, ValueRange params,
 }
 
 LogicalResult RmsNormOp::verify() {
-  return verifyNorm(*this, getInput(), getWeight(), getResult(),
-                    getEpsilon().convertToFloat());
+  if (failed(verifyNorm(*this, getInput(), getWeight(), getResult(),
+                        getEpsilon().convertToFloat())))
+    return failure();
+  std::optional<int64_t> group = getGroupSize();
+  if (!group)
+    return success();
+  RankedTensorType type = ShapeChecker::typeOf(getInput());
+  int64_t width = type.getDimSize(type.getRank() - 1);
+  if (*group <= 0 || width % *group != 0)
+    return emitOpError() << "group_size " << *group
+                         << " must be positive and divide the normalised "
+                            "features ("
+                         << width << ")";
+  return success();
 }
 
 LogicalResult LayerNormOp::verify() {
@@ -590,6 +602,87 @@ struct FoldGateIntoScan : public OpRewritePattern<ScanOp> {
 void ScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                          MLIRContext *context) {
   results.add<FoldSoftplusIntoScan, FoldGateIntoScan>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// SsdScanOp
+//===----------------------------------------------------------------------===//
+
+int64_t SsdScanOp::getNumHeads() {
+  return cast<RankedTensorType>(getStateIn().getType()).getDimSize(1);
+}
+int64_t SsdScanOp::getHeadDim() {
+  return cast<RankedTensorType>(getStateIn().getType()).getDimSize(2);
+}
+int64_t SsdScanOp::getStateSize() {
+  return cast<RankedTensorType>(getStateIn().getType()).getDimSize(3);
+}
+int64_t SsdScanOp::getNumGroups() {
+  return cast<RankedTensorType>(getB().getType()).getDimSize(2) /
+         getStateSize();
+}
+
+LogicalResult SsdScanOp::verify() {
+  ShapeChecker c(*this);
+  Value x = getX(), state = getStateIn();
+  if (failed(c.rank(state, "state", 4)))
+    return failure();
+  for (int64_t i = 1; i < 4; ++i)
+    if (failed(c.staticDim(state, "state", i,
+                           i == 1   ? "heads"
+                           : i == 2 ? "head_dim"
+                                    : "state size")))
+      return failure();
+  int64_t heads = getNumHeads(), headDim = getHeadDim(),
+          stateSize = getStateSize();
+  if (failed(c.positive(heads, "heads")) ||
+      failed(c.positive(headDim, "head_dim")) ||
+      failed(c.positive(stateSize, "state size")) ||
+      failed(c.rank(x, "x", 3)) ||
+      failed(c.dim(x, "x", 2, heads * headDim, "heads * head_dim")) ||
+      failed(c.sameElementType(state, "state", x, "x")))
+    return failure();
+  int64_t batch = c.typeOf(x).getDimSize(0), seq = c.typeOf(x).getDimSize(1);
+  if (failed(c.dim(state, "state", 0, batch, "batch")) ||
+      failed(c.rank(getDt(), "dt", 3)) ||
+      failed(c.dim(getDt(), "dt", 0, batch, "batch")) ||
+      failed(c.dim(getDt(), "dt", 1, seq, "sequence")) ||
+      failed(c.dim(getDt(), "dt", 2, heads, "heads")) ||
+      failed(c.sameElementType(getDt(), "dt", x, "x")))
+    return failure();
+  for (auto [v, name] : {std::pair<Value, StringRef>{getA(), "A"},
+                         std::pair<Value, StringRef>{getD(), "D"},
+                         std::pair<Value, StringRef>{getDtBias(), "dt_bias"}})
+    if (v && (failed(c.rank(v, name, 1)) ||
+              failed(c.dim(v, name, 0, heads, "heads"))))
+      return failure();
+  if (failed(c.rank(getB(), "B", 3)) ||
+      failed(c.staticDim(getB(), "B", 2, "groups * state size")))
+    return failure();
+  int64_t groupWidth = c.typeOf(getB()).getDimSize(2);
+  if (groupWidth % stateSize != 0 || heads % (groupWidth / stateSize) != 0)
+    return emitOpError() << "B's last dimension " << groupWidth
+                         << " must be a number of groups of " << stateSize
+                         << " states that divides the " << heads << " heads";
+  for (auto [v, name] : {std::pair<Value, StringRef>{getB(), "B"},
+                         std::pair<Value, StringRef>{getC(), "C"}})
+    if (failed(c.rank(v, name, 3)) ||
+        failed(c.dim(v, name, 0, batch, "batch")) ||
+        failed(c.dim(v, name, 1, seq, "sequence")) ||
+        failed(c.dim(v, name, 2, groupWidth, "groups * state size")) ||
+        failed(c.sameElementType(v, name, x, "x")))
+      return failure();
+  if (std::optional<ArrayRef<double>> limit = getDtLimit())
+    if (limit->size() != 2 || std::isnan((*limit)[0]) ||
+        std::isnan((*limit)[1]) || (*limit)[0] > (*limit)[1])
+      return emitOpError()
+             << "dt_limit must be two numbers [low, high] with low <= high";
+  if (failed(c.sameShape(getResult(), "result", x, "x")) ||
+      failed(c.sameShape(getStateOut(), "state_out", state, "state")))
+    return failure();
+  if (Value states = getStates())
+    return checkStateHistory(c, states, x, state);
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -129,12 +129,21 @@ def Coil_RmsNormOp : Coil_Op<"rms_norm", [Pure]> {
     result has the type of `x`. This is Llama's `LlamaRMSNorm` and Mamba's
     `MambaRMSNorm`.
 
+    With `group_size = S` (a divisor of `D`), each group of `S` consecutive
+    features is normalised on its own: the mean for feature `i` runs over
+    `j` in `[S * (i / S), S * (i / S) + S)`. This is the grouped norm of
+    Mamba-2's gated RMSNorm (`mamba_ssm`'s `RMSNormGated` with
+    `group_size = d_inner / n_groups`; the gate is a `coil.mul` by
+    `coil.silu(z)` before the norm).
+
     ```mlir
     %y = coil.rms_norm %x, %w {epsilon = 1.0e-05 : f32} : (tensor<?x?x768xf32>, tensor<768xf32>) -> tensor<?x?x768xf32>
+    %g = coil.rms_norm %x, %w {epsilon = 1.0e-05 : f32, group_size = 384 : i64} : (tensor<?x?x768xf32>, tensor<768xf32>) -> tensor<?x?x768xf32>
     ```
   }];
   let arguments = (ins Coil_FloatTensor:$input, Coil_FloatTensor:$weight,
-                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon,
+                       OptionalAttr<I64Attr>:$group_size);
   let results = (outs Coil_FloatTensor:$result);
   let assemblyFormat =
       "$input `,` $weight attr-dict `:` functional-type(operands, results)";
@@ -465,6 +474,63 @@ def Coil_ScanOp : Coil_Op<"scan", [Pure]> {
   }];
   let hasVerifier = 1;
   let hasCanonicalizer = 1;
+}
+
+def Coil_SsdScanOp : Coil_Op<"ssd_scan", [Pure]> {
+  let summary = "Multi-head selective state-space scan (Mamba-2 SSD)";
+  let description = [{
+    Operands, per sequence `b` (`H` heads of `P` channels, `G` groups of
+    `N` states, `H` a multiple of `G`): `x : [B, T, H * P]` (heads
+    head-major), `dt : [B, T, H]`, `A : [H]` (one decay rate per head),
+    `B, C : [B, T, G * N]` (groups group-major), `D : [H]`, optional
+    `dt_bias : [H]`, and `state_in : [B, H, P, N]` (zeros for a new
+    sequence).
+
+    With `d = dt[t, h] + dt_bias[h]` (`dt_bias` 0 when absent),
+    `d = softplus(d)` if `delta_softplus` is set (PyTorch softplus,
+    threshold 20), then `d = min(max(d, dt_limit[0]), dt_limit[1])` when
+    `dt_limit` is given, head `h` reading group `g = h / (H / G)` and
+    `s = state_in[b]`, for `t = 0 .. T-1`, every head `h`, channel `p` and
+    state index `n`:
+
+    `s[h, p, n] = exp(d * A[h]) * s[h, p, n] + d * x[t, h * P + p] * B[t, g * N + n]`
+    `y[t, h * P + p] = sum_n C[t, g * N + n] * s[h, p, n] + D[h] * x[t, h * P + p]`
+
+    `state_out[b] = s` after the last step. This is Mamba-2's recurrence
+    (`mamba_ssm`'s `ssd_selective_scan` / Hugging Face's `Mamba2Mixer`):
+    the chunked SSD algorithm computes the same values. `T = 1` is a
+    decode step. The optional third result `states : [B, T, H, P, N]`
+    holds `s` after every step, as for `coil.scan`.
+
+    ```mlir
+    %y, %s = coil.ssd_scan %x, %dt, %A, %B, %C, %D bias(%dtb) state(%s0) {delta_softplus}
+        : (tensor<?x?x1536xf32>, tensor<?x?x24xf32>, tensor<24xf32>,
+           tensor<?x?x128xf32>, tensor<?x?x128xf32>, tensor<24xf32>,
+           tensor<24xf32>, tensor<?x24x64x128xf32>)
+        -> (tensor<?x?x1536xf32>, tensor<?x24x64x128xf32>)
+    ```
+  }];
+  let arguments = (ins Coil_FloatTensor:$x, Coil_FloatTensor:$dt,
+                       Coil_FloatTensor:$A, Coil_FloatTensor:$B,
+                       Coil_FloatTensor:$C, Coil_FloatTensor:$D,
+                       Optional<Coil_FloatTensor>:$dt_bias,
+                       Coil_FloatTensor:$state_in,
+                       UnitAttr:$delta_softplus,
+                       OptionalAttr<DenseF64ArrayAttr>:$dt_limit);
+  let results = (outs Coil_FloatTensor:$result, Coil_FloatTensor:$state_out,
+                      Optional<Coil_FloatTensor>:$states);
+  let assemblyFormat = [{
+    $x `,` $dt `,` $A `,` $B `,` $C `,` $D (`bias` `(` $dt_bias^ `)`)?
+    `state` `(` $state_in `)` attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// Heads H, channels per head P, groups G and states per group N.
+    int64_t getNumHeads();
+    int64_t getHeadDim();
+    int64_t getNumGroups();
+    int64_t getStateSize();
+  }];
+  let hasVerifier = 1;
 }
 
 def Coil_AttentionOp : Coil_Op<"attention", [Pure]> {

@@ -657,6 +657,109 @@ func.func @conv_state_out(%x: tensor<?x?x4xf32>, %w: tensor<4x3xf32>, %s: tensor
 }
 
 //===----------------------------------------------------------------------===//
+// coil.ssd_scan
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @ssd_scan_state_rank(%x: tensor<?x?x8xf32>, %dt: tensor<?x?x4xf32>, %a: tensor<4xf32>, %b: tensor<?x?x6xf32>, %d: tensor<4xf32>, %s: tensor<?x4x6xf32>) {
+  // expected-error @+1 {{state must have rank 4}}
+  %y, %so = coil.ssd_scan %x, %dt, %a, %b, %b, %d state(%s)
+      : (tensor<?x?x8xf32>, tensor<?x?x4xf32>, tensor<4xf32>, tensor<?x?x6xf32>, tensor<?x?x6xf32>, tensor<4xf32>, tensor<?x4x6xf32>) -> (tensor<?x?x8xf32>, tensor<?x4x6xf32>)
+  return
+}
+
+// -----
+
+func.func @ssd_scan_state_dynamic(%x: tensor<?x?x8xf32>, %dt: tensor<?x?x4xf32>, %a: tensor<4xf32>, %b: tensor<?x?x6xf32>, %d: tensor<4xf32>, %s: tensor<?x4x?x3xf32>) {
+  // expected-error @+1 {{state dimension 2 (head_dim) must be static}}
+  %y, %so = coil.ssd_scan %x, %dt, %a, %b, %b, %d state(%s)
+      : (tensor<?x?x8xf32>, tensor<?x?x4xf32>, tensor<4xf32>, tensor<?x?x6xf32>, tensor<?x?x6xf32>, tensor<4xf32>, tensor<?x4x?x3xf32>) -> (tensor<?x?x8xf32>, tensor<?x4x?x3xf32>)
+  return
+}
+
+// -----
+
+func.func @ssd_scan_x_width(%x: tensor<?x?x9xf32>, %dt: tensor<?x?x4xf32>, %a: tensor<4xf32>, %b: tensor<?x?x6xf32>, %d: tensor<4xf32>, %s: tensor<?x4x2x3xf32>) {
+  // expected-error @+1 {{x dimension 2 (heads * head_dim) is 9, expected 8}}
+  %y, %so = coil.ssd_scan %x, %dt, %a, %b, %b, %d state(%s)
+      : (tensor<?x?x9xf32>, tensor<?x?x4xf32>, tensor<4xf32>, tensor<?x?x6xf32>, tensor<?x?x6xf32>, tensor<4xf32>, tensor<?x4x2x3xf32>) -> (tensor<?x?x9xf32>, tensor<?x4x2x3xf32>)
+  return
+}
+
+// -----
+
+func.func @ssd_scan_dt_heads(%x: tensor<?x?x8xf32>, %dt: tensor<?x?x5xf32>, %a: tensor<4xf32>, %b: tensor<?x?x6xf32>, %d: tensor<4xf32>, %s: tensor<?x4x2x3xf32>) {
+  // expected-error @+1 {{dt dimension 2 (heads) is 5, expected 4}}
+  %y, %so = coil.ssd_scan %x, %dt, %a, %b, %b, %d state(%s)
+      : (tensor<?x?x8xf32>, tensor<?x?x5xf32>, tensor<4xf32>, tensor<?x?x6xf32>, tensor<?x?x6xf32>, tensor<4xf32>, tensor<?x4x2x3xf32>) -> (tensor<?x?x8xf32>, tensor<?x4x2x3xf32>)
+  return
+}
+
+// -----
+
+func.func @ssd_scan_a_heads(%x: tensor<?x?x8xf32>, %dt: tensor<?x?x4xf32>, %a: tensor<2xf32>, %b: tensor<?x?x6xf32>, %d: tensor<4xf32>, %s: tensor<?x4x2x3xf32>) {
+  // expected-error @+1 {{A dimension 0 (heads) is 2, expected 4}}
+  %y, %so = coil.ssd_scan %x, %dt, %a, %b, %b, %d state(%s)
+      : (tensor<?x?x8xf32>, tensor<?x?x4xf32>, tensor<2xf32>, tensor<?x?x6xf32>, tensor<?x?x6xf32>, tensor<4xf32>, tensor<?x4x2x3xf32>) -> (tensor<?x?x8xf32>, tensor<?x4x2x3xf32>)
+  return
+}
+
+// -----
+
+func.func @ssd_scan_bias_heads(%x: tensor<?x?x8xf32>, %dt: tensor<?x?x4xf32>, %a: tensor<4xf32>, %b: tensor<?x?x6xf32>, %d: tensor<4xf32>, %s: tensor<?x4x2x3xf32>, %bias: tensor<3xf32>) {
+  // expected-error @+1 {{dt_bias dimension 0 (heads) is 3, expected 4}}
+  %y, %so = coil.ssd_scan %x, %dt, %a, %b, %b, %d bias(%bias) state(%s)
+      : (tensor<?x?x8xf32>, tensor<?x?x4xf32>, tensor<4xf32>, tensor<?x?x6xf32>, tensor<?x?x6xf32>, tensor<4xf32>, tensor<3xf32>, tensor<?x4x2x3xf32>) -> (tensor<?x?x8xf32>, tensor<?x4x2x3xf32>)
+  return
+}
+
+// -----
+
+func.func @ssd_scan_groups(%x: tensor<?x?x8xf32>, %dt: tensor<?x?x4xf32>, %a: tensor<4xf32>, %b: tensor<?x?x9xf32>, %d: tensor<4xf32>, %s: tensor<?x4x2x3xf32>) {
+  // expected-error @+1 {{B's last dimension 9 must be a number of groups of 3 states that divides the 4 heads}}
+  %y, %so = coil.ssd_scan %x, %dt, %a, %b, %b, %d state(%s)
+      : (tensor<?x?x8xf32>, tensor<?x?x4xf32>, tensor<4xf32>, tensor<?x?x9xf32>, tensor<?x?x9xf32>, tensor<4xf32>, tensor<?x4x2x3xf32>) -> (tensor<?x?x8xf32>, tensor<?x4x2x3xf32>)
+  return
+}
+
+// -----
+
+func.func @ssd_scan_c_width(%x: tensor<?x?x8xf32>, %dt: tensor<?x?x4xf32>, %a: tensor<4xf32>, %b: tensor<?x?x6xf32>, %d: tensor<4xf32>, %s: tensor<?x4x2x3xf32>, %c: tensor<?x?x3xf32>) {
+  // expected-error @+1 {{C dimension 2 (groups * state size) is 3, expected 6}}
+  %y, %so = coil.ssd_scan %x, %dt, %a, %b, %c, %d state(%s)
+      : (tensor<?x?x8xf32>, tensor<?x?x4xf32>, tensor<4xf32>, tensor<?x?x6xf32>, tensor<?x?x3xf32>, tensor<4xf32>, tensor<?x4x2x3xf32>) -> (tensor<?x?x8xf32>, tensor<?x4x2x3xf32>)
+  return
+}
+
+// -----
+
+func.func @ssd_scan_dt_limit(%x: tensor<?x?x8xf32>, %dt: tensor<?x?x4xf32>, %a: tensor<4xf32>, %b: tensor<?x?x6xf32>, %d: tensor<4xf32>, %s: tensor<?x4x2x3xf32>) {
+  // expected-error @+1 {{dt_limit must be two numbers [low, high] with low <= high}}
+  %y, %so = coil.ssd_scan %x, %dt, %a, %b, %b, %d state(%s) {dt_limit = array<f64: 2.0, 1.0>}
+      : (tensor<?x?x8xf32>, tensor<?x?x4xf32>, tensor<4xf32>, tensor<?x?x6xf32>, tensor<?x?x6xf32>, tensor<4xf32>, tensor<?x4x2x3xf32>) -> (tensor<?x?x8xf32>, tensor<?x4x2x3xf32>)
+  return
+}
+
+// -----
+
+func.func @ssd_scan_states_extent(%x: tensor<?x?x8xf32>, %dt: tensor<?x?x4xf32>, %a: tensor<4xf32>, %b: tensor<?x?x6xf32>, %d: tensor<4xf32>, %s: tensor<?x4x2x3xf32>) {
+  // expected-error @+1 {{states dimension 3 (state extent) is 5, expected 2}}
+  %y, %so, %all = coil.ssd_scan %x, %dt, %a, %b, %b, %d state(%s)
+      : (tensor<?x?x8xf32>, tensor<?x?x4xf32>, tensor<4xf32>, tensor<?x?x6xf32>, tensor<?x?x6xf32>, tensor<4xf32>, tensor<?x4x2x3xf32>) -> (tensor<?x?x8xf32>, tensor<?x4x2x3xf32>, tensor<?x?x4x5x3xf32>)
+  return
+}
+
+// -----
+
+func.func @rms_norm_group_size(%x: tensor<?x8xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{group_size 3 must be positive and divide the normalised features (8)}}
+  %y = coil.rms_norm %x, %w {group_size = 3 : i64}
+      : (tensor<?x8xf32>, tensor<8xf32>) -> tensor<?x8xf32>
+  return
+}
+
+//===----------------------------------------------------------------------===//
 // coil.scan
 //===----------------------------------------------------------------------===//
 

@@ -150,6 +150,34 @@ func.func @scan(%u: tensor<?x?x4xf32>, %dt: tensor<?x?x4xf32>, %a: tensor<4x2xf3
 
 // -----
 
+// CHECK-LABEL: func.func @ssd_scan
+// CHECK: coil.ssd_scan %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} bias(%{{.+}}) state(%{{.+}}) {delta_softplus, dt_limit = array<f64: 1.000000e-03, 1.000000e+01>}
+// CHECK-SAME: -> (tensor<?x?x8xf32>, tensor<?x4x2x3xf32>, tensor<?x?x4x2x3xf32>)
+// CHECK: coil.ssd_scan %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} state(%{{.+}}) :
+// CHECK-NOT: delta_softplus
+func.func @ssd_scan(%x: tensor<?x?x8xf32>, %dt: tensor<?x?x4xf32>, %a: tensor<4xf32>, %b: tensor<?x?x6xf32>,
+    %d: tensor<4xf32>, %s: tensor<?x4x2x3xf32>)
+    -> (tensor<?x?x8xf32>, tensor<?x4x2x3xf32>, tensor<?x?x4x2x3xf32>, tensor<?x?x8xf32>, tensor<?x4x2x3xf32>) {
+  %y, %so, %all = coil.ssd_scan %x, %dt, %a, %b, %b, %d bias(%d) state(%s) {delta_softplus, dt_limit = array<f64: 0.001, 10.0>}
+      : (tensor<?x?x8xf32>, tensor<?x?x4xf32>, tensor<4xf32>, tensor<?x?x6xf32>, tensor<?x?x6xf32>,
+         tensor<4xf32>, tensor<4xf32>, tensor<?x4x2x3xf32>) -> (tensor<?x?x8xf32>, tensor<?x4x2x3xf32>, tensor<?x?x4x2x3xf32>)
+  %y2, %so2 = coil.ssd_scan %x, %dt, %a, %b, %b, %d state(%s)
+      : (tensor<?x?x8xf32>, tensor<?x?x4xf32>, tensor<4xf32>, tensor<?x?x6xf32>, tensor<?x?x6xf32>,
+         tensor<4xf32>, tensor<?x4x2x3xf32>) -> (tensor<?x?x8xf32>, tensor<?x4x2x3xf32>)
+  return %y, %so, %all, %y2, %so2 : tensor<?x?x8xf32>, tensor<?x4x2x3xf32>, tensor<?x?x4x2x3xf32>, tensor<?x?x8xf32>, tensor<?x4x2x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @rms_norm_grouped
+// CHECK: coil.rms_norm %{{.+}}, %{{.+}} {group_size = 4 : i64}
+func.func @rms_norm_grouped(%x: tensor<?x?x8xf32>, %w: tensor<8xf32>) -> tensor<?x?x8xf32> {
+  %y = coil.rms_norm %x, %w {group_size = 4 : i64} : (tensor<?x?x8xf32>, tensor<8xf32>) -> tensor<?x?x8xf32>
+  return %y : tensor<?x?x8xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @attention_grouped_query
 // CHECK: coil.attention %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} {num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 1.250000e-01 : f64}
 // CHECK-SAME: -> (tensor<?x?x16xf32>, tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>)

@@ -184,7 +184,7 @@ TEST_F(CoilOpsTest, KernelBuilderCreatesMatchingBlockArguments) {
     builder.setInsertionPointToStart(&body);
     auto norm = builder.create<coil::RmsNormOp>(
         builder.getUnknownLoc(), x, body.getArgument(0), body.getArgument(1),
-        builder.getF32FloatAttr(1e-5f));
+        builder.getF32FloatAttr(1e-5f), /*group_size=*/IntegerAttr());
     builder.create<coil::YieldOp>(builder.getUnknownLoc(),
                                   ValueRange{norm.getResult()});
   }

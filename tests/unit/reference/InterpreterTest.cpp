@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
@@ -296,6 +297,108 @@ func.func @f(%x: tensor<1x2xf32>, %w: tensor<2xf32>, %lw: tensor<1x2xf32>, %b: t
   ASSERT_EQ(r.size(), 1u);
   double inv = 1.0 / std::sqrt(12.5);
   expectNear(r[0], {1, 1}, {3 * inv + 8 * inv + 1}, 1e-6);
+}
+
+TEST_F(InterpreterTest, GroupedRmsNormNormalisesEachGroup) {
+  // x = (3, 4 | 6, 8), groups of 2, w = (1, 2, 1, 2): mean squares 12.5 and
+  // 50, so (3, 8) / sqrt(12.5) and (6, 16) / sqrt(50) = the same values.
+  auto r = run(R"mlir(
+func.func @f(%x: tensor<1x4xf32>, %w: tensor<4xf32>) -> tensor<1x4xf32> {
+  %n = coil.rms_norm %x, %w {epsilon = 0.0 : f32, group_size = 2 : i64} : (tensor<1x4xf32>, tensor<4xf32>) -> tensor<1x4xf32>
+  return %n : tensor<1x4xf32>
+})mlir",
+               {Tensor({1, 4}, {3, 4, 6, 8}), Tensor({4}, {1, 2, 1, 2})});
+  ASSERT_EQ(r.size(), 1u);
+  double a = 3 / std::sqrt(12.5), b = 8 / std::sqrt(12.5);
+  expectNear(r[0], {1, 4}, {a, b, a, b}, 1e-6);
+}
+
+//===----------------------------------------------------------------------===//
+// ssd_scan
+//===----------------------------------------------------------------------===//
+
+constexpr const char *kSsdScan = R"mlir(
+func.func @f(%x: tensor<1x?x2xf32>, %dt: tensor<1x?x2xf32>, %a: tensor<2xf32>, %b: tensor<1x?x2xf32>,
+             %c: tensor<1x?x2xf32>, %d: tensor<2xf32>, %bias: tensor<2xf32>, %s: tensor<1x2x1x2xf32>)
+    -> (tensor<1x?x2xf32>, tensor<1x2x1x2xf32>) {
+  %y, %so = coil.ssd_scan %x, %dt, %a, %b, %c, %d bias(%bias) state(%s)
+      : (tensor<1x?x2xf32>, tensor<1x?x2xf32>, tensor<2xf32>, tensor<1x?x2xf32>, tensor<1x?x2xf32>,
+         tensor<2xf32>, tensor<2xf32>, tensor<1x2x1x2xf32>) -> (tensor<1x?x2xf32>, tensor<1x2x1x2xf32>)
+  return %y, %so : tensor<1x?x2xf32>, tensor<1x2x1x2xf32>
+})mlir";
+
+TEST_F(InterpreterTest, SsdScanMatchesHandComputedRecurrence) {
+  // Two heads of one channel, one group of N = 2 states; dt = 0.75 + bias
+  // 0.25 = 1, A = (ln 1/2, ln 1/4) so the heads decay by 1/2 and 1/4,
+  // B_t = (1, 2), C_t = (1, 1), x_t = (t, 2t), D = (0.5, 0), s0 = 0:
+  //   head 0: t=1: s = (1, 2)          y = 3 + 0.5    = 3.5
+  //           t=2: s = (0.5 + 2, 1 + 4)  y = 7.5 + 1    = 8.5
+  //   head 1: t=1: s = (2, 4)          y = 6
+  //           t=2: s = (0.5 + 4, 1 + 8)  y = 13.5
+  auto r =
+      run(kSsdScan, {Tensor({1, 2, 2}, {1, 2, 2, 4}),
+                     Tensor({1, 2, 2}, {0.75, 0.75, 0.75, 0.75}),
+                     Tensor({2}, {std::log(0.5), std::log(0.25)}),
+                     Tensor({1, 2, 2}, {1, 2, 1, 2}),
+                     Tensor({1, 2, 2}, {1, 1, 1, 1}), Tensor({2}, {0.5, 0}),
+                     Tensor({2}, {0.25, 0.25}), Tensor::filled({1, 2, 1, 2})});
+  ASSERT_EQ(r.size(), 2u);
+  expectNear(r[0], {1, 2, 2}, {3.5, 6, 8.5, 13.5}, 1e-6);
+  expectNear(r[1], {1, 2, 1, 2}, {2.5, 5, 4.5, 9}, 1e-6);
+}
+
+TEST_F(InterpreterTest, SsdScanHeadsReadTheirGroup) {
+  // Four heads, two groups of N = 1: heads 0, 1 read group 0 and heads 2, 3
+  // group 1 (h / (H / G), as mamba_ssm; not h % G). One step from s0 = 0
+  // with dt = 1, x = 1, D = 0: y[h] = C[g] * B[g] = (1, 1, 10, 10).
+  auto r = run(R"mlir(
+func.func @f(%x: tensor<1x1x4xf32>, %a: tensor<4xf32>, %b: tensor<1x1x2xf32>, %c: tensor<1x1x2xf32>,
+             %d: tensor<4xf32>, %s: tensor<1x4x1x1xf32>) -> tensor<1x1x4xf32> {
+  %y, %so = coil.ssd_scan %x, %x, %a, %b, %c, %d state(%s)
+      : (tensor<1x1x4xf32>, tensor<1x1x4xf32>, tensor<4xf32>, tensor<1x1x2xf32>, tensor<1x1x2xf32>,
+         tensor<4xf32>, tensor<1x4x1x1xf32>) -> (tensor<1x1x4xf32>, tensor<1x4x1x1xf32>)
+  return %y : tensor<1x1x4xf32>
+})mlir",
+               {Tensor({1, 1, 4}, {1, 1, 1, 1}), Tensor::filled({4}),
+                Tensor({1, 1, 2}, {1, 10}), Tensor({1, 1, 2}, {1, 1}),
+                Tensor::filled({4}), Tensor::filled({1, 4, 1, 1})});
+  ASSERT_EQ(r.size(), 1u);
+  expectNear(r[0], {1, 1, 4}, {1, 1, 10, 10}, 0);
+}
+
+TEST_F(InterpreterTest, SsdScanClampsSoftplusOfBiasedDt) {
+  // dt_limit = [0.2, 0.5] after softplus(dt + bias): the same results as
+  // the op given the clamped values directly, with no bias or softplus.
+  const char *limited = R"mlir(
+func.func @f(%x: tensor<1x?x2xf32>, %dt: tensor<1x?x2xf32>, %a: tensor<2xf32>, %b: tensor<1x?x2xf32>,
+             %c: tensor<1x?x2xf32>, %d: tensor<2xf32>, %bias: tensor<2xf32>, %s: tensor<1x2x1x2xf32>)
+    -> (tensor<1x?x2xf32>, tensor<1x2x1x2xf32>) {
+  %y, %so = coil.ssd_scan %x, %dt, %a, %b, %c, %d bias(%bias) state(%s) {delta_softplus, dt_limit = array<f64: 0.2, 0.5>}
+      : (tensor<1x?x2xf32>, tensor<1x?x2xf32>, tensor<2xf32>, tensor<1x?x2xf32>, tensor<1x?x2xf32>,
+         tensor<2xf32>, tensor<2xf32>, tensor<1x2x1x2xf32>) -> (tensor<1x?x2xf32>, tensor<1x2x1x2xf32>)
+  return %y, %so : tensor<1x?x2xf32>, tensor<1x2x1x2xf32>
+})mlir";
+  std::vector<double> dt = {-3, 0.1, 2, -0.5}, bias = {0.5, -0.25};
+  std::vector<double> clamped;
+  for (size_t i = 0; i < dt.size(); ++i)
+    clamped.push_back(
+        std::clamp(std::log1p(std::exp(dt[i] + bias[i % 2])), 0.2, 0.5));
+  auto inputs = [&](std::vector<double> dtValues, std::vector<double> b) {
+    return std::vector<Tensor>{Tensor({1, 2, 2}, {1, -2, 0.5, 3}),
+                               Tensor({1, 2, 2}, dtValues),
+                               Tensor({2}, {-1, -0.3}),
+                               Tensor({1, 2, 2}, {1, 2, -1, 0.5}),
+                               Tensor({1, 2, 2}, {0.5, 1, 2, -1}),
+                               Tensor({2}, {0.5, 2}),
+                               Tensor({2}, b),
+                               Tensor({1, 2, 1, 2}, {1, 2, 3, 4})};
+  };
+  auto r = run(limited, inputs(dt, bias));
+  auto expected = run(kSsdScan, inputs(clamped, {0, 0}));
+  ASSERT_EQ(r.size(), 2u);
+  ASSERT_EQ(expected.size(), 2u);
+  for (int i = 0; i < 2; ++i)
+    expectNear(r[i], expected[i].shape, expected[i].data, 1e-6);
 }
 
 TEST_F(InterpreterTest, EmbedRejectsOutOfRangeIds) {
