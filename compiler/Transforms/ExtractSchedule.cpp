@@ -265,6 +265,18 @@ KernelCost costOf(func::FuncOp fn) {
           if (o.getStates())
             k.bytes[1] += f32 * d * n;
         })
+        .Case([&](SsdScanOp o) {
+          double hp = o.getNumHeads() * o.getHeadDim(), h = o.getNumHeads(),
+                 n = o.getStateSize(), gn = o.getNumGroups() * n;
+          // Per token and state element a multiply and two FMAs; per
+          // channel the D skip; per head dt's softplus and the decay's exp.
+          k.flops[1] += 5 * hp * n + 2 * hp + 20 * h;
+          k.bytes[0] += f32 * 3 * h;
+          k.bytes[1] += f32 * (2 * hp + h + 2 * gn);
+          k.bytes[3] += 2 * f32 * hp * n;
+          if (o.getStates())
+            k.bytes[1] += f32 * hp * n;
+        })
         .Case([&](AttentionOp o) {
           double hq = o.getNumHeads(), hkv = o.getNumKvHeads(),
                  dh = o.getHeadDim();

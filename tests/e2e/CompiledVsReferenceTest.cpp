@@ -1,20 +1,20 @@
 //===- CompiledVsReferenceTest.cpp - Native code == reference ---*- C++ -*-===//
 //
-// Compiles small Mamba and Llama models to shared libraries with the full
-// pipeline, runs them through the runtime's C API, and compares every logit
-// with the reference interpreter on the same seeded weights: prompts of
+// Compiles small Mamba, Mamba-2 and Llama models to shared libraries with the
+// full pipeline, runs them through the runtime's C API, and compares every
+// logit with the reference interpreter on the same seeded weights: prompts of
 // T = 1, 2, 7, 64 and 300 tokens at batch 1 and 3 (every position's logits,
 // and the default last position's), then 20 decode steps; one of 4096
 // tokens then 3 decode steps; a prompt fed
 // in three parts (21, 45, 1 tokens); 32 sequences at once (prefill and
-// decode); a sequence's state saved, advanced and restored; kernels run on 2 threads,
-// and 1, 2 or 3 threads give bit-identical logits. Every test runs for each
-// micro-kernel family the host can execute: x86-64 (SSE), x86-64-v3 (AVX2 +
-// FMA) and x86-64-v4 (AVX-512); the others are skipped, never passed.
-// The shapes are awkward for every register tile: vocabulary 61, Mamba's
-// 72 inner channels (whole blocks of 16 or 8 channels for the scan and the
-// conv, then leftovers on AVX-512), x_proj's 35 outputs, dt_proj's K = 3,
-// FFN 96, and a Llama whose head dimension (24) is not whole vectors.
+// decode); a sequence's state saved, advanced and restored; kernels run on 2
+// threads, and 1, 2 or 3 threads give bit-identical logits. Every test runs for
+// each micro-kernel family the host can execute: x86-64 (SSE), x86-64-v3 (AVX2
+// + FMA) and x86-64-v4 (AVX-512); the others are skipped, never passed. The
+// shapes are awkward for every register tile: vocabulary 61, Mamba's 72 inner
+// channels (whole blocks of 16 or 8 channels for the scan and the conv, then
+// leftovers on AVX-512), x_proj's 35 outputs, dt_proj's K = 3, FFN 96, and a
+// Llama whose head dimension (24) is not whole vectors.
 //
 // Tolerance. The reference computes in double and rounds each op's result to
 // f32; the compiled code computes in f32 with reassociated reductions (LLVM
@@ -77,6 +77,25 @@ constexpr const char *kLlamaOddHeads = R"json({
   "num_attention_heads": 3, "num_key_value_heads": 1, "num_hidden_layers": 1,
   "vocab_size": 61, "max_position_embeddings": 512, "rms_norm_eps": 1e-5,
   "tie_word_embeddings": false
+})json";
+
+/// Mamba-2: 6 heads of 12 channels, 2 groups of 24 states (3 heads each),
+/// a 168-channel conv over x, B and C, in_proj's 246 outputs; the gated
+/// norm in groups of 36.
+constexpr const char *kMamba2 = R"json({
+  "model_type": "mamba2", "hidden_size": 36, "num_hidden_layers": 2,
+  "vocab_size": 61, "num_heads": 6, "head_dim": 12, "n_groups": 2,
+  "state_size": 24, "expand": 2, "conv_kernel": 4, "chunk_size": 16,
+  "tie_word_embeddings": false
+})json";
+
+/// Mamba-2 with one group (the gated norm over all of d_inner, folded into
+/// out_proj), dt limited to [0.004, 0.05] and biased linears.
+constexpr const char *kMamba2OneGroup = R"json({
+  "model_type": "mamba2", "hidden_size": 32, "num_hidden_layers": 1,
+  "vocab_size": 61, "num_heads": 4, "head_dim": 16, "n_groups": 1,
+  "state_size": 16, "expand": 2, "conv_kernel": 3, "use_bias": true,
+  "time_step_limit": [0.004, 0.05], "tie_word_embeddings": true
 })json";
 
 constexpr int64_t kMaxBatch = 3, kMaxContext = 330;
@@ -405,8 +424,7 @@ protected:
 
   /// One sequence of kLongPrompt tokens (flash attention's and the chunked
   /// scan's longest walk; every position's logits), then 3 decode steps.
-  void checkLongPrompt() {
-    constexpr int64_t kLongPrompt = 4096;
+  void checkLongPrompt(int64_t kLongPrompt = 4096) {
     coil_session_options_t options;
     coil_session_options_initialize(&options);
     options.max_batch = 1;
@@ -427,7 +445,8 @@ protected:
     llvm::Expected<reference::Tensor> expected = ref->prefillAll(prompts);
     ASSERT_TRUE(!!expected) << llvm::toString(expected.takeError());
     ASSERT_COIL_OK(coil_session_prefill(lng, flat.data(), 1, kLongPrompt));
-    expectLogitsMatch(*expected, "T=4096 prefill", lng);
+    std::string what = "T=" + std::to_string(kLongPrompt);
+    expectLogitsMatch(*expected, what + " prefill", lng);
     for (int64_t step = 0; step < 3 && !HasFailure(); ++step) {
       std::vector<int64_t> next{(step * 13 + 5) % vocab};
       std::vector<int32_t> next32{static_cast<int32_t>(next[0])};
@@ -435,7 +454,7 @@ protected:
       ASSERT_TRUE(!!stepExpected);
       ASSERT_COIL_OK(coil_session_decode(lng, next32.data(), 1));
       expectLogitsMatch(*stepExpected,
-                        "T=4096 decode step " + std::to_string(step), lng);
+                        what + " decode step " + std::to_string(step), lng);
     }
     coil_session_release(lng);
   }
@@ -689,6 +708,46 @@ TEST_P(CompiledVsReferenceTest, LlamaSaveRestore) {
   if (HasFatalFailure())
     return;
   checkSaveRestore();
+}
+
+/// Mamba-2 on one compiled model: T = 1, 7, 64 and 300 at batch 1 and 3
+/// (time chunks of every length, none aligned), a prompt in three parts,
+/// 1000 tokens, 32 sequences, 1 to 3 threads bit for bit, and a saved and
+/// restored sequence.
+TEST_P(CompiledVsReferenceTest, Mamba2) {
+  compile(kMamba2);
+  if (HasFatalFailure())
+    return;
+  for (auto [batch, seq] :
+       {std::pair<int64_t, int64_t>{1, 1}, {3, 7}, {3, 64}, {1, 300}}) {
+    checkPrefillAndDecode(batch, seq);
+    if (HasFatalFailure())
+      return;
+  }
+  checkContinuedPrompt();
+  if (HasFatalFailure())
+    return;
+  checkLongPrompt(1000);
+  if (HasFatalFailure())
+    return;
+  checkBatch32();
+  if (HasFatalFailure())
+    return;
+  std::vector<float> one = runWithThreads(1);
+  ASSERT_FALSE(one.empty());
+  EXPECT_EQ(one, runWithThreads(2));
+  EXPECT_EQ(one, runWithThreads(3));
+  checkSaveRestore();
+}
+
+TEST_P(CompiledVsReferenceTest, Mamba2OneGroupDtLimit) {
+  compile(kMamba2OneGroup);
+  if (HasFatalFailure())
+    return;
+  checkPrefillAndDecode(3, 37);
+  if (HasFatalFailure())
+    return;
+  checkPrefillAndDecode(1, 300);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -60,6 +60,28 @@ std::optional<ScanConfig> ScanConfig::of(Operation *op) {
   return config;
 }
 
+DictionaryAttr SsdScanConfig::toAttr(MLIRContext *context) const {
+  Builder b(context);
+  return b.getDictionaryAttr({
+      b.getNamedAttr("isa", b.getStringAttr(isa)),
+      b.getNamedAttr("steps", b.getI64IntegerAttr(steps)),
+  });
+}
+
+std::optional<SsdScanConfig> SsdScanConfig::of(Operation *op) {
+  auto dict = op->getAttrOfType<DictionaryAttr>(kLoweringConfigAttrName);
+  if (!dict)
+    return std::nullopt;
+  auto isa = dict.getAs<StringAttr>("isa");
+  auto steps = dict.getAs<IntegerAttr>("steps");
+  if (!isa || !steps || steps.getInt() < 1 || steps.getInt() > 1024)
+    return std::nullopt;
+  SsdScanConfig config;
+  config.isa = isa.getValue();
+  config.steps = steps.getInt();
+  return config;
+}
+
 DictionaryAttr ConvConfig::toAttr(MLIRContext *context) const {
   Builder b(context);
   SmallVector<Attribute> names;

@@ -86,6 +86,19 @@ struct ScanConfig {
   static std::optional<ScanConfig> of(Operation *op);
 };
 
+/// How one Mamba-2 scan is lowered (see SsdScan.cpp): time in chunks of
+/// `steps`, whose dt and decays are computed once per head into stack
+/// scratch before each channel runs the chunk.
+struct SsdScanConfig {
+  /// The ISA class of the target: "avx512", "avx2", "x86-64".
+  llvm::StringRef isa;
+  int64_t steps = 1;
+
+  DictionaryAttr toAttr(MLIRContext *context) const;
+  /// The config recorded on `op`, if any and well formed.
+  static std::optional<SsdScanConfig> of(Operation *op);
+};
+
 /// How one attention's prefill is lowered (see Attention.cpp): blocks of
 /// `queries` queries of one head (the lanes of one vector) against blocks
 /// of `keys` keys, their scores one register tile of `keys` vectors, and the

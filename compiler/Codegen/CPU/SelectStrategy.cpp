@@ -159,8 +159,10 @@ void foldNormIntoLinears(RmsNormOp norm, func::ReturnOp ret,
                          ArrayRef<func::CallOp> calls) {
   auto scale = dyn_cast<BlockArgument>(norm.getWeight());
   Value y = norm.getResult();
-  if (!scale || scale.getOwner() != norm->getBlock() || calls.empty() ||
-      readByCaller(y, ret, calls))
+  // A grouped norm scales each group of a row by its own 1 / rms, which a
+  // linear's sums over the whole row cannot apply.
+  if (!scale || norm.getGroupSize() || scale.getOwner() != norm->getBlock() ||
+      calls.empty() || readByCaller(y, ret, calls))
     return;
   for (func::CallOp call : calls)
     if (!call.getOperand(scale.getArgNumber()).getDefiningOp<WeightOp>())
@@ -275,6 +277,15 @@ struct CoilCpuSelectStrategyPass
         int64_t states = cast<ShapedType>(scan.getA().getType()).getDimSize(1);
         int64_t stepBytes = std::max<int64_t>(states, 1) * config.channels * 4;
         config.steps = std::clamp<int64_t>(kScanChunkBytes / stepBytes, 1, 64);
+        scan->setAttr(kLoweringConfigAttrName, config.toAttr(&getContext()));
+      });
+      // Mamba-2 scans: chunks of time whose B and C rows (2 N floats a
+      // step), which every channel of a head reads, take kScanChunkBytes.
+      fn.walk([&](SsdScanOp scan) {
+        SsdScanConfig config;
+        config.isa = base.isa;
+        config.steps = std::clamp<int64_t>(
+            kScanChunkBytes / (8 * scan.getStateSize()), 4, 256);
         scan->setAttr(kLoweringConfigAttrName, config.toAttr(&getContext()));
       });
       // Convs: the silu that alone reads the result, when no caller reads

@@ -46,6 +46,8 @@ LogicalResult mlir::coil::lowerOp(LoopBuilder &lb, Operation *op,
       .Case<Conv1dCausalOp>(
           [&](Operation *o) { return lowerConv(lb, o, in, out); })
       .Case<ScanOp>([&](Operation *o) { return lowerScan(lb, o, in, out); })
+      .Case<SsdScanOp>(
+          [&](Operation *o) { return lowerSsdScan(lb, o, in, out); })
       .Case<RopeOp, AttentionOp>(
           [&](Operation *o) { return lowerAttention(lb, o, in, out); })
       .Default([&](Operation *o) {

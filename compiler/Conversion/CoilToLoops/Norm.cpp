@@ -17,8 +17,41 @@ Value mlir::coil::inverseRms(LoopBuilder &lb, Value sumOfSquares,
                                    lb.f32(epsilon))));
 }
 
-/// One row per iteration: (layer_norm: the mean,) the mean square, then the
-/// scaled row. Tiles split the rows.
+namespace {
+
+/// Features [first, first + width) of row `r`: (layer_norm: the mean,) the
+/// mean square, then the scaled features.
+void normaliseRange(LoopBuilder &lb, Value x, Value w, Value bias, Value y,
+                    Value r, Value first, int64_t width, double epsilon,
+                    bool rms) {
+  Value lo = first, hi = lb.addi(first, lb.idx(width));
+  Value mean = lb.f32(0.0);
+  if (!rms) {
+    Value sum = lb.reduce(lo, hi, 1, {lb.f32(0.0)},
+                          [&](Value i, ValueRange a) -> SmallVector<Value> {
+                            return {lb.add(a[0], lb.load(x, {r, i}))};
+                          })[0];
+    mean = lb.div(sum, lb.f32(width));
+  }
+  Value sq = lb.reduce(lo, hi, 1, {lb.f32(0.0)},
+                       [&](Value i, ValueRange a) -> SmallVector<Value> {
+                         Value c = lb.sub(lb.load(x, {r, i}), mean);
+                         return {lb.add(a[0], lb.mul(c, c))};
+                       })[0];
+  Value inv = inverseRms(lb, sq, width, epsilon);
+  lb.loop(lo, hi, 1, [&](Value i) {
+    Value v =
+        lb.mul(lb.mul(lb.sub(lb.load(x, {r, i}), mean), inv), lb.load(w, i));
+    if (bias)
+      v = lb.add(v, lb.load(bias, i));
+    lb.store(v, y, {r, i});
+  });
+}
+
+} // namespace
+
+/// One row per iteration, its groups (rms_norm's group_size; else the
+/// whole row) one after the other. Tiles split the rows.
 LogicalResult mlir::coil::lowerNorm(LoopBuilder &lb, Operation *op,
                                     ArrayRef<Value> in, ArrayRef<Value> out) {
   bool rms = isa<RmsNormOp>(op);
@@ -26,29 +59,18 @@ LogicalResult mlir::coil::lowerNorm(LoopBuilder &lb, Operation *op,
                        : cast<LayerNormOp>(op).getEpsilon().convertToDouble();
   Value x = lb.rows(in[0]), w = in[1], y = lb.rows(out[0]);
   Value bias = (!rms && in.size() > 2) ? in[2] : Value();
-  int64_t width = lb.staticDim(x, 1);
+  int64_t features = lb.staticDim(x, 1);
+  std::optional<int64_t> group =
+      rms ? cast<RmsNormOp>(op).getGroupSize() : std::nullopt;
+  int64_t width = group.value_or(features);
   auto [lo, hi] = lb.share(lb.dim(x, 0));
+  // Groups of a row one after the other (one group: the whole row).
   lb.loop(lo, hi, 1, [&](Value r) {
-    Value mean = lb.f32(0.0);
-    if (!rms) {
-      Value sum = lb.reduce(lb.idx(0), lb.idx(width), 1, {lb.f32(0.0)},
-                            [&](Value i, ValueRange a) -> SmallVector<Value> {
-                              return {lb.add(a[0], lb.load(x, {r, i}))};
-                            })[0];
-      mean = lb.div(sum, lb.f32(width));
-    }
-    Value sq = lb.reduce(lb.idx(0), lb.idx(width), 1, {lb.f32(0.0)},
-                         [&](Value i, ValueRange a) -> SmallVector<Value> {
-                           Value c = lb.sub(lb.load(x, {r, i}), mean);
-                           return {lb.add(a[0], lb.mul(c, c))};
-                         })[0];
-    Value inv = inverseRms(lb, sq, width, epsilon);
-    lb.loop(lb.idx(0), lb.idx(width), 1, [&](Value i) {
-      Value v =
-          lb.mul(lb.mul(lb.sub(lb.load(x, {r, i}), mean), inv), lb.load(w, i));
-      if (bias)
-        v = lb.add(v, lb.load(bias, i));
-      lb.store(v, y, {r, i});
+    if (width == features)
+      return normaliseRange(lb, x, w, bias, y, r, lb.idx(0), width, epsilon,
+                            rms);
+    lb.loop(lb.idx(0), lb.idx(features), width, [&](Value first) {
+      normaliseRange(lb, x, w, bias, y, r, first, width, epsilon, rms);
     });
   });
   return success();

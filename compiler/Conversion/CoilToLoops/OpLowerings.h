@@ -68,6 +68,9 @@ LogicalResult lowerConv(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
 /// Scan.cpp: `scan`.
 LogicalResult lowerScan(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
                         ArrayRef<Value> out);
+/// SsdScan.cpp: `ssd_scan`.
+LogicalResult lowerSsdScan(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
+                           ArrayRef<Value> out);
 /// Attention.cpp: `rope`, `attention`.
 LogicalResult lowerAttention(LoopBuilder &lb, Operation *op, ArrayRef<Value> in,
                              ArrayRef<Value> out);
