@@ -333,6 +333,48 @@ const OpCase kCases[] = {
         : ($ACT, $ACT, tensor<$Kx5xf32>, tensor<?x$Tx5xf32>, tensor<?x$Tx5xf32>,
            tensor<$Kxf32>, $STATE) -> ($ACT, $STATE$KEEPTYPE))",
      "$Kx5"},
+    // Mamba-2's scan: 5 heads of 6 channels reading one group of 200
+    // states (a state row of two 100-lane pieces), dt biased, softplus and
+    // limited; then 6 heads of 4 channels in 3 groups of 7 states, dt =
+    // exp(.), gated and normalised in groups of 8 as Mamba-2 does.
+    {"ssd_scan_h5_p6_n200_bias_limit", 30, 30, R"(
+    %wd = coil.weight "wd" : tensor<5x$Kxf32>
+    %wb = coil.weight "wb" : tensor<200x$Kxf32>
+    %wc = coil.weight "wc" : tensor<200x$Kxf32>
+    %alog = coil.weight "alog" : tensor<5xf32>
+    %d = coil.weight "d" : tensor<5xf32>
+    %bias = coil.weight "bias" : tensor<5xf32>
+    %dt = coil.linear %h, %wd : ($ACT, tensor<5x$Kxf32>) -> tensor<?x$Tx5xf32>
+    %bm = coil.linear %h, %wb : ($ACT, tensor<200x$Kxf32>) -> tensor<?x$Tx200xf32>
+    %cm = coil.linear %h, %wc : ($ACT, tensor<200x$Kxf32>) -> tensor<?x$Tx200xf32>
+    %ae = coil.exp %alog : tensor<5xf32>
+    %a = coil.neg %ae : tensor<5xf32>
+    %y, %state_out$KEEP = coil.ssd_scan %h, %dt, %a, %bm, %cm, %d bias(%bias) state(%state) {delta_softplus, dt_limit = array<f64: 0.05, 0.9>}
+        : ($ACT, tensor<?x$Tx5xf32>, tensor<5xf32>, tensor<?x$Tx200xf32>, tensor<?x$Tx200xf32>,
+           tensor<5xf32>, tensor<5xf32>, $STATE) -> ($ACT, $STATE$KEEPTYPE))",
+     "5x6x200"},
+    {"ssd_scan_h6_p4_g3_n7_gated_norm", 24, 24, R"(
+    %wd = coil.weight "wd" : tensor<6x$Kxf32>
+    %wb = coil.weight "wb" : tensor<21x$Kxf32>
+    %wc = coil.weight "wc" : tensor<21x$Kxf32>
+    %wz = coil.weight "wz" : tensor<$Kx$Kxf32>
+    %alog = coil.weight "alog" : tensor<6xf32>
+    %d = coil.weight "d" : tensor<6xf32>
+    %g = coil.weight "g" : tensor<$Kxf32>
+    %ae = coil.exp %alog : tensor<6xf32>
+    %a = coil.neg %ae : tensor<6xf32>
+    %dl = coil.linear %h, %wd : ($ACT, tensor<6x$Kxf32>) -> tensor<?x$Tx6xf32>
+    %dt = coil.exp %dl : tensor<?x$Tx6xf32>
+    %bm = coil.linear %h, %wb : ($ACT, tensor<21x$Kxf32>) -> tensor<?x$Tx21xf32>
+    %cm = coil.linear %h, %wc : ($ACT, tensor<21x$Kxf32>) -> tensor<?x$Tx21xf32>
+    %z = coil.linear %h, %wz : ($ACT, tensor<$Kx$Kxf32>) -> $ACT
+    %s, %state_out$KEEP = coil.ssd_scan %h, %dt, %a, %bm, %cm, %d state(%state)
+        : ($ACT, tensor<?x$Tx6xf32>, tensor<6xf32>, tensor<?x$Tx21xf32>, tensor<?x$Tx21xf32>,
+           tensor<6xf32>, $STATE) -> ($ACT, $STATE$KEEPTYPE)
+    %sz = coil.silu %z : $ACT
+    %gated = coil.mul %s, %sz : $ACT
+    %y = coil.rms_norm %gated, %g {epsilon = 1.0e-5 : f32, group_size = 8 : i64} : ($ACT, tensor<$Kxf32>) -> $OUT)",
+     "6x4x7"},
     // The causal conv as Mamba runs it (bias, then silu) over 37 channels:
     // two whole blocks of 16 and 5 left over.
     {"conv_silu_c37_k4", 37, 37, R"(

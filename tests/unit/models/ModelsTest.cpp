@@ -57,6 +57,18 @@ constexpr const char *kMambaStateSpaces = R"json({
   "fused_add_norm": true, "tie_embeddings": true
 })json";
 
+/// Mamba-2: 4 heads of 8 channels in 2 groups of 4 states (Hugging Face
+/// keys; keys that do not change the math are ignored).
+constexpr const char *kMamba2 = R"json({
+  "model_type": "mamba2", "hidden_size": 16, "num_hidden_layers": 2,
+  "vocab_size": 37, "num_heads": 4, "head_dim": 8, "n_groups": 2,
+  "state_size": 4, "expand": 2, "conv_kernel": 4, "chunk_size": 8,
+  "layer_norm_epsilon": 1e-5, "use_bias": false, "use_conv_bias": true,
+  "tie_word_embeddings": true, "hidden_act": "silu", "rms_norm": true,
+  "residual_in_fp32": true, "initializer_range": 0.1,
+  "time_step_rank": "auto", "time_step_limit": [0.0, 1e9]
+})json";
+
 constexpr const char *kLlama = R"json({
   "model_type": "llama", "hidden_size": 16, "intermediate_size": 24,
   "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2,
@@ -169,6 +181,69 @@ TEST_F(ModelsTest, ParsesLlamaGroupedQuery) {
   EXPECT_EQ(c.family, ModelConfig::Family::Llama);
   EXPECT_EQ(c.llama.headDim, 4);
   EXPECT_EQ(c.llama.numKvHeads, 2);
+}
+
+TEST_F(ModelsTest, ParsesMamba2) {
+  ModelConfig c = parse(kMamba2);
+  EXPECT_EQ(c.family, ModelConfig::Family::Mamba2);
+  EXPECT_EQ(c.familyName(), "mamba2");
+  EXPECT_EQ(c.mamba2.dInner, 32);
+  EXPECT_EQ(c.mamba2.convDim(), 32 + 2 * 2 * 4);
+  EXPECT_EQ(c.mamba2.projectionSize(), 32 + 48 + 4); // z, x B C, dt
+  EXPECT_TRUE(c.mamba2.hasDtLimit());
+  EXPECT_EQ(c.mamba2.dtLimitHigh, 1e9);
+  EXPECT_TRUE(c.mamba2.tieEmbeddings);
+  // Hugging Face's defaults: 128 heads of 64, 8 groups of 128 states, no
+  // dt limit, an untied head.
+  ModelConfig d = parse(R"({"model_type": "mamba2", "hidden_size": 4096,
+      "num_hidden_layers": 1, "vocab_size": 8})");
+  EXPECT_EQ(d.mamba2.numHeads, 128);
+  EXPECT_EQ(d.mamba2.headDim, 64);
+  EXPECT_EQ(d.mamba2.numGroups, 8);
+  EXPECT_EQ(d.mamba2.stateSize, 128);
+  EXPECT_EQ(d.mamba2.chunkSize, 256);
+  EXPECT_FALSE(d.mamba2.hasDtLimit());
+  EXPECT_FALSE(d.mamba2.tieEmbeddings);
+  // The config written for a preset reads back the same.
+  ModelConfig back = parse(toConfigJson(c).c_str());
+  EXPECT_EQ(back.mamba2.projectionSize(), c.mamba2.projectionSize());
+  EXPECT_EQ(back.mamba2.dtLimitHigh, c.mamba2.dtLimitHigh);
+  EXPECT_EQ(back.mamba2.numGroups, 2);
+}
+
+TEST_F(ModelsTest, RefusesBadMamba2Configs) {
+  std::string base = R"("model_type": "mamba2", "hidden_size": 16,
+      "num_hidden_layers": 1, "vocab_size": 8, "num_heads": 4,
+      "head_dim": 8, "state_size": 4)";
+  auto error = [&](const std::string &extra) {
+    return parseError("{" + base + ", " + extra + "}");
+  };
+  EXPECT_NE(error(R"("n_groups": 3)")
+                .find("key 'n_groups' is 3, which does not divide num_heads 4"),
+            std::string::npos);
+  EXPECT_NE(error(R"("n_groups": 1, "chunk_size": 0)")
+                .find("config.json: key 'chunk_size' must be an integer >= 1"),
+            std::string::npos);
+  EXPECT_NE(error(R"("n_groups": 1, "expand": 3)")
+                .find("num_heads x head_dim is 4 x 8 = 32, but expand x "
+                      "hidden_size is 3 x 16 = 48"),
+            std::string::npos);
+  EXPECT_NE(error(R"("n_groups": 1, "rms_norm": false)")
+                .find("key 'rms_norm' is false"),
+            std::string::npos);
+  EXPECT_NE(error(R"("n_groups": 1, "norm_before_gate": true)")
+                .find("key 'norm_before_gate' is true"),
+            std::string::npos);
+  EXPECT_NE(error(R"("n_groups": 1, "hidden_act": "gelu")")
+                .find("key 'hidden_act' is \"gelu\""),
+            std::string::npos);
+  EXPECT_NE(error(R"("n_groups": 1, "time_step_limit": [0.5, 0.1])")
+                .find("key 'time_step_limit' must be [low, high]"),
+            std::string::npos);
+  EXPECT_NE(parseError(R"({"model_type": "mamba2", "hidden_size": 16,
+      "num_hidden_layers": 1, "vocab_size": 8, "num_heads": 0})")
+                .find("key 'num_heads' must be an integer >= 1"),
+            std::string::npos);
 }
 
 TEST_F(ModelsTest, RefusesBadConfigs) {
@@ -319,7 +394,7 @@ TEST_F(ModelsTest, CheckpointWeightsMustMatchTheConfig) {
 //===----------------------------------------------------------------------===//
 
 TEST_F(ModelsTest, BuiltModulesVerifyAndReadExactlyTheListedWeights) {
-  for (const char *json : {kMambaHF, kMambaStateSpaces, kLlama}) {
+  for (const char *json : {kMambaHF, kMambaStateSpaces, kMamba2, kLlama}) {
     ModelConfig config = parse(json);
     OwningOpRef<ModuleOp> module = buildModel(context, config);
     ASSERT_TRUE(succeeded(verify(*module)));
@@ -366,6 +441,10 @@ TEST_F(ModelsTest, MambaPrefillThenDecodeEqualsLongerPrefill) {
   checkPrefillThenDecode(kMambaHF, this);
 }
 
+TEST_F(ModelsTest, Mamba2PrefillThenDecodeEqualsLongerPrefill) {
+  checkPrefillThenDecode(kMamba2, this);
+}
+
 TEST_F(ModelsTest, LlamaPrefillThenDecodeEqualsLongerPrefill) {
   checkPrefillThenDecode(kLlama, this);
 }
@@ -408,6 +487,10 @@ TEST_F(ModelsTest, MambaBatchEqualsSequencesOneByOne) {
   checkBatchEqualsSingles(kMambaHF, this);
 }
 
+TEST_F(ModelsTest, Mamba2BatchEqualsSequencesOneByOne) {
+  checkBatchEqualsSingles(kMamba2, this);
+}
+
 TEST_F(ModelsTest, LlamaBatchEqualsSequencesOneByOne) {
   checkBatchEqualsSingles(kLlama, this);
 }
@@ -432,6 +515,10 @@ void checkPrefillIsLastPosition(const char *json, ModelsTest *self) {
 
 TEST_F(ModelsTest, MambaPrefillComputesTheLastPosition) {
   checkPrefillIsLastPosition(kMambaHF, this);
+}
+
+TEST_F(ModelsTest, Mamba2PrefillComputesTheLastPosition) {
+  checkPrefillIsLastPosition(kMamba2, this);
 }
 
 TEST_F(ModelsTest, LlamaPrefillComputesTheLastPosition) {
@@ -481,6 +568,10 @@ TEST_F(ModelsTest, MambaKernelsPipelinePreservesLogits) {
   checkKernelsPipelinePreservesLogits(kMambaHF, this);
 }
 
+TEST_F(ModelsTest, Mamba2KernelsPipelinePreservesLogits) {
+  checkKernelsPipelinePreservesLogits(kMamba2, this);
+}
+
 TEST_F(ModelsTest, LlamaKernelsPipelinePreservesLogits) {
   checkKernelsPipelinePreservesLogits(kLlama, this);
 }
@@ -503,6 +594,28 @@ TEST_F(ModelsTest, SessionRejectsBadTokensAndOverflow) {
   EXPECT_NE(
       llvm::toString(tooLong.takeError()).find("context capacity exceeded"),
       std::string::npos);
+}
+
+TEST_F(ModelsTest, Mamba2RandomWeightsFollowPublishedInits) {
+  ModelConfig config = parse(kMamba2);
+  for (const WeightSpec &spec : weightSpecs(config)) {
+    std::vector<float> v = randomWeight(spec, 42);
+    if (spec.name.find("A_log") != std::string::npos) {
+      ASSERT_EQ(v.size(), 4u); // one per head: log 1 .. log H
+      for (int h = 0; h < 4; ++h)
+        EXPECT_FLOAT_EQ(v[h], std::log(static_cast<float>(h + 1)));
+    } else if (spec.name.find("dt_bias") != std::string::npos) {
+      for (float b : v) {
+        double dt = std::log1p(std::exp(static_cast<double>(b)));
+        EXPECT_GE(dt, 1e-3 * 0.999);
+        EXPECT_LE(dt, 0.1 * 1.001);
+      }
+    } else if (spec.name.find("norm.weight") != std::string::npos ||
+               spec.name.find(".D") != std::string::npos) {
+      for (float d : v)
+        EXPECT_EQ(d, 1.0f) << spec.name;
+    }
+  }
 }
 
 TEST_F(ModelsTest, RandomWeightsFollowPublishedInits) {

@@ -256,3 +256,35 @@ module attributes {coil.family = "test", coil.vocab_size = 8 : i64} {
     return %y : tensor<?x?x8xf32>
   }
 }
+
+// -----
+
+// Mamba-2's scan (H = 2 heads of P = 3 channels, one group of N = 2
+// states), its x, dt, B and C sliced from an embedded row of 12: per token
+// b = 48 (the row) + 4 * 2 * (6 + 2 + 2 + 2) = 96 (the slices) + 4 * (2 * 6
+// + 2 + 2 * 2) = 72 (x, y, dt, B, C) = 216 bytes and 5 * 6 * 2 + 2 * 6 +
+// 20 * 2 = 112 FLOPs; a = 4 * 3 * 2 = 24 bytes of A, D and dt_bias; the
+// state (H x P x N) read and written once per sequence: d = 2 * 4 * 12 = 96.
+// CHECK-LABEL: module attributes {coil.family = "mamba2"
+// CHECK-SAME: \22steps\22:[{\22args\22:[3,4,5,0,2,6,2],\22cost\22:{\22bytes\22:[24,216,0,96,0],\22flops\22:[0,112,0]}
+module attributes {coil.family = "mamba2", coil.vocab_size = 6 : i64} {
+  func.func @prefill(%tokens: tensor<?x?xi32>, %positions: tensor<?x?xi32>,
+                     %s: tensor<?x2x3x2xf32> {coil.state = "ssm.0"})
+      -> (tensor<?x?x6xf32>, tensor<?x2x3x2xf32>) {
+    %a = coil.weight "A" : tensor<2xf32>
+    %d = coil.weight "D" : tensor<2xf32>
+    %bias = coil.weight "dt_bias" : tensor<2xf32>
+    %r:2 = call @ssd(%a, %d, %bias, %tokens, %s) : (tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<?x?xi32>, tensor<?x2x3x2xf32>) -> (tensor<?x?x6xf32>, tensor<?x2x3x2xf32>)
+    return %r#0, %r#1 : tensor<?x?x6xf32>, tensor<?x2x3x2xf32>
+  }
+  func.func private @ssd(%a: tensor<2xf32>, %d: tensor<2xf32>, %bias: tensor<2xf32>, %t: tensor<?x?xi32>, %s: tensor<?x2x3x2xf32>) -> (tensor<?x?x6xf32>, tensor<?x2x3x2xf32>) attributes {coil.calls = 1 : i64, coil.kernel} {
+    %e = coil.weight "E" : tensor<6x12xf32>
+    %row = coil.embed %e, %t : (tensor<6x12xf32>, tensor<?x?xi32>) -> tensor<?x?x12xf32>
+    %x = coil.slice %row {dim = 2 : i64, offset = 0 : i64, size = 6 : i64} : tensor<?x?x12xf32> -> tensor<?x?x6xf32>
+    %dt = coil.slice %row {dim = 2 : i64, offset = 6 : i64, size = 2 : i64} : tensor<?x?x12xf32> -> tensor<?x?x2xf32>
+    %b = coil.slice %row {dim = 2 : i64, offset = 8 : i64, size = 2 : i64} : tensor<?x?x12xf32> -> tensor<?x?x2xf32>
+    %c = coil.slice %row {dim = 2 : i64, offset = 10 : i64, size = 2 : i64} : tensor<?x?x12xf32> -> tensor<?x?x2xf32>
+    %y, %s2 = coil.ssd_scan %x, %dt, %a, %b, %c, %d bias(%bias) state(%s) {delta_softplus} : (tensor<?x?x6xf32>, tensor<?x?x2xf32>, tensor<2xf32>, tensor<?x?x2xf32>, tensor<?x?x2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<?x2x3x2xf32>) -> (tensor<?x?x6xf32>, tensor<?x2x3x2xf32>)
+    return %y, %s2 : tensor<?x?x6xf32>, tensor<?x2x3x2xf32>
+  }
+}

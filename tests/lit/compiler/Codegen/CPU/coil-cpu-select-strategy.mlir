@@ -104,6 +104,19 @@
 // AVX512: coil.conv1d_causal {{.*}} {coil.lowering_config = {epilogue = ["silu"]}}
 // AVX512-LABEL: func.func private @conv_read_by_caller
 // AVX512: coil.conv1d_causal {{.*}} {coil.lowering_config = {epilogue = []}}
+
+// A grouped norm is never folded: each group of a row has its own scale,
+// which the linear's sums over the whole row cannot apply.
+// AVX512-LABEL: func.func private @norm_grouped
+// AVX512-SAME: {coil.layout = {kind = "panels", n0 = 32 : i64}}
+// AVX512: coil.linear {{.*}}prologue = []
+
+// Mamba-2's scan: chunks of time whose B and C rows (2 x 24 floats a
+// step) take 16 KiB: 85 steps.
+// AVX512-LABEL: func.func private @ssd_scan
+// AVX512: coil.ssd_scan {{.*}} {coil.lowering_config = {isa = "avx512", steps = 85 : i64}, delta_softplus}
+// BASE-LABEL: func.func private @ssd_scan
+// BASE: coil.lowering_config = {isa = "x86-64", steps = 85 : i64}
 module {
   func.func @prefill(%x: tensor<?x?x64xf32>) -> (tensor<?x?x48xf32>, tensor<?x?x48xf32>) {
     %n = coil.weight "norm" : tensor<64xf32>
@@ -138,6 +151,7 @@ module {
     %c1:3 = call @conv_silu(%x, %cw, %cs) : (tensor<?x?x64xf32>, tensor<64x4xf32>, tensor<1x64x3xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<1x64x3xf32>)
     %c2:3 = call @conv_read_by_caller(%x, %cw, %cs) : (tensor<?x?x64xf32>, tensor<64x4xf32>, tensor<1x64x3xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<1x64x3xf32>)
     %c3 = coil.add %c1#1, %c2#0 : tensor<?x?x64xf32>
+    %ng = call @norm_grouped(%x, %n, %sq) : (tensor<?x?x64xf32>, tensor<64xf32>, tensor<64x64xf32>) -> tensor<?x?x64xf32>
     return %y, %z : tensor<?x?x48xf32>, tensor<?x?x48xf32>
   }
   func.func private @norm_linear(%x: tensor<?x?x64xf32>, %n: tensor<64xf32>, %w: tensor<48x64xf32>) -> tensor<?x?x48xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
@@ -218,5 +232,14 @@ module {
     %y, %s2 = coil.conv1d_causal %x, %w state(%s) : (tensor<?x?x64xf32>, tensor<64x4xf32>, tensor<1x64x3xf32>) -> (tensor<?x?x64xf32>, tensor<1x64x3xf32>)
     %a = coil.silu %y : tensor<?x?x64xf32>
     return %y, %a, %s2 : tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<1x64x3xf32>
+  }
+  func.func private @norm_grouped(%x: tensor<?x?x64xf32>, %n: tensor<64xf32>, %w: tensor<64x64xf32>) -> tensor<?x?x64xf32> attributes {coil.calls = 1 : i64, coil.kernel} {
+    %h = coil.rms_norm %x, %n {epsilon = 1.0e-5 : f32, group_size = 32 : i64} : (tensor<?x?x64xf32>, tensor<64xf32>) -> tensor<?x?x64xf32>
+    %y = coil.linear %h, %w : (tensor<?x?x64xf32>, tensor<64x64xf32>) -> tensor<?x?x64xf32>
+    return %y : tensor<?x?x64xf32>
+  }
+  func.func private @ssd_scan(%x: tensor<?x?x32xf32>, %dt: tensor<?x?x4xf32>, %a: tensor<4xf32>, %b: tensor<?x?x24xf32>, %d: tensor<4xf32>, %s: tensor<?x4x8x24xf32>) -> (tensor<?x?x32xf32>, tensor<?x4x8x24xf32>) attributes {coil.calls = 1 : i64, coil.kernel} {
+    %y, %s2 = coil.ssd_scan %x, %dt, %a, %b, %b, %d state(%s) {delta_softplus} : (tensor<?x?x32xf32>, tensor<?x?x4xf32>, tensor<4xf32>, tensor<?x?x24xf32>, tensor<?x?x24xf32>, tensor<4xf32>, tensor<?x4x8x24xf32>) -> (tensor<?x?x32xf32>, tensor<?x4x8x24xf32>)
+    return %y, %s2 : tensor<?x?x32xf32>, tensor<?x4x8x24xf32>
   }
 }
