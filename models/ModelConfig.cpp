@@ -61,6 +61,30 @@ int64_t ModelConfig::numLayers() const {
   llvm_unreachable("unknown family");
 }
 
+int64_t ModelConfig::hiddenSize() const {
+  switch (family) {
+  case Family::Mamba:
+    return mamba.dModel;
+  case Family::Mamba2:
+    return mamba2.hiddenSize;
+  case Family::Llama:
+    return llama.hiddenSize;
+  }
+  llvm_unreachable("unknown family");
+}
+
+bool ModelConfig::tiedEmbeddings() const {
+  switch (family) {
+  case Family::Mamba:
+    return mamba.tieEmbeddings;
+  case Family::Mamba2:
+    return mamba2.tieEmbeddings;
+  case Family::Llama:
+    return llama.tieEmbeddings;
+  }
+  llvm_unreachable("unknown family");
+}
+
 namespace {
 
 /// The largest values a configuration may give. Real checkpoints stay far

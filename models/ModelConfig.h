@@ -106,6 +106,10 @@ struct ModelConfig {
   int64_t vocabSize() const;
   /// Number of layers of any family.
   int64_t numLayers() const;
+  /// Width of the residual stream (d_model) of any family.
+  int64_t hiddenSize() const;
+  /// Whether the LM head reads the embedding's table.
+  bool tiedEmbeddings() const;
 };
 
 /// Parses a config.json text; `fileName` is used in error messages.

@@ -273,20 +273,18 @@ struct Model {
   coil_model_t *model = nullptr;
   coil_weights_t *files = nullptr;
 
-  bool isMamba() const {
-    return config.family == models::ModelConfig::Family::Mamba;
+  /// A state-space model (Mamba or Mamba-2): fixed state, no KV cache.
+  bool isRecurrent() const {
+    return config.family != models::ModelConfig::Family::Llama;
   }
   /// Bytes of the parameters (4 per f32, 2 per bf16 or f16 element, 1 per
   /// int8 element and a half per int4 element, plus their f32 scales).
   double weightBytes() const { return storedWeightBytes; }
   /// Elements of the LM head's matrix (vocabulary x width).
   double headParams() const {
-    return static_cast<double>(config.vocabSize()) *
-           (isMamba() ? config.mamba.dModel : config.llama.hiddenSize);
+    return static_cast<double>(config.vocabSize()) * config.hiddenSize();
   }
-  bool tied() const {
-    return isMamba() ? config.mamba.tieEmbeddings : config.llama.tieEmbeddings;
-  }
+  bool tied() const { return config.tiedEmbeddings(); }
   /// FLOPs of a prefill of T tokens that returns the last position's
   /// logits: 2 per parameter and token in the layers, 2 per LM head
   /// parameter once (the embedding lookup computes nothing), plus the
@@ -294,9 +292,13 @@ struct Model {
   double prefillFlops(double t) const {
     double body = params - headParams() - (tied() ? 0.0 : headParams());
     double flops = 2.0 * body * t + 2.0 * headParams();
-    if (isMamba()) {
+    if (config.family == models::ModelConfig::Family::Mamba) {
       const models::MambaConfig &m = config.mamba;
       flops += 9.0 * m.dInner * m.dState * t * m.numLayers;
+    } else if (config.family == models::ModelConfig::Family::Mamba2) {
+      // Per state element and token a multiply and two FMAs.
+      const models::Mamba2Config &m = config.mamba2;
+      flops += 5.0 * m.dInner * m.stateSize * t * m.numLayers;
     } else {
       const models::LlamaConfig &l = config.llama;
       flops += 2.0 * l.numHeads * l.headDim * t * (t + 1) * l.numLayers;
@@ -306,15 +308,20 @@ struct Model {
   /// State bytes one decoded token reads at context `c`: the SSM and conv
   /// state (read and written), or the KV cache so far.
   double stateBytesPerToken(double c) const {
-    if (isMamba()) {
+    if (config.family == models::ModelConfig::Family::Mamba) {
       const models::MambaConfig &m = config.mamba;
       return 2.0 * 4.0 * m.numLayers * m.dInner * (m.dState + m.dConv - 1);
+    }
+    if (config.family == models::ModelConfig::Family::Mamba2) {
+      const models::Mamba2Config &m = config.mamba2;
+      return 2.0 * 4.0 * m.numLayers *
+             (m.dInner * m.stateSize + m.convDim() * (m.convKernel - 1));
     }
     const models::LlamaConfig &l = config.llama;
     return 4.0 * 2.0 * l.numLayers * l.numKvHeads * l.headDim * (c + 1);
   }
   int64_t maxContext() const {
-    return isMamba() ? 0 : config.llama.maxPositions;
+    return isRecurrent() ? 0 : config.llama.maxPositions;
   }
 
   void release() {
@@ -327,16 +334,24 @@ struct Model {
   }
 };
 
-/// The built-in pairs: a Mamba model and a Llama-style Transformer of about
-/// the same parameter count, same vocabulary, tied embeddings.
+/// The built-in sets: a Mamba model, a Mamba-2 model (the shapes of
+/// state-spaces' mamba2-130m and -370m: heads of 64 channels, one group of
+/// 128 states) and a Llama-style Transformer of about the same parameter
+/// count, same vocabulary, tied embeddings.
 llvm::Expected<std::vector<std::pair<std::string, models::ModelConfig>>>
 presetConfigs(llvm::StringRef name) {
-  models::ModelConfig mamba, llama;
+  models::ModelConfig mamba, mamba2, llama;
   mamba.family = models::ModelConfig::Family::Mamba;
+  mamba2.family = models::ModelConfig::Family::Mamba2;
   llama.family = models::ModelConfig::Family::Llama;
   models::MambaConfig &m = mamba.mamba;
+  models::Mamba2Config &m2 = mamba2.mamba2;
   models::LlamaConfig &l = llama.llama;
-  m.vocabSize = l.vocabSize = 50280;
+  m.vocabSize = m2.vocabSize = l.vocabSize = 50280;
+  m2.tieEmbeddings = true;
+  m2.numGroups = 1;
+  m2.stateSize = 128;
+  m2.headDim = 64;
   l.tieEmbeddings = true;
   l.maxPositions = 8192;
   l.normEpsilon = 1e-5;
@@ -353,9 +368,15 @@ presetConfigs(llvm::StringRef name) {
   }
   m.dInner = 2 * m.dModel;
   m.dtRank = (m.dModel + 15) / 16;
+  m2.hiddenSize = m.dModel;
+  m2.numLayers = m.numLayers;
+  m2.dInner = 2 * m2.hiddenSize;
+  m2.numHeads = m2.dInner / m2.headDim;
   l.headDim = l.hiddenSize / l.numHeads;
   return std::vector<std::pair<std::string, models::ModelConfig>>{
-      {"mamba-" + name.str(), mamba}, {"llama-" + name.str(), llama}};
+      {"mamba-" + name.str(), mamba},
+      {"mamba2-" + name.str(), mamba2},
+      {"llama-" + name.str(), llama}};
 }
 
 /// Seeded weights of a preset, written once into the cache.
@@ -923,7 +944,12 @@ models::PruneRequest pruneRequest(const models::ModelConfig &config) {
 
 /// What a pruned variant's channels are called in the table.
 const char *prunedChannels(const Model &m) {
-  return m.isMamba() ? "d_inner" : "FFN";
+  return m.isRecurrent() ? "d_inner" : "FFN";
+}
+
+/// Whether structured pruning applies to `m`'s family (not to Mamba-2).
+bool prunable(const Model &m) {
+  return m.config.family != models::ModelConfig::Family::Mamba2;
 }
 
 /// The weights of `base` pruned by --prune, written into the cache: once
@@ -1000,7 +1026,7 @@ llvm::Error runPrecisionStudy(std::vector<Model> &models, Run &run,
       variants.push_back(v.get());
       owned.push_back(std::move(v));
     }
-    if (pruneFraction > 0) {
+    if (pruneFraction > 0 && prunable(base)) {
       llvm::errs() << fmt::format("coil-bench: pruning {0:g}% of {1}'s {2} "
                                   "channels...\n",
                                   100 * pruneFraction, base.label,
@@ -1516,18 +1542,27 @@ std::string formatValue(double v) {
   return fmt::format("{0:.3f}", v);
 }
 
-/// The terminal table of one experiment, Mamba / Transformer ratio per point.
+/// "mamba" of "mamba-130m": a column's short name.
+std::string familyOf(const std::string &label) {
+  return label.substr(0, label.find('-'));
+}
+
+/// The terminal table of one experiment: a column per model, then the
+/// ratio of each of `compared` to `baseline` per point.
 void printTable(llvm::raw_ostream &os, const Experiment &e,
-                const std::string &a, const std::string &b) {
+                const std::vector<std::string> &labels,
+                const std::vector<std::string> &compared,
+                const std::string &baseline) {
   os << "\n"
      << e.title << " (" << e.unit << ", median [min-max] x runs; "
      << (e.higherIsBetter ? "higher" : "lower") << " is better)\n";
-  os << fmt::format("  {0:<10} {1:<34} {2:<34} {3:<8}",
-                      e.xLabel.empty() ? "" : "x", a, b,
-                      a.substr(0, a.find('-')) + "/" + b.substr(0, b.find('-')))
-     << "\n";
+  os << fmt::format("  {0:<10}", e.xLabel.empty() ? "" : "x");
+  for (const std::string &label : labels)
+    os << fmt::format(" {0:<34}", label);
+  for (const std::string &label : compared)
+    os << fmt::format(" {0:<13}", familyOf(label) + "/" + familyOf(baseline));
+  os << "\n";
   for (double x : xsOf(e)) {
-    const Point *pa = pointOf(e, a, x), *pb = pointOf(e, b, x);
     auto cell = [&](const Point *p) -> std::string {
       if (!p)
         return "-";
@@ -1538,13 +1573,19 @@ void printTable(llvm::raw_ostream &os, const Experiment &e,
         s += fmt::format(" {0:.0f}%", 100 * p->roofline);
       return s;
     };
-    std::string ratio =
-        pa && pb && pb->value != 0 ? formatValue(pa->value / pb->value) : "-";
-    os << fmt::format("  {0:<10} {1:<34} {2:<34} {3:<8}",
-                        e.name == "ttft" || e.name == "e2e" ? std::string("")
-                                                            : formatX(x),
-                        cell(pa), cell(pb), ratio)
-       << "\n";
+    os << fmt::format("  {0:<10}", e.name == "ttft" || e.name == "e2e"
+                                       ? std::string("")
+                                       : formatX(x));
+    for (const std::string &label : labels)
+      os << fmt::format(" {0:<34}", cell(pointOf(e, label, x)));
+    const Point *pb = pointOf(e, baseline, x);
+    for (const std::string &label : compared) {
+      const Point *pa = pointOf(e, label, x);
+      os << fmt::format(" {0:<13}", pa && pb && pb->value != 0
+                                        ? formatValue(pa->value / pb->value)
+                                        : "-");
+    }
+    os << "\n";
   }
 }
 
@@ -1954,9 +1995,13 @@ llvm::Error runBench() {
                                "remove must be in [0, 1)",
                                pruneFraction.getValue()));
     for (const Model &m : models)
-      if (llvm::Expected<models::PrunePlan> plan =
-              models::planPruning(m.config, pruneRequest(m.config));
-          !plan) {
+      if (!prunable(m))
+        llvm::errs() << "coil-bench: --prune leaves " << m.label
+                     << " whole: structured pruning of Mamba-2 models is not "
+                        "supported\n";
+      else if (llvm::Expected<models::PrunePlan> plan =
+                   models::planPruning(m.config, pruneRequest(m.config));
+               !plan) {
         llvm::consumeError(plan.takeError());
         return error(fmt::format(
             "--prune {0:g} leaves {1} no {2} channel (the channels kept are "
@@ -2040,14 +2085,16 @@ llvm::Error runBench() {
       return e;
   progress.finish();
 
-  // Compare the first Mamba with the first Transformer.
-  auto firstOf = [&](bool mamba) -> std::string {
-    for (const Model &m : models)
-      if (m.isMamba() == mamba)
-        return m.label;
-    return "";
-  };
-  std::string a = firstOf(true), b = firstOf(false);
+  // Compare every state-space model with the first Transformer.
+  std::vector<std::string> labels, recurrent;
+  std::string b;
+  for (const Model &m : models) {
+    labels.push_back(m.label);
+    if (m.isRecurrent())
+      recurrent.push_back(m.label);
+    else if (b.empty())
+      b = m.label;
+  }
   std::string summary;
   llvm::raw_string_ostream os(summary);
   os << fmt::format("Machine: {0}, {1} cores; {2:.0f} GFLOP/s f32 FMA "
@@ -2056,20 +2103,26 @@ llvm::Error runBench() {
                       machine.cpuModel, machine.logicalCores,
                       run.limits.fmaGflops, run.limits.readGBps,
                       compilerVersion(), quick ? ", --quick sweep" : "");
-  if (!a.empty() && !b.empty()) {
+  if (!recurrent.empty() && !b.empty()) {
     // Experiments left out by --experiments (or stopped before their
     // first point) print no table.
     for (const Experiment &e : run.experiments)
       if (!e.points.empty())
-        printTable(os, e, a, b);
-    printServeTable(os, run, {a, b});
+        printTable(os, e, labels, recurrent, b);
+    printServeTable(os, run, labels);
     printPrecisionTable(os, run.precision);
     os << "\nPercentages are the fraction of the machine's limit reached: "
           "the FMA peak for prefill, the read bandwidth (weights + state "
-          "bytes per token) for decode.\n\nVerdict: "
-       << verdict(run, a, b) << precisionVerdict(run.precision) << "\n";
+          "bytes per token) for decode.\n\nVerdict:";
+    for (const std::string &a : recurrent)
+      os << "\n" << verdict(run, a, b);
+    if (std::string precision = precisionVerdict(run.precision);
+        !precision.empty())
+      os << "\n" << precision;
+    os << "\n";
   } else {
-    os << "\n(Ratios need one Mamba and one Transformer model.)\n";
+    os << "\n(Ratios need a state-space model (Mamba or Mamba-2) and a "
+          "Transformer.)\n";
   }
   if (stopRequested)
     os << "\nStopped by Ctrl-C: the results above are the points measured "
