@@ -70,6 +70,7 @@ public:
   }
 
   Value silu(Value x) { return b.create<SiluOp>(loc, x); }
+  Value relu2(Value x) { return b.create<Relu2Op>(loc, x); }
   Value exp(Value x) { return b.create<ExpOp>(loc, x); }
   Value neg(Value x) { return b.create<NegOp>(loc, x); }
   Value add(Value x, Value y) { return b.create<AddOp>(loc, x, y); }

@@ -203,6 +203,10 @@ Error Interpreter::Frame::exec(Operation *op) {
       .Case([&](SiluOp) { return execUnary(op, silu); })
       .Case([&](GeluOp o) { return execGelu(o); })
       .Case([&](SoftplusOp) { return execUnary(op, softplus); })
+      .Case([&](Relu2Op) {
+        return execUnary(
+            op, [](double x) { return x > 0 || std::isnan(x) ? x * x : 0.0; });
+      })
       .Case([&](ExpOp) {
         return execUnary(op, [](double x) { return std::exp(x); });
       })
@@ -438,9 +442,8 @@ Error Interpreter::Frame::execConv(Conv1dCausalOp op) {
                            " does not match input " + formatShape(x.shape));
   Tensor y = Tensor::filled(x.shape);
   Tensor stateOut = Tensor::filled(state.shape);
-  Tensor states = op.getStates()
-                      ? Tensor::filled({batch, seq, channels, hist})
-                      : Tensor();
+  Tensor states =
+      op.getStates() ? Tensor::filled({batch, seq, channels, hist}) : Tensor();
   std::vector<double> s(hist + seq);
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t c = 0; c < channels; ++c) {
@@ -485,8 +488,8 @@ Error Interpreter::Frame::execScan(ScanOp op) {
                            formatShape(h0.shape) + ")");
   Tensor y = Tensor::filled(u.shape);
   Tensor hOut = Tensor::filled(h0.shape);
-  Tensor states = op.getStates() ? Tensor::filled({batch, seq, channels, n})
-                                 : Tensor();
+  Tensor states =
+      op.getStates() ? Tensor::filled({batch, seq, channels, n}) : Tensor();
   std::vector<double> h(n);
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t c = 0; c < channels; ++c) {

@@ -165,6 +165,7 @@ bool isStatic(Value v) {
 void addElementwise(KernelCost &k, Operation *op, double moved) {
   double perElement = isa<SiluOp, SoftplusOp>(op) ? 4
                       : isa<GeluOp>(op)           ? 8
+                      : isa<Relu2Op>(op)          ? 2
                                                   : 1;
   Value v = op->getResult(0);
   int term = isStatic(v) ? 0 : 1;
@@ -215,7 +216,8 @@ KernelCost costOf(func::FuncOp fn) {
           k.bytes[0] += f32 * d;
           k.bytes[1] += 2 * f32 * d;
         })
-        .Case<SiluOp, GeluOp, SoftplusOp, ExpOp, NegOp, AddOp, MulOp, SubOp>(
+        .Case<SiluOp, GeluOp, SoftplusOp, Relu2Op, ExpOp, NegOp, AddOp, MulOp,
+              SubOp>(
             [&](Operation *o) {
               addElementwise(k, o, o->getNumOperands() + 1);
             })

@@ -291,7 +291,7 @@ private:
       Operation *user = *value.user_begin();
       if (!canJoin(g, user))
         return;
-      if (isa<SiluOp, GeluOp, SoftplusOp>(user)) {
+      if (isa<SiluOp, GeluOp, SoftplusOp, Relu2Op>(user)) {
         add(g, user);
         value = user->getResult(0);
         continue;

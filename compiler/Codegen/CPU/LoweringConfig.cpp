@@ -211,8 +211,8 @@ mlir::coil::epilogueCandidates(Operation *linear,
         chain.push_back(split);
       break;
     }
-    if (!isa<SiluOp, GeluOp, SoftplusOp, ExpOp, NegOp, AddOp, MulOp, SubOp>(
-            user) ||
+    if (!isa<SiluOp, GeluOp, SoftplusOp, Relu2Op, ExpOp, NegOp, AddOp, MulOp,
+             SubOp>(user) ||
         user->getBlock() != linear->getBlock() ||
         user->getResult(0).getType() != current.getType())
       break;

@@ -39,7 +39,8 @@ LogicalResult mlir::coil::lowerOp(LoopBuilder &lb, Operation *op,
           [&](Operation *o) { return lowerContraction(lb, o, in, out); })
       .Case<RmsNormOp, LayerNormOp>(
           [&](Operation *o) { return lowerNorm(lb, o, in, out); })
-      .Case<SiluOp, GeluOp, SoftplusOp, ExpOp, NegOp, AddOp, MulOp, SubOp>(
+      .Case<SiluOp, GeluOp, SoftplusOp, Relu2Op, ExpOp, NegOp, AddOp, MulOp,
+            SubOp>(
           [&](Operation *o) { return lowerElementwise(lb, o, in, out); })
       .Case<EmbedOp, SliceOp, SplitOp, ReshapeOp>(
           [&](Operation *o) { return lowerDataMovement(lb, o, in, out); })

@@ -19,6 +19,10 @@ Value mlir::coil::applyElementwise(LoopBuilder &lb, Operation *op,
   return llvm::TypeSwitch<Operation *, Value>(op)
       .Case([&](SiluOp) { return lb.silu(v); })
       .Case([&](SoftplusOp) { return lb.softplus(v); })
+      .Case([&](Relu2Op) {
+        Value r = lb.b.create<arith::MaximumFOp>(lb.loc, v, c(0.0));
+        return lb.mul(r, r);
+      })
       .Case([&](ExpOp) { return lb.fexp(v); })
       .Case(
           [&](NegOp) { return lb.b.create<arith::NegFOp>(lb.loc, v, lb.fmf); })

@@ -204,6 +204,18 @@ def Coil_SiluOp : Coil_UnaryOp<"silu"> {
   }];
 }
 
+def Coil_Relu2Op : Coil_UnaryOp<"relu2"> {
+  let summary = "Squared ReLU: y = max(x, 0)^2";
+  let description = [{
+    `y = max(x, 0) * max(x, 0)`, elementwise (Hugging Face's `relu2`, the
+    MLP activation of Nemotron-H).
+
+    ```mlir
+    %y = coil.relu2 %x : tensor<?x?x2688xf32>
+    ```
+  }];
+}
+
 def Coil_GeluOp : Coil_UnaryOp<"gelu"> {
   let summary = "GELU: y = x * Phi(x)";
   let description = [{

@@ -79,6 +79,7 @@ func.func @norms(%x: tensor<?x?x8xf16>, %w: tensor<8xf16>, %b: tensor<8xf16>) ->
 // CHECK: coil.add %{{.+}}, %{{.+}} : tensor<?x8xbf16>
 // CHECK: coil.mul %{{.+}}, %{{.+}} : tensor<?x8xbf16>
 // CHECK: coil.sub %{{.+}}, %{{.+}} : tensor<?x8xbf16>
+// CHECK: coil.relu2 %{{.+}} : tensor<?x8xbf16>
 func.func @elementwise(%x: tensor<?x8xbf16>) -> tensor<?x8xbf16> {
   %0 = coil.silu %x : tensor<?x8xbf16>
   %1 = coil.gelu %0 : tensor<?x8xbf16>
@@ -89,7 +90,8 @@ func.func @elementwise(%x: tensor<?x8xbf16>) -> tensor<?x8xbf16> {
   %6 = coil.add %5, %x : tensor<?x8xbf16>
   %7 = coil.mul %6, %x : tensor<?x8xbf16>
   %8 = coil.sub %7, %x : tensor<?x8xbf16>
-  return %8 : tensor<?x8xbf16>
+  %9 = coil.relu2 %8 : tensor<?x8xbf16>
+  return %9 : tensor<?x8xbf16>
 }
 
 // -----
