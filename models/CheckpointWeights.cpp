@@ -26,6 +26,18 @@ std::string describeSizes(const ModelConfig &config) {
                          l.numLayers, l.hiddenSize, l.intermediateSize,
                          l.numHeads, l.numKvHeads, l.headDim, l.vocabSize);
   }
+  if (config.family == ModelConfig::Family::NemotronH) {
+    const NemotronHConfig &n = config.nemotronH;
+    return llvm::formatv(
+        "num_hidden_layers = {0}, hybrid_override_pattern = {1}, hidden_size "
+        "= {2}, num_attention_heads = {3}, num_key_value_heads = {4}, "
+        "head_dim = {5}, intermediate_size = {6}, mamba_num_heads = {7}, "
+        "mamba_head_dim = {8}, n_groups = {9}, ssm_state_size = {10}, "
+        "vocab_size = {11}",
+        n.numLayers, n.pattern, n.hiddenSize, n.numHeads, n.numKvHeads,
+        n.headDim, n.intermediateSize, n.mamba.numHeads, n.mamba.headDim,
+        n.mamba.numGroups, n.mamba.stateSize, n.vocabSize);
+  }
   if (config.family == ModelConfig::Family::Mamba2) {
     const Mamba2Config &m = config.mamba2;
     return llvm::formatv("num_hidden_layers = {0}, hidden_size = {1}, "

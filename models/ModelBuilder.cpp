@@ -102,6 +102,37 @@ std::vector<WeightSpec> mambaWeights(const ModelConfig &config) {
   return specs;
 }
 
+/// One Mamba-2 block's parameters under `p` ("backbone.layers.<i>.").
+void mamba2BlockWeights(std::vector<WeightSpec> &specs, const Mamba2Config &m,
+                        const std::string &p) {
+  std::string x = p + "mixer.";
+  double outScale = 1.0 / std::sqrt(static_cast<double>(m.numLayers));
+  specs.push_back({p + "norm.weight", {m.hiddenSize}, constant(1.0)});
+  specs.push_back({x + "in_proj.weight",
+                   {m.projectionSize(), m.hiddenSize},
+                   torchDefault(m.hiddenSize)});
+  if (m.linearBias)
+    specs.push_back({x + "in_proj.bias", {m.projectionSize()}, constant(0.0)});
+  specs.push_back({x + "conv1d.weight",
+                   {m.convDim(), 1, m.convKernel},
+                   torchDefault(m.convKernel)});
+  if (m.convBias)
+    specs.push_back(
+        {x + "conv1d.bias", {m.convDim()}, torchDefault(m.convKernel)});
+  specs.push_back({x + "dt_bias",
+                   {m.numHeads},
+                   {WeightInit::Kind::DtBias, m.dtMin, m.dtMax}});
+  specs.push_back(
+      {x + "A_log", {m.numHeads}, {WeightInit::Kind::ALogRange, 0, 0}});
+  specs.push_back({x + "D", {m.numHeads}, constant(1.0)});
+  specs.push_back({x + "norm.weight", {m.dInner}, constant(1.0)});
+  WeightInit out = torchDefault(m.dInner);
+  out.a *= outScale;
+  specs.push_back({x + "out_proj.weight", {m.hiddenSize, m.dInner}, out});
+  if (m.linearBias)
+    specs.push_back({x + "out_proj.bias", {m.hiddenSize}, constant(0.0)});
+}
+
 /// Mamba-2: `mamba_ssm`'s `Mamba2.__init__` and `_init_weights`, as Mamba's
 /// (embedding N(0, 0.02), PyTorch default linears and conv, out_proj
 /// rescaled by 1/sqrt(n_layer), dt_bias the inverse softplus of a
@@ -113,40 +144,60 @@ std::vector<WeightSpec> mamba2Weights(const ModelConfig &config) {
   specs.push_back({"backbone.embeddings.weight",
                    {m.vocabSize, m.hiddenSize},
                    normal(0.02)});
-  double outScale = 1.0 / std::sqrt(static_cast<double>(m.numLayers));
-  for (int64_t i = 0; i < m.numLayers; ++i) {
-    std::string p = layerPrefix(config, i);
-    std::string x = p + "mixer.";
-    specs.push_back({p + "norm.weight", {m.hiddenSize}, constant(1.0)});
-    specs.push_back({x + "in_proj.weight",
-                     {m.projectionSize(), m.hiddenSize},
-                     torchDefault(m.hiddenSize)});
-    if (m.linearBias)
-      specs.push_back(
-          {x + "in_proj.bias", {m.projectionSize()}, constant(0.0)});
-    specs.push_back({x + "conv1d.weight",
-                     {m.convDim(), 1, m.convKernel},
-                     torchDefault(m.convKernel)});
-    if (m.convBias)
-      specs.push_back(
-          {x + "conv1d.bias", {m.convDim()}, torchDefault(m.convKernel)});
-    specs.push_back({x + "dt_bias",
-                     {m.numHeads},
-                     {WeightInit::Kind::DtBias, m.dtMin, m.dtMax}});
-    specs.push_back(
-        {x + "A_log", {m.numHeads}, {WeightInit::Kind::ALogRange, 0, 0}});
-    specs.push_back({x + "D", {m.numHeads}, constant(1.0)});
-    specs.push_back({x + "norm.weight", {m.dInner}, constant(1.0)});
-    WeightInit out = torchDefault(m.dInner);
-    out.a *= outScale;
-    specs.push_back({x + "out_proj.weight", {m.hiddenSize, m.dInner}, out});
-    if (m.linearBias)
-      specs.push_back({x + "out_proj.bias", {m.hiddenSize}, constant(0.0)});
-  }
+  for (int64_t i = 0; i < m.numLayers; ++i)
+    mamba2BlockWeights(specs, m, layerPrefix(config, i));
   specs.push_back({"backbone.norm_f.weight", {m.hiddenSize}, constant(1.0)});
   if (!m.tieEmbeddings)
     specs.push_back(
         {"lm_head.weight", {m.vocabSize, m.hiddenSize}, normal(0.02)});
+  return specs;
+}
+
+/// Nemotron-H: NVIDIA's `_init_weights` (embedding N(0, 0.02), PyTorch
+/// default linears, the Mamba-2 blocks as Mamba-2's with out_proj rescaled
+/// by 1/sqrt(num_hidden_layers), norms at 1).
+std::vector<WeightSpec> nemotronHWeights(const ModelConfig &config) {
+  const NemotronHConfig &n = config.nemotronH;
+  std::vector<WeightSpec> specs;
+  specs.push_back({"backbone.embeddings.weight",
+                   {n.vocabSize, n.hiddenSize},
+                   normal(0.02)});
+  int64_t qWidth = n.numHeads * n.headDim, kvWidth = n.numKvHeads * n.headDim;
+  for (int64_t i = 0; i < n.numLayers; ++i) {
+    std::string p = layerPrefix(config, i), x = p + "mixer.";
+    switch (n.pattern[i]) {
+    case 'M':
+      mamba2BlockWeights(specs, n.mamba, p);
+      break;
+    case '*':
+      specs.push_back({p + "norm.weight", {n.hiddenSize}, constant(1.0)});
+      specs.push_back({x + "q_proj.weight",
+                       {qWidth, n.hiddenSize},
+                       torchDefault(n.hiddenSize)});
+      specs.push_back({x + "k_proj.weight",
+                       {kvWidth, n.hiddenSize},
+                       torchDefault(n.hiddenSize)});
+      specs.push_back({x + "v_proj.weight",
+                       {kvWidth, n.hiddenSize},
+                       torchDefault(n.hiddenSize)});
+      specs.push_back(
+          {x + "o_proj.weight", {n.hiddenSize, qWidth}, torchDefault(qWidth)});
+      break;
+    default:
+      specs.push_back({p + "norm.weight", {n.hiddenSize}, constant(1.0)});
+      specs.push_back({x + "up_proj.weight",
+                       {n.intermediateSize, n.hiddenSize},
+                       torchDefault(n.hiddenSize)});
+      specs.push_back({x + "down_proj.weight",
+                       {n.hiddenSize, n.intermediateSize},
+                       torchDefault(n.intermediateSize)});
+      break;
+    }
+  }
+  specs.push_back({"backbone.norm_f.weight", {n.hiddenSize}, constant(1.0)});
+  if (!n.tieEmbeddings)
+    specs.push_back(
+        {"lm_head.weight", {n.vocabSize, n.hiddenSize}, normal(0.02)});
   return specs;
 }
 
@@ -199,6 +250,24 @@ struct StateArg {
   RankedTensorType type;
 };
 
+/// A Mamba-2 block's conv window and SSM state.
+void mamba2StateArgs(GraphBuilder &g, const Mamba2Config &m,
+                     const std::string &layer,
+                     SmallVectorImpl<StateArg> &args) {
+  args.push_back(
+      {"conv." + layer, g.tensor({kDyn, m.convDim(), m.convKernel - 1})});
+  args.push_back(
+      {"ssm." + layer, g.tensor({kDyn, m.numHeads, m.headDim, m.stateSize})});
+}
+
+/// An attention block's KV cache, [B, Hkv, capacity, Dh] each.
+void kvCacheArgs(GraphBuilder &g, int64_t kvHeads, int64_t headDim,
+                 const std::string &layer, SmallVectorImpl<StateArg> &args) {
+  auto cache = g.tensor({kDyn, kvHeads, kDyn, headDim});
+  args.push_back({"k_cache." + layer, cache});
+  args.push_back({"v_cache." + layer, cache});
+}
+
 SmallVector<StateArg> stateArgs(GraphBuilder &g, const ModelConfig &config) {
   SmallVector<StateArg> args;
   for (int64_t i = 0; i < config.numLayers(); ++i) {
@@ -209,16 +278,16 @@ SmallVector<StateArg> stateArgs(GraphBuilder &g, const ModelConfig &config) {
           {"conv." + layer, g.tensor({kDyn, m.dInner, m.dConv - 1})});
       args.push_back({"ssm." + layer, g.tensor({kDyn, m.dInner, m.dState})});
     } else if (config.family == ModelConfig::Family::Mamba2) {
-      const Mamba2Config &m = config.mamba2;
-      args.push_back(
-          {"conv." + layer, g.tensor({kDyn, m.convDim(), m.convKernel - 1})});
-      args.push_back({"ssm." + layer,
-                      g.tensor({kDyn, m.numHeads, m.headDim, m.stateSize})});
+      mamba2StateArgs(g, config.mamba2, layer, args);
+    } else if (config.family == ModelConfig::Family::NemotronH) {
+      const NemotronHConfig &n = config.nemotronH;
+      if (n.pattern[i] == 'M')
+        mamba2StateArgs(g, n.mamba, layer, args);
+      else if (n.pattern[i] == '*')
+        kvCacheArgs(g, n.numKvHeads, n.headDim, layer, args);
     } else {
       const LlamaConfig &l = config.llama;
-      auto cache = g.tensor({kDyn, l.numKvHeads, kDyn, l.headDim});
-      args.push_back({"k_cache." + layer, cache});
-      args.push_back({"v_cache." + layer, cache});
+      kvCacheArgs(g, l.numKvHeads, l.headDim, layer, args);
     }
   }
   return args;
@@ -301,12 +370,11 @@ Value mambaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
 /// h += out_proj(gated_norm(ssd_scan(x, dt, A, B, C, D), z)) on rms_norm(h),
 /// where z, xBC, dt = in_proj(n) and x, B, C = silu(conv(xBC)) (Hugging
 /// Face's `Mamba2Mixer.torch_forward`, mamba_ssm's `Mamba2`).
-Value mamba2Layer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
-                  Value h, Value convState, Value ssmState,
+Value mamba2Layer(GraphBuilder &g, const Mamba2Config &m, const std::string &p,
+                  int64_t layer, Value h, Value convState, Value ssmState,
                   SmallVectorImpl<Value> &newStates,
                   SmallVectorImpl<History> *histories) {
-  const Mamba2Config &m = config.mamba2;
-  std::string p = layerPrefix(config, layer), x = p + "mixer.";
+  std::string x = p + "mixer.";
   OpBuilder &b = g.builder();
   Location loc = g.location();
   int64_t groupWidth = m.numGroups * m.stateSize;
@@ -403,6 +471,47 @@ Value llamaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
   return g.add(h, down);
 }
 
+/// Nemotron-H's attention block: h += o_proj(attention(q, k, v)) on
+/// rms_norm(h), grouped-query heads and no rotary embedding.
+Value nemotronHAttention(GraphBuilder &g, const NemotronHConfig &n,
+                         const std::string &p, Value h, Value positions,
+                         Value kCache, Value vCache,
+                         SmallVectorImpl<Value> &newStates) {
+  std::string x = p + "mixer.";
+  int64_t qWidth = n.numHeads * n.headDim, kvWidth = n.numKvHeads * n.headDim;
+  Value normed =
+      g.rmsNorm(h, g.weight(p + "norm.weight", {n.hiddenSize}), n.normEpsilon);
+  Value q =
+      g.linear(normed, g.weight(x + "q_proj.weight", {qWidth, n.hiddenSize}));
+  Value k =
+      g.linear(normed, g.weight(x + "k_proj.weight", {kvWidth, n.hiddenSize}));
+  Value v =
+      g.linear(normed, g.weight(x + "v_proj.weight", {kvWidth, n.hiddenSize}));
+  auto attn = g.builder().create<AttentionOp>(
+      g.location(), TypeRange{q.getType(), kCache.getType(), vCache.getType()},
+      q, k, v, kCache, vCache, positions, n.numHeads, n.numKvHeads,
+      /*scale=*/nullptr);
+  Value o = g.linear(attn.getResult(),
+                     g.weight(x + "o_proj.weight", {n.hiddenSize, qWidth}));
+  newStates.push_back(attn.getKCacheOut());
+  newStates.push_back(attn.getVCacheOut());
+  return g.add(h, o);
+}
+
+/// Nemotron-H's MLP block: h += down_proj(relu2(up_proj(rms_norm(h)))).
+Value nemotronHMlp(GraphBuilder &g, const NemotronHConfig &n,
+                   const std::string &p, Value h) {
+  std::string x = p + "mixer.";
+  Value normed =
+      g.rmsNorm(h, g.weight(p + "norm.weight", {n.hiddenSize}), n.normEpsilon);
+  Value up = g.linear(normed, g.weight(x + "up_proj.weight",
+                                       {n.intermediateSize, n.hiddenSize}));
+  Value down =
+      g.linear(g.relu2(up), g.weight(x + "down_proj.weight",
+                                     {n.hiddenSize, n.intermediateSize}));
+  return g.add(h, down);
+}
+
 /// What an entry point computes.
 enum class Entry {
   /// Logits of each sequence's last position, [B, 1, V].
@@ -443,6 +552,9 @@ void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(fn.addEntryBlock());
   Value tokens = fn.getArgument(0), positions = fn.getArgument(1);
+  // The state arguments in order, as the layers take them.
+  unsigned stateIndex = 2;
+  auto nextState = [&] { return fn.getArgument(stateIndex++); };
   SmallVector<Value> newStates;
   SmallVector<History> histories;
   SmallVector<History> *keep = what == Entry::Verify ? &histories : nullptr;
@@ -451,9 +563,10 @@ void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
     const MambaConfig &m = config.mamba;
     Value table = g.weight(mambaEmbeddingName(m), {m.vocabSize, m.dModel});
     Value h = g.embed(table, tokens);
-    for (int64_t i = 0; i < m.numLayers; ++i)
-      h = mambaLayer(g, config, i, h, fn.getArgument(2 + 2 * i),
-                     fn.getArgument(3 + 2 * i), newStates, keep);
+    for (int64_t i = 0; i < m.numLayers; ++i) {
+      Value conv = nextState(), ssm = nextState();
+      h = mambaLayer(g, config, i, h, conv, ssm, newStates, keep);
+    }
     if (lastOnly)
       h = g.lastPosition(h);
     h = g.rmsNorm(h, g.weight("backbone.norm_f.weight", {m.dModel}),
@@ -462,14 +575,42 @@ void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
                      ? table
                      : g.weight("lm_head.weight", {m.vocabSize, m.dModel});
     logits = g.linear(h, head);
+  } else if (config.family == ModelConfig::Family::NemotronH) {
+    const NemotronHConfig &n = config.nemotronH;
+    Value table =
+        g.weight("backbone.embeddings.weight", {n.vocabSize, n.hiddenSize});
+    Value h = g.embed(table, tokens);
+    for (int64_t i = 0; i < n.numLayers; ++i) {
+      std::string p = layerPrefix(config, i);
+      if (n.pattern[i] == 'M') {
+        Value conv = nextState(), ssm = nextState();
+        h = mamba2Layer(g, n.mamba, p, i, h, conv, ssm, newStates, keep);
+      } else if (n.pattern[i] == '*') {
+        Value kCache = nextState(), vCache = nextState();
+        h = nemotronHAttention(g, n, p, h, positions, kCache, vCache,
+                               newStates);
+      } else {
+        h = nemotronHMlp(g, n, p, h);
+      }
+    }
+    if (lastOnly)
+      h = g.lastPosition(h);
+    h = g.rmsNorm(h, g.weight("backbone.norm_f.weight", {n.hiddenSize}),
+                  n.normEpsilon);
+    Value head = n.tieEmbeddings
+                     ? table
+                     : g.weight("lm_head.weight", {n.vocabSize, n.hiddenSize});
+    logits = g.linear(h, head);
   } else if (config.family == ModelConfig::Family::Mamba2) {
     const Mamba2Config &m = config.mamba2;
     Value table =
         g.weight("backbone.embeddings.weight", {m.vocabSize, m.hiddenSize});
     Value h = g.embed(table, tokens);
-    for (int64_t i = 0; i < m.numLayers; ++i)
-      h = mamba2Layer(g, config, i, h, fn.getArgument(2 + 2 * i),
-                      fn.getArgument(3 + 2 * i), newStates, keep);
+    for (int64_t i = 0; i < m.numLayers; ++i) {
+      Value conv = nextState(), ssm = nextState();
+      h = mamba2Layer(g, m, layerPrefix(config, i), i, h, conv, ssm, newStates,
+                      keep);
+    }
     if (lastOnly)
       h = g.lastPosition(h);
     h = g.rmsNorm(h, g.weight("backbone.norm_f.weight", {m.hiddenSize}),
@@ -483,9 +624,10 @@ void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
     Value table =
         g.weight("model.embed_tokens.weight", {l.vocabSize, l.hiddenSize});
     Value h = g.embed(table, tokens);
-    for (int64_t i = 0; i < l.numLayers; ++i)
-      h = llamaLayer(g, config, i, h, positions, fn.getArgument(2 + 2 * i),
-                     fn.getArgument(3 + 2 * i), newStates);
+    for (int64_t i = 0; i < l.numLayers; ++i) {
+      Value kCache = nextState(), vCache = nextState();
+      h = llamaLayer(g, config, i, h, positions, kCache, vCache, newStates);
+    }
     if (lastOnly)
       h = g.lastPosition(h);
     h = g.rmsNorm(h, g.weight("model.norm.weight", {l.hiddenSize}),
@@ -519,6 +661,8 @@ mlir::coil::models::weightSpecs(const ModelConfig &config) {
     return mamba2Weights(config);
   case ModelConfig::Family::Llama:
     return llamaWeights(config);
+  case ModelConfig::Family::NemotronH:
+    return nemotronHWeights(config);
   }
   llvm_unreachable("unknown family");
 }
@@ -537,6 +681,10 @@ mlir::coil::models::buildModel(MLIRContext &context,
     module->getOperation()->setAttr(
         "coil.max_context",
         builder.getI64IntegerAttr(config.llama.maxPositions));
+  if (config.family == ModelConfig::Family::NemotronH)
+    module->getOperation()->setAttr(
+        "coil.max_context",
+        builder.getI64IntegerAttr(config.nemotronH.maxPositions));
   builder.setInsertionPointToEnd(module->getBody());
   buildEntryPoint(builder, config, kPrefillFunction, kDyn,
                   Entry::LastPosition);

@@ -33,6 +33,8 @@ StringRef ModelConfig::familyName() const {
     return "mamba2";
   case Family::Llama:
     return "llama";
+  case Family::NemotronH:
+    return "nemotron_h";
   }
   llvm_unreachable("unknown family");
 }
@@ -45,6 +47,8 @@ int64_t ModelConfig::vocabSize() const {
     return mamba2.vocabSize;
   case Family::Llama:
     return llama.vocabSize;
+  case Family::NemotronH:
+    return nemotronH.vocabSize;
   }
   llvm_unreachable("unknown family");
 }
@@ -57,8 +61,14 @@ int64_t ModelConfig::numLayers() const {
     return mamba2.numLayers;
   case Family::Llama:
     return llama.numLayers;
+  case Family::NemotronH:
+    return nemotronH.numLayers;
   }
   llvm_unreachable("unknown family");
+}
+
+int64_t NemotronHConfig::count(char kind) const {
+  return static_cast<int64_t>(llvm::count(pattern, kind));
 }
 
 int64_t ModelConfig::hiddenSize() const {
@@ -69,6 +79,8 @@ int64_t ModelConfig::hiddenSize() const {
     return mamba2.hiddenSize;
   case Family::Llama:
     return llama.hiddenSize;
+  case Family::NemotronH:
+    return nemotronH.hiddenSize;
   }
   llvm_unreachable("unknown family");
 }
@@ -81,6 +93,8 @@ bool ModelConfig::tiedEmbeddings() const {
     return mamba2.tieEmbeddings;
   case Family::Llama:
     return llama.tieEmbeddings;
+  case Family::NemotronH:
+    return nemotronH.tieEmbeddings;
   }
   llvm_unreachable("unknown family");
 }
@@ -303,10 +317,12 @@ Expected<ModelConfig> parseStateSpacesMamba(const json::Object &root,
   return config;
 }
 
-/// `time_step_limit`: absent, null, or [low, high] with 0 <= low <= high
-/// (Hugging Face's default (0, inf) is "no limit").
-void readDtLimit(const json::Object &root, Mamba2Config &m, KeyReader &r) {
-  const json::Value *v = root.get("time_step_limit");
+/// `key` (a dt limit): absent, null, or [low, high] with 0 <= low <= high
+/// (Hugging Face's default (0, inf) is "no limit"; an infinity, which
+/// Python's json writes as `Infinity`, reads as the largest double).
+void readDtLimit(const json::Object &root, StringRef key, Mamba2Config &m,
+                 KeyReader &r) {
+  const json::Value *v = root.get(key);
   if (!v || v->kind() == json::Value::Null)
     return;
   const json::Array *pair = v->getAsArray();
@@ -317,11 +333,22 @@ void readDtLimit(const json::Object &root, Mamba2Config &m, KeyReader &r) {
   }
   if (!low || !high || std::isnan(*low) || std::isnan(*high) || *low < 0 ||
       *low > *high) {
-    r.fail("key 'time_step_limit' must be [low, high] with 0 <= low <= high");
+    r.fail(formatv("key '{0}' must be [low, high] with 0 <= low <= high", key));
     return;
   }
   m.dtLimitLow = *low;
-  m.dtLimitHigh = *high;
+  m.dtLimitHigh =
+      *high >= std::numeric_limits<double>::max() ? HUGE_VAL : *high;
+}
+
+/// The first of `keys` the object has (a config may store a value under
+/// its attribute's name or its constructor argument's), else the first.
+StringRef firstPresent(const KeyReader &r,
+                       std::initializer_list<StringRef> keys) {
+  for (StringRef key : keys)
+    if (r.has(key))
+      return key;
+  return *keys.begin();
 }
 
 /// Hugging Face's `Mamba2Config` (defaults as there).
@@ -348,7 +375,7 @@ Expected<ModelConfig> parseMamba2(const json::Object &root,
   m.dtMin = r.optionalPositive("time_step_min", 1e-3);
   m.dtMax = r.optionalPositive("time_step_max", 0.1);
   m.dtFloor = r.optionalPositive("time_step_floor", 1e-4);
-  readDtLimit(root, m, r);
+  readDtLimit(root, "time_step_limit", m, r);
   r.requireString("hidden_act", "silu");
   if (r.has("rms_norm") && !r.optionalBool("rms_norm", true))
     r.fail("key 'rms_norm' is false; only Mamba-2 with its gated RMSNorm is "
@@ -368,6 +395,111 @@ Expected<ModelConfig> parseMamba2(const json::Object &root,
     r.fail(formatv("key 'n_groups' is {0}, which does not divide num_heads "
                    "{1}",
                    m.numGroups, m.numHeads));
+  if (Error e = r.takeError())
+    return std::move(e);
+  return config;
+}
+
+/// Hugging Face's / NVIDIA's `NemotronHConfig` (defaults as there). The
+/// Mamba-2 keys are read under the names config.json stores (n_groups,
+/// conv_kernel, chunk_size, time_step_*, use_conv_bias, use_bias) or the
+/// constructor's (mamba_n_groups, mamba_d_conv, ...).
+Expected<ModelConfig> parseNemotronH(const json::Object &root,
+                                     StringRef fileName) {
+  KeyReader r(root, fileName, "");
+  ModelConfig config;
+  config.family = ModelConfig::Family::NemotronH;
+  NemotronHConfig &n = config.nemotronH;
+  n.hiddenSize = r.requiredInt("hidden_size", kMaxWidth);
+  n.numLayers = r.requiredInt("num_hidden_layers", kMaxLayers);
+  n.vocabSize = r.requiredInt("vocab_size", kMaxVocab);
+  if (std::optional<std::string> p =
+          r.optionalString("hybrid_override_pattern"))
+    n.pattern = *p;
+  else
+    r.fail("missing required key 'hybrid_override_pattern'");
+  n.numHeads = r.optionalInt("num_attention_heads", 32, kMaxWidth);
+  n.numKvHeads = r.optionalInt("num_key_value_heads", n.numHeads, kMaxWidth);
+  StringRef headDimKey = firstPresent(r, {"head_dim", "attention_head_dim"});
+  bool headDimGiven = r.has(headDimKey);
+  n.headDim = r.optionalInt(
+      headDimKey, n.hiddenSize / std::max<int64_t>(n.numHeads, 1), kMaxWidth);
+  n.maxPositions =
+      r.optionalInt("max_position_embeddings", 4096, kMaxPositions);
+  n.intermediateSize = r.optionalInt("intermediate_size", 21504, kMaxWidth);
+  n.normEpsilon = r.optionalPositive("layer_norm_epsilon", 1e-5);
+  n.tieEmbeddings = r.optionalBool("tie_word_embeddings", false);
+  r.requireString("mlp_hidden_act", "relu2");
+  r.requireString(firstPresent(r, {"mamba_hidden_act"}), "silu");
+  r.requireFalse("attention_bias", "biased attention projections are not "
+                                   "supported");
+  r.requireFalse("mlp_bias", "biased MLP projections are not supported");
+  r.requireNull("sliding_window", "sliding-window attention is not supported");
+  r.requireNull("rope_scaling", "this family has no rotary embedding");
+
+  Mamba2Config &m = n.mamba;
+  m.hiddenSize = n.hiddenSize;
+  m.numLayers = n.numLayers;
+  m.vocabSize = n.vocabSize;
+  m.numHeads = r.optionalInt("mamba_num_heads", 128, kMaxWidth);
+  m.headDim = r.optionalInt("mamba_head_dim", 64, kMaxWidth);
+  m.numGroups = r.optionalInt(firstPresent(r, {"n_groups", "mamba_n_groups"}),
+                              8, kMaxWidth);
+  m.stateSize = r.optionalInt("ssm_state_size", 128, kMaxStates);
+  m.convKernel = r.optionalInt(firstPresent(r, {"conv_kernel", "mamba_d_conv"}),
+                               4, kMaxConvKernel, 2);
+  m.chunkSize = r.optionalInt(
+      firstPresent(r, {"chunk_size", "mamba_chunk_size"}), 128, kMaxPositions);
+  m.linearBias =
+      r.optionalBool(firstPresent(r, {"use_bias", "mamba_proj_bias"}), false);
+  m.convBias = r.optionalBool(
+      firstPresent(r, {"use_conv_bias", "mamba_conv_bias"}), true);
+  m.dtMin = r.optionalPositive(
+      firstPresent(r, {"time_step_min", "mamba_dt_min"}), 1e-3);
+  m.dtMax = r.optionalPositive(
+      firstPresent(r, {"time_step_max", "mamba_dt_max"}), 0.1);
+  m.dtFloor = r.optionalPositive(
+      firstPresent(r, {"time_step_floor", "mamba_dt_init_floor"}), 1e-4);
+  readDtLimit(root, firstPresent(r, {"time_step_limit", "mamba_dt_limit"}), m,
+              r);
+  m.normEpsilon = n.normEpsilon;
+  m.dInner = m.numHeads * m.headDim;
+  if (Error e = r.takeError())
+    return std::move(e);
+
+  // The pattern: one known block per layer.
+  if (static_cast<int64_t>(n.pattern.size()) != n.numLayers)
+    r.fail(formatv("key 'hybrid_override_pattern' has {0} blocks but "
+                   "num_hidden_layers is {1}",
+                   n.pattern.size(), n.numLayers));
+  for (auto [i, c] : llvm::enumerate(n.pattern))
+    if (c == 'E')
+      r.fail(formatv("key 'hybrid_override_pattern' has a mixture-of-experts "
+                     "block ('E') at layer {0}; those are not supported",
+                     i));
+    else if (c != 'M' && c != '*' && c != '-')
+      r.fail(formatv("key 'hybrid_override_pattern' has '{0}' at layer {1}; "
+                     "expected 'M' (Mamba-2), '*' (attention) or '-' (MLP)",
+                     std::string(1, c), i));
+  // Sizes of the blocks the pattern has.
+  bool attention = n.count('*') > 0, mamba = n.count('M') > 0;
+  if (attention && n.numHeads % n.numKvHeads != 0)
+    r.fail(formatv("num_attention_heads {0} is not a multiple of "
+                   "num_key_value_heads {1}",
+                   n.numHeads, n.numKvHeads));
+  if (attention && !headDimGiven && n.hiddenSize % n.numHeads != 0)
+    r.fail(formatv("hidden_size {0} is not a multiple of "
+                   "num_attention_heads {1}",
+                   n.hiddenSize, n.numHeads));
+  if (mamba && m.numHeads % m.numGroups != 0)
+    r.fail(formatv("key '{0}' is {1}, which does not divide mamba_num_heads "
+                   "{2}",
+                   firstPresent(r, {"n_groups", "mamba_n_groups"}), m.numGroups,
+                   m.numHeads));
+  if (n.numHeads * n.headDim > kMaxWidth || m.dInner > kMaxWidth)
+    r.fail(formatv("attention width {0} x {1} or Mamba width {2} x {3} is "
+                   "beyond {4}",
+                   n.numHeads, n.headDim, m.numHeads, m.headDim, kMaxWidth));
   if (Error e = r.takeError())
     return std::move(e);
   return config;
@@ -421,8 +553,43 @@ Expected<ModelConfig> parseLlama(const json::Object &root, StringRef fileName) {
 
 } // namespace
 
-Expected<ModelConfig> mlir::coil::models::parseModelConfig(StringRef text,
+namespace {
+
+/// `text` with every bare `Infinity` / `-Infinity` outside strings (what
+/// Python's json module writes for a float infinity, which JSON lacks)
+/// replaced by the largest double, so a config holding one parses.
+std::string replaceInfinities(StringRef text) {
+  std::string out;
+  out.reserve(text.size());
+  bool inString = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (inString) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size())
+        out += text[++i];
+      else if (c == '"')
+        inString = false;
+      continue;
+    }
+    if (c == '"')
+      inString = true;
+    if (text.substr(i).starts_with("Infinity")) {
+      out += "1.7976931348623157e308";
+      i += strlen("Infinity") - 1;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+} // namespace
+
+Expected<ModelConfig> mlir::coil::models::parseModelConfig(StringRef original,
                                                            StringRef fileName) {
+  std::string rewritten = replaceInfinities(original);
+  StringRef text = rewritten;
   // llvm::json recurses once per nesting level and keeps the last of two
   // equal keys: both are ruled out first.
   if (std::string problem = ::coil::weights::checkJsonStructure(
@@ -447,14 +614,16 @@ Expected<ModelConfig> mlir::coil::models::parseModelConfig(StringRef text,
     return parseMamba2(*root, fileName);
   if (modelType && *modelType == "llama")
     return parseLlama(*root, fileName);
+  if (modelType && *modelType == "nemotron_h")
+    return parseNemotronH(*root, fileName);
   if (modelType)
     return createStringError(inconvertibleErrorCode(),
                              fileName + ": unsupported model_type \"" +
                                  *modelType +
                                  "\" (supported: \"mamba\", \"mamba2\", "
-                                 "\"llama\", or a state-spaces "
-                                 "Mamba "
-                                 "config with d_model and n_layer)");
+                                 "\"llama\", \"nemotron_h\", or a "
+                                 "state-spaces Mamba config with d_model "
+                                 "and n_layer)");
   if (root->get("d_model") && root->get("n_layer"))
     return parseStateSpacesMamba(*root, fileName);
   return createStringError(
@@ -498,6 +667,40 @@ std::string mlir::coil::models::toConfigJson(const ModelConfig &config) {
     o["rope_theta"] = l.ropeTheta;
     o["tie_word_embeddings"] = l.tieEmbeddings;
     o["hidden_act"] = "silu";
+  } else if (config.family == ModelConfig::Family::NemotronH) {
+    const NemotronHConfig &n = config.nemotronH;
+    const Mamba2Config &m = n.mamba;
+    o["model_type"] = "nemotron_h";
+    o["architectures"] = json::Array{"NemotronHForCausalLM"};
+    o["hidden_size"] = n.hiddenSize;
+    o["num_hidden_layers"] = n.numLayers;
+    o["vocab_size"] = n.vocabSize;
+    o["hybrid_override_pattern"] = n.pattern;
+    o["num_attention_heads"] = n.numHeads;
+    o["num_key_value_heads"] = n.numKvHeads;
+    o["head_dim"] = n.headDim;
+    o["max_position_embeddings"] = n.maxPositions;
+    o["intermediate_size"] = n.intermediateSize;
+    o["mlp_hidden_act"] = "relu2";
+    o["layer_norm_epsilon"] = n.normEpsilon;
+    o["tie_word_embeddings"] = n.tieEmbeddings;
+    o["mamba_num_heads"] = m.numHeads;
+    o["mamba_head_dim"] = m.headDim;
+    o["n_groups"] = m.numGroups;
+    o["ssm_state_size"] = m.stateSize;
+    o["conv_kernel"] = m.convKernel;
+    o["chunk_size"] = m.chunkSize;
+    o["use_bias"] = m.linearBias;
+    o["use_conv_bias"] = m.convBias;
+    o["time_step_min"] = m.dtMin;
+    o["time_step_max"] = m.dtMax;
+    o["time_step_floor"] = m.dtFloor;
+    if (m.hasDtLimit())
+      o["time_step_limit"] =
+          json::Array{m.dtLimitLow, std::isfinite(m.dtLimitHigh)
+                                        ? m.dtLimitHigh
+                                        : std::numeric_limits<double>::max()};
+    o["mamba_hidden_act"] = "silu";
   } else if (config.family == ModelConfig::Family::Mamba2) {
     const Mamba2Config &m = config.mamba2;
     o["model_type"] = "mamba2";

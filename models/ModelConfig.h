@@ -92,15 +92,40 @@ struct LlamaConfig {
   bool tieEmbeddings = false;
 };
 
+/// A Nemotron-H hybrid (`NemotronHForCausalLM`): pre-norm residual blocks
+/// chosen per layer by `pattern` ('M' Mamba-2, '*' attention, '-' MLP).
+struct NemotronHConfig {
+  int64_t hiddenSize = 0;
+  int64_t numLayers = 0;
+  int64_t vocabSize = 0;
+  /// One character per layer: 'M' Mamba-2, '*' attention, '-' MLP.
+  std::string pattern;
+  /// Attention blocks: grouped-query heads, no rotary embedding.
+  int64_t numHeads = 32;
+  int64_t numKvHeads = 8;
+  int64_t headDim = 128;
+  int64_t maxPositions = 4096;
+  /// MLP blocks: up -> relu^2 -> down.
+  int64_t intermediateSize = 21504;
+  /// Mamba-2 blocks (hiddenSize, numLayers and the mixer's sizes; its
+  /// vocabSize is unused).
+  Mamba2Config mamba;
+  double normEpsilon = 1e-5;
+  bool tieEmbeddings = false;
+
+  int64_t count(char kind) const;
+};
+
 /// One model's configuration.
 struct ModelConfig {
-  enum class Family { Mamba, Mamba2, Llama };
+  enum class Family { Mamba, Mamba2, Llama, NemotronH };
   Family family = Family::Mamba;
   MambaConfig mamba;
   Mamba2Config mamba2;
   LlamaConfig llama;
+  NemotronHConfig nemotronH;
 
-  /// "mamba", "mamba2" or "llama".
+  /// "mamba", "mamba2", "llama" or "nemotron_h".
   llvm::StringRef familyName() const;
   /// Vocabulary size of any family.
   int64_t vocabSize() const;

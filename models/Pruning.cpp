@@ -194,8 +194,10 @@ std::string formatFraction(double f) {
 Expected<PrunePlan>
 mlir::coil::models::planPruning(const ModelConfig &config,
                                 const PruneRequest &request) {
-  if (config.family == ModelConfig::Family::Mamba2)
-    return fail("structured pruning of Mamba-2 models is not supported");
+  if (config.family == ModelConfig::Family::Mamba2 ||
+      config.family == ModelConfig::Family::NemotronH)
+    return fail(formatv("structured pruning of {0} models is not supported",
+                        config.familyName()));
   bool mamba = config.family == ModelConfig::Family::Mamba;
   for (auto [flag, value] :
        {std::pair<StringRef, double>{"--ffn", request.ffn},

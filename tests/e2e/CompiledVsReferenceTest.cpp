@@ -1,20 +1,22 @@
 //===- CompiledVsReferenceTest.cpp - Native code == reference ---*- C++ -*-===//
 //
-// Compiles small Mamba, Mamba-2 and Llama models to shared libraries with the
-// full pipeline, runs them through the runtime's C API, and compares every
-// logit with the reference interpreter on the same seeded weights: prompts of
-// T = 1, 2, 7, 64 and 300 tokens at batch 1 and 3 (every position's logits,
-// and the default last position's), then 20 decode steps; one of 4096
-// tokens then 3 decode steps; a prompt fed
-// in three parts (21, 45, 1 tokens); 32 sequences at once (prefill and
-// decode); a sequence's state saved, advanced and restored; kernels run on 2
-// threads, and 1, 2 or 3 threads give bit-identical logits. Every test runs for
-// each micro-kernel family the host can execute: x86-64 (SSE), x86-64-v3 (AVX2
-// + FMA) and x86-64-v4 (AVX-512); the others are skipped, never passed. The
-// shapes are awkward for every register tile: vocabulary 61, Mamba's 72 inner
-// channels (whole blocks of 16 or 8 channels for the scan and the conv, then
-// leftovers on AVX-512), x_proj's 35 outputs, dt_proj's K = 3, FFN 96, and a
-// Llama whose head dimension (24) is not whole vectors.
+// Compiles small Mamba, Mamba-2, Llama and Nemotron-H models to shared
+// libraries with the full pipeline, runs them through the runtime's C API,
+// and compares every logit with the reference interpreter on the same
+// seeded weights: prompts of T = 1, 2, 7, 64 and 300 tokens at batch 1 and 3
+// (every position's logits, and the default last position's), then 20
+// decode steps; one of 4096 tokens (1000 for Mamba-2 and the hybrid) then 3
+// decode steps; a prompt fed in three parts (21, 45, 1 tokens); 32
+// sequences at once (prefill and decode); a sequence's state saved,
+// advanced and restored; kernels run on 2 threads, and 1, 2 or 3 threads
+// give bit-identical logits. Every test runs for each micro-kernel family
+// the host can execute: x86-64 (SSE), x86-64-v3 (AVX2 + FMA) and x86-64-v4
+// (AVX-512); the others are skipped, never passed. The shapes are awkward
+// for every register tile: vocabulary 61, Mamba's 72 inner channels (whole
+// blocks of 16 or 8 channels for the scan and the conv, then leftovers on
+// AVX-512), x_proj's 35 outputs, dt_proj's K = 3, FFN 96, a Llama whose
+// head dimension (24) is not whole vectors, Mamba-2 heads of 12 channels
+// and 24 or 8 states.
 //
 // Tolerance. The reference computes in double and rounds each op's result to
 // f32; the compiled code computes in f32 with reassociated reductions (LLVM
@@ -96,6 +98,19 @@ constexpr const char *kMamba2OneGroup = R"json({
   "vocab_size": 61, "num_heads": 4, "head_dim": 16, "n_groups": 1,
   "state_size": 16, "expand": 2, "conv_kernel": 3, "use_bias": true,
   "time_step_limit": [0.004, 0.05], "tie_word_embeddings": true
+})json";
+
+/// A Nemotron-H hybrid: Mamba-2 blocks (6 heads of 12 channels, 3 groups
+/// of 8 states), attention without rotary embedding (3 heads of 12 sharing
+/// one kv head) and relu^2 MLPs (40 wide), each pre-norm residual.
+constexpr const char *kNemotronH = R"json({
+  "model_type": "nemotron_h", "hidden_size": 36, "num_hidden_layers": 5,
+  "vocab_size": 61, "hybrid_override_pattern": "M*-M-",
+  "num_attention_heads": 3, "num_key_value_heads": 1, "head_dim": 12,
+  "max_position_embeddings": 8192, "intermediate_size": 40,
+  "mamba_num_heads": 6, "mamba_head_dim": 12, "n_groups": 3,
+  "ssm_state_size": 8, "conv_kernel": 4, "chunk_size": 32,
+  "mlp_hidden_act": "relu2", "tie_word_embeddings": false
 })json";
 
 constexpr int64_t kMaxBatch = 3, kMaxContext = 330;
@@ -716,6 +731,34 @@ TEST_P(CompiledVsReferenceTest, LlamaSaveRestore) {
 /// restored sequence.
 TEST_P(CompiledVsReferenceTest, Mamba2) {
   compile(kMamba2);
+  if (HasFatalFailure())
+    return;
+  for (auto [batch, seq] :
+       {std::pair<int64_t, int64_t>{1, 1}, {3, 7}, {3, 64}, {1, 300}}) {
+    checkPrefillAndDecode(batch, seq);
+    if (HasFatalFailure())
+      return;
+  }
+  checkContinuedPrompt();
+  if (HasFatalFailure())
+    return;
+  checkLongPrompt(1000);
+  if (HasFatalFailure())
+    return;
+  checkBatch32();
+  if (HasFatalFailure())
+    return;
+  std::vector<float> one = runWithThreads(1);
+  ASSERT_FALSE(one.empty());
+  EXPECT_EQ(one, runWithThreads(2));
+  EXPECT_EQ(one, runWithThreads(3));
+  checkSaveRestore();
+}
+
+/// The hybrid on one compiled model: its KV caches and recurrent states
+/// through every path Mamba-2's test takes.
+TEST_P(CompiledVsReferenceTest, NemotronH) {
+  compile(kNemotronH);
   if (HasFatalFailure())
     return;
   for (auto [batch, seq] :

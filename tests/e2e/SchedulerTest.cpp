@@ -63,6 +63,17 @@ constexpr const char *kLlama = R"json({
   "tie_word_embeddings": false
 })json";
 
+/// A Nemotron-H hybrid: Mamba-2, MLP and attention blocks (KV caches and
+/// recurrent states in one session).
+constexpr const char *kHybrid = R"json({
+  "model_type": "nemotron_h", "hidden_size": 32, "num_hidden_layers": 4,
+  "vocab_size": 61, "hybrid_override_pattern": "M-*M",
+  "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8,
+  "max_position_embeddings": 1024, "intermediate_size": 48,
+  "mamba_num_heads": 4, "mamba_head_dim": 16, "n_groups": 2,
+  "ssm_state_size": 16, "conv_kernel": 4, "mlp_hidden_act": "relu2"
+})json";
+
 constexpr int64_t kSlots = 3, kContext = 200, kVocab = 61;
 
 /// A compiled model, its weights and the module the reference runs.
@@ -505,10 +516,12 @@ TEST_P(SchedulerTest, BadRequestsAreRefusedWithAReason) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, SchedulerTest,
-                         ::testing::Values(kMamba, kLlama),
+                         ::testing::Values(kMamba, kLlama, kHybrid),
                          [](const auto &info) {
                            return std::string(info.param == kMamba ? "Mamba"
-                                                                   : "Llama");
+                                              : info.param == kLlama
+                                                  ? "Llama"
+                                                  : "NemotronH");
                          });
 
 } // namespace

@@ -947,9 +947,10 @@ const char *prunedChannels(const Model &m) {
   return m.isRecurrent() ? "d_inner" : "FFN";
 }
 
-/// Whether structured pruning applies to `m`'s family (not to Mamba-2).
+/// Whether structured pruning applies to `m`'s family (Mamba and Llama).
 bool prunable(const Model &m) {
-  return m.config.family != models::ModelConfig::Family::Mamba2;
+  return m.config.family == models::ModelConfig::Family::Mamba ||
+         m.config.family == models::ModelConfig::Family::Llama;
 }
 
 /// The weights of `base` pruned by --prune, written into the cache: once
@@ -1997,8 +1998,8 @@ llvm::Error runBench() {
     for (const Model &m : models)
       if (!prunable(m))
         llvm::errs() << "coil-bench: --prune leaves " << m.label
-                     << " whole: structured pruning of Mamba-2 models is not "
-                        "supported\n";
+                     << " whole: structured pruning of "
+                     << m.config.familyName() << " models is not supported\n";
       else if (llvm::Expected<models::PrunePlan> plan =
                    models::planPruning(m.config, pruneRequest(m.config));
                !plan) {

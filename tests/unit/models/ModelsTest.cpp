@@ -69,6 +69,21 @@ constexpr const char *kMamba2 = R"json({
   "time_step_rank": "auto", "time_step_limit": [0.0, 1e9]
 })json";
 
+/// Nemotron-H: every block kind, the Mamba-2 keys under config.json's
+/// names, an infinite dt limit as Python writes it.
+constexpr const char *kNemotronH = R"json({
+  "model_type": "nemotron_h", "hidden_size": 16, "num_hidden_layers": 4,
+  "vocab_size": 37, "hybrid_override_pattern": "M*-M",
+  "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 4,
+  "max_position_embeddings": 64, "intermediate_size": 24,
+  "mamba_num_heads": 4, "mamba_head_dim": 8, "n_groups": 2,
+  "ssm_state_size": 4, "conv_kernel": 4, "chunk_size": 8,
+  "mlp_hidden_act": "relu2", "mamba_hidden_act": "silu",
+  "attention_bias": false, "mlp_bias": false, "use_bias": false,
+  "use_conv_bias": true, "residual_in_fp32": false,
+  "time_step_limit": [0.0, Infinity], "tie_word_embeddings": false
+})json";
+
 constexpr const char *kLlama = R"json({
   "model_type": "llama", "hidden_size": 16, "intermediate_size": 24,
   "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2,
@@ -246,6 +261,75 @@ TEST_F(ModelsTest, RefusesBadMamba2Configs) {
             std::string::npos);
 }
 
+TEST_F(ModelsTest, ParsesNemotronH) {
+  ModelConfig c = parse(kNemotronH);
+  EXPECT_EQ(c.family, ModelConfig::Family::NemotronH);
+  EXPECT_EQ(c.familyName(), "nemotron_h");
+  const NemotronHConfig &n = c.nemotronH;
+  EXPECT_EQ(n.pattern, "M*-M");
+  EXPECT_EQ(n.count('M'), 2);
+  EXPECT_EQ(n.mamba.dInner, 32); // mamba_num_heads x mamba_head_dim
+  EXPECT_EQ(n.mamba.numGroups, 2);
+  EXPECT_EQ(n.mamba.hiddenSize, 16);
+  EXPECT_FALSE(n.mamba.hasDtLimit()); // [0, Infinity]: no limit
+  EXPECT_EQ(n.headDim, 4);
+  // The constructor's names are read too, and the config written for a
+  // preset reads back the same.
+  ModelConfig k = parse(R"({"model_type": "nemotron_h", "hidden_size": 16,
+      "num_hidden_layers": 2, "vocab_size": 8, "hybrid_override_pattern": "M-",
+      "mamba_num_heads": 4, "mamba_head_dim": 8, "mamba_n_groups": 4,
+      "ssm_state_size": 4, "mamba_d_conv": 3, "mamba_dt_limit": [0.0, 0.5]})");
+  EXPECT_EQ(k.nemotronH.mamba.numGroups, 4);
+  EXPECT_EQ(k.nemotronH.mamba.convKernel, 3);
+  EXPECT_EQ(k.nemotronH.mamba.dtLimitHigh, 0.5);
+  ModelConfig back = parse(toConfigJson(c).c_str());
+  EXPECT_EQ(back.nemotronH.pattern, n.pattern);
+  EXPECT_EQ(back.nemotronH.mamba.projectionSize(), n.mamba.projectionSize());
+  EXPECT_EQ(back.nemotronH.numKvHeads, 2);
+}
+
+TEST_F(ModelsTest, RefusesBadNemotronHConfigs) {
+  auto error = [&](const std::string &pattern, const std::string &extra) {
+    return parseError(R"({"model_type": "nemotron_h", "hidden_size": 16,
+        "num_hidden_layers": 3, "vocab_size": 8, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "mamba_num_heads": 4, "mamba_head_dim": 8,
+        "n_groups": 2, "ssm_state_size": 4, "hybrid_override_pattern": ")" +
+                      pattern + "\"" + extra + "}");
+  };
+  EXPECT_EQ(error("M*-", ""), "");
+  EXPECT_NE(error("M*", "").find("key 'hybrid_override_pattern' has 2 blocks "
+                                 "but num_hidden_layers is 3"),
+            std::string::npos);
+  EXPECT_NE(error("MX-", "").find("has 'X' at layer 1; expected 'M' "
+                                  "(Mamba-2), '*' (attention) or '-' (MLP)"),
+            std::string::npos);
+  EXPECT_NE(error("ME-", "").find("mixture-of-experts block ('E') at layer 1"),
+            std::string::npos);
+  EXPECT_NE(error("M*-", R"(, "mlp_hidden_act": "silu")")
+                .find("key 'mlp_hidden_act' is \"silu\"; only \"relu2\""),
+            std::string::npos);
+  EXPECT_NE(error("M*-", R"(, "attention_bias": true)")
+                .find("key 'attention_bias' is true"),
+            std::string::npos);
+  EXPECT_NE(parseError(R"({"model_type": "nemotron_h", "hidden_size": 16,
+      "num_hidden_layers": 1, "vocab_size": 8, "num_attention_heads": 4,
+      "num_key_value_heads": 3, "hybrid_override_pattern": "*"})")
+                .find("num_attention_heads 4 is not a multiple of "
+                      "num_key_value_heads 3"),
+            std::string::npos);
+  EXPECT_NE(parseError(R"({"model_type": "nemotron_h", "hidden_size": 16,
+      "num_hidden_layers": 1, "vocab_size": 8, "mamba_num_heads": 4,
+      "n_groups": 3, "hybrid_override_pattern": "M"})")
+                .find("key 'n_groups' is 3, which does not divide "
+                      "mamba_num_heads 4"),
+            std::string::npos);
+  EXPECT_NE(parseError(R"({"model_type": "nemotron_h", "hidden_size": 16,
+      "num_hidden_layers": 1, "vocab_size": 8, "hybrid_override_pattern": "M",
+      "chunk_size": 0})")
+                .find("key 'chunk_size' must be an integer >= 1"),
+            std::string::npos);
+}
+
 TEST_F(ModelsTest, RefusesBadConfigs) {
   EXPECT_NE(parseError(R"({"model_type": "gpt2"})")
                 .find("unsupported model_type \"gpt2\""),
@@ -394,7 +478,8 @@ TEST_F(ModelsTest, CheckpointWeightsMustMatchTheConfig) {
 //===----------------------------------------------------------------------===//
 
 TEST_F(ModelsTest, BuiltModulesVerifyAndReadExactlyTheListedWeights) {
-  for (const char *json : {kMambaHF, kMambaStateSpaces, kMamba2, kLlama}) {
+  for (const char *json :
+       {kMambaHF, kMambaStateSpaces, kMamba2, kLlama, kNemotronH}) {
     ModelConfig config = parse(json);
     OwningOpRef<ModuleOp> module = buildModel(context, config);
     ASSERT_TRUE(succeeded(verify(*module)));
@@ -445,6 +530,10 @@ TEST_F(ModelsTest, Mamba2PrefillThenDecodeEqualsLongerPrefill) {
   checkPrefillThenDecode(kMamba2, this);
 }
 
+TEST_F(ModelsTest, NemotronHPrefillThenDecodeEqualsLongerPrefill) {
+  checkPrefillThenDecode(kNemotronH, this);
+}
+
 TEST_F(ModelsTest, LlamaPrefillThenDecodeEqualsLongerPrefill) {
   checkPrefillThenDecode(kLlama, this);
 }
@@ -491,6 +580,10 @@ TEST_F(ModelsTest, Mamba2BatchEqualsSequencesOneByOne) {
   checkBatchEqualsSingles(kMamba2, this);
 }
 
+TEST_F(ModelsTest, NemotronHBatchEqualsSequencesOneByOne) {
+  checkBatchEqualsSingles(kNemotronH, this);
+}
+
 TEST_F(ModelsTest, LlamaBatchEqualsSequencesOneByOne) {
   checkBatchEqualsSingles(kLlama, this);
 }
@@ -519,6 +612,10 @@ TEST_F(ModelsTest, MambaPrefillComputesTheLastPosition) {
 
 TEST_F(ModelsTest, Mamba2PrefillComputesTheLastPosition) {
   checkPrefillIsLastPosition(kMamba2, this);
+}
+
+TEST_F(ModelsTest, NemotronHPrefillComputesTheLastPosition) {
+  checkPrefillIsLastPosition(kNemotronH, this);
 }
 
 TEST_F(ModelsTest, LlamaPrefillComputesTheLastPosition) {
@@ -570,6 +667,10 @@ TEST_F(ModelsTest, MambaKernelsPipelinePreservesLogits) {
 
 TEST_F(ModelsTest, Mamba2KernelsPipelinePreservesLogits) {
   checkKernelsPipelinePreservesLogits(kMamba2, this);
+}
+
+TEST_F(ModelsTest, NemotronHKernelsPipelinePreservesLogits) {
+  checkKernelsPipelinePreservesLogits(kNemotronH, this);
 }
 
 TEST_F(ModelsTest, LlamaKernelsPipelinePreservesLogits) {
