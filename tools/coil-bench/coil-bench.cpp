@@ -275,7 +275,12 @@ struct Model {
 
   /// A state-space model (Mamba or Mamba-2): fixed state, no KV cache.
   bool isRecurrent() const {
-    return config.family != models::ModelConfig::Family::Llama;
+    return config.family == models::ModelConfig::Family::Mamba ||
+           config.family == models::ModelConfig::Family::Mamba2;
+  }
+  /// The Transformer the others are compared with.
+  bool isTransformer() const {
+    return config.family == models::ModelConfig::Family::Llama;
   }
   /// Bytes of the parameters (4 per f32, 2 per bf16 or f16 element, 1 per
   /// int8 element and a half per int4 element, plus their f32 scales).
@@ -299,6 +304,10 @@ struct Model {
       // Per state element and token a multiply and two FMAs.
       const models::Mamba2Config &m = config.mamba2;
       flops += 5.0 * m.dInner * m.stateSize * t * m.numLayers;
+    } else if (config.family == models::ModelConfig::Family::NemotronH) {
+      const models::NemotronHConfig &n = config.nemotronH;
+      flops += 5.0 * n.mamba.dInner * n.mamba.stateSize * t * n.count('M') +
+               2.0 * n.numHeads * n.headDim * t * (t + 1) * n.count('*');
     } else {
       const models::LlamaConfig &l = config.llama;
       flops += 2.0 * l.numHeads * l.headDim * t * (t + 1) * l.numLayers;
@@ -317,10 +326,19 @@ struct Model {
       return 2.0 * 4.0 * m.numLayers *
              (m.dInner * m.stateSize + m.convDim() * (m.convKernel - 1));
     }
+    if (config.family == models::ModelConfig::Family::NemotronH) {
+      const models::NemotronHConfig &n = config.nemotronH;
+      const models::Mamba2Config &m = n.mamba;
+      return 2.0 * 4.0 * n.count('M') *
+                 (m.dInner * m.stateSize + m.convDim() * (m.convKernel - 1)) +
+             4.0 * 2.0 * n.count('*') * n.numKvHeads * n.headDim * (c + 1);
+    }
     const models::LlamaConfig &l = config.llama;
     return 4.0 * 2.0 * l.numLayers * l.numKvHeads * l.headDim * (c + 1);
   }
   int64_t maxContext() const {
+    if (config.family == models::ModelConfig::Family::NemotronH)
+      return config.nemotronH.maxPositions;
     return isRecurrent() ? 0 : config.llama.maxPositions;
   }
 
@@ -336,18 +354,28 @@ struct Model {
 
 /// The built-in sets: a Mamba model, a Mamba-2 model (the shapes of
 /// state-spaces' mamba2-130m and -370m: heads of 64 channels, one group of
-/// 128 states) and a Llama-style Transformer of about the same parameter
-/// count, same vocabulary, tied embeddings.
+/// 128 states), a Nemotron-H-style hybrid (Mamba-2 blocks of 64-channel
+/// heads in 8 groups of 64 states, 4x relu^2 MLPs, two grouped-query
+/// attention blocks) and a Llama-style Transformer, each of about the same
+/// parameter count, same vocabulary, tied embeddings.
 llvm::Expected<std::vector<std::pair<std::string, models::ModelConfig>>>
 presetConfigs(llvm::StringRef name) {
-  models::ModelConfig mamba, mamba2, llama;
+  models::ModelConfig mamba, mamba2, hybrid, llama;
   mamba.family = models::ModelConfig::Family::Mamba;
   mamba2.family = models::ModelConfig::Family::Mamba2;
+  hybrid.family = models::ModelConfig::Family::NemotronH;
   llama.family = models::ModelConfig::Family::Llama;
   models::MambaConfig &m = mamba.mamba;
   models::Mamba2Config &m2 = mamba2.mamba2;
+  models::NemotronHConfig &h = hybrid.nemotronH;
   models::LlamaConfig &l = llama.llama;
-  m.vocabSize = m2.vocabSize = l.vocabSize = 50280;
+  m.vocabSize = m2.vocabSize = h.vocabSize = l.vocabSize = 50280;
+  h.tieEmbeddings = true;
+  h.maxPositions = 8192;
+  h.headDim = 64;
+  h.mamba.numGroups = 8;
+  h.mamba.stateSize = 64;
+  h.mamba.headDim = 64;
   m2.tieEmbeddings = true;
   m2.numGroups = 1;
   m2.stateSize = 128;
@@ -357,10 +385,16 @@ presetConfigs(llvm::StringRef name) {
   l.normEpsilon = 1e-5;
   if (name == "130m") {
     m.dModel = 768, m.numLayers = 24;
+    // 10 Mamba-2, 9 MLP, 2 attention blocks: 128M parameters.
+    h.pattern = "M-M-M-M*-M-M-M-M*-M-M";
+    h.hiddenSize = 768, h.numHeads = 12, h.numKvHeads = 4;
     l.hiddenSize = 768, l.numLayers = 12, l.numHeads = 12, l.numKvHeads = 12,
     l.intermediateSize = 2048;
   } else if (name == "370m") {
     m.dModel = 1024, m.numLayers = 48;
+    // 20 Mamba-2, 19 MLP, 4 attention blocks.
+    h.pattern = "M-M-M-M*-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M";
+    h.hiddenSize = 1024, h.numHeads = 16, h.numKvHeads = 4;
     l.hiddenSize = 1024, l.numLayers = 24, l.numHeads = 16, l.numKvHeads = 16,
     l.intermediateSize = 2816;
   } else {
@@ -372,10 +406,18 @@ presetConfigs(llvm::StringRef name) {
   m2.numLayers = m.numLayers;
   m2.dInner = 2 * m2.hiddenSize;
   m2.numHeads = m2.dInner / m2.headDim;
+  h.numLayers = static_cast<int64_t>(h.pattern.size());
+  h.intermediateSize = 4 * h.hiddenSize;
+  h.mamba.hiddenSize = h.hiddenSize;
+  h.mamba.numLayers = h.numLayers;
+  h.mamba.vocabSize = h.vocabSize;
+  h.mamba.dInner = 2 * h.hiddenSize;
+  h.mamba.numHeads = h.mamba.dInner / h.mamba.headDim;
   l.headDim = l.hiddenSize / l.numHeads;
   return std::vector<std::pair<std::string, models::ModelConfig>>{
       {"mamba-" + name.str(), mamba},
       {"mamba2-" + name.str(), mamba2},
+      {"hybrid-" + name.str(), hybrid},
       {"llama-" + name.str(), llama}};
 }
 
@@ -1682,9 +1724,10 @@ std::string verdict(const Run &run, const std::string &a,
                           "with an empty context and {3:.2f}x at {4} tokens of "
                           "context",
                           a, lo, b, hi, formatX(xs.back()));
+      // Whichever is slower with the shortest context overtakes.
       if (auto c = crossover(decode, a, b))
-        os << fmt::format("; {0} overtakes {1} at about {2:.0f} tokens", a, b,
-                            *c);
+        os << fmt::format("; {0} overtakes {1} at about {2:.0f} tokens",
+                          lo < 1 ? a : b, lo < 1 ? b : a, *c);
       else
         os << (hi >= 1 && lo >= 1 ? "; it is faster at every context measured"
                : hi < 1 && lo < 1 ? "; it is slower at every context measured"
@@ -1704,11 +1747,17 @@ std::string verdict(const Run &run, const std::string &a,
   xs = xsOf(memory);
   if (!xs.empty()) {
     const Point *pa = pointOf(memory, a, xs.back()),
-                *pb = pointOf(memory, b, xs.back());
-    if (pa && pb)
+                *pb = pointOf(memory, b, xs.back()),
+                *first = pointOf(memory, a, xs.front());
+    // A fixed state, or one that grows with the context (a KV cache).
+    if (pa && pb && first && first->value == pa->value)
       os << fmt::format("State: {0} keeps {1:.1f} MiB per sequence whatever "
                           "the context; {2} needs {3:.1f} MiB at {4} tokens. ",
                           a, pa->value, b, pb->value, formatX(xs.back()));
+    else if (pa && pb)
+      os << fmt::format("State: at {0} tokens {1} needs {2:.1f} MiB per "
+                        "sequence and {3} {4:.1f} MiB. ",
+                        formatX(xs.back()), a, pa->value, b, pb->value);
   }
   const Experiment &served = get("serve-concurrency");
   xs = xsOf(served);
@@ -2086,15 +2135,16 @@ llvm::Error runBench() {
       return e;
   progress.finish();
 
-  // Compare every state-space model with the first Transformer.
-  std::vector<std::string> labels, recurrent;
+  // Compare every other model with the first Transformer.
+  std::vector<std::string> labels, compared;
   std::string b;
+  for (const Model &m : models)
+    if (m.isTransformer() && b.empty())
+      b = m.label;
   for (const Model &m : models) {
     labels.push_back(m.label);
-    if (m.isRecurrent())
-      recurrent.push_back(m.label);
-    else if (b.empty())
-      b = m.label;
+    if (m.label != b)
+      compared.push_back(m.label);
   }
   std::string summary;
   llvm::raw_string_ostream os(summary);
@@ -2104,26 +2154,25 @@ llvm::Error runBench() {
                       machine.cpuModel, machine.logicalCores,
                       run.limits.fmaGflops, run.limits.readGBps,
                       compilerVersion(), quick ? ", --quick sweep" : "");
-  if (!recurrent.empty() && !b.empty()) {
+  if (!compared.empty() && !b.empty()) {
     // Experiments left out by --experiments (or stopped before their
     // first point) print no table.
     for (const Experiment &e : run.experiments)
       if (!e.points.empty())
-        printTable(os, e, labels, recurrent, b);
+        printTable(os, e, labels, compared, b);
     printServeTable(os, run, labels);
     printPrecisionTable(os, run.precision);
     os << "\nPercentages are the fraction of the machine's limit reached: "
           "the FMA peak for prefill, the read bandwidth (weights + state "
           "bytes per token) for decode.\n\nVerdict:";
-    for (const std::string &a : recurrent)
+    for (const std::string &a : compared)
       os << "\n" << verdict(run, a, b);
     if (std::string precision = precisionVerdict(run.precision);
         !precision.empty())
       os << "\n" << precision;
     os << "\n";
   } else {
-    os << "\n(Ratios need a state-space model (Mamba or Mamba-2) and a "
-          "Transformer.)\n";
+    os << "\n(Ratios need a Transformer and another model.)\n";
   }
   if (stopRequested)
     os << "\nStopped by Ctrl-C: the results above are the points measured "

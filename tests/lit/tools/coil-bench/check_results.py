@@ -89,8 +89,8 @@ def main():
             fail("limit %s is %r" % (key, limits[key]))
     models = [m["label"] for m in results["models"]]
     families = sorted(m["family"] for m in results["models"])
-    if families != ["llama", "mamba", "mamba2"]:
-        fail("expected one mamba, one mamba2 and one llama model, got %r"
+    if families != ["llama", "mamba", "mamba2", "nemotron_h"]:
+        fail("expected one mamba, mamba2, nemotron_h and llama model, got %r"
              % families)
     for m in results["models"]:
         if m["parameters"] <= 0:
