@@ -102,6 +102,21 @@ std::vector<WeightSpec> mambaWeights(const ModelConfig &config) {
   return specs;
 }
 
+/// The parameters of a model under `backbone.`: the embedding N(0, 0.02),
+/// those `blocks` lists, the final norm and, untied, the LM head.
+std::vector<WeightSpec>
+backboneWeights(const ModelConfig &config,
+                llvm::function_ref<void(std::vector<WeightSpec> &)> blocks) {
+  int64_t vocab = config.vocabSize(), width = config.hiddenSize();
+  std::vector<WeightSpec> specs;
+  specs.push_back({"backbone.embeddings.weight", {vocab, width}, normal(0.02)});
+  blocks(specs);
+  specs.push_back({"backbone.norm_f.weight", {width}, constant(1.0)});
+  if (!config.tiedEmbeddings())
+    specs.push_back({"lm_head.weight", {vocab, width}, normal(0.02)});
+  return specs;
+}
+
 /// One Mamba-2 block's parameters under `p` ("backbone.layers.<i>.").
 void mamba2BlockWeights(std::vector<WeightSpec> &specs, const Mamba2Config &m,
                         const std::string &p) {
@@ -139,29 +154,16 @@ void mamba2BlockWeights(std::vector<WeightSpec> &specs, const Mamba2Config &m,
 /// log-uniform dt in [time_step_min, time_step_max]), with Hugging Face's
 /// A_log = log(1..H) (mamba_ssm draws A uniformly in [1, 16]) and D = 1.
 std::vector<WeightSpec> mamba2Weights(const ModelConfig &config) {
-  const Mamba2Config &m = config.mamba2;
-  std::vector<WeightSpec> specs;
-  specs.push_back({"backbone.embeddings.weight",
-                   {m.vocabSize, m.hiddenSize},
-                   normal(0.02)});
-  for (int64_t i = 0; i < m.numLayers; ++i)
-    mamba2BlockWeights(specs, m, layerPrefix(config, i));
-  specs.push_back({"backbone.norm_f.weight", {m.hiddenSize}, constant(1.0)});
-  if (!m.tieEmbeddings)
-    specs.push_back(
-        {"lm_head.weight", {m.vocabSize, m.hiddenSize}, normal(0.02)});
-  return specs;
+  return backboneWeights(config, [&](std::vector<WeightSpec> &specs) {
+    for (int64_t i = 0; i < config.mamba2.numLayers; ++i)
+      mamba2BlockWeights(specs, config.mamba2, layerPrefix(config, i));
+  });
 }
 
-/// Nemotron-H: NVIDIA's `_init_weights` (embedding N(0, 0.02), PyTorch
-/// default linears, the Mamba-2 blocks as Mamba-2's with out_proj rescaled
-/// by 1/sqrt(num_hidden_layers), norms at 1).
-std::vector<WeightSpec> nemotronHWeights(const ModelConfig &config) {
+/// Nemotron-H's blocks, in pattern order.
+void nemotronHBlockWeights(std::vector<WeightSpec> &specs,
+                           const ModelConfig &config) {
   const NemotronHConfig &n = config.nemotronH;
-  std::vector<WeightSpec> specs;
-  specs.push_back({"backbone.embeddings.weight",
-                   {n.vocabSize, n.hiddenSize},
-                   normal(0.02)});
   int64_t qWidth = n.numHeads * n.headDim, kvWidth = n.numKvHeads * n.headDim;
   for (int64_t i = 0; i < n.numLayers; ++i) {
     std::string p = layerPrefix(config, i), x = p + "mixer.";
@@ -194,11 +196,15 @@ std::vector<WeightSpec> nemotronHWeights(const ModelConfig &config) {
       break;
     }
   }
-  specs.push_back({"backbone.norm_f.weight", {n.hiddenSize}, constant(1.0)});
-  if (!n.tieEmbeddings)
-    specs.push_back(
-        {"lm_head.weight", {n.vocabSize, n.hiddenSize}, normal(0.02)});
-  return specs;
+}
+
+/// Nemotron-H: NVIDIA's `_init_weights` (embedding N(0, 0.02), PyTorch
+/// default linears, the Mamba-2 blocks as Mamba-2's with out_proj rescaled
+/// by 1/sqrt(num_hidden_layers), norms at 1).
+std::vector<WeightSpec> nemotronHWeights(const ModelConfig &config) {
+  return backboneWeights(config, [&](std::vector<WeightSpec> &specs) {
+    nemotronHBlockWeights(specs, config);
+  });
 }
 
 /// Llama: `LlamaPreTrainedModel._init_weights` (N(0, 0.02) for every linear

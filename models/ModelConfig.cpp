@@ -25,78 +25,48 @@
 using namespace llvm;
 using namespace mlir::coil::models;
 
-StringRef ModelConfig::familyName() const {
+template <typename T>
+T ModelConfig::byFamily(T mambaValue, T mamba2Value, T llamaValue,
+                        T nemotronHValue) const {
   switch (family) {
   case Family::Mamba:
-    return "mamba";
+    return mambaValue;
   case Family::Mamba2:
-    return "mamba2";
+    return mamba2Value;
   case Family::Llama:
-    return "llama";
+    return llamaValue;
   case Family::NemotronH:
-    return "nemotron_h";
+    return nemotronHValue;
   }
   llvm_unreachable("unknown family");
+}
+
+StringRef ModelConfig::familyName() const {
+  return byFamily<StringRef>("mamba", "mamba2", "llama", "nemotron_h");
 }
 
 int64_t ModelConfig::vocabSize() const {
-  switch (family) {
-  case Family::Mamba:
-    return mamba.vocabSize;
-  case Family::Mamba2:
-    return mamba2.vocabSize;
-  case Family::Llama:
-    return llama.vocabSize;
-  case Family::NemotronH:
-    return nemotronH.vocabSize;
-  }
-  llvm_unreachable("unknown family");
+  return byFamily(mamba.vocabSize, mamba2.vocabSize, llama.vocabSize,
+                  nemotronH.vocabSize);
 }
 
 int64_t ModelConfig::numLayers() const {
-  switch (family) {
-  case Family::Mamba:
-    return mamba.numLayers;
-  case Family::Mamba2:
-    return mamba2.numLayers;
-  case Family::Llama:
-    return llama.numLayers;
-  case Family::NemotronH:
-    return nemotronH.numLayers;
-  }
-  llvm_unreachable("unknown family");
+  return byFamily(mamba.numLayers, mamba2.numLayers, llama.numLayers,
+                  nemotronH.numLayers);
+}
+
+int64_t ModelConfig::hiddenSize() const {
+  return byFamily(mamba.dModel, mamba2.hiddenSize, llama.hiddenSize,
+                  nemotronH.hiddenSize);
+}
+
+bool ModelConfig::tiedEmbeddings() const {
+  return byFamily(mamba.tieEmbeddings, mamba2.tieEmbeddings,
+                  llama.tieEmbeddings, nemotronH.tieEmbeddings);
 }
 
 int64_t NemotronHConfig::count(char kind) const {
   return static_cast<int64_t>(llvm::count(pattern, kind));
-}
-
-int64_t ModelConfig::hiddenSize() const {
-  switch (family) {
-  case Family::Mamba:
-    return mamba.dModel;
-  case Family::Mamba2:
-    return mamba2.hiddenSize;
-  case Family::Llama:
-    return llama.hiddenSize;
-  case Family::NemotronH:
-    return nemotronH.hiddenSize;
-  }
-  llvm_unreachable("unknown family");
-}
-
-bool ModelConfig::tiedEmbeddings() const {
-  switch (family) {
-  case Family::Mamba:
-    return mamba.tieEmbeddings;
-  case Family::Mamba2:
-    return mamba2.tieEmbeddings;
-  case Family::Llama:
-    return llama.tieEmbeddings;
-  case Family::NemotronH:
-    return nemotronH.tieEmbeddings;
-  }
-  llvm_unreachable("unknown family");
 }
 
 namespace {

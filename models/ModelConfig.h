@@ -135,6 +135,11 @@ struct ModelConfig {
   int64_t hiddenSize() const;
   /// Whether the LM head reads the embedding's table.
   bool tiedEmbeddings() const;
+
+private:
+  /// The one of a value per family that is this config's.
+  template <typename T>
+  T byFamily(T mambaValue, T mamba2Value, T llamaValue, T nemotronHValue) const;
 };
 
 /// Parses a config.json text; `fileName` is used in error messages.

@@ -485,6 +485,32 @@ protected:
     EXPECT_EQ(one, runWithThreads(3));
   }
 
+  /// On one compiled model: T = 1, 7, 64 and 300 at batch 1 and 3, a
+  /// prompt in three parts, 1000 tokens, 32 sequences, 1 to 3 threads bit
+  /// for bit, and a saved and restored sequence.
+  void checkEveryPath() {
+    for (auto [batch, seq] :
+         {std::pair<int64_t, int64_t>{1, 1}, {3, 7}, {3, 64}, {1, 300}}) {
+      checkPrefillAndDecode(batch, seq);
+      if (HasFatalFailure())
+        return;
+    }
+    checkContinuedPrompt();
+    if (HasFatalFailure())
+      return;
+    checkLongPrompt(1000);
+    if (HasFatalFailure())
+      return;
+    checkBatch32();
+    if (HasFatalFailure())
+      return;
+    std::vector<float> one = runWithThreads(1);
+    ASSERT_FALSE(one.empty());
+    EXPECT_EQ(one, runWithThreads(2));
+    EXPECT_EQ(one, runWithThreads(3));
+    checkSaveRestore();
+  }
+
   void checkAllShapes() {
     for (int64_t batch : {1, 3})
       for (int64_t seq : {1, 2, 7, 64, 300}) {
@@ -725,62 +751,22 @@ TEST_P(CompiledVsReferenceTest, LlamaSaveRestore) {
   checkSaveRestore();
 }
 
-/// Mamba-2 on one compiled model: T = 1, 7, 64 and 300 at batch 1 and 3
-/// (time chunks of every length, none aligned), a prompt in three parts,
-/// 1000 tokens, 32 sequences, 1 to 3 threads bit for bit, and a saved and
-/// restored sequence.
+/// Mamba-2 through every path (time chunks of every length, none
+/// aligned).
 TEST_P(CompiledVsReferenceTest, Mamba2) {
   compile(kMamba2);
   if (HasFatalFailure())
     return;
-  for (auto [batch, seq] :
-       {std::pair<int64_t, int64_t>{1, 1}, {3, 7}, {3, 64}, {1, 300}}) {
-    checkPrefillAndDecode(batch, seq);
-    if (HasFatalFailure())
-      return;
-  }
-  checkContinuedPrompt();
-  if (HasFatalFailure())
-    return;
-  checkLongPrompt(1000);
-  if (HasFatalFailure())
-    return;
-  checkBatch32();
-  if (HasFatalFailure())
-    return;
-  std::vector<float> one = runWithThreads(1);
-  ASSERT_FALSE(one.empty());
-  EXPECT_EQ(one, runWithThreads(2));
-  EXPECT_EQ(one, runWithThreads(3));
-  checkSaveRestore();
+  checkEveryPath();
 }
 
-/// The hybrid on one compiled model: its KV caches and recurrent states
-/// through every path Mamba-2's test takes.
+/// The hybrid through every path: its KV caches and recurrent states
+/// together.
 TEST_P(CompiledVsReferenceTest, NemotronH) {
   compile(kNemotronH);
   if (HasFatalFailure())
     return;
-  for (auto [batch, seq] :
-       {std::pair<int64_t, int64_t>{1, 1}, {3, 7}, {3, 64}, {1, 300}}) {
-    checkPrefillAndDecode(batch, seq);
-    if (HasFatalFailure())
-      return;
-  }
-  checkContinuedPrompt();
-  if (HasFatalFailure())
-    return;
-  checkLongPrompt(1000);
-  if (HasFatalFailure())
-    return;
-  checkBatch32();
-  if (HasFatalFailure())
-    return;
-  std::vector<float> one = runWithThreads(1);
-  ASSERT_FALSE(one.empty());
-  EXPECT_EQ(one, runWithThreads(2));
-  EXPECT_EQ(one, runWithThreads(3));
-  checkSaveRestore();
+  checkEveryPath();
 }
 
 TEST_P(CompiledVsReferenceTest, Mamba2OneGroupDtLimit) {
