@@ -337,8 +337,7 @@ Value mambaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
   Value convW = g.reshape(g.weight(x + "conv1d.weight", {m.dInner, 1, m.dConv}),
                           {m.dInner, m.dConv});
   Value convB = m.convBias ? g.weight(x + "conv1d.bias", {m.dInner}) : Value();
-  Type convHistory =
-      histories ? historyType(g, h, convState) : Type();
+  Type convHistory = histories ? historyType(g, h, convState) : Type();
   auto conv = b.create<Conv1dCausalOp>(loc, xzParts[0].getType(),
                                        convState.getType(), convHistory,
                                        xzParts[0], convW, convB, convState);
@@ -353,8 +352,8 @@ Value mambaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
   Value a = g.neg(g.exp(g.weight(x + "A_log", {m.dInner, m.dState})));
   Value d = g.weight(x + "D", {m.dInner});
   Type ssmHistory = histories ? historyType(g, h, ssmState) : Type();
-  auto scan = b.create<ScanOp>(loc, u.getType(), ssmState.getType(),
-                               ssmHistory, u, dt, a, parts[1], parts[2], d,
+  auto scan = b.create<ScanOp>(loc, u.getType(), ssmState.getType(), ssmHistory,
+                               u, dt, a, parts[1], parts[2], d,
                                /*z=*/xzParts[1], ssmState,
                                /*delta_softplus=*/true);
 
@@ -564,28 +563,43 @@ void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
   SmallVector<Value> newStates;
   SmallVector<History> histories;
   SmallVector<History> *keep = what == Entry::Verify ? &histories : nullptr;
-  Value logits;
-  if (config.family == ModelConfig::Family::Mamba) {
-    const MambaConfig &m = config.mamba;
-    Value table = g.weight(mambaEmbeddingName(m), {m.vocabSize, m.dModel});
-    Value h = g.embed(table, tokens);
-    for (int64_t i = 0; i < m.numLayers; ++i) {
+  // Embedding -> the family's layers -> (the last positions) -> final
+  // norm -> LM head (the embedding's table when tied).
+  bool llama = config.family == ModelConfig::Family::Llama;
+  int64_t vocab = config.vocabSize(), width = config.hiddenSize();
+  std::string embedding = llama ? "model.embed_tokens.weight"
+                          : config.family == ModelConfig::Family::Mamba
+                              ? mambaEmbeddingName(config.mamba)
+                              : "backbone.embeddings.weight";
+  Value table = g.weight(embedding, {vocab, width});
+  Value h = g.embed(table, tokens);
+  double epsilon = 0;
+  switch (config.family) {
+  case ModelConfig::Family::Mamba:
+    epsilon = config.mamba.normEpsilon;
+    for (int64_t i = 0; i < config.numLayers(); ++i) {
       Value conv = nextState(), ssm = nextState();
       h = mambaLayer(g, config, i, h, conv, ssm, newStates, keep);
     }
-    if (lastOnly)
-      h = g.lastPosition(h);
-    h = g.rmsNorm(h, g.weight("backbone.norm_f.weight", {m.dModel}),
-                  m.normEpsilon);
-    Value head = m.tieEmbeddings
-                     ? table
-                     : g.weight("lm_head.weight", {m.vocabSize, m.dModel});
-    logits = g.linear(h, head);
-  } else if (config.family == ModelConfig::Family::NemotronH) {
+    break;
+  case ModelConfig::Family::Mamba2:
+    epsilon = config.mamba2.normEpsilon;
+    for (int64_t i = 0; i < config.numLayers(); ++i) {
+      Value conv = nextState(), ssm = nextState();
+      h = mamba2Layer(g, config.mamba2, layerPrefix(config, i), i, h, conv, ssm,
+                      newStates, keep);
+    }
+    break;
+  case ModelConfig::Family::Llama:
+    epsilon = config.llama.normEpsilon;
+    for (int64_t i = 0; i < config.numLayers(); ++i) {
+      Value kCache = nextState(), vCache = nextState();
+      h = llamaLayer(g, config, i, h, positions, kCache, vCache, newStates);
+    }
+    break;
+  case ModelConfig::Family::NemotronH: {
     const NemotronHConfig &n = config.nemotronH;
-    Value table =
-        g.weight("backbone.embeddings.weight", {n.vocabSize, n.hiddenSize});
-    Value h = g.embed(table, tokens);
+    epsilon = n.normEpsilon;
     for (int64_t i = 0; i < n.numLayers; ++i) {
       std::string p = layerPrefix(config, i);
       if (n.pattern[i] == 'M') {
@@ -599,50 +613,19 @@ void buildEntryPoint(OpBuilder &builder, const ModelConfig &config,
         h = nemotronHMlp(g, n, p, h);
       }
     }
-    if (lastOnly)
-      h = g.lastPosition(h);
-    h = g.rmsNorm(h, g.weight("backbone.norm_f.weight", {n.hiddenSize}),
-                  n.normEpsilon);
-    Value head = n.tieEmbeddings
-                     ? table
-                     : g.weight("lm_head.weight", {n.vocabSize, n.hiddenSize});
-    logits = g.linear(h, head);
-  } else if (config.family == ModelConfig::Family::Mamba2) {
-    const Mamba2Config &m = config.mamba2;
-    Value table =
-        g.weight("backbone.embeddings.weight", {m.vocabSize, m.hiddenSize});
-    Value h = g.embed(table, tokens);
-    for (int64_t i = 0; i < m.numLayers; ++i) {
-      Value conv = nextState(), ssm = nextState();
-      h = mamba2Layer(g, m, layerPrefix(config, i), i, h, conv, ssm, newStates,
-                      keep);
-    }
-    if (lastOnly)
-      h = g.lastPosition(h);
-    h = g.rmsNorm(h, g.weight("backbone.norm_f.weight", {m.hiddenSize}),
-                  m.normEpsilon);
-    Value head = m.tieEmbeddings
-                     ? table
-                     : g.weight("lm_head.weight", {m.vocabSize, m.hiddenSize});
-    logits = g.linear(h, head);
-  } else {
-    const LlamaConfig &l = config.llama;
-    Value table =
-        g.weight("model.embed_tokens.weight", {l.vocabSize, l.hiddenSize});
-    Value h = g.embed(table, tokens);
-    for (int64_t i = 0; i < l.numLayers; ++i) {
-      Value kCache = nextState(), vCache = nextState();
-      h = llamaLayer(g, config, i, h, positions, kCache, vCache, newStates);
-    }
-    if (lastOnly)
-      h = g.lastPosition(h);
-    h = g.rmsNorm(h, g.weight("model.norm.weight", {l.hiddenSize}),
-                  l.normEpsilon);
-    Value head = l.tieEmbeddings
-                     ? table
-                     : g.weight("lm_head.weight", {l.vocabSize, l.hiddenSize});
-    logits = g.linear(h, head);
+    break;
   }
+  }
+  if (lastOnly)
+    h = g.lastPosition(h);
+  h = g.rmsNorm(
+      h,
+      g.weight(llama ? "model.norm.weight" : "backbone.norm_f.weight", {width}),
+      epsilon);
+  Value head = config.tiedEmbeddings()
+                   ? table
+                   : g.weight("lm_head.weight", {vocab, width});
+  Value logits = g.linear(h, head);
   SmallVector<Value> results{logits};
   results.append(newStates.begin(), newStates.end());
   for (const History &history : histories) {
@@ -692,8 +675,7 @@ mlir::coil::models::buildModel(MLIRContext &context,
         "coil.max_context",
         builder.getI64IntegerAttr(config.nemotronH.maxPositions));
   builder.setInsertionPointToEnd(module->getBody());
-  buildEntryPoint(builder, config, kPrefillFunction, kDyn,
-                  Entry::LastPosition);
+  buildEntryPoint(builder, config, kPrefillFunction, kDyn, Entry::LastPosition);
   buildEntryPoint(builder, config, kPrefillAllFunction, kDyn,
                   Entry::AllPositions);
   buildEntryPoint(builder, config, kDecodeFunction, 1, Entry::AllPositions);
