@@ -75,9 +75,10 @@ LogicalResult mlir::coil::lowerSsdScan(LoopBuilder &lb, Operation *op,
   int64_t steps = config ? config->steps : 1;
   std::optional<ArrayRef<double>> limit = scan.getDtLimit();
   bool softplus = scan.getDeltaSoftplus();
-  // softplus(...) * -exp(A_log) <= 0: the decays skip exp's overflow check.
+  // softplus(...) * -exp(A_log) <= 0 (a limit keeps dt >= 0 while its
+  // upper bound is): the decays skip exp's overflow check.
   auto negA = scan.getA().getDefiningOp<NegOp>();
-  bool decaysAtMostOne = softplus && (!limit || (*limit)[0] >= 0) && negA &&
+  bool decaysAtMostOne = softplus && (!limit || (*limit)[1] >= 0) && negA &&
                          negA.getOperand().getDefiningOp<ExpOp>();
 
   Type f32 = lb.b.getF32Type();
