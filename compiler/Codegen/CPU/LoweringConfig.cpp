@@ -64,6 +64,7 @@ DictionaryAttr SsdScanConfig::toAttr(MLIRContext *context) const {
   Builder b(context);
   return b.getDictionaryAttr({
       b.getNamedAttr("isa", b.getStringAttr(isa)),
+      b.getNamedAttr("lanes", b.getI64IntegerAttr(lanes)),
       b.getNamedAttr("steps", b.getI64IntegerAttr(steps)),
   });
 }
@@ -74,11 +75,14 @@ std::optional<SsdScanConfig> SsdScanConfig::of(Operation *op) {
     return std::nullopt;
   auto isa = dict.getAs<StringAttr>("isa");
   auto steps = dict.getAs<IntegerAttr>("steps");
-  if (!isa || !steps || steps.getInt() < 1 || steps.getInt() > 1024)
+  auto lanes = dict.getAs<IntegerAttr>("lanes");
+  if (!isa || !steps || steps.getInt() < 1 || steps.getInt() > 1024 || !lanes ||
+      lanes.getInt() < 1 || lanes.getInt() > 64)
     return std::nullopt;
   SsdScanConfig config;
   config.isa = isa.getValue();
   config.steps = steps.getInt();
+  config.lanes = lanes.getInt();
   return config;
 }
 

@@ -88,11 +88,14 @@ struct ScanConfig {
 
 /// How one Mamba-2 scan is lowered (see SsdScan.cpp): time in chunks of
 /// `steps`, whose dt and decays are computed once per head into stack
-/// scratch before each channel runs the chunk.
+/// scratch before each channel runs the chunk, its states in vectors of
+/// `lanes` (one register) and the y sums of `lanes` steps added together.
 struct SsdScanConfig {
   /// The ISA class of the target: "avx512", "avx2", "x86-64".
   llvm::StringRef isa;
   int64_t steps = 1;
+  /// f32 lanes of one vector register.
+  int64_t lanes = 4;
 
   DictionaryAttr toAttr(MLIRContext *context) const;
   /// The config recorded on `op`, if any and well formed.

@@ -284,8 +284,13 @@ struct CoilCpuSelectStrategyPass
       fn.walk([&](SsdScanOp scan) {
         SsdScanConfig config;
         config.isa = base.isa;
-        config.steps = std::clamp<int64_t>(
-            kScanChunkBytes / (8 * scan.getStateSize()), 4, 256);
+        config.lanes = target->f32Lanes();
+        // Whole groups of `lanes` steps, whose y sums add up together.
+        config.steps =
+            std::clamp<int64_t>(kScanChunkBytes / (8 * scan.getStateSize()), 4,
+                                256) /
+            config.lanes * config.lanes;
+        config.steps = std::max(config.steps, config.lanes);
         scan->setAttr(kLoweringConfigAttrName, config.toAttr(&getContext()));
       });
       // Convs: the silu that alone reads the result, when no caller reads

@@ -208,6 +208,55 @@ Value LoopBuilder::fexp(Value x, bool nonPositive) {
       loc, x, f32Like(x, std::numeric_limits<double>::infinity()));
   return b.create<arith::SelectOp>(loc, over, inf, y);
 }
+Value LoopBuilder::sumRows(ArrayRef<Value> rows) {
+  int64_t width = static_cast<int64_t>(rows.size());
+  int64_t lanes = cast<VectorType>(rows.front().getType()).getNumElements();
+  SmallVector<Value> v(rows.begin(), rows.end());
+  // channels[i]: the row whose partial sums block b of v[i] holds.
+  SmallVector<SmallVector<int64_t>> channels;
+  for (int64_t j = 0; j < width; ++j)
+    channels.push_back({j});
+  int64_t block = lanes;
+  while (v.size() > 1) {
+    int64_t half = block / 2, blocks = lanes / block;
+    SmallVector<int64_t> firsts, seconds;
+    for (int64_t k = 0; k < blocks; ++k)
+      for (int64_t side : {int64_t(0), lanes})
+        for (int64_t l = 0; l < half; ++l) {
+          firsts.push_back(side + k * block + l);
+          seconds.push_back(side + k * block + half + l);
+        }
+    SmallVector<Value> next;
+    SmallVector<SmallVector<int64_t>> nextChannels;
+    for (size_t i = 0; i < v.size(); i += 2) {
+      Value lo = b.create<vector::ShuffleOp>(loc, v[i], v[i + 1], firsts);
+      Value hi = b.create<vector::ShuffleOp>(loc, v[i], v[i + 1], seconds);
+      next.push_back(add(lo, hi));
+      SmallVector<int64_t> merged;
+      for (int64_t k = 0; k < blocks; ++k) {
+        merged.push_back(channels[i][k]);
+        merged.push_back(channels[i + 1][k]);
+      }
+      nextChannels.push_back(std::move(merged));
+    }
+    v = std::move(next);
+    channels = std::move(nextChannels);
+    block = half;
+  }
+  SmallVector<int64_t> position(width);
+  for (int64_t b = 0; b < width; ++b)
+    position[channels[0][b]] = b;
+  Value sum;
+  for (int64_t l = 0; l < block; ++l) {
+    SmallVector<int64_t> pick;
+    for (int64_t j = 0; j < width; ++j)
+      pick.push_back(position[j] * block + l);
+    Value part = b.create<vector::ShuffleOp>(loc, v[0], v[0], pick);
+    sum = sum ? add(sum, part) : part;
+  }
+  return sum;
+}
+
 Value LoopBuilder::hsum(Value v) {
   return b.create<vector::ReductionOp>(
       loc, b.getF32Type(),

@@ -91,6 +91,14 @@ public:
   Value fexp(Value x, bool nonPositive = false);
   /// The sum of a vector's elements.
   Value hsum(Value v);
+  /// The W sums of `rows` (W vectors of N lanes, N a multiple of W, both
+  /// powers of two) as one vector, lane j the sum of rows[j]: pairs of
+  /// vectors are folded into one (the halves of each block of lanes added,
+  /// the two vectors' blocks interleaved) until one vector holds W blocks of
+  /// N / W lanes, which a last shuffle per lane of a block adds into channel
+  /// order. 3(W - 1) + N / W shuffles and adds, where a horizontal sum per
+  /// row would take W log2 N of each plus W inserts.
+  Value sumRows(ArrayRef<Value> rows);
   Value addi(Value x, Value y);
   Value subi(Value x, Value y);
   Value muli(Value x, Value y);

@@ -285,64 +285,6 @@ void scanBlocks(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
   });
 }
 
-/// The W sums of `rows` (W vectors of N lanes, N a multiple of W, both
-/// powers of two) as one vector, lane j the sum of rows[j]: pairs of
-/// vectors are folded into one (the halves of each block of lanes added,
-/// the two vectors' blocks interleaved) until one vector holds W blocks of
-/// N / W lanes, which a last shuffle per lane of a block adds into channel
-/// order. 3(W - 1) + N / W shuffles and adds, where a horizontal sum per
-/// row would take W log2 N of each plus W inserts.
-Value sumRows(LoopBuilder &lb, ArrayRef<Value> rows) {
-  int64_t width = static_cast<int64_t>(rows.size());
-  int64_t lanes = cast<VectorType>(rows.front().getType()).getNumElements();
-  SmallVector<Value> v(rows.begin(), rows.end());
-  // channels[i]: the row whose partial sums block b of v[i] holds.
-  SmallVector<SmallVector<int64_t>> channels;
-  for (int64_t j = 0; j < width; ++j)
-    channels.push_back({j});
-  int64_t block = lanes;
-  while (v.size() > 1) {
-    int64_t half = block / 2, blocks = lanes / block;
-    SmallVector<int64_t> firsts, seconds;
-    for (int64_t k = 0; k < blocks; ++k)
-      for (int64_t side : {int64_t(0), lanes})
-        for (int64_t l = 0; l < half; ++l) {
-          firsts.push_back(side + k * block + l);
-          seconds.push_back(side + k * block + half + l);
-        }
-    SmallVector<Value> next;
-    SmallVector<SmallVector<int64_t>> nextChannels;
-    for (size_t i = 0; i < v.size(); i += 2) {
-      Value lo =
-          lb.b.create<vector::ShuffleOp>(lb.loc, v[i], v[i + 1], firsts);
-      Value hi =
-          lb.b.create<vector::ShuffleOp>(lb.loc, v[i], v[i + 1], seconds);
-      next.push_back(lb.add(lo, hi));
-      SmallVector<int64_t> merged;
-      for (int64_t k = 0; k < blocks; ++k) {
-        merged.push_back(channels[i][k]);
-        merged.push_back(channels[i + 1][k]);
-      }
-      nextChannels.push_back(std::move(merged));
-    }
-    v = std::move(next);
-    channels = std::move(nextChannels);
-    block = half;
-  }
-  SmallVector<int64_t> position(width);
-  for (int64_t b = 0; b < width; ++b)
-    position[channels[0][b]] = b;
-  Value sum;
-  for (int64_t l = 0; l < block; ++l) {
-    SmallVector<int64_t> pick;
-    for (int64_t j = 0; j < width; ++j)
-      pick.push_back(position[j] * block + l);
-    Value part = lb.b.create<vector::ShuffleOp>(lb.loc, v[0], v[0], pick);
-    sum = sum ? lb.add(sum, part) : part;
-  }
-  return sum;
-}
-
 /// One step (decode) of channels [lo, hi) of every sequence, W at a time,
 /// in the state's own layout: each channel's N states are one row vector,
 /// read and written in place with A's row next to it, so no W x W
@@ -380,7 +322,7 @@ void scanStepRows(LoopBuilder &lb, const ScanOperands &s, Value lo, Value hi,
           lb.vstore(h, s.states, {bb, zero, channel, zero});
         products.push_back(lb.mul(cv, h));
       }
-      Value res = lb.add(sumRows(lb, products), lb.mul(skip, uu));
+      Value res = lb.add(lb.sumRows(products), lb.mul(skip, uu));
       if (s.z)
         res = lb.mul(res, lb.silu(lb.vload(vt, s.z, {bb, zero, d})));
       lb.vstore(res, s.y, {bb, zero, d});

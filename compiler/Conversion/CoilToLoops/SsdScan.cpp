@@ -82,7 +82,11 @@ LogicalResult mlir::coil::lowerSsdScan(LoopBuilder &lb, Operation *op,
                          negA.getOperand().getDefiningOp<ExpOp>();
 
   Type f32 = lb.b.getF32Type();
-  int64_t lanes = pieceLanes(n);
+  // State pieces of one register each where N is whole registers (then
+  // groups of as many steps sum their y together), else of up to 128 lanes.
+  int64_t width = config ? config->lanes : 1;
+  bool grouped = width > 1 && llvm::isPowerOf2_64(width) && n % width == 0;
+  int64_t lanes = grouped ? width : pieceLanes(n);
   auto vt = VectorType::get({lanes}, f32);
   Value seq = lb.dim(x, 1);
   // [0][t]: dt of step t of the chunk; [1][t]: its decay.
@@ -122,26 +126,70 @@ LogicalResult mlir::coil::lowerSsdScan(LoopBuilder &lb, Operation *op,
         SmallVector<Value> init;
         for (int64_t k = 0; k < n; k += lanes)
           init.push_back(lb.vload(vt, state, {bb, h, c, lb.idx(k)}));
-        SmallVector<Value> last = lb.reduce(
-            t0, t1, 1, init, [&](Value t, ValueRange s) -> SmallVector<Value> {
-              Value i = lb.subi(t, t0);
-              Value xx = lb.load(x, {bb, t, channel});
-              Value decay = lb.splat(vt, lb.load(scratch, {one, i}));
-              Value dx = lb.splat(vt, lb.mul(lb.load(scratch, {zero, i}), xx));
+        // Step t from states `s` into `next`: returns the sum over the
+        // state pieces of C * s (a vector of `lanes`) and x[t].
+        auto step = [&](Value t, ValueRange s, SmallVectorImpl<Value> &next) {
+          Value i = lb.subi(t, t0);
+          Value xx = lb.load(x, {bb, t, channel});
+          Value decay = lb.splat(vt, lb.load(scratch, {one, i}));
+          Value dx = lb.splat(vt, lb.mul(lb.load(scratch, {zero, i}), xx));
+          SmallVector<Value> products;
+          for (auto [j, sj] : llvm::enumerate(s)) {
+            Value k = lb.addi(bOffset, lb.idx(j * lanes));
+            Value bv = lb.vload(vt, bm, {bb, t, k});
+            Value cv = lb.vload(vt, cm, {bb, t, k});
+            Value sn = lb.add(lb.mul(decay, sj), lb.mul(dx, bv));
+            next.push_back(sn);
+            products.push_back(lb.mul(cv, sn));
+            if (states)
+              lb.vstore(sn, states, {bb, t, h, c, lb.idx(j * lanes)});
+          }
+          // A balanced tree: no chain as long as the pieces.
+          while (products.size() > 1) {
+            SmallVector<Value> sums;
+            for (size_t q = 0; q + 1 < products.size(); q += 2)
+              sums.push_back(lb.add(products[q], products[q + 1]));
+            if (products.size() % 2)
+              sums.push_back(products.back());
+            products = std::move(sums);
+          }
+          return std::make_pair(products.front(), xx);
+        };
+        // Groups of `lanes` steps: their y sums in one shuffle-add tree
+        // (lane k is step k) instead of a horizontal sum per step.
+        Value full = t0;
+        SmallVector<Value> s = init;
+        if (grouped) {
+          full =
+              lb.addi(t0, lb.muli(lb.b.create<arith::DivUIOp>(
+                                      lb.loc, lb.subi(t1, t0), lb.idx(lanes)),
+                                  lb.idx(lanes)));
+          s = lb.reduce(
+              t0, full, lanes, init,
+              [&](Value tg, ValueRange carried) -> SmallVector<Value> {
+                SmallVector<Value> cur(carried.begin(), carried.end());
+                SmallVector<Value> partials, xs;
+                for (int64_t k = 0; k < lanes; ++k) {
+                  SmallVector<Value> next;
+                  auto [partial, xx] = step(lb.addi(tg, lb.idx(k)), cur, next);
+                  partials.push_back(partial);
+                  xs.push_back(xx);
+                  cur = std::move(next);
+                }
+                Value sums = lb.sumRows(partials);
+                for (int64_t k = 0; k < lanes; ++k) {
+                  Value yk = lb.b.create<vector::ExtractOp>(lb.loc, sums, k);
+                  lb.store(lb.add(yk, lb.mul(skip, xs[k])), y,
+                           {bb, lb.addi(tg, lb.idx(k)), channel});
+                }
+                return cur;
+              });
+        }
+        SmallVector<Value> last =
+            lb.reduce(full, t1, 1, s, [&](Value t, ValueRange carried) {
               SmallVector<Value> next;
-              Value acc;
-              for (auto [j, sj] : llvm::enumerate(s)) {
-                Value k = lb.addi(bOffset, lb.idx(j * lanes));
-                Value bv = lb.vload(vt, bm, {bb, t, k});
-                Value cv = lb.vload(vt, cm, {bb, t, k});
-                Value sn = lb.add(lb.mul(decay, sj), lb.mul(dx, bv));
-                next.push_back(sn);
-                Value product = lb.mul(cv, sn);
-                acc = acc ? lb.add(acc, product) : product;
-                if (states)
-                  lb.vstore(sn, states, {bb, t, h, c, lb.idx(j * lanes)});
-              }
-              lb.store(lb.add(lb.hsum(acc), lb.mul(skip, xx)), y,
+              auto [partial, xx] = step(t, carried, next);
+              lb.store(lb.add(lb.hsum(partial), lb.mul(skip, xx)), y,
                        {bb, t, channel});
               return next;
             });

@@ -112,11 +112,14 @@
 // AVX512: coil.linear {{.*}}prologue = []
 
 // Mamba-2's scan: chunks of time whose B and C rows (2 x 24 floats a
-// step) take 16 KiB: 85 steps.
+// step) take 16 KiB, 85 steps, rounded down to whole groups of a
+// register's lanes (whose y sums are added together).
 // AVX512-LABEL: func.func private @ssd_scan
-// AVX512: coil.ssd_scan {{.*}} {coil.lowering_config = {isa = "avx512", steps = 85 : i64}, delta_softplus}
+// AVX512: coil.ssd_scan {{.*}} {coil.lowering_config = {isa = "avx512", lanes = 16 : i64, steps = 80 : i64}, delta_softplus}
+// AVX2-LABEL: func.func private @ssd_scan
+// AVX2: coil.lowering_config = {isa = "avx2", lanes = 8 : i64, steps = 80 : i64}
 // BASE-LABEL: func.func private @ssd_scan
-// BASE: coil.lowering_config = {isa = "x86-64", steps = 85 : i64}
+// BASE: coil.lowering_config = {isa = "x86-64", lanes = 4 : i64, steps = 84 : i64}
 module {
   func.func @prefill(%x: tensor<?x?x64xf32>) -> (tensor<?x?x48xf32>, tensor<?x?x48xf32>) {
     %n = coil.weight "norm" : tensor<64xf32>
