@@ -400,7 +400,7 @@ Expected<ModelConfig> parseNemotronH(const json::Object &root,
   n.normEpsilon = r.optionalPositive("layer_norm_epsilon", 1e-5);
   n.tieEmbeddings = r.optionalBool("tie_word_embeddings", false);
   r.requireString("mlp_hidden_act", "relu2");
-  r.requireString(firstPresent(r, {"mamba_hidden_act"}), "silu");
+  r.requireString("mamba_hidden_act", "silu");
   r.requireFalse("attention_bias", "biased attention projections are not "
                                    "supported");
   r.requireFalse("mlp_bias", "biased MLP projections are not supported");
