@@ -314,6 +314,36 @@ RankedTensorType historyType(GraphBuilder &g, Value tokensLike, Value state) {
   return g.tensor(shape);
 }
 
+/// The causal conv of a Mamba block over `input` ([B, T, C]) with the
+/// mixer's `conv1d.weight` ([C, 1, K] in the file) and, with `bias`, its
+/// `conv1d.bias`; with `histories`, it also returns every step's window.
+Conv1dCausalOp mixerConv(GraphBuilder &g, const std::string &x, Value input,
+                         int64_t channels, int64_t kernel, bool bias,
+                         Value convState, Value h,
+                         SmallVectorImpl<History> *histories) {
+  Value w = g.reshape(g.weight(x + "conv1d.weight", {channels, 1, kernel}),
+                      {channels, kernel});
+  Value b = bias ? g.weight(x + "conv1d.bias", {channels}) : Value();
+  Type history = histories ? historyType(g, h, convState) : Type();
+  return g.builder().create<Conv1dCausalOp>(g.location(), input.getType(),
+                                            convState.getType(), history, input,
+                                            w, b, convState);
+}
+
+/// A Mamba block's new conv and SSM states, and with `histories` their
+/// every step's values.
+void keepMixerStates(int64_t layer, Conv1dCausalOp conv, Value ssmOut,
+                     Value ssmStates, SmallVectorImpl<Value> &newStates,
+                     SmallVectorImpl<History> *histories) {
+  newStates.push_back(conv.getStateOut());
+  newStates.push_back(ssmOut);
+  if (histories) {
+    std::string index = std::to_string(layer);
+    histories->push_back({"conv." + index, conv.getStates()});
+    histories->push_back({"ssm." + index, ssmStates});
+  }
+}
+
 /// h += out_proj(scan(silu(conv(x)), dt, A, B, C, D, z)) on rms_norm(h).
 /// With `histories`, the conv and the scan also return their state after
 /// every position.
@@ -334,13 +364,8 @@ Value mambaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
       n, g.weight(x + "in_proj.weight", {2 * m.dInner, m.dModel}), inBias);
   SmallVector<Value> xzParts = g.split(xz, {m.dInner, m.dInner});
 
-  Value convW = g.reshape(g.weight(x + "conv1d.weight", {m.dInner, 1, m.dConv}),
-                          {m.dInner, m.dConv});
-  Value convB = m.convBias ? g.weight(x + "conv1d.bias", {m.dInner}) : Value();
-  Type convHistory = histories ? historyType(g, h, convState) : Type();
-  auto conv = b.create<Conv1dCausalOp>(loc, xzParts[0].getType(),
-                                       convState.getType(), convHistory,
-                                       xzParts[0], convW, convB, convState);
+  Conv1dCausalOp conv = mixerConv(g, x, xzParts[0], m.dInner, m.dConv,
+                                  m.convBias, convState, h, histories);
   Value u = g.silu(conv.getResult());
 
   Value xDbl = g.linear(
@@ -362,13 +387,8 @@ Value mambaLayer(GraphBuilder &g, const ModelConfig &config, int64_t layer,
   Value out =
       g.linear(scan.getResult(),
                g.weight(x + "out_proj.weight", {m.dModel, m.dInner}), outBias);
-  newStates.push_back(conv.getStateOut());
-  newStates.push_back(scan.getStateOut());
-  if (histories) {
-    std::string index = std::to_string(layer);
-    histories->push_back({"conv." + index, conv.getStates()});
-    histories->push_back({"ssm." + index, scan.getStates()});
-  }
+  keepMixerStates(layer, conv, scan.getStateOut(), scan.getStates(), newStates,
+                  histories);
   return g.add(h, out);
 }
 
@@ -395,15 +415,8 @@ Value mamba2Layer(GraphBuilder &g, const Mamba2Config &m, const std::string &p,
   SmallVector<Value> parts =
       g.split(zxbcdt, {m.dInner, m.convDim(), m.numHeads});
 
-  Value convW =
-      g.reshape(g.weight(x + "conv1d.weight", {m.convDim(), 1, m.convKernel}),
-                {m.convDim(), m.convKernel});
-  Value convB =
-      m.convBias ? g.weight(x + "conv1d.bias", {m.convDim()}) : Value();
-  Type convHistory = histories ? historyType(g, h, convState) : Type();
-  auto conv =
-      b.create<Conv1dCausalOp>(loc, parts[1].getType(), convState.getType(),
-                               convHistory, parts[1], convW, convB, convState);
+  Conv1dCausalOp conv = mixerConv(g, x, parts[1], m.convDim(), m.convKernel,
+                                  m.convBias, convState, h, histories);
   SmallVector<Value> xbc =
       g.split(g.silu(conv.getResult()), {m.dInner, groupWidth, groupWidth});
 
@@ -427,13 +440,8 @@ Value mamba2Layer(GraphBuilder &g, const Mamba2Config &m, const std::string &p,
   Value out = g.linear(
       normed, g.weight(x + "out_proj.weight", {m.hiddenSize, m.dInner}),
       outBias);
-  newStates.push_back(conv.getStateOut());
-  newStates.push_back(scan.getStateOut());
-  if (histories) {
-    std::string index = std::to_string(layer);
-    histories->push_back({"conv." + index, conv.getStates()});
-    histories->push_back({"ssm." + index, scan.getStates()});
-  }
+  keepMixerStates(layer, conv, scan.getStateOut(), scan.getStates(), newStates,
+                  histories);
   return g.add(h, out);
 }
 

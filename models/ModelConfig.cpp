@@ -321,6 +321,29 @@ StringRef firstPresent(const KeyReader &r,
   return *keys.begin();
 }
 
+/// The Mamba-2 mixer's keys both families store under the same names
+/// (n_groups, conv_kernel, chunk_size, use_bias, use_conv_bias, time_step_*),
+/// or, with `alternatives` (Nemotron-H), under the constructor's names
+/// (mamba_n_groups, mamba_d_conv, ...) when the stored one is absent.
+void readMixerKeys(const json::Object &root, KeyReader &r, Mamba2Config &m,
+                   int64_t chunkDefault, bool alternatives) {
+  auto key = [&](StringRef stored, StringRef constructor) {
+    return alternatives ? firstPresent(r, {stored, constructor}) : stored;
+  };
+  m.numGroups = r.optionalInt(key("n_groups", "mamba_n_groups"), 8, kMaxWidth);
+  m.convKernel =
+      r.optionalInt(key("conv_kernel", "mamba_d_conv"), 4, kMaxConvKernel, 2);
+  m.chunkSize = r.optionalInt(key("chunk_size", "mamba_chunk_size"),
+                              chunkDefault, kMaxPositions);
+  m.linearBias = r.optionalBool(key("use_bias", "mamba_proj_bias"), false);
+  m.convBias = r.optionalBool(key("use_conv_bias", "mamba_conv_bias"), true);
+  m.dtMin = r.optionalPositive(key("time_step_min", "mamba_dt_min"), 1e-3);
+  m.dtMax = r.optionalPositive(key("time_step_max", "mamba_dt_max"), 0.1);
+  m.dtFloor =
+      r.optionalPositive(key("time_step_floor", "mamba_dt_init_floor"), 1e-4);
+  readDtLimit(root, key("time_step_limit", "mamba_dt_limit"), m, r);
+}
+
 /// Hugging Face's `Mamba2Config` (defaults as there).
 Expected<ModelConfig> parseMamba2(const json::Object &root,
                                   StringRef fileName) {
@@ -333,19 +356,11 @@ Expected<ModelConfig> parseMamba2(const json::Object &root,
   m.vocabSize = r.requiredInt("vocab_size", kMaxVocab);
   m.numHeads = r.optionalInt("num_heads", 128, kMaxWidth);
   m.headDim = r.optionalInt("head_dim", 64, kMaxWidth);
-  m.numGroups = r.optionalInt("n_groups", 8, kMaxWidth);
   m.stateSize = r.optionalInt("state_size", 128, kMaxStates);
   m.expand = r.optionalInt("expand", 2, kMaxExpand);
-  m.convKernel = r.optionalInt("conv_kernel", 4, kMaxConvKernel, 2);
-  m.chunkSize = r.optionalInt("chunk_size", 256, kMaxPositions);
   m.normEpsilon = r.optionalPositive("layer_norm_epsilon", 1e-5);
-  m.linearBias = r.optionalBool("use_bias", false);
-  m.convBias = r.optionalBool("use_conv_bias", true);
   m.tieEmbeddings = r.optionalBool("tie_word_embeddings", false);
-  m.dtMin = r.optionalPositive("time_step_min", 1e-3);
-  m.dtMax = r.optionalPositive("time_step_max", 0.1);
-  m.dtFloor = r.optionalPositive("time_step_floor", 1e-4);
-  readDtLimit(root, "time_step_limit", m, r);
+  readMixerKeys(root, r, m, /*chunkDefault=*/256, /*alternatives=*/false);
   r.requireString("hidden_act", "silu");
   if (r.has("rms_norm") && !r.optionalBool("rms_norm", true))
     r.fail("key 'rms_norm' is false; only Mamba-2 with its gated RMSNorm is "
@@ -413,25 +428,8 @@ Expected<ModelConfig> parseNemotronH(const json::Object &root,
   m.vocabSize = n.vocabSize;
   m.numHeads = r.optionalInt("mamba_num_heads", 128, kMaxWidth);
   m.headDim = r.optionalInt("mamba_head_dim", 64, kMaxWidth);
-  m.numGroups = r.optionalInt(firstPresent(r, {"n_groups", "mamba_n_groups"}),
-                              8, kMaxWidth);
   m.stateSize = r.optionalInt("ssm_state_size", 128, kMaxStates);
-  m.convKernel = r.optionalInt(firstPresent(r, {"conv_kernel", "mamba_d_conv"}),
-                               4, kMaxConvKernel, 2);
-  m.chunkSize = r.optionalInt(
-      firstPresent(r, {"chunk_size", "mamba_chunk_size"}), 128, kMaxPositions);
-  m.linearBias =
-      r.optionalBool(firstPresent(r, {"use_bias", "mamba_proj_bias"}), false);
-  m.convBias = r.optionalBool(
-      firstPresent(r, {"use_conv_bias", "mamba_conv_bias"}), true);
-  m.dtMin = r.optionalPositive(
-      firstPresent(r, {"time_step_min", "mamba_dt_min"}), 1e-3);
-  m.dtMax = r.optionalPositive(
-      firstPresent(r, {"time_step_max", "mamba_dt_max"}), 0.1);
-  m.dtFloor = r.optionalPositive(
-      firstPresent(r, {"time_step_floor", "mamba_dt_init_floor"}), 1e-4);
-  readDtLimit(root, firstPresent(r, {"time_step_limit", "mamba_dt_limit"}), m,
-              r);
+  readMixerKeys(root, r, m, /*chunkDefault=*/128, /*alternatives=*/true);
   m.normEpsilon = n.normEpsilon;
   m.dInner = m.numHeads * m.headDim;
   if (Error e = r.takeError())
@@ -619,6 +617,29 @@ Expected<ModelConfig> mlir::coil::models::loadModelConfig(StringRef path) {
   return parseModelConfig((*buffer)->getBuffer(), file);
 }
 
+namespace {
+
+/// The mixer keys `readMixerKeys` reads, under their stored names.
+void writeMixerKeys(json::Object &o, const Mamba2Config &m) {
+  o["n_groups"] = m.numGroups;
+  o["conv_kernel"] = m.convKernel;
+  o["chunk_size"] = m.chunkSize;
+  o["use_bias"] = m.linearBias;
+  o["use_conv_bias"] = m.convBias;
+  o["time_step_min"] = m.dtMin;
+  o["time_step_max"] = m.dtMax;
+  o["time_step_floor"] = m.dtFloor;
+  // JSON has no infinity: an unbounded limit is written as the largest
+  // double, which clamps nothing.
+  if (m.hasDtLimit())
+    o["time_step_limit"] =
+        json::Array{m.dtLimitLow, std::isfinite(m.dtLimitHigh)
+                                      ? m.dtLimitHigh
+                                      : std::numeric_limits<double>::max()};
+}
+
+} // namespace
+
 std::string mlir::coil::models::toConfigJson(const ModelConfig &config) {
   json::Object o;
   if (config.family == ModelConfig::Family::Llama) {
@@ -656,20 +677,8 @@ std::string mlir::coil::models::toConfigJson(const ModelConfig &config) {
     o["tie_word_embeddings"] = n.tieEmbeddings;
     o["mamba_num_heads"] = m.numHeads;
     o["mamba_head_dim"] = m.headDim;
-    o["n_groups"] = m.numGroups;
     o["ssm_state_size"] = m.stateSize;
-    o["conv_kernel"] = m.convKernel;
-    o["chunk_size"] = m.chunkSize;
-    o["use_bias"] = m.linearBias;
-    o["use_conv_bias"] = m.convBias;
-    o["time_step_min"] = m.dtMin;
-    o["time_step_max"] = m.dtMax;
-    o["time_step_floor"] = m.dtFloor;
-    if (m.hasDtLimit())
-      o["time_step_limit"] =
-          json::Array{m.dtLimitLow, std::isfinite(m.dtLimitHigh)
-                                        ? m.dtLimitHigh
-                                        : std::numeric_limits<double>::max()};
+    writeMixerKeys(o, m);
     o["mamba_hidden_act"] = "silu";
   } else if (config.family == ModelConfig::Family::Mamba2) {
     const Mamba2Config &m = config.mamba2;
@@ -680,25 +689,11 @@ std::string mlir::coil::models::toConfigJson(const ModelConfig &config) {
     o["vocab_size"] = m.vocabSize;
     o["num_heads"] = m.numHeads;
     o["head_dim"] = m.headDim;
-    o["n_groups"] = m.numGroups;
     o["state_size"] = m.stateSize;
     o["expand"] = m.expand;
-    o["conv_kernel"] = m.convKernel;
-    o["chunk_size"] = m.chunkSize;
     o["layer_norm_epsilon"] = m.normEpsilon;
-    o["use_bias"] = m.linearBias;
-    o["use_conv_bias"] = m.convBias;
     o["tie_word_embeddings"] = m.tieEmbeddings;
-    o["time_step_min"] = m.dtMin;
-    o["time_step_max"] = m.dtMax;
-    o["time_step_floor"] = m.dtFloor;
-    // JSON has no infinity: an unbounded limit is written as the largest
-    // double, which clamps nothing.
-    if (m.hasDtLimit())
-      o["time_step_limit"] =
-          json::Array{m.dtLimitLow, std::isfinite(m.dtLimitHigh)
-                                        ? m.dtLimitHigh
-                                        : std::numeric_limits<double>::max()};
+    writeMixerKeys(o, m);
     o["rms_norm"] = true;
     o["hidden_act"] = "silu";
   } else if (config.mamba.layout == MambaConfig::Layout::StateSpaces) {

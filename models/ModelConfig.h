@@ -72,6 +72,11 @@ struct Mamba2Config {
   int64_t convDim() const { return dInner + 2 * numGroups * stateSize; }
   /// in_proj's outputs: z, then x B C, then dt.
   int64_t projectionSize() const { return dInner + convDim() + numHeads; }
+  /// Elements of one block's state per sequence: the SSM state (H x P x N)
+  /// and the conv window (convDim x (K - 1)).
+  int64_t stateElements() const {
+    return dInner * stateSize + convDim() * (convKernel - 1);
+  }
   bool hasDtLimit() const {
     return dtLimitLow != 0.0 || dtLimitHigh != HUGE_VAL;
   }

@@ -191,11 +191,15 @@ std::string formatFraction(double f) {
 
 } // namespace
 
+bool mlir::coil::models::canPrune(const ModelConfig &config) {
+  return config.family == ModelConfig::Family::Mamba ||
+         config.family == ModelConfig::Family::Llama;
+}
+
 Expected<PrunePlan>
 mlir::coil::models::planPruning(const ModelConfig &config,
                                 const PruneRequest &request) {
-  if (config.family == ModelConfig::Family::Mamba2 ||
-      config.family == ModelConfig::Family::NemotronH)
+  if (!canPrune(config))
     return fail(formatv("structured pruning of {0} models is not supported",
                         config.familyName()));
   bool mamba = config.family == ModelConfig::Family::Mamba;

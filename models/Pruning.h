@@ -44,6 +44,9 @@ struct PrunePlan {
   int64_t kept = 0;
 };
 
+/// Whether structured pruning applies to `config`'s family (Mamba, Llama).
+bool canPrune(const ModelConfig &config);
+
 /// Checks `request` against `config` before any weight is read: fractions
 /// in [0, 1), a non-zero fraction only for the family it applies to, at
 /// least one channel left after rounding. The message names the flag.

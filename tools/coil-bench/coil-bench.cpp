@@ -321,16 +321,12 @@ struct Model {
       const models::MambaConfig &m = config.mamba;
       return 2.0 * 4.0 * m.numLayers * m.dInner * (m.dState + m.dConv - 1);
     }
-    if (config.family == models::ModelConfig::Family::Mamba2) {
-      const models::Mamba2Config &m = config.mamba2;
-      return 2.0 * 4.0 * m.numLayers *
-             (m.dInner * m.stateSize + m.convDim() * (m.convKernel - 1));
-    }
+    if (config.family == models::ModelConfig::Family::Mamba2)
+      return 2.0 * 4.0 * config.mamba2.numLayers *
+             config.mamba2.stateElements();
     if (config.family == models::ModelConfig::Family::NemotronH) {
       const models::NemotronHConfig &n = config.nemotronH;
-      const models::Mamba2Config &m = n.mamba;
-      return 2.0 * 4.0 * n.count('M') *
-                 (m.dInner * m.stateSize + m.convDim() * (m.convKernel - 1)) +
+      return 2.0 * 4.0 * n.count('M') * n.mamba.stateElements() +
              4.0 * 2.0 * n.count('*') * n.numKvHeads * n.headDim * (c + 1);
     }
     const models::LlamaConfig &l = config.llama;
@@ -989,12 +985,6 @@ const char *prunedChannels(const Model &m) {
   return m.isRecurrent() ? "d_inner" : "FFN";
 }
 
-/// Whether structured pruning applies to `m`'s family (Mamba and Llama).
-bool prunable(const Model &m) {
-  return m.config.family == models::ModelConfig::Family::Mamba ||
-         m.config.family == models::ModelConfig::Family::Llama;
-}
-
 /// The weights of `base` pruned by --prune, written into the cache: once
 /// for a preset (its weights are a function of the key), anew for a
 /// checkpoint (its files may have changed since).
@@ -1069,7 +1059,7 @@ llvm::Error runPrecisionStudy(std::vector<Model> &models, Run &run,
       variants.push_back(v.get());
       owned.push_back(std::move(v));
     }
-    if (pruneFraction > 0 && prunable(base)) {
+    if (pruneFraction > 0 && models::canPrune(base.config)) {
       llvm::errs() << fmt::format("coil-bench: pruning {0:g}% of {1}'s {2} "
                                   "channels...\n",
                                   100 * pruneFraction, base.label,
@@ -2045,7 +2035,7 @@ llvm::Error runBench() {
                                "remove must be in [0, 1)",
                                pruneFraction.getValue()));
     for (const Model &m : models)
-      if (!prunable(m))
+      if (!models::canPrune(m.config))
         llvm::errs() << "coil-bench: --prune leaves " << m.label
                      << " whole: structured pruning of "
                      << m.config.familyName() << " models is not supported\n";
